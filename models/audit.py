@@ -1,0 +1,168 @@
+"""The append-only, hash-chained audit trail.
+
+Each event's hash covers its content and the previous event's hash, so an edited, deleted or reordered event
+breaks the chain at that point; the head row (newest seq and hash) catches events cut off the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from models.tables import AuditEvent, AuditHead
+from models.types import utcnow
+
+GENESIS = "0" * 64
+_COLS = AuditEvent.__table__.c  # type: ignore[attr-defined]
+_HEAD = AuditHead.__table__.c  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    kind: str
+    outcome: str
+    action: str
+    actor: str
+    role: str
+    occurred_at: datetime
+    project_code: str | None = None
+    from_phase: str | None = None
+    to_phase: str | None = None
+    reasons: Sequence[dict[str, Any]] = ()
+    note: str | None = None
+    clauses: Sequence[str] = field(default_factory=tuple)
+
+
+def _canonical(seq: int, prev: str, recorded_at: datetime, r: dict[str, Any]) -> bytes:
+    body = {
+        "seq": seq,
+        "prev": prev,
+        "kind": r["kind"],
+        "outcome": r["outcome"],
+        "project": r["project_code"],
+        "action": r["action"],
+        "actor": r["actor"],
+        "role": r["role"],
+        "occurred_at": r["occurred_at"].isoformat(),
+        "recorded_at": recorded_at.isoformat(),
+        "from": r["from_phase"],
+        "to": r["to_phase"],
+        "reasons": r["reasons"],
+        "clauses": r["clauses"],
+        "note": r["note"],
+    }
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def event_hash(seq: int, prev: str, recorded_at: datetime, row: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(seq, prev, recorded_at, row)).hexdigest()
+
+
+def append(session: Session, records: Sequence[AuditRecord]) -> int:
+    """Append events to the chain inside the caller's transaction; returns the last seq written.
+
+    The head row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction is already exclusive),
+    so concurrent writers extend the chain one after another instead of forking it.
+    """
+    head = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1).with_for_update()).first()
+    if head is None:
+        session.execute(insert(AuditHead.__table__).values(id=1, seq=0, hash=GENESIS))  # type: ignore[attr-defined]
+        seq, prev = 0, GENESIS
+    else:
+        seq, prev = int(head[0]), str(head[1])
+    now = utcnow()
+    rows = []
+    for rec in records:
+        seq += 1
+        row: dict[str, Any] = {
+            "kind": rec.kind,
+            "outcome": rec.outcome,
+            "project_code": rec.project_code,
+            "action": rec.action,
+            "actor": rec.actor,
+            "role": rec.role,
+            "occurred_at": rec.occurred_at,
+            "from_phase": rec.from_phase,
+            "to_phase": rec.to_phase,
+            "reasons": list(rec.reasons),
+            "clauses": list(rec.clauses) or sorted({str(r["clause"]) for r in rec.reasons}),
+            "note": rec.note,
+        }
+        h = event_hash(seq, prev, now, row)
+        rows.append({**row, "seq": seq, "recorded_at": now, "prev_hash": prev, "hash": h})
+        prev = h
+    if rows:
+        session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
+        session.execute(update(AuditHead.__table__).where(_HEAD.id == 1).values(seq=seq, hash=prev))  # type: ignore[attr-defined]
+    return seq
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    first_bad_id: int | None = None
+    problem: str | None = None
+    problem_en: str | None = None
+
+
+def verify(session: Session, batch: int = 5000) -> ChainReport:
+    """Walk the chain in seq order and name the first event that does not fit it."""
+    prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
+    cols = [_COLS[n] for n in ("id", "seq", "prev_hash", "hash", "recorded_at", *_HASHED)]
+    after = 0
+    while True:
+        chunk = session.execute(select(*cols).where(_COLS.seq > after).order_by(_COLS.seq).limit(batch)).all()
+        if not chunk:
+            break
+        for r in chunk:
+            m = r._mapping
+            seq = int(m["seq"])
+            if seq != expected_seq:
+                return ChainReport(
+                    False, checked, expected_seq, None,
+                    f"缺少第 {expected_seq} 号审计事件（下一条为第 {seq} 号）：事件被删除",
+                    f"audit event #{expected_seq} is missing (next is #{seq}): an event was deleted",
+                )
+            row = {n: m[n] for n in _HASHED}
+            if m["prev_hash"] != prev or event_hash(seq, prev, m["recorded_at"], row) != m["hash"]:
+                return ChainReport(
+                    False, checked, seq, int(m["id"]),
+                    f"第 {seq} 号审计事件（id {m['id']}）与审计链不符：内容被修改或顺序被调换",
+                    f"audit event #{seq} (id {m['id']}) does not fit the chain: edited or reordered",
+                )
+            prev, expected_seq, checked, last_id = str(m["hash"]), seq + 1, checked + 1, int(m["id"])
+            after = seq
+    head = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)).first()
+    head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    if head_seq != checked or head_hash != prev:
+        return ChainReport(
+            False, checked, checked + 1 if head_seq > checked else head_seq, last_id,
+            f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {checked} 条）：末尾事件被删除或链首被篡改",
+            f"the chain ends at #{checked} but its head says #{head_seq}: events were cut off or the head was edited",
+        )
+    return ChainReport(True, checked)
+
+
+_HASHED = (
+    "kind",
+    "outcome",
+    "project_code",
+    "action",
+    "actor",
+    "role",
+    "occurred_at",
+    "from_phase",
+    "to_phase",
+    "reasons",
+    "clauses",
+    "note",
+)

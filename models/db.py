@@ -1,0 +1,74 @@
+"""Engines and the unit of work.
+
+SQLite: WAL, foreign keys on, and a write unit of work starts with ``BEGIN IMMEDIATE`` so that writers queue
+on the busy timeout instead of failing on a stale snapshot. PostgreSQL: READ COMMITTED; the optimistic version
+check and a row lock on the audit head serialize what must be serialized.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("govflow_write_intent", default=False)
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if u.database in (None, "", ":memory:") else None,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own transaction handling is off).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One use case, one transaction: commit on success, roll back on any error."""
+    token = _write_intent.set(write)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                if write:
+                    session.commit()
+                else:
+                    session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        _write_intent.reset(token)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

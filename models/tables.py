@@ -1,0 +1,238 @@
+"""The govflow tables (SQLModel). Alembic owns the schema; these classes are its ``target_metadata``.
+
+Enumerated values are stored as their codes (the ``states`` vocabularies); money is :class:`~models.types.Money`,
+times are :class:`~models.types.UTCDateTime`, calendar dates are ``date``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import Money, UTCDateTime, utcnow
+
+class Department(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=18, unique=True, index=True)  # 统一社会信用代码
+    name: str = Field(max_length=200)
+    region: str = Field(max_length=6)  # GB/T 2260
+    level: str = Field(max_length=16)
+
+class AppUser(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, index=True)
+    display_name: str | None = Field(default=None, max_length=100)
+    role: str = Field(max_length=32)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    active: bool = True
+    password_hash: str | None = Field(default=None, max_length=255)
+    token_hash: str | None = Field(default=None, max_length=128, index=True)
+
+class Project(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=300)
+    lead_department_id: int = Field(foreign_key="department.id", index=True)
+    om_budget: Decimal = Field(default=Decimal("0.00"), sa_column=Column(Money(), nullable=False))
+    phase: str = Field(max_length=32, index=True)
+    #: optimistic lock: every change to the project or its sharing materials increments it
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_event_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+class ProjectDepartment(SQLModel, table=True):
+    """A related department of a project (it must give an opinion, 第九条)."""
+
+    __tablename__ = "project_department"
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True, index=True)
+
+class CatalogItem(SQLModel, table=True):
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("project_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    provider_id: int = Field(foreign_key="department.id")
+    category: str = Field(max_length=16)
+    share_type: str = Field(max_length=16)
+    method: str = Field(max_length=16)
+    update_frequency: str = Field(max_length=16)
+    secrecy: str = Field(max_length=16)
+    legal_basis: str | None = None
+    all_departments: bool = False
+    fields: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    format: str | None = None
+    interface: str | None = None
+    processing: str | None = None
+    traceability: str | None = None
+
+class CatalogAuthorization(SQLModel, table=True):
+    """A department explicitly authorized to use a catalog item (required for secret items, 第二条第三款)."""
+
+    __tablename__ = "catalog_authorization"
+    catalog_item_id: int = Field(foreign_key="catalog_item.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True)
+
+class Agreement(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    code: str = Field(max_length=64)
+    form: str = Field(max_length=16)
+    signed_on: date | None = None
+    term_start: date | None = None
+    term_end: date | None = None
+    basis: str | None = None
+
+class AgreementParty(SQLModel, table=True):
+    __tablename__ = "agreement_party"
+    agreement_id: int = Field(foreign_key="agreement.id", primary_key=True)
+    department_id: int = Field(foreign_key="department.id", primary_key=True)
+
+class AgreementItem(SQLModel, table=True):
+    __tablename__ = "agreement_item"
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    catalog_item_id: int = Field(foreign_key="catalog_item.id", index=True)
+    consumer_id: int = Field(foreign_key="department.id")
+    quality: str | None = None
+    quantity: str | None = None
+    update_frequency: str | None = Field(default=None, max_length=16)
+    scope: str | None = None
+    usage: str | None = None
+    due: date | None = None
+
+class NeedsAnalysis(SQLModel, table=True):
+    __tablename__ = "needs_analysis"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", unique=True)
+    internal: str | None = None
+    external: str | None = None
+    central_local: str | None = None
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+class Opinion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    given_on: date
+    verdict: str = Field(max_length=32)
+    unmet_needs: list[dict[str, str | None]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    comment: str | None = None
+
+class Review(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    stage: str = Field(max_length=16)
+    agency: str = Field(max_length=200)
+    reviewed_on: date
+    conclusion: str | None = None
+
+class ReviewJudgment(SQLModel, table=True):
+    """A review's explicit judgment on one of the five focus points (第十条第一款)."""
+
+    __tablename__ = "review_judgment"
+    review_id: int = Field(foreign_key="review.id", primary_key=True)
+    focus_point: str = Field(max_length=16, primary_key=True)
+    judgment: str = Field(max_length=16)
+    comment: str | None = None
+
+class DeliveryEvidence(SQLModel, table=True):
+    """Records delivered by the exchange platform, aggregated per catalog item, consumer and day."""
+
+    __tablename__ = "delivery_evidence"
+    __table_args__ = (
+        UniqueConstraint("catalog_item_id", "consumer_id", "day"),
+        Index("ix_delivery_evidence_project_day", "project_id", "day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    catalog_item_id: int = Field(foreign_key="catalog_item.id")
+    consumer_id: int = Field(foreign_key="department.id")
+    day: date
+    records: int
+
+class Finding(SQLModel, table=True):
+    """A broken sharing obligation found by the sweep; closed (never deleted) when its cause is gone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    rule: str = Field(max_length=32)
+    subject: str = Field(max_length=255)
+    period: str = Field(max_length=32)
+    clause: str = Field(max_length=64)
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_on: date
+    closed_on: date | None = None
+    status: str = Field(default="open", max_length=16, index=True)
+
+class RectificationOrder(SQLModel, table=True):
+    """整改通知 (限期整改, 第十一条) with a deadline in working days."""
+
+    __tablename__ = "rectification_order"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    finding_id: int | None = Field(default=None, foreign_key="finding.id")
+    origin: str = Field(max_length=32)  # fail_acceptance | finding
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notice_date: date
+    workdays: int
+    deadline: date
+    status: str = Field(default="open", max_length=24, index=True)
+    closed_on: date | None = None
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the append-only, hash-chained audit trail."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True, index=True)
+    kind: str = Field(max_length=16)  # decision | security | onboarding | data
+    outcome: str = Field(max_length=16)  # accepted | refused | denied | recorded
+    project_code: str | None = Field(default=None, max_length=64, index=True)
+    action: str = Field(max_length=64)
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    from_phase: str | None = Field(default=None, max_length=32)
+    to_phase: str | None = Field(default=None, max_length=32)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    clauses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str | None = None
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+class AuditHead(SQLModel, table=True):
+    """The chain's newest link, so that cutting events off the end is detected too."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="", max_length=64)
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification written in the same transaction as the change it reports; sent after commit."""
+
+    __tablename__ = "outbox_message"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    topic: str = Field(max_length=64)
+    project_code: str | None = Field(default=None, max_length=64)
+    recipients_role: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_error: str | None = None

@@ -1,0 +1,75 @@
+"""The errors govflow raises, each with the CLI exit code of SPEC §5.
+
+0 ok, 2 usage / unreadable input, 3 refused by a rule, 4 not found, 5 conflict.
+"""
+
+from __future__ import annotations
+
+from states.verdict import Reason
+
+
+class GovflowError(Exception):
+    """Base of every error a user can be shown. ``message`` is zh-CN, ``message_en`` English."""
+
+    exit_code = 1
+    code = "ERROR"
+
+    def __init__(self, message: str, message_en: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_en = message_en or message
+
+    def text(self, lang: str = "zh") -> str:
+        return self.message_en if lang == "en" else self.message
+
+
+class UsageError(GovflowError):
+    """The request itself is malformed: unreadable file, unknown option value."""
+
+    exit_code = 2
+    code = "USAGE"
+
+
+class RuleRefused(GovflowError):
+    """A rule of 733号文 (or of the data model) refuses the request; ``reasons`` says which and why."""
+
+    exit_code = 3
+    code = "REFUSED"
+
+    def __init__(self, reasons: list[Reason] | tuple[Reason, ...], message: str = "", message_en: str = "") -> None:
+        self.reasons = tuple(reasons)
+        super().__init__(
+            message or "；".join(r.message for r in self.reasons),
+            message_en or "; ".join(r.message_en for r in self.reasons),
+        )
+
+
+class InvalidInput(RuleRefused):
+    """Input rows break rules; every reason carries the row path. Nothing was written."""
+
+    code = "INVALID_INPUT"
+
+
+class PermissionDenied(RuleRefused):
+    """The role × action table (or the department scope) does not allow this actor to do this."""
+
+    code = "PERMISSION_DENIED"
+
+
+class NotFound(GovflowError):
+    exit_code = 4
+    code = "NOT_FOUND"
+
+
+class Conflict(GovflowError):
+    """Optimistic locking: somebody else changed the project first."""
+
+    exit_code = 5
+    code = "CONFLICT"
+
+
+class CalendarDataMissing(GovflowError):
+    """The working-day calendar has no official data for a year: an alarm, never a guess."""
+
+    exit_code = 3
+    code = "CALENDAR_DATA_MISSING"

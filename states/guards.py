@@ -1,0 +1,236 @@
+"""Lifecycle guards: each answers an explained verdict citing 733号文 (python-statemachine's validators).
+
+A guard sees only :class:`ProjectFacts` and a :class:`GuardContext`; it never reads a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from states.phases import REVIEW_STAGE_OF, Event, Phase
+from states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
+from states.sharing import FocusPoint, OpinionVerdict, ProjectFacts
+from states.verdict import Reason, Verdict, clause
+
+NOT_ACCEPTED = clause("第十条", "第二款")  # 不予受理 / 不予审批
+REVIEW_FOCUS = clause("第十条", "第一款")
+ACCEPTANCE = clause("第十一条")
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    event: Event
+    source: Phase
+    on: date  # the business date of the decision (evidence due dates are compared with it)
+    reason: str | None = None
+
+
+Guard = Callable[[ProjectFacts, GuardContext], Verdict]
+
+
+def _reason_required(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    if (ctx.reason or "").strip():
+        return Verdict()
+    return Verdict.of(
+        [
+            Reason(
+                "REASON_REQUIRED",
+                NOT_ACCEPTED if ctx.event is Event.REFUSE else "govflow",
+                f"「{ctx.event.zh}」须说明理由（--reason）",
+                f"'{ctx.event.en}' needs a reason (--reason)",
+            )
+        ]
+    )
+
+
+def submit_proposal(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    """Completeness of the form only; the sharing checks belong to intake."""
+    reasons = []
+    if not f.name.strip():
+        reasons.append(Reason("NAME_MISSING", "govflow", "项目名称不能为空", "the project needs a name"))
+    return Verdict.of(reasons)
+
+
+def intake(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    """不予受理 (第十条第二款) unless the proposal carries agreements, a catalog, a needs analysis and opinions."""
+    reasons: list[Reason] = []
+    if not f.agreements:
+        reasons.append(
+            Reason(
+                "NO_AGREEMENT",
+                f"{NOT_ACCEPTED}、第八条",
+                "未提供信息共享协定或联合发文，不予受理",
+                "no sharing agreement or joint document was provided; intake refused",
+            )
+        )
+    if not f.catalog:
+        reasons.append(
+            Reason(
+                "NO_CATALOG",
+                f"{NOT_ACCEPTED}、第九条",
+                "未列出共享信息目录（至少一个条目），不予受理",
+                "no sharing catalog with at least one item was provided; intake refused",
+            )
+        )
+    needs = f.needs
+    dims = (
+        ("internal", "部门内部", "internal", needs.internal if needs else None),
+        ("external", "部门外部", "external", needs.external if needs else None),
+        ("central_local", "本部门中央和地方之间", "central–local", needs.central_local if needs else None),
+    )
+    for key, zh, en, text in dims:
+        if not (text or "").strip():
+            reasons.append(
+                Reason(
+                    "NEEDS_ANALYSIS_MISSING",
+                    f"{NOT_ACCEPTED}、第九条",
+                    f"项目建议书未专门分析{zh}的信息共享需求，不予受理",
+                    f"the needs analysis does not cover {en} sharing; intake refused",
+                    detail={"dimension": key},
+                )
+            )
+    given = {o.department for o in f.opinions}
+    for dept in f.departments:
+        if dept != f.lead_department and dept not in given:
+            reasons.append(
+                Reason(
+                    "OPINION_MISSING",
+                    f"{NOT_ACCEPTED}、第九条",
+                    f"未征求相关部门 {dept} 的意见，不予受理",
+                    f"no opinion was sought from related department {dept}; intake refused",
+                    detail={"department": dept},
+                )
+            )
+    return Verdict.of(reasons)
+
+
+def uncovered_needs(f: ProjectFacts) -> list[Reason]:
+    """不予审批: an unmet sharing need of a related department not covered by a catalog item + agreement item."""
+    by_code = {c.code: c for c in f.catalog}
+    by_name = {c.name: c for c in f.catalog}
+    agreed = {(i.catalog, i.consumer) for a in f.agreements for i in a.items}
+    reasons = []
+    for op in f.opinions:
+        if op.verdict is not OpinionVerdict.UNMET_NEEDS and not op.unmet_needs:
+            continue
+        for need in op.unmet_needs:
+            item = by_code.get(need.catalog) if need.catalog else by_name.get(need.name)
+            if item is not None and (item.code, op.department) in agreed:
+                continue
+            reasons.append(
+                Reason(
+                    "UNMET_NEED_NOT_COVERED",
+                    NOT_ACCEPTED,
+                    f"相关部门 {op.department} 提出的共享需求「{need.name}」未被共享信息目录和共享协定满足，不予审批",
+                    f"the sharing need '{need.name}' of related department {op.department} is not covered by a "
+                    "catalog item and an agreement; approval refused",
+                    detail={"department": op.department, "need": need.name},
+                )
+            )
+    return reasons
+
+
+def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    """第十条: a review of this stage judging all five focus points, and no uncovered need."""
+    stage = REVIEW_STAGE_OF[ctx.source]
+    reviews = [r for r in f.reviews if r.stage == stage.value]
+    reasons: list[Reason] = []
+    if not reviews:
+        reasons.append(
+            Reason(
+                "REVIEW_MISSING",
+                REVIEW_FOCUS,
+                f"尚无评审机构对{stage.label()}的评审意见，不能批复",
+                f"no review of the {stage.label('en')} has been recorded; cannot approve",
+                detail={"stage": stage.value},
+            )
+        )
+    else:
+        latest = max(reviews, key=lambda r: r.on)
+        for point in FocusPoint:
+            if point not in latest.judgments:
+                reasons.append(
+                    Reason(
+                        "FOCUS_POINT_UNJUDGED",
+                        REVIEW_FOCUS,
+                        f"评审意见未对「{point.label()}」作出明确判断",
+                        f"the review makes no explicit judgment on {point.label('en')}",
+                        detail={"stage": stage.value, "focus_point": point.value},
+                    )
+                )
+    reasons.extend(uncovered_needs(f))
+    return Verdict.of(reasons)
+
+
+def submit_feasibility(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    """第九条: the catalog is refined; 第八条: every agreement item fixes all its terms."""
+    reasons: list[Reason] = []
+    for item in f.catalog:
+        missing = missing_refinement(item)
+        if missing:
+            reasons.append(
+                Reason(
+                    "CATALOG_NOT_REFINED",
+                    clause("第九条"),
+                    f"可行性研究报告未细化目录条目 {item.code}「{item.name}」："
+                    + "、".join(REFINEMENT_ATTRS[m][0] for m in missing),
+                    f"the feasibility study does not refine catalog item {item.code}: "
+                    + ", ".join(REFINEMENT_ATTRS[m][1] for m in missing),
+                    detail={"catalog": item.code, "missing": missing},
+                )
+            )
+    for agreement in f.agreements:
+        for it in agreement.items:
+            reasons.extend(item_term_reasons(agreement.code, it, None))
+    return Verdict.of(reasons)
+
+
+def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    """不予通过验收 (第十一条) while a due agreement item shows no delivery or a sharing finding is open."""
+    reasons: list[Reason] = []
+    for agreement in f.agreements:
+        for it in agreement.items:
+            if it.due is not None and it.due <= ctx.on and f.delivered.get((it.catalog, it.consumer), 0) <= 0:
+                reasons.append(
+                    Reason(
+                        "DELIVERY_MISSING",
+                        ACCEPTANCE,
+                        f"共享协定 {agreement.code} 约定 {it.due.isoformat()} 前向 {it.consumer} 提供"
+                        f"目录条目 {it.catalog}，但无交付记录，不予通过验收",
+                        f"agreement {agreement.code} promised item {it.catalog} to {it.consumer} by "
+                        f"{it.due.isoformat()}, but nothing was delivered; acceptance refused",
+                        detail={"agreement": agreement.code, "catalog": it.catalog, "consumer": it.consumer},
+                    )
+                )
+    for key in f.open_findings:
+        reasons.append(
+            Reason(
+                "OPEN_FINDING",
+                ACCEPTANCE,
+                f"存在未整改的信息共享问题 {key}，不予通过验收",
+                f"sharing finding {key} is still open; acceptance refused",
+                detail={"finding": key},
+            )
+        )
+    return Verdict.of(reasons)
+
+
+def no_guard(f: ProjectFacts, ctx: GuardContext) -> Verdict:
+    return Verdict()
+
+
+GUARDS: dict[Event, Guard] = {
+    Event.SUBMIT_PROPOSAL: submit_proposal,
+    Event.INTAKE: intake,
+    Event.APPROVE: approve,
+    Event.REFUSE: _reason_required,
+    Event.SUBMIT_FEASIBILITY: submit_feasibility,
+    Event.PASS_ACCEPTANCE: pass_acceptance,
+    Event.WITHDRAW: _reason_required,
+}
+
+
+def guard_for(event: Event) -> Guard:
+    return GUARDS.get(event, no_guard)

@@ -1,0 +1,216 @@
+"""Rules on sharing data itself (第二条、第三条、第八条、第九条) and on department identity (GB 32100-2015).
+
+Each check returns reasons (empty when the data is fine) so loaders can report every bad row at once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
+
+from states.sharing import AgreementFact, AgreementItemFact, CatalogFact, Category, Secrecy, ShareType
+from states.verdict import Reason, clause
+
+GB32100 = "GB 32100-2015"
+GB2260 = "GB/T 2260"
+
+AGREEMENT_TERMS: dict[str, tuple[str, str]] = {
+    "quality": ("质量", "quality"),
+    "quantity": ("数量", "quantity"),
+    "update_frequency": ("更新频度", "update frequency"),
+    "scope": ("授权使用范围", "authorized scope"),
+    "usage": ("使用方式", "manner of use"),
+    "due": ("实现进度", "due date of realisation"),
+}
+
+REFINEMENT_ATTRS: dict[str, tuple[str, str]] = {
+    "fields": ("数据字段", "data fields"),
+    "format": ("格式", "format"),
+    "interface": ("技术接口", "technical interface"),
+    "processing": ("加工处理方法", "processing method"),
+    "traceability": ("信息可追溯的技术要求", "traceability requirement"),
+}
+
+_REGION = re.compile(r"^[1-9]\d{5}$")
+
+
+def check_credit_code(code: str, path: str) -> list[Reason]:
+    """统一社会信用代码: 18 characters whose last is the GB 32100-2015 check character."""
+    try:
+        uscc.validate(code)
+    except ValidationError as exc:
+        return [
+            Reason(
+                "CREDIT_CODE_INVALID",
+                GB32100,
+                f"统一社会信用代码“{code}”无效（{exc.message}），须为 18 位且校验码符合 {GB32100}",
+                f"unified social credit code '{code}' is invalid ({exc.message}); it must have 18 characters "
+                f"and a check character per {GB32100}",
+                path,
+            )
+        ]
+    return []
+
+
+def check_region(region: str, path: str) -> list[Reason]:
+    if _REGION.match(region):
+        return []
+    return [
+        Reason(
+            "REGION_INVALID",
+            GB2260,
+            f"行政区划代码“{region}”无效，须为 {GB2260} 六位数字代码",
+            f"region '{region}' is invalid; it must be a 6-digit {GB2260} code",
+            path,
+        )
+    ]
+
+
+def check_catalog_item(item: CatalogFact, path: str) -> list[Reason]:
+    """第三条: basic information is shared unconditionally with every department; 第二条第三款: secrets minimal."""
+    reasons: list[Reason] = []
+    if item.category is Category.BASIC and item.share_type is not ShareType.UNCONDITIONAL:
+        reasons.append(
+            Reason(
+                "BASIC_NOT_UNCONDITIONAL",
+                clause("第三条"),
+                f"目录条目 {item.code}「{item.name}」属基础信息，应在所有政务部门间无条件共享，"
+                f"共享类型不能为 {item.share_type.value}",
+                f"catalog item {item.code} is basic information and must be shared unconditionally with all "
+                f"departments, not '{item.share_type.value}'",
+                f"{path}.share_type",
+            )
+        )
+    if item.category is Category.BASIC and item.secrecy is not Secrecy.SECRET and not item.all_departments:
+        reasons.append(
+            Reason(
+                "BASIC_NOT_ALL_DEPARTMENTS",
+                clause("第三条"),
+                f"目录条目 {item.code}「{item.name}」属基础信息，应授权所有政务部门（authorized: all）",
+                f"catalog item {item.code} is basic information and must be authorized for all departments "
+                "(authorized: all)",
+                f"{path}.authorized",
+            )
+        )
+    if item.share_type is not ShareType.UNCONDITIONAL and not (item.legal_basis or "").strip():
+        reasons.append(
+            Reason(
+                "LEGAL_BASIS_REQUIRED",
+                clause("第三条"),
+                f"目录条目 {item.code} 为{'有条件共享' if item.share_type is ShareType.CONDITIONAL else '不予共享'}，"
+                "须注明法律依据（legal_basis）",
+                f"catalog item {item.code} is '{item.share_type.value}' and needs a legal basis (legal_basis)",
+                f"{path}.legal_basis",
+            )
+        )
+    if item.secrecy is Secrecy.SECRET:
+        if item.all_departments:
+            reasons.append(
+                Reason(
+                    "SECRET_ALL_DEPARTMENTS",
+                    clause("第二条", "第三款"),
+                    f"目录条目 {item.code} 涉及国家秘密，知悉范围应限定在最小范围，不得授权所有部门",
+                    f"catalog item {item.code} is secret; its audience must be minimal, never all departments",
+                    f"{path}.authorized",
+                )
+            )
+        elif not item.authorized:
+            reasons.append(
+                Reason(
+                    "SECRET_WITHOUT_AUTHORIZATION",
+                    clause("第二条", "第三款"),
+                    f"目录条目 {item.code} 涉及国家秘密，须逐一列明被授权的部门",
+                    f"catalog item {item.code} is secret and must list each authorized department explicitly",
+                    f"{path}.authorized",
+                )
+            )
+    return reasons
+
+
+def missing_refinement(item: CatalogFact) -> list[str]:
+    """第九条: what the feasibility study has not yet specified for a catalog item."""
+    missing = []
+    if not item.fields:
+        missing.append("fields")
+    for attr in ("format", "interface", "processing", "traceability"):
+        if not (getattr(item, attr) or "").strip():
+            missing.append(attr)
+    return missing
+
+
+def missing_item_terms(item: AgreementItemFact) -> list[str]:
+    """第八条: the terms an agreement item must fix."""
+    missing = []
+    for term in AGREEMENT_TERMS:
+        value = getattr(item, term)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(term)
+    return missing
+
+
+def check_agreement(agreement: AgreementFact, path: str) -> list[Reason]:
+    """第八条: parties, 共享期限 and 共享依据 on the agreement, every term on each item."""
+    reasons: list[Reason] = []
+    if len(agreement.parties) < 2:
+        reasons.append(
+            Reason(
+                "AGREEMENT_PARTIES",
+                clause("第八条"),
+                f"共享协定 {agreement.code} 须由牵头部门会同相关部门共同确定，至少两方",
+                f"agreement {agreement.code} needs at least two parties",
+                f"{path}.parties",
+            )
+        )
+    if agreement.term_start is None or agreement.term_end is None:
+        reasons.append(
+            Reason(
+                "AGREEMENT_TERM_MISSING",
+                clause("第八条"),
+                f"共享协定 {agreement.code} 缺少共享期限（term.start / term.end）",
+                f"agreement {agreement.code} lacks its sharing term (term.start / term.end)",
+                f"{path}.term",
+            )
+        )
+    elif agreement.term_end < agreement.term_start:
+        reasons.append(
+            Reason(
+                "AGREEMENT_TERM_INVERTED",
+                clause("第八条"),
+                f"共享协定 {agreement.code} 的共享期限结束日早于开始日",
+                f"agreement {agreement.code} ends before it starts",
+                f"{path}.term",
+            )
+        )
+    if not (agreement.basis or "").strip():
+        reasons.append(
+            Reason(
+                "AGREEMENT_BASIS_MISSING",
+                clause("第八条"),
+                f"共享协定 {agreement.code} 缺少共享依据（basis）",
+                f"agreement {agreement.code} lacks its legal basis for sharing (basis)",
+                f"{path}.basis",
+            )
+        )
+    for i, item in enumerate(agreement.items):
+        reasons.extend(item_term_reasons(agreement.code, item, f"{path}.items[{i}]"))
+    return reasons
+
+
+def item_term_reasons(agreement_code: str, item: AgreementItemFact, path: str | None) -> list[Reason]:
+    missing = missing_item_terms(item)
+    if not missing:
+        return []
+    zh = "、".join(AGREEMENT_TERMS[t][0] for t in missing)
+    en = ", ".join(AGREEMENT_TERMS[t][1] for t in missing)
+    return [
+        Reason(
+            "AGREEMENT_ITEM_TERM_MISSING",
+            clause("第八条"),
+            f"共享协定 {agreement_code} 中目录条目 {item.catalog}（使用部门 {item.consumer}）缺少第八条约定事项：{zh}",
+            f"agreement {agreement_code}, item {item.catalog} for {item.consumer} lacks the terms of 第八条: {en}",
+            f"{path}.{missing[0]}" if path else None,
+            {"missing": missing},
+        )
+    ]

@@ -1,0 +1,203 @@
+"""Sharing data as the domain sees it (SPEC §3): vocabularies and plain, immutable facts about a project.
+
+The persistence layer turns rows into these facts; guards and rules reason over them without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    MUNICIPAL = "municipal"
+    COUNTY = "county"
+
+
+class Category(StrEnum):
+    BASIC = "basic"  # 基础信息
+    BUSINESS = "business"  # 业务信息
+    TRACE = "trace"  # 痕迹信息
+    STATUS = "status"  # 状态信息
+    POLICY = "policy"  # 政策规范
+
+
+class ShareType(StrEnum):
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享
+    NONE = "none"  # 不予共享
+
+
+class Method(StrEnum):
+    QUERY = "query"
+    EXCHANGE = "exchange"
+    PUBLISH = "publish"
+
+
+class Frequency(StrEnum):
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+#: The longest gap in days between deliveries that a frequency tolerates (used by the sweep).
+FREQUENCY_DAYS: dict[Frequency, int] = {
+    Frequency.REALTIME: 1,
+    Frequency.DAILY: 1,
+    Frequency.WEEKLY: 7,
+    Frequency.MONTHLY: 31,
+    Frequency.QUARTERLY: 92,
+    Frequency.YEARLY: 366,
+}
+
+
+class Secrecy(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    SECRET = "secret"  # 国家秘密 (第二条第三款)
+
+
+class AgreementForm(StrEnum):
+    AGREEMENT = "agreement"  # 信息共享协定
+    JOINT_DOCUMENT = "joint_document"  # 联合发文
+
+
+class OpinionVerdict(StrEnum):
+    AGREE = "agree"
+    AGREE_WITH_CHANGES = "agree_with_changes"
+    UNMET_NEEDS = "unmet_needs"
+
+
+class FocusPoint(StrEnum):
+    """The five focus points of a review (第十条第一款)."""
+
+    AGREEMENT = "agreement"  # 信息共享协定
+    CATALOG = "catalog"  # 共享信息目录
+    INFRASTRUCTURE = "infrastructure"  # 信息共享基础设施利用
+    AGGREGATION = "aggregation"  # 部门信息资源汇聚
+    TECHNICAL = "technical"  # 信息共享技术条件
+
+    def label(self, lang: str = "zh") -> str:
+        return FOCUS_LABELS[self][1 if lang == "en" else 0]
+
+
+FOCUS_LABELS: dict[FocusPoint, tuple[str, str]] = {
+    FocusPoint.AGREEMENT: ("信息共享协定", "sharing agreements"),
+    FocusPoint.CATALOG: ("共享信息目录", "sharing catalog"),
+    FocusPoint.INFRASTRUCTURE: ("信息共享基础设施利用", "use of sharing infrastructure"),
+    FocusPoint.AGGREGATION: ("部门信息资源汇聚", "aggregation of departmental information"),
+    FocusPoint.TECHNICAL: ("信息共享技术条件", "technical conditions for sharing"),
+}
+
+
+class Judgment(StrEnum):
+    MET = "met"
+    PARTLY = "partly"
+    NOT_MET = "not_met"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CatalogFact:
+    code: str
+    name: str
+    provider: str
+    category: Category
+    share_type: ShareType
+    method: Method
+    update_frequency: Frequency
+    secrecy: Secrecy
+    legal_basis: str | None = None
+    all_departments: bool = False
+    authorized: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    format: str | None = None
+    interface: str | None = None
+    processing: str | None = None
+    traceability: str | None = None
+
+
+@dataclass(frozen=True)
+class AgreementItemFact:
+    catalog: str
+    consumer: str
+    quality: str | None
+    quantity: str | None
+    update_frequency: Frequency | None
+    scope: str | None
+    usage: str | None
+    due: date | None
+
+
+@dataclass(frozen=True)
+class AgreementFact:
+    code: str
+    form: AgreementForm
+    parties: tuple[str, ...]
+    signed_on: date | None
+    term_start: date | None
+    term_end: date | None
+    basis: str | None
+    items: tuple[AgreementItemFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class NeedsFact:
+    internal: str | None = None
+    external: str | None = None
+    central_local: str | None = None
+
+
+@dataclass(frozen=True)
+class UnmetNeed:
+    """A sharing need a related department says the project does not meet; ``catalog`` names the item if known."""
+
+    name: str
+    catalog: str | None = None
+
+
+@dataclass(frozen=True)
+class OpinionFact:
+    department: str
+    on: date
+    verdict: OpinionVerdict
+    unmet_needs: tuple[UnmetNeed, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    stage: str
+    agency: str
+    on: date
+    judgments: dict[FocusPoint, Judgment] = field(default_factory=dict)
+    conclusion: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Everything the lifecycle guards need to know about one project, read in one snapshot."""
+
+    code: str
+    name: str
+    lead_department: str
+    departments: tuple[str, ...] = ()
+    catalog: tuple[CatalogFact, ...] = ()
+    agreements: tuple[AgreementFact, ...] = ()
+    needs: NeedsFact | None = None
+    opinions: tuple[OpinionFact, ...] = ()
+    reviews: tuple[ReviewFact, ...] = ()
+    #: (catalog code, consumer department) -> total records delivered up to the decision date
+    delivered: dict[tuple[str, str], int] = field(default_factory=dict)
+    open_findings: tuple[str, ...] = ()
