@@ -36,7 +36,9 @@ class RuleRefused(GovflowError):
     exit_code = 3
     code = "REFUSED"
 
-    def __init__(self, reasons: list[Reason] | tuple[Reason, ...], message: str = "", message_en: str = "") -> None:
+    def __init__(
+        self, reasons: list[Reason] | tuple[Reason, ...], message: str = "", message_en: str = ""
+    ) -> None:
         self.reasons = tuple(reasons)
         super().__init__(
             message or "；".join(r.message for r in self.reasons),

@@ -6,8 +6,8 @@ all generated from :data:`TRANSITIONS`. The machine drives a :class:`ProjectStat
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -97,7 +97,11 @@ class ProjectState:
         self.verdict = Verdict()
 
     def bind(
-        self, get_phase: Callable[[], str], set_phase: Callable[[str], None], facts: ProjectFacts, ctx: GuardContext
+        self,
+        get_phase: Callable[[], str],
+        set_phase: Callable[[str], None],
+        facts: ProjectFacts,
+        ctx: GuardContext,
     ) -> None:
         self._get, self._set, self.facts, self.ctx, self.verdict = get_phase, set_phase, facts, ctx, Verdict()
 
@@ -116,7 +120,12 @@ class ProjectState:
 
 def _machine_transitions() -> list[dict[str, Any]]:
     return [
-        {"trigger": t.event.value, "source": t.source.value, "dest": t.dest.value, "conditions": "check_guard"}
+        {
+            "trigger": t.event.value,
+            "source": t.source.value,
+            "dest": t.dest.value,
+            "conditions": "check_guard",
+        }
         for t in TRANSITIONS
     ]
 

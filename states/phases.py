@@ -109,8 +109,11 @@ class ReviewStage(StrEnum):
     DESIGN = "design"
 
     def label(self, lang: str = "zh") -> str:
-        return {"proposal": ("项目建议书", "Proposal"), "feasibility": ("可行性研究报告", "Feasibility study"),
-                "design": ("初步设计方案", "Preliminary design")}[self.value][1 if lang == "en" else 0]
+        return {
+            "proposal": ("项目建议书", "Proposal"),
+            "feasibility": ("可行性研究报告", "Feasibility study"),
+            "design": ("初步设计方案", "Preliminary design"),
+        }[self.value][1 if lang == "en" else 0]
 
 
 #: Which review stage an ``approve`` from a given phase rests on.

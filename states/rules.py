@@ -45,8 +45,8 @@ def check_credit_code(code: str, path: str) -> list[Reason]:
             Reason(
                 "CREDIT_CODE_INVALID",
                 GB32100,
-                f"统一社会信用代码“{code}”无效（{exc.message}），须为 18 位且校验码符合 {GB32100}",
-                f"unified social credit code '{code}' is invalid ({exc.message}); it must have 18 characters "
+                f"统一社会信用代码“{code}”无效（{exc}），须为 18 位且校验码符合 {GB32100}",
+                f"unified social credit code '{code}' is invalid ({exc}); it must have 18 characters "
                 f"and a check character per {GB32100}",
                 path,
             )
