@@ -128,14 +128,20 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
             seq = int(m["seq"])
             if seq != expected_seq:
                 return ChainReport(
-                    False, checked, expected_seq, None,
+                    False,
+                    checked,
+                    expected_seq,
+                    None,
                     f"缺少第 {expected_seq} 号审计事件（下一条为第 {seq} 号）：事件被删除",
                     f"audit event #{expected_seq} is missing (next is #{seq}): an event was deleted",
                 )
             row = {n: m[n] for n in _HASHED}
             if m["prev_hash"] != prev or event_hash(seq, prev, m["recorded_at"], row) != m["hash"]:
                 return ChainReport(
-                    False, checked, seq, int(m["id"]),
+                    False,
+                    checked,
+                    seq,
+                    int(m["id"]),
                     f"第 {seq} 号审计事件（id {m['id']}）与审计链不符：内容被修改或顺序被调换",
                     f"audit event #{seq} (id {m['id']}) does not fit the chain: edited or reordered",
                 )
@@ -145,7 +151,10 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
     head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     if head_seq != checked or head_hash != prev:
         return ChainReport(
-            False, checked, checked + 1 if head_seq > checked else head_seq, last_id,
+            False,
+            checked,
+            checked + 1 if head_seq > checked else head_seq,
+            last_id,
             f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {checked} 条）：末尾事件被删除或链首被篡改",
             f"the chain ends at #{checked} but its head says #{head_seq}: events were cut off or the head was edited",
         )

@@ -15,12 +15,14 @@ from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
 
+
 class Department(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=18, unique=True, index=True)  # 统一社会信用代码
     name: str = Field(max_length=200)
     region: str = Field(max_length=6)  # GB/T 2260
     level: str = Field(max_length=16)
+
 
 class AppUser(SQLModel, table=True):
     __tablename__ = "app_user"
@@ -32,6 +34,7 @@ class AppUser(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)
     token_hash: str | None = Field(default=None, max_length=128, index=True)
+
 
 class Project(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -45,12 +48,14 @@ class Project(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     last_event_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
+
 class ProjectDepartment(SQLModel, table=True):
     """A related department of a project (it must give an opinion, 第九条)."""
 
     __tablename__ = "project_department"
     project_id: int = Field(foreign_key="project.id", primary_key=True)
     department_id: int = Field(foreign_key="department.id", primary_key=True, index=True)
+
 
 class CatalogItem(SQLModel, table=True):
     __tablename__ = "catalog_item"
@@ -73,12 +78,14 @@ class CatalogItem(SQLModel, table=True):
     processing: str | None = None
     traceability: str | None = None
 
+
 class CatalogAuthorization(SQLModel, table=True):
     """A department explicitly authorized to use a catalog item (required for secret items, 第二条第三款)."""
 
     __tablename__ = "catalog_authorization"
     catalog_item_id: int = Field(foreign_key="catalog_item.id", primary_key=True)
     department_id: int = Field(foreign_key="department.id", primary_key=True)
+
 
 class Agreement(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("project_id", "code"),)
@@ -91,10 +98,12 @@ class Agreement(SQLModel, table=True):
     term_end: date | None = None
     basis: str | None = None
 
+
 class AgreementParty(SQLModel, table=True):
     __tablename__ = "agreement_party"
     agreement_id: int = Field(foreign_key="agreement.id", primary_key=True)
     department_id: int = Field(foreign_key="department.id", primary_key=True)
+
 
 class AgreementItem(SQLModel, table=True):
     __tablename__ = "agreement_item"
@@ -109,6 +118,7 @@ class AgreementItem(SQLModel, table=True):
     usage: str | None = None
     due: date | None = None
 
+
 class NeedsAnalysis(SQLModel, table=True):
     __tablename__ = "needs_analysis"
     id: int | None = Field(default=None, primary_key=True)
@@ -118,14 +128,18 @@ class NeedsAnalysis(SQLModel, table=True):
     central_local: str | None = None
     needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
+
 class Opinion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     department_id: int = Field(foreign_key="department.id")
     given_on: date
     verdict: str = Field(max_length=32)
-    unmet_needs: list[dict[str, str | None]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    unmet_needs: list[dict[str, str | None]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     comment: str | None = None
+
 
 class Review(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -135,6 +149,7 @@ class Review(SQLModel, table=True):
     reviewed_on: date
     conclusion: str | None = None
 
+
 class ReviewJudgment(SQLModel, table=True):
     """A review's explicit judgment on one of the five focus points (第十条第一款)."""
 
@@ -143,6 +158,7 @@ class ReviewJudgment(SQLModel, table=True):
     focus_point: str = Field(max_length=16, primary_key=True)
     judgment: str = Field(max_length=16)
     comment: str | None = None
+
 
 class DeliveryEvidence(SQLModel, table=True):
     """Records delivered by the exchange platform, aggregated per catalog item, consumer and day."""
@@ -159,6 +175,7 @@ class DeliveryEvidence(SQLModel, table=True):
     day: date
     records: int
 
+
 class Finding(SQLModel, table=True):
     """A broken sharing obligation found by the sweep; closed (never deleted) when its cause is gone."""
 
@@ -173,6 +190,7 @@ class Finding(SQLModel, table=True):
     opened_on: date
     closed_on: date | None = None
     status: str = Field(default="open", max_length=16, index=True)
+
 
 class RectificationOrder(SQLModel, table=True):
     """整改通知 (限期整改, 第十一条) with a deadline in working days."""
@@ -189,6 +207,7 @@ class RectificationOrder(SQLModel, table=True):
     deadline: date
     status: str = Field(default="open", max_length=24, index=True)
     closed_on: date | None = None
+
 
 class AuditEvent(SQLModel, table=True):
     """One link of the append-only, hash-chained audit trail."""
@@ -212,6 +231,7 @@ class AuditEvent(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
+
 class AuditHead(SQLModel, table=True):
     """The chain's newest link, so that cutting events off the end is detected too."""
 
@@ -219,6 +239,7 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="", max_length=64)
+
 
 class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as the change it reports; sent after commit."""

@@ -1,0 +1,745 @@
+"""The service layer: one use case, one unit of work. CLI, flows, API and web call these and nothing lower.
+
+Every function takes plain values (codes, names, dates), resolves the acting user, checks the permission
+table (deny by default) and writes its audit event in the same transaction as its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlmodel import Session
+
+from govflow.settings import Settings
+from models import audit
+from models.audit import AuditRecord
+from models.db import make_engine, unit_of_work
+from models.facts import DEPT, PARTS, load_facts, related_departments, t
+from models.tables import (
+    AppUser,
+    AuditEvent,
+    Opinion,
+    OutboxMessage,
+    Project,
+    ProjectDepartment,
+    RectificationOrder,
+    Review,
+    ReviewJudgment,
+)
+from models.types import utcnow
+from states.calendar import WorkCalendar
+from states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
+from states.guards import GuardContext, guard_for
+from states.lifecycle import events_from, fire, invalid_event, transition_for
+from states.permissions import Role, decide, event_action
+from states.phases import Event, Phase, ReviewStage
+from states.policy import RECTIFICATION_WORKDAYS
+from states.sharing import FocusPoint, Judgment, OpinionVerdict
+from states.verdict import Reason
+
+PROJECT, USER = t(Project), t(AppUser)
+
+
+@dataclass
+class App:
+    """What every use case needs: the database, the settings, the calendar and a clock (fixed in tests)."""
+
+    settings: Settings
+    engine: Engine
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> App:
+        return cls(settings, make_engine(settings.database_url))
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar.official(self.settings.calendar_file)
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: Role
+    department: str | None = None  # department code
+    department_id: int | None = None
+
+
+#: The local operator: commands run from the server's shell without ``--as``.
+OPERATOR = Actor("operator", Role.ADMIN)
+
+
+def get_actor(session: Session, name: str | None) -> Actor:
+    if name is None:
+        return OPERATOR
+    q = select(USER.c.name, USER.c.role, USER.c.active, USER.c.department_id, DEPT.c.code).outerjoin(
+        DEPT, DEPT.c.id == USER.c.department_id
+    )
+    r = session.execute(q.where(USER.c.name == name)).first()
+    if r is None or not r.active:
+        raise NotFound(f"用户 {name} 不存在或已停用", f"user {name} does not exist or is inactive")
+    return Actor(str(r.name), Role(r.role), r.code, r.department_id)
+
+
+def _project_row(session: Session, code: str) -> Any:
+    q = select(
+        PROJECT.c.id,
+        PROJECT.c.code,
+        PROJECT.c.name,
+        PROJECT.c.phase,
+        PROJECT.c.version,
+        PROJECT.c.last_event_at,
+        PROJECT.c.om_budget,
+        PROJECT.c.created_at,
+        DEPT.c.code.label("lead_code"),
+        DEPT.c.name.label("lead_name"),
+    ).join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+    r = session.execute(q.where(PROJECT.c.code == code)).first()
+    if r is None:
+        raise NotFound(f"项目 {code} 不存在", f"project {code} does not exist")
+    return r._mapping
+
+
+def _security_event(app: App, actor: Actor, action: str, reason: Reason, project: str | None) -> None:
+    """A denial is itself an audit fact (a security event), written in its own transaction."""
+    with unit_of_work(app.engine) as s:
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="security",
+                    outcome="denied",
+                    action=action,
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    project_code=project,
+                    reasons=[_reason_dict(reason)],
+                )
+            ],
+        )
+
+
+def authorize(
+    app: App,
+    session: Session,
+    actor: Actor,
+    action: str,
+    project: Any | None = None,
+    *,
+    audit_denial: bool = True,
+) -> None:
+    """Deny by default; a denial is written to the audit trail and raised as :class:`PermissionDenied`."""
+    participants: frozenset[str] = frozenset()
+    lead = None
+    if project is not None:
+        lead = project["lead_code"]
+        participants = frozenset(related_departments(session, int(project["id"])))
+    reason = decide(
+        actor.role,
+        action,
+        user=actor.name,
+        user_department=actor.department,
+        lead=lead,
+        participants=participants,
+    )
+    if reason is None:
+        return
+    if audit_denial:
+        _security_event(app, actor, action, reason, project["code"] if project is not None else None)
+    raise PermissionDenied([reason])
+
+
+def _reason_dict(r: Reason) -> dict[str, Any]:
+    d: dict[str, Any] = {"code": r.code, "clause": r.clause, "message": r.message, "message_en": r.message_en}
+    if r.path:
+        d["path"] = r.path
+    if r.detail:
+        d["detail"] = r.detail
+    return d
+
+
+def bump_version(session: Session, project_id: int, expected: int | None = None) -> int:
+    """Every change to a project or its materials moves its version; a stale ``expected`` is a conflict."""
+    cond = PROJECT.c.id == project_id
+    if expected is not None:
+        cond = and_(cond, PROJECT.c.version == expected)
+    res = session.execute(
+        update(PROJECT).where(cond).values(version=PROJECT.c.version + 1).returning(PROJECT.c.version)
+    )
+    row = res.first()
+    if row is None:
+        raise _conflict(expected)
+    return int(row[0])
+
+
+def _conflict(expected: int | None) -> Conflict:
+    return Conflict(
+        f"项目已被他人修改（预期版本 {expected}），请刷新后重试",
+        f"the project was changed by someone else (expected version {expected}); reload and try again",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class EventResult:
+    project: str
+    event: Event
+    accepted: bool
+    from_phase: Phase
+    to_phase: Phase
+    version: int
+    at: datetime
+    reasons: tuple[Reason, ...] = ()
+    order: str | None = None
+    deadline: date | None = None
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "project": self.project,
+            "event": self.event.value,
+            "accepted": self.accepted,
+            "refused": not self.accepted,
+            "from": self.from_phase.value,
+            "to": self.to_phase.value,
+            "phase": self.to_phase.value,
+            "version": self.version,
+            "at": self.at.isoformat(),
+            "reasons": [r.to_dict(lang) for r in self.reasons],
+        }
+        if self.order:
+            out["rectification_order"] = {
+                "code": self.order,
+                "deadline": self.deadline.isoformat() if self.deadline else None,
+            }
+        return out
+
+
+def fire_event(
+    app: App,
+    code: str,
+    event: Event | str,
+    actor_name: str | None,
+    *,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expect_version: int | None = None,
+) -> EventResult:
+    """Fire a lifecycle event. Optimistic: the project is read, judged, then written only if its version is
+    still the one that was judged (or ``expect_version``); otherwise :class:`Conflict` and nothing changes."""
+    try:
+        ev = Event(event)
+    except ValueError as exc:
+        raise UsageError(
+            f"未知事件 {event}；可用事件：{', '.join(e.value for e in Event)}",
+            f"unknown event {event}; events: {', '.join(e.value for e in Event)}",
+        ) from exc
+    if at is not None and at.tzinfo is None:
+        raise UsageError("--at 须带时区（如 2026-03-01T09:00:00+08:00）", "--at needs a timezone offset")
+    now = app.clock()
+    when = at.astimezone(UTC) if at is not None else now
+    # 1. read and judge (no locks held)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, event_action(ev), p)
+        source = Phase(p["phase"])
+        if transition_for(ev, source) is None:
+            raise invalid_event(ev, source)
+        if when < p["last_event_at"]:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "AT_BEFORE_LAST_EVENT",
+                        "govflow 生命周期",
+                        f"生效时间 {when.isoformat()} 早于项目最近一次事件 {p['last_event_at'].isoformat()}",
+                        f"effective time {when.isoformat()} is earlier than the last event {p['last_event_at'].isoformat()}",
+                    )
+                ]
+            )
+        on = when.date()
+        facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), on)
+    judged_version = int(p["version"]) if expect_version is None else expect_version
+    if expect_version is not None and expect_version != int(p["version"]):
+        raise _conflict(expect_version)
+    phase = [source.value]
+    outcome = fire(
+        lambda: phase[0], lambda v: phase.__setitem__(0, v), facts, GuardContext(ev, source, on, reason)
+    )
+    # 2. write, if nobody moved the project meanwhile
+    order_code: str | None = None
+    deadline: date | None = None
+    with unit_of_work(app.engine) as s:
+        version = int(p["version"])
+        if outcome.dest is not source or outcome.accepted:
+            res = s.execute(
+                update(PROJECT)
+                .where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
+                .values(phase=outcome.dest.value, version=PROJECT.c.version + 1, last_event_at=when)
+                .returning(PROJECT.c.version)
+            )
+            row = res.first()
+            if row is None:
+                raise _conflict(judged_version)
+            version = int(row[0])
+        if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
+            order_code, deadline = _open_acceptance_order(app, s, p, on, reason)
+        seq = audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="decision",
+                    outcome="accepted" if outcome.accepted else "refused",
+                    action=ev.value,
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=when,
+                    project_code=p["code"],
+                    from_phase=source.value,
+                    to_phase=outcome.dest.value,
+                    reasons=[_reason_dict(r) for r in outcome.reasons],
+                    note=reason,
+                )
+            ],
+        )
+        _notify_decision(
+            s, seq, p, ev, outcome.accepted, source, outcome.dest, outcome.reasons, order_code, deadline
+        )
+    return EventResult(
+        p["code"],
+        ev,
+        outcome.accepted,
+        source,
+        outcome.dest,
+        version,
+        when,
+        outcome.reasons,
+        order_code,
+        deadline,
+    )
+
+
+def _open_acceptance_order(app: App, s: Session, p: Any, on: date, reason: str | None) -> tuple[str, date]:
+    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now."""
+    facts = load_facts(s, p, p["lead_code"], PARTS[Event.PASS_ACCEPTANCE], on)
+    reasons = [
+        _reason_dict(r)
+        for r in guard_for(Event.PASS_ACCEPTANCE)(
+            facts, GuardContext(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, on)
+        ).reasons
+    ]
+    if reason:
+        reasons.append(
+            {
+                "code": "ACCEPTANCE_FAILED",
+                "clause": "733号文 第十一条",
+                "message": reason,
+                "message_en": reason,
+            }
+        )
+    ro = t(RectificationOrder)
+    n = s.execute(select(func.count()).select_from(ro).where(ro.c.project_id == p["id"])).scalar_one()
+    code = f"RO-{p['code']}-{int(n) + 1:02d}"
+    deadline = app.calendar.add_workdays(on, RECTIFICATION_WORKDAYS)
+    s.execute(
+        insert(ro).values(
+            code=code,
+            project_id=p["id"],
+            origin="fail_acceptance",
+            reasons=reasons,
+            notice_date=on,
+            workdays=RECTIFICATION_WORKDAYS,
+            deadline=deadline,
+            status="open",
+        )
+    )
+    return code, deadline
+
+
+_NOTIFY = {Event.INTAKE, Event.APPROVE, Event.REFUSE, Event.PASS_ACCEPTANCE, Event.FAIL_ACCEPTANCE}
+
+
+def _notify_decision(
+    s: Session,
+    seq: int,
+    p: Any,
+    ev: Event,
+    accepted: bool,
+    source: Phase,
+    dest: Phase,
+    reasons: Sequence[Reason],
+    order: str | None,
+    deadline: date | None,
+) -> None:
+    """The program office's decisions are notified to the lead department, via the outbox (sent after commit)."""
+    if ev not in _NOTIFY:
+        return
+    s.execute(
+        insert(t(OutboxMessage)).values(
+            key=f"decision:{seq}",
+            topic=f"decision.{ev.value}.{'accepted' if accepted else 'refused'}",
+            project_code=p["code"],
+            recipients_role=Role.DEPARTMENT.value,
+            payload={
+                "project": p["code"],
+                "project_name": p["name"],
+                "department": p["lead_code"],
+                "event": ev.value,
+                "accepted": accepted,
+                "from": source.value,
+                "to": dest.value,
+                "reasons": [_reason_dict(r) for r in reasons],
+                "order": order,
+                "deadline": deadline.isoformat() if deadline else None,
+            },
+            created_at=utcnow(),
+            status="pending",
+            attempts=0,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    code: str
+    name: str
+    phase: Phase
+    version: int
+    lead_department: str
+    lead_department_name: str
+    departments: list[str]
+    om_budget: str
+    last_event_at: datetime
+    next_events: list[Event]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "phase": self.phase.value,
+            "phase_label": self.phase.label(lang),
+            "version": self.version,
+            "lead_department": self.lead_department,
+            "lead_department_name": self.lead_department_name,
+            "departments": self.departments,
+            "om_budget": self.om_budget,
+            "last_event_at": self.last_event_at.isoformat(),
+            "next_events": [e.value for e in self.next_events],
+            **self.counts,
+        }
+
+
+def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectView:
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.read", p)
+        facts = load_facts(
+            s,
+            p,
+            p["lead_code"],
+            frozenset({"departments", "catalog", "agreements", "opinions", "reviews"}),
+            app.clock().date(),
+        )
+    return ProjectView(
+        code=p["code"],
+        name=p["name"],
+        phase=Phase(p["phase"]),
+        version=int(p["version"]),
+        lead_department=p["lead_code"],
+        lead_department_name=p["lead_name"],
+        departments=list(facts.departments),
+        om_budget=f"{p['om_budget']:.2f}",
+        last_event_at=p["last_event_at"],
+        next_events=events_from(Phase(p["phase"])),
+        counts={
+            "catalog_items": len(facts.catalog),
+            "agreements": len(facts.agreements),
+            "agreement_items": sum(len(a.items) for a in facts.agreements),
+            "opinions": len(facts.opinions),
+            "reviews": len(facts.reviews),
+        },
+    )
+
+
+def list_projects(
+    app: App, actor_name: str | None = None, *, phase: str | None = None, department: str | None = None
+) -> list[dict[str, Any]]:
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "project.list")
+        q = select(
+            PROJECT.c.code,
+            PROJECT.c.name,
+            PROJECT.c.phase,
+            PROJECT.c.version,
+            DEPT.c.code.label("lead"),
+            DEPT.c.name.label("lead_name"),
+        ).join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+        if phase:
+            q = q.where(PROJECT.c.phase == Phase(phase).value)
+        if department:
+            q = q.where(DEPT.c.code == department)
+        if actor.role is Role.DEPARTMENT:
+            pd = t(ProjectDepartment)
+            mine = select(pd.c.project_id).where(pd.c.department_id == actor.department_id)
+            q = q.where((PROJECT.c.lead_department_id == actor.department_id) | PROJECT.c.id.in_(mine))
+        return [dict(r._mapping) for r in s.execute(q.order_by(PROJECT.c.code))]
+
+
+def project_history(app: App, code: str, actor_name: str | None = None) -> list[dict[str, Any]]:
+    """Every accepted and refused event of a project, oldest first, with reasons and clauses."""
+    ae = t(AuditEvent)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.history", p)
+        q = (
+            select(
+                ae.c.seq,
+                ae.c.kind,
+                ae.c.outcome,
+                ae.c.action,
+                ae.c.actor,
+                ae.c.role,
+                ae.c.occurred_at,
+                ae.c.from_phase,
+                ae.c.to_phase,
+                ae.c.reasons,
+                ae.c.clauses,
+                ae.c.note,
+            )
+            .where(ae.c.project_code == code)
+            .order_by(ae.c.seq)
+        )
+        return [dict(r._mapping) for r in s.execute(q)]
+
+
+# ---------------------------------------------------------------------------------------------- materials
+
+
+def record_review(
+    app: App,
+    code: str,
+    actor_name: str,
+    *,
+    stage: str,
+    agency: str | None,
+    on: date,
+    judgments: dict[str, tuple[str, str | None]],
+    conclusion: str | None,
+) -> int:
+    """评审意见 (第十条第一款): the review agency judges the five focus points; returns the new version."""
+    try:
+        st = ReviewStage(stage)
+        parsed = {FocusPoint(k): (Judgment(v), c) for k, (v, c) in judgments.items()}
+    except ValueError as exc:
+        raise UsageError(f"评审阶段或判断取值无效：{exc}", f"invalid stage or judgment: {exc}") from exc
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "review.record", p)
+        expected = {
+            ReviewStage.PROPOSAL: Phase.PROPOSAL_REVIEW,
+            ReviewStage.FEASIBILITY: Phase.FEASIBILITY_REVIEW,
+            ReviewStage.DESIGN: Phase.DESIGN_REVIEW,
+        }[st]
+        if p["phase"] != expected.value:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "NOT_IN_REVIEW",
+                        "733号文 第十条第一款",
+                        f"项目当前阶段为「{Phase(p['phase']).zh}」，不能登记{st.label()}评审意见（须处于「{expected.zh}」）",
+                        f"the project is in '{Phase(p['phase']).en}'; a {st.label('en')} review needs '{expected.en}'",
+                    )
+                ]
+            )
+        rid = s.execute(
+            insert(t(Review))
+            .values(
+                project_id=p["id"],
+                stage=st.value,
+                agency=agency or actor.name,
+                reviewed_on=on,
+                conclusion=conclusion,
+            )
+            .returning(t(Review).c.id)
+        ).scalar_one()
+        if parsed:
+            s.execute(
+                insert(t(ReviewJudgment)),
+                [
+                    {"review_id": rid, "focus_point": k.value, "judgment": v.value, "comment": c}
+                    for k, (v, c) in parsed.items()
+                ],
+            )
+        version = bump_version(s, int(p["id"]))
+        missing = [fp for fp in FocusPoint if fp not in parsed]
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="data",
+                    outcome="recorded",
+                    action="review.record",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    project_code=code,
+                    note=f"{st.value}: "
+                    + ", ".join(f"{k.value}={v.value}" for k, (v, _) in parsed.items())
+                    + (f"; 未判断: {', '.join(m.value for m in missing)}" if missing else ""),
+                    clauses=["733号文 第十条第一款"],
+                )
+            ],
+        )
+        return version
+
+
+def record_opinion(
+    app: App,
+    code: str,
+    actor_name: str,
+    *,
+    department: str,
+    on: date,
+    verdict: str,
+    unmet_needs: list[dict[str, str | None]],
+    comment: str | None,
+) -> int:
+    """征求意见 (第九条): a related department's opinion, entered by itself or by the program office."""
+    try:
+        v = OpinionVerdict(verdict)
+    except ValueError as exc:
+        raise UsageError(
+            f"意见结论 {verdict} 无效；可选：{', '.join(x.value for x in OpinionVerdict)}",
+            f"invalid verdict {verdict}; one of {', '.join(x.value for x in OpinionVerdict)}",
+        ) from exc
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "opinion.record", p)
+        related = related_departments(s, int(p["id"]))
+        if department not in related or (actor.role is Role.DEPARTMENT and actor.department != department):
+            raise RuleRefused(
+                [
+                    Reason(
+                        "NOT_RELATED_DEPARTMENT",
+                        "733号文 第九条",
+                        f"部门 {department} 不是项目 {code} 的相关部门，或登记人无权代其出具意见",
+                        f"department {department} is not a related department of {code}, or the user may not speak for it",
+                    )
+                ]
+            )
+        dept_id = s.execute(select(DEPT.c.id).where(DEPT.c.code == department)).scalar_one()
+        s.execute(
+            insert(t(Opinion)).values(
+                project_id=p["id"],
+                department_id=dept_id,
+                given_on=on,
+                verdict=v.value,
+                unmet_needs=unmet_needs,
+                comment=comment,
+            )
+        )
+        version = bump_version(s, int(p["id"]))
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="data",
+                    outcome="recorded",
+                    action="opinion.record",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    project_code=code,
+                    note=f"{department}: {v.value}"
+                    + (
+                        f"; 未满足需求: {', '.join(str(n.get('name')) for n in unmet_needs)}"
+                        if unmet_needs
+                        else ""
+                    ),
+                    clauses=["733号文 第九条"],
+                )
+            ],
+        )
+        return version
+
+
+def verify_audit(app: App) -> audit.ChainReport:
+    with unit_of_work(app.engine, write=False) as s:
+        return audit.verify(s)
+
+
+def add_user(
+    app: App,
+    actor_name: str | None,
+    *,
+    name: str,
+    role: str,
+    department: str | None,
+    display_name: str | None,
+) -> None:
+    try:
+        r = Role(role)
+    except ValueError as exc:
+        raise UsageError(
+            f"角色 {role} 无效；可选：{', '.join(x.value for x in Role)}", f"invalid role {role}"
+        ) from exc
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "user.admin")
+        dept_id = None
+        if department:
+            dept_id = s.execute(select(DEPT.c.id).where(DEPT.c.code == department)).scalar()
+            if dept_id is None:
+                raise NotFound(f"部门 {department} 不存在", f"department {department} does not exist")
+        elif r is Role.DEPARTMENT:
+            raise UsageError("建设部门用户须指定 --department", "a department user needs --department")
+        if s.execute(select(USER.c.id).where(USER.c.name == name)).first() is not None:
+            raise Conflict(f"用户 {name} 已存在", f"user {name} already exists")
+        s.execute(
+            insert(USER).values(
+                name=name, role=r.value, department_id=dept_id, display_name=display_name, active=True
+            )
+        )
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="security",
+                    outcome="recorded",
+                    action="user.add",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    note=f"{name} ({r.value}, {department or '-'})",
+                )
+            ],
+        )
+
+
+def department_names(session: Session) -> dict[str, str]:
+    return {str(c): str(n) for c, n in session.execute(select(DEPT.c.code, DEPT.c.name))}
+
+
+def init_db(app: App) -> tuple[str | None, str]:
+    """Create or migrate the database to the newest schema; returns (revision before, revision after)."""
+    from models import migrate
+
+    before = migrate.current(app.engine)
+    migrate.upgrade(app.engine)
+    return before, migrate.head()
