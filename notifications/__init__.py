@@ -1,0 +1,1 @@
+"""Notifications: a Notifier protocol, the apprise adapter (the only module importing apprise), a fake, templates."""

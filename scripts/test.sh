@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install govflow with its development tools into .venv (if needed), then lint, type-check and run every test.
+# PostgreSQL tests run when 127.0.0.1:5432 answers and are skipped otherwise (GOVFLOW_REQUIRE_PG=1 makes them
+# mandatory, as .ci/run does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+exec "$VENV/bin/python" -m pytest "$@"
