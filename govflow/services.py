@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlmodel import Session
 
+from govflow import portfolio, tabular
 from govflow.settings import Settings
 from models import audit
 from models.audit import AuditRecord
@@ -23,6 +25,8 @@ from models.facts import DEPT, PARTS, load_facts, related_departments, t
 from models.tables import (
     AppUser,
     AuditEvent,
+    CatalogAuthorization,
+    CatalogItem,
     Opinion,
     OutboxMessage,
     Project,
@@ -33,7 +37,7 @@ from models.tables import (
 )
 from models.types import utcnow
 from states.calendar import WorkCalendar
-from states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
+from states.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
 from states.guards import GuardContext, guard_for
 from states.lifecycle import events_from, fire, invalid_event, transition_for
 from states.permissions import Role, decide, event_action
@@ -743,3 +747,118 @@ def init_db(app: App) -> tuple[str | None, str]:
     before = migrate.current(app.engine)
     migrate.upgrade(app.engine)
     return before, migrate.head()
+
+
+# ---------------------------------------------------------------------------------------------- bulk input
+
+
+def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portfolio.LoadSummary:
+    """`govflow load FILE`: the whole document is checked first and written in one transaction, or nothing is."""
+    doc = portfolio.parse_file(path)
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "portfolio.load")
+        now = app.clock()
+        return portfolio.load(s, doc, actor=actor.name, role=actor.role.value, now=now, today=now.date())
+
+
+def import_evidence(app: App, path: Path, actor_name: str | None = None) -> int:
+    """Delivery evidence from a CSV/XLSX export of the exchange platform; all rows or none."""
+    rows = tabular.parse_evidence_rows(path, today=app.clock().date())
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        projects = sorted({r.project for r in rows})
+        for code in projects:
+            authorize(app, s, actor, "evidence.import", _project_row(s, code))
+        existing = portfolio.read_existing(s, portfolio.PortfolioDocument(evidence=list(rows)))
+        reasons = portfolio.check_evidence(rows, existing, app.clock().date())
+        if reasons:
+            raise InvalidInput(reasons)
+        written = portfolio.write_evidence(s, rows)
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="data",
+                    outcome="recorded",
+                    action="evidence.import",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    note=f"{path.name}: {len(rows)} 行, {written} 个(条目, 使用部门, 日期), 项目 {', '.join(projects)}",
+                )
+            ],
+        )
+        return written
+
+
+#: phases in which the lead department may still change its catalog (the proposal, or its refinement, 第九条)
+CATALOG_EDIT_PHASES = frozenset({Phase.DRAFT, Phase.PROPOSAL_APPROVED, Phase.REJECTED})
+
+
+def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str, int]:
+    """共享信息目录 from CSV/XLSX into a project: new codes are added, known codes are refined in place."""
+    items = tabular.parse_catalog_rows(path)
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "catalog.import", p)
+        if Phase(p["phase"]) not in CATALOG_EDIT_PHASES:
+            allowed = "、".join(ph.zh for ph in sorted(CATALOG_EDIT_PHASES))
+            raise RuleRefused(
+                [
+                    Reason(
+                        "CATALOG_LOCKED",
+                        "733号文 第九条",
+                        f"项目处于「{Phase(p['phase']).zh}」，共享信息目录只能在{allowed}阶段编制或细化",
+                        f"the project is in '{Phase(p['phase']).en}'; its catalog can only change in draft, "
+                        "proposal approved or rejected",
+                    )
+                ]
+            )
+        departments = set(s.execute(select(DEPT.c.code)).scalars())
+        reasons = portfolio.check_catalog_items(items, departments, lambda i: f"rows[{i + 1}]")
+        if reasons:
+            raise InvalidInput(reasons)
+        ci, auth = t(CatalogItem), t(CatalogAuthorization)
+        dept_id = {str(c): int(i) for i, c in s.execute(select(DEPT.c.id, DEPT.c.code))}
+        known = {
+            str(c): int(i) for i, c in s.execute(select(ci.c.id, ci.c.code).where(ci.c.project_id == p["id"]))
+        }
+        added = refined = 0
+        for item in items:
+            values = portfolio.catalog_values(item, int(p["id"]), dept_id[item.provider])
+            if item.code in known:
+                item_id = known[item.code]
+                s.execute(update(ci).where(ci.c.id == item_id).values(**values))
+                s.execute(delete(auth).where(auth.c.catalog_item_id == item_id))
+                refined += 1
+            else:
+                item_id = s.execute(insert(ci).values(**values).returning(ci.c.id)).scalar_one()
+                added += 1
+            if item.authorized_codes:
+                s.execute(
+                    insert(auth),
+                    [
+                        {"catalog_item_id": item_id, "department_id": dept_id[c]}
+                        for c in dict.fromkeys(item.authorized_codes)
+                    ],
+                )
+        version = bump_version(s, int(p["id"]))
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="data",
+                    outcome="recorded",
+                    action="catalog.import",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    project_code=code,
+                    note=f"{path.name}: 新增 {added} 条，细化 {refined} 条",
+                    clauses=["733号文 第九条"],
+                )
+            ],
+        )
+        return {"added": added, "refined": refined, "version": version}

@@ -268,16 +268,27 @@ def load_facts(
     pid = int(project["id"])
     if departments is None and "departments" in parts:
         departments = related_departments(session, pid)
+    catalog = tuple(load_catalog(session, pid)) if "catalog" in parts else ()
+    agreements = tuple(load_agreements(session, pid)) if "agreements" in parts else ()
+    opinions = tuple(load_opinions(session, pid)) if "opinions" in parts else ()
+    mentioned = {lead_code, *(departments or ()), *(o.department for o in opinions)}
+    mentioned.update(i.consumer for a in agreements for i in a.items)
     return ProjectFacts(
         code=project["code"],
         name=project["name"],
         lead_department=lead_code,
         departments=tuple(departments or ()),
-        catalog=tuple(load_catalog(session, pid)) if "catalog" in parts else (),
-        agreements=tuple(load_agreements(session, pid)) if "agreements" in parts else (),
+        catalog=catalog,
+        agreements=agreements,
         needs=load_needs(session, pid) if "needs" in parts else None,
-        opinions=tuple(load_opinions(session, pid)) if "opinions" in parts else (),
+        opinions=opinions,
         reviews=tuple(load_reviews(session, pid)) if "reviews" in parts else (),
         delivered=load_delivered(session, pid, on) if "delivered" in parts else {},
         open_findings=tuple(load_open_findings(session, pid)) if "findings" in parts else (),
+        names=department_names(session, mentioned) if parts else {},
     )
+
+
+def department_names(session: Session, codes: set[str]) -> dict[str, str]:
+    q = select(DEPT.c.code, DEPT.c.name).where(DEPT.c.code.in_(sorted(codes)))
+    return {str(c): str(n) for c, n in session.execute(q)}

@@ -98,7 +98,7 @@ def intake(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                 Reason(
                     "OPINION_MISSING",
                     f"{NOT_ACCEPTED}、第九条",
-                    f"未征求相关部门 {dept} 的意见，不予受理",
+                    f"未征求相关部门{f.dept(dept)}的意见，不予受理",
                     f"no opinion was sought from related department {dept}; intake refused",
                     detail={"department": dept},
                 )
@@ -123,7 +123,7 @@ def uncovered_needs(f: ProjectFacts) -> list[Reason]:
                 Reason(
                     "UNMET_NEED_NOT_COVERED",
                     NOT_ACCEPTED,
-                    f"相关部门 {op.department} 提出的共享需求「{need.name}」未被共享信息目录和共享协定满足，不予审批",
+                    f"相关部门{f.dept(op.department)}提出的共享需求「{need.name}」未被共享信息目录和共享协定满足，不予审批",
                     f"the sharing need '{need.name}' of related department {op.department} is not covered by a "
                     "catalog item and an agreement; approval refused",
                     detail={"department": op.department, "need": need.name},
@@ -197,7 +197,7 @@ def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                     Reason(
                         "DELIVERY_MISSING",
                         ACCEPTANCE,
-                        f"共享协定 {agreement.code} 约定 {it.due.isoformat()} 前向 {it.consumer} 提供"
+                        f"共享协定 {agreement.code} 约定 {it.due.isoformat()} 前向{f.dept(it.consumer)}提供"
                         f"目录条目 {it.catalog}，但无交付记录，不予通过验收",
                         f"agreement {agreement.code} promised item {it.catalog} to {it.consumer} by "
                         f"{it.due.isoformat()}, but nothing was delivered; acceptance refused",

@@ -58,9 +58,23 @@ _D, _P, _R, _F, _A, _X = (
 
 #: action -> {role: scope}. Anything not listed is denied.
 TABLE: dict[str, dict[Role, Scope]] = {
-    "project.read": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _R: Scope.ALL, _F: Scope.ALL, _A: Scope.ALL},
-    "project.list": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _R: Scope.ALL, _F: Scope.ALL, _A: Scope.ALL},
-    "project.history": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _A: Scope.ALL},
+    "project.read": {
+        _D: Scope.PARTICIPANT,
+        _P: Scope.ALL,
+        _R: Scope.ALL,
+        _F: Scope.ALL,
+        _A: Scope.ALL,
+        _X: Scope.ALL,
+    },
+    "project.list": {
+        _D: Scope.PARTICIPANT,
+        _P: Scope.ALL,
+        _R: Scope.ALL,
+        _F: Scope.ALL,
+        _A: Scope.ALL,
+        _X: Scope.ALL,
+    },
+    "project.history": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _A: Scope.ALL, _X: Scope.ALL},
     "project.edit": {_D: Scope.LEAD},
     "catalog.import": {_D: Scope.LEAD, _X: Scope.ALL},
     "evidence.import": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _X: Scope.ALL},

@@ -41,17 +41,26 @@ def check_credit_code(code: str, path: str) -> list[Reason]:
     try:
         uscc.validate(code)
     except ValidationError as exc:
+        zh, en = _USCC_PROBLEMS.get(type(exc).__name__, ("格式错误", "malformed"))
         return [
             Reason(
                 "CREDIT_CODE_INVALID",
                 GB32100,
-                f"统一社会信用代码“{code}”无效（{exc}），须为 18 位且校验码符合 {GB32100}",
-                f"unified social credit code '{code}' is invalid ({exc}); it must have 18 characters "
+                f"统一社会信用代码“{code}”无效（{zh}），须为 18 位且校验码符合 {GB32100}",
+                f"unified social credit code '{code}' is invalid ({en}); it must have 18 characters "
                 f"and a check character per {GB32100}",
                 path,
             )
         ]
     return []
+
+
+_USCC_PROBLEMS = {
+    "InvalidLength": ("长度不是 18 位", "not 18 characters long"),
+    "InvalidChecksum": ("校验码错误", "wrong check character"),
+    "InvalidFormat": ("含有不允许的字符", "contains characters that are not allowed"),
+    "InvalidComponent": ("登记管理部门或机构类别代码无效", "invalid registration authority or category"),
+}
 
 
 def check_region(region: str, path: str) -> list[Reason]:

@@ -201,3 +201,10 @@ class ProjectFacts:
     #: (catalog code, consumer department) -> total records delivered up to the decision date
     delivered: dict[tuple[str, str], int] = field(default_factory=dict)
     open_findings: tuple[str, ...] = ()
+    #: department code -> name, for messages people read
+    names: dict[str, str] = field(default_factory=dict)
+
+    def dept(self, code: str) -> str:
+        """A department as people read it: its name with the credit code, or the code alone."""
+        name = self.names.get(code)
+        return f"{name}（{code}）" if name else code

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from govflow import services
+from govflow import portfolio, services
 from govflow.cli.common import (
     AsOpt,
     JsonOpt,
@@ -444,3 +445,129 @@ def user_add(
             emit_json({"name": name, "role": role, "department": department})
         else:
             out.print(st.tr(f"已新增用户 {name}（{role}）", f"user {name} ({role}) added"))
+
+
+# ---------------------------------------------------------------------------------------------- bulk input
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="项目组合文档（YAML 或 JSON） / portfolio document")],
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入项目组合文档：整体校验，任一行有误则逐行报告且不写入任何数据 / load a portfolio, all-or-nothing."""
+    with guarded(ctx, as_json) as st:
+        summary = services.load_portfolio(st.app, file, actor)
+        if as_json:
+            emit_json({"loaded": True, **summary.to_dict()})
+            return
+        labels = {
+            "departments_created": ("新建部门", "departments created"),
+            "departments_reused": ("沿用已有部门", "departments reused"),
+            "users": ("用户", "users"),
+            "projects": ("项目", "projects"),
+            "onboarded": ("按现阶段纳入", "onboarded at a later phase"),
+            "catalog_items": ("目录条目", "catalog items"),
+            "agreements": ("共享协定", "agreements"),
+            "agreement_items": ("协定条目", "agreement items"),
+            "opinions": ("相关部门意见", "opinions"),
+            "reviews": ("评审意见", "reviews"),
+            "evidence_rows": ("交付记录行", "evidence rows"),
+            "evidence_days": ("交付记录（按条目/部门/日汇总）", "evidence days"),
+        }
+        table(
+            st.tr(f"已导入 {file.name}", f"Loaded {file.name}"),
+            [st.tr("项", "item"), st.tr("数量", "count")],
+            [[st.tr(*labels.get(k, (k, k))), v] for k, v in summary.to_dict().items()],
+        )
+
+
+@app.command()
+def schema(ctx: typer.Context) -> None:
+    """输出项目组合文档的 JSON Schema / print the portfolio document's JSON Schema."""
+    with guarded(ctx):
+        emit_json(portfolio.schema())
+
+
+catalog_app = typer.Typer(help="共享信息目录（第九条） / sharing catalog", no_args_is_help=True)
+evidence_app = typer.Typer(help="交付记录（交换平台导出） / delivery evidence", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(evidence_app, name="evidence")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="项目编号 / project code")],
+    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件 / CSV or XLSX file")],
+    actor: Annotated[str, typer.Option("--as", help="牵头部门用户 / lead department user")],
+    as_json: bool = JsonOpt,
+) -> None:
+    """从 CSV/XLSX 导入或细化项目的共享信息目录；任一行有误则不写入 / import or refine a project's catalog."""
+    with guarded(ctx, as_json) as st:
+        res = services.import_catalog(st.app, code, file, actor)
+        if as_json:
+            emit_json({"project": code, **res})
+        else:
+            out.print(
+                st.tr(
+                    f"{code}：新增 {res['added']} 条目录条目，细化 {res['refined']} 条（版本 {res['version']}）",
+                    f"{code}: {res['added']} catalog items added, {res['refined']} refined (version {res['version']})",
+                )
+            )
+
+
+@evidence_app.command("import")
+def evidence_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件：project, catalog, consumer, date, records")],
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入交换平台的交付记录（按条目、使用部门、日期汇总）；任一行有误则不写入 / import delivery evidence."""
+    with guarded(ctx, as_json) as st:
+        n = services.import_evidence(st.app, file, actor)
+        if as_json:
+            emit_json({"imported": n})
+        else:
+            out.print(
+                st.tr(
+                    f"已导入交付记录：{n} 个（条目、使用部门、日期）",
+                    f"evidence imported: {n} (item, consumer, day) rows",
+                )
+            )
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="先删除 SQLite 演示库再开始 / start from a fresh SQLite file")
+    ] = False,
+    as_json: bool = JsonOpt,
+) -> None:
+    """演示：导入浙江省演示项目组合，走完各类生命周期决定，并校验审计链 / run the demo."""
+    from govflow.demo import reset_sqlite, run_demo
+
+    with guarded(ctx, as_json) as st:
+        if reset:
+            reset_sqlite(st.settings.database_url)
+
+        def say(zh: str, en: str) -> None:
+            if not as_json:
+                out.print(st.tr(zh, en), markup=False)
+
+        report = run_demo(st.app, say)
+        if as_json:
+            emit_json(
+                {
+                    "steps": report.steps,
+                    "phases": report.phases,
+                    "audit_events": report.audit_events,
+                    "chain_ok": report.chain_ok,
+                }
+            )
+        if not report.chain_ok:
+            raise typer.Exit(1)

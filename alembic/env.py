@@ -1,0 +1,121 @@
+"""Alembic environment for govflow.
+
+Two ways in:
+
+* programmatic (``models.migrate``, the tests): ``config.attributes["connection"]`` is an open connection already
+  inside a transaction; we migrate through it, and the caller commits. Logging is left alone.
+* the ``alembic`` command line: the URL is ``sqlalchemy.url`` if set, else ``GOVFLOW_DATABASE_URL``, else
+  ``sqlite:///govflow.db``; the engine is :func:`models.db.make_engine` (so SQLite gets the same pragmas as the
+  application) and the transaction is :func:`models.migrate.migration_connection`'s.
+"""
+
+from __future__ import annotations
+
+import os
+from logging.config import fileConfig
+from typing import Any, Literal
+
+from alembic.autogenerate.api import AutogenContext
+from alembic.operations import MigrationScript
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from alembic import context
+from models.db import make_engine
+from models.migrate import migration_connection
+from models.types import Money, UTCDateTime
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+DEFAULT_URL = "sqlite:///govflow.db"
+
+
+def _database_url() -> str:
+    # An entry point, like the CLI: reading the environment here is where configuration enters.
+    return config.get_main_option("sqlalchemy.url") or os.environ.get("GOVFLOW_DATABASE_URL") or DEFAULT_URL
+
+
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """How autogenerate spells our column types in a migration.
+
+    SQLModel's ``AutoString`` becomes plain ``sa.String`` (same DDL; migrations need not know sqlmodel), and our
+    own types are rendered without arguments: the default would be ``UTCDateTime(timezone=True)``, copied from
+    the impl, which the TypeDecorator ignores and a reader would take for an option.
+    """
+    if type_ != "type":
+        return False
+    if isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length is not None else "sa.String()"
+    if isinstance(obj, Money | UTCDateTime):
+        autogen_context.imports.add("import models.types")
+        return f"models.types.{type(obj).__name__}()"
+    return False
+
+
+def _skip_empty_revision(
+    context_: MigrationContext, revision: Any, directives: list[MigrationScript]
+) -> None:
+    """``alembic revision --autogenerate`` with nothing to do writes no file."""
+    cmd_opts = config.cmd_opts
+    if cmd_opts is not None and getattr(cmd_opts, "autogenerate", False):
+        script = directives[0]
+        if script.upgrade_ops is not None and script.upgrade_ops.is_empty():
+            directives[:] = []
+            print("No changes in schema detected; no revision written.")
+
+
+def _configure_kwargs() -> dict[str, Any]:
+    return {
+        "target_metadata": target_metadata,
+        "render_as_batch": True,  # SQLite can only ALTER by rebuilding the table
+        "compare_type": True,
+        "render_item": _render_item,
+        "process_revision_directives": _skip_empty_revision,
+    }
+
+
+def run_migrations_offline() -> None:
+    """``alembic upgrade --sql``: emit the SQL instead of running it."""
+    context.configure(
+        url=_database_url(),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **_configure_kwargs(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, **_configure_kwargs())
+    # The connection is already in a transaction, so this is a no-op and whoever opened it commits.
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection: Connection | None = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    engine = make_engine(_database_url())
+    try:
+        with migration_connection(engine) as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,361 @@
+"""CSV and XLSX import for the large tables (SPEC §5): sharing catalogs and delivery evidence.
+
+A file is a header row of the portfolio document's keys followed by one data row per item; the rows are
+validated with the very models of the document (:class:`~govflow.portfolio.CatalogItemIn`,
+:class:`~govflow.portfolio.EvidenceIn`), and every problem is reported at once.
+
+Paths are ``rows[N].field`` where N counts the non-empty data rows from 1 (the header is not a data row); each message also
+says which line of the file (CSV) or row of the sheet (XLSX) that is. Problems with the header are reported
+as ``columns.NAME``.
+
+Cells that hold lists in the document are encoded in one cell:
+
+``authorized``
+    ``all``, or department credit codes separated by ``;`` (``；`` and ``,`` also work). Empty: omitted.
+``fields``
+    ``name:type:description`` entries separated by ``;``, e.g. ``uscc:char(18):统一社会信用代码;name:varchar:名称``
+    (the description may itself contain ``:``), or a JSON list of ``{"name", "type", "description"}`` objects.
+
+CSV files are UTF-8 with or without a byte-order mark (Excel's “CSV UTF-8”). XLSX files are read from their
+first sheet. Empty cells count as absent, dates may be written ``2026-07-01`` or ``2026/7/1``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import json
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from govflow.portfolio import (
+    DOC_CLAUSE,
+    SCHEMA_CODE,
+    CatalogItemIn,
+    EvidenceIn,
+    Loc,
+    check_catalog_items,
+    check_evidence,
+    validation_reasons,
+)
+from states.errors import InvalidInput, UsageError
+from states.verdict import Reason
+
+M = TypeVar("M", bound=BaseModel)
+
+_SLASH_DATE = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
+_LIST_SEPARATORS = re.compile(r"[;；,，]")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row: its 1-based number among data rows, where it is in the file, and its non-empty cells."""
+
+    number: int
+    line: int
+    cells: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    path: Path
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    #: how a position is named in messages: "文件第 {n} 行" for CSV, "工作表「Sheet1」第 {n} 行" for XLSX
+    line_zh: str
+    line_en: str
+
+    def where(self, row: Row) -> tuple[str, str]:
+        return (
+            f"（第 {row.number} 条数据，{self.line_zh.format(n=row.line)}）",
+            f" (data row {row.number}, {self.line_en.format(n=row.line)})",
+        )
+
+
+def read_table(path: Path) -> Table:
+    """Read a CSV or XLSX file: header row, then data rows; entirely empty rows are skipped."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    raise UsageError(
+        f"无法识别文件 {path} 的格式：须为 .csv（UTF-8）或 .xlsx；.xls 请在 Excel 中另存为 .xlsx",
+        f"cannot read {path}: use .csv (UTF-8) or .xlsx; save .xls files as .xlsx",
+    )
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The data rows of a CSV or XLSX file as dicts of their non-empty cells, keyed by header."""
+    return [row.cells for row in read_table(path).rows]
+
+
+def _read_csv(path: Path) -> Table:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header: list[str] | None = None
+            rows: list[Row] = []
+            start = 1
+            for record in reader:
+                if header is None:
+                    header = [h.strip() for h in record]
+                else:
+                    cells = {k: v for k, v in zip(header, record, strict=False) if k and v.strip()}
+                    if any(v.strip() for v in record):
+                        rows.append(Row(len(rows) + 1, start, {k: _cell(k, v) for k, v in cells.items()}))
+                start = reader.line_num + 1
+    except FileNotFoundError as exc:
+        raise UsageError(f"文件 {path} 不存在", f"file {path} does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"文件 {path} 不是 UTF-8 编码（第 {exc.start} 字节）：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，"
+            "GBK/GB 18030 编码的文件不能直接导入",
+            f"{path} is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' (GBK files cannot be imported)",
+        ) from exc
+    except csv.Error as exc:
+        raise UsageError(f"文件 {path} 不是有效的 CSV：{exc}", f"{path} is not valid CSV: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(
+            f"无法读取文件 {path}：{exc.strerror}", f"cannot read {path}: {exc.strerror}"
+        ) from exc
+    if not header or not any(header):
+        raise UsageError(
+            f"文件 {path} 是空的：第 1 行须为表头", f"{path} is empty: line 1 must be the header"
+        )
+    return Table(path, tuple(header), tuple(rows), "文件第 {n} 行", "line {n}")
+
+
+def _read_xlsx(path: Path) -> Table:
+    import openpyxl  # type: ignore[import-untyped]  # only XLSX imports pay for it
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about workbook features it ignores (styles, data validation); not our concern.
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError as exc:
+        raise UsageError(f"文件 {path} 不存在", f"file {path} does not exist") from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UsageError(
+            f"文件 {path} 不是有效的 XLSX 工作簿：{exc}", f"{path} is not a valid XLSX workbook: {exc}"
+        ) from exc
+    try:
+        sheet = wb.worksheets[0]
+        values: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+        header: list[str] | None = None
+        rows: list[Row] = []
+        for line, record in enumerate(values, start=1):
+            if header is None:
+                header = ["" if h is None else str(h).strip() for h in record]
+                continue
+            cells = {k: v for k, v in zip(header, record, strict=False) if k and not _blank(v)}
+            if cells:
+                rows.append(Row(len(rows) + 1, line, {k: _cell(k, v) for k, v in cells.items()}))
+        title = sheet.title
+    finally:
+        wb.close()
+    if not header or not any(header):
+        raise UsageError(
+            f"文件 {path} 的第一个工作表是空的：第 1 行须为表头", f"the first sheet of {path} is empty"
+        )
+    return Table(
+        path, tuple(header), tuple(rows), f"工作表「{title}」第 {{n}} 行", f"sheet '{title}' row {{n}}"
+    )
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell(column: str, value: Any) -> Any:
+    """Normalize a cell: trimmed text, whole floats as ints, midnight datetimes as dates, slashed dates."""
+    if isinstance(value, str):
+        value = value.strip()
+        m = _SLASH_DATE.match(value) if column in ("date", "due", "signed_on") else None
+        if m:
+            return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _header_reasons(table: Table, model: type[BaseModel]) -> list[Reason]:
+    allowed = list(model.model_fields)
+    reasons = []
+    for name in table.columns:
+        if name and name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint_zh, hint_en = (f"是否应为 {close[0]}？", f" Did you mean {close[0]}?") if close else ("", "")
+            reasons.append(
+                Reason(
+                    SCHEMA_CODE,
+                    DOC_CLAUSE,
+                    f"表头列“{name}”（第 1 行）不是可识别的列（可能拼写错误）；{hint_zh}允许的列：{'、'.join(allowed)}",
+                    f"header column '{name}' (line 1) is not known (a typo?).{hint_en} Allowed: {', '.join(allowed)}",
+                    f"columns.{name}",
+                )
+            )
+    for name, info in model.model_fields.items():
+        if info.is_required() and name not in table.columns:
+            reasons.append(
+                Reason(
+                    SCHEMA_CODE,
+                    DOC_CLAUSE,
+                    f"表头（第 1 行）缺少必填列“{name}”；请添加该列",
+                    f"the header (line 1) lacks the required column '{name}'; add it",
+                    f"columns.{name}",
+                )
+            )
+    seen: set[str] = set()
+    for name in table.columns:
+        if name and name in seen:
+            reasons.append(
+                Reason(
+                    SCHEMA_CODE,
+                    DOC_CLAUSE,
+                    f"表头列“{name}”（第 1 行）重复；每列只能出现一次",
+                    f"header column '{name}' (line 1) appears twice",
+                    f"columns.{name}",
+                )
+            )
+        seen.add(name)
+    return reasons
+
+
+def _validate_rows(
+    table: Table, model: type[M], decode: Callable[[Row], tuple[dict[str, Any], list[Reason]]]
+) -> list[M]:
+    header = _header_reasons(table, model)
+    if header:
+        raise InvalidInput(header)
+    out: list[M] = []
+    reasons: list[Reason] = []
+    for row in table.rows:
+        cells, problems = decode(row)
+        reasons += _located(table, problems)
+        try:
+            out.append(model.model_validate(cells))
+        except ValidationError as exc:
+
+            def where(loc: Loc, row: Row = row) -> tuple[str, str]:
+                return table.where(row)
+
+            reasons += validation_reasons(exc, model, prefix=("rows", row.number), where=where)
+    if reasons:
+        raise InvalidInput(reasons)
+    return out
+
+
+def _located(table: Table, reasons: list[Reason]) -> list[Reason]:
+    """Rules report ``rows[N]…`` paths; add the file position to their messages."""
+    by_number = {row.number: row for row in table.rows}
+    out = []
+    for r in reasons:
+        m = re.match(r"^rows\[(\d+)\]", r.path or "")
+        row = by_number.get(int(m[1])) if m else None
+        if row is None:
+            out.append(r)
+            continue
+        zh, en = table.where(row)
+        out.append(
+            replace(r, message=f"{r.path}{zh}：{r.message}", message_en=f"{r.path}{en}: {r.message_en}")
+        )
+    return out
+
+
+def _decode_catalog(row: Row) -> tuple[dict[str, Any], list[Reason]]:
+    cells = dict(row.cells)
+    problems: list[Reason] = []
+    authorized = cells.get("authorized")
+    if isinstance(authorized, str):
+        cells["authorized"] = (
+            "all"
+            if authorized.lower() == "all"
+            else [c.strip() for c in _LIST_SEPARATORS.split(authorized) if c.strip()]
+        )
+    fields = cells.get("fields")
+    if isinstance(fields, str):
+        decoded, problems = _decode_fields(fields, row)
+        if decoded is None:
+            del cells["fields"]  # already reported; a second "wrong type" error would only repeat it
+        else:
+            cells["fields"] = decoded
+    return cells, problems
+
+
+def _decode_fields(text: str, row: Row) -> tuple[Any, list[Reason]]:
+    path = f"rows[{row.number}].fields"
+    if text.startswith("["):
+        try:
+            return json.loads(text), []
+        except json.JSONDecodeError as exc:
+            return None, [
+                Reason(
+                    SCHEMA_CODE,
+                    DOC_CLAUSE,
+                    f"以 [ 开头的 fields 须为 JSON 列表（第 {exc.colno} 个字符处 {exc.msg}）",
+                    f"fields starting with [ must be a JSON list ({exc.msg} at character {exc.colno})",
+                    path,
+                )
+            ]
+    out, problems = [], []
+    for k, entry in enumerate(e.strip() for e in text.split(";")):
+        if not entry:
+            continue
+        parts = [p.strip() for p in entry.split(":", 2)]
+        if len(parts) < 2 or not parts[0] or not parts[1]:
+            problems.append(
+                Reason(
+                    SCHEMA_CODE,
+                    DOC_CLAUSE,
+                    f"字段定义“{entry}”须写成 名称:类型:说明（说明可省略），多个字段以 ; 分隔",
+                    f"field '{entry}' must be written name:type:description, entries separated by ;",
+                    f"{path}[{k}]",
+                )
+            )
+            continue
+        out.append({"name": parts[0], "type": parts[1], "description": parts[2] if len(parts) > 2 else ""})
+    return out, problems
+
+
+def parse_catalog_rows(path: Path) -> list[CatalogItemIn]:
+    """Catalog items from CSV/XLSX, checked for shape, unique codes, 第三条 and 第二条第三款.
+
+    Departments (provider, authorized) are checked against the database by the caller, which knows it.
+    """
+    table = read_table(path)
+    items = _validate_rows(table, CatalogItemIn, _decode_catalog)
+    numbers = [row.number for row in table.rows]
+    reasons = check_catalog_items(items, None, lambda i: f"rows[{numbers[i]}]")
+    if reasons:
+        raise InvalidInput(_located(table, reasons))
+    return items
+
+
+def parse_evidence_rows(path: Path, *, today: dt.date | None = None) -> list[EvidenceIn]:
+    """Delivery evidence from CSV/XLSX: shape, records not negative, and (given ``today``) no future dates.
+
+    Whether the project, item and consumer exist is checked by the caller against the database.
+    """
+    table = read_table(path)
+    rows = _validate_rows(table, EvidenceIn, lambda row: (row.cells, []))
+    numbers = [row.number for row in table.rows]
+    reasons = check_evidence(rows, None, today, path_of=lambda i: f"rows[{numbers[i]}]")
+    if reasons:
+        raise InvalidInput(_located(table, reasons))
+    return rows

@@ -1,0 +1,117 @@
+"""Run the Alembic migrations from Python: no ``alembic.ini``, no dependency on the working directory.
+
+Every function builds its own :class:`~alembic.config.Config` and hands ``alembic/env.py`` an open connection
+(``config.attributes["connection"]``), so a migration runs in exactly one transaction that this module commits:
+DDL is transactional on PostgreSQL and, because :mod:`models.db` turns pysqlite's own transaction handling off,
+on SQLite too. A failed migration therefore leaves the database as it was.
+
+Concurrent callers (say, the API and a worker starting together) are serialized: ``BEGIN IMMEDIATE`` on SQLite,
+a transaction-scoped advisory lock on PostgreSQL. The second caller then finds the database at head and does
+nothing.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+# Private on purpose in models.db; a migration is a write, so it must take SQLite's write lock up front.
+from models.db import _write_intent
+
+ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+#: pg_advisory_xact_lock key shared by every govflow migration run (any fixed bigint would do).
+_PG_LOCK_KEY = zlib.crc32(b"govflow.migrate")
+
+
+class MigrationError(RuntimeError):
+    """A migration left the database inconsistent (it has been rolled back)."""
+
+
+def make_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for ``alembic/``; with *connection*, env.py migrates through it and commits nothing."""
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def migration_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one write transaction, committed when the block exits cleanly.
+
+    On SQLite, foreign-key enforcement is switched off for the duration: batch mode rebuilds a table by
+    create-copy-drop-rename, and with enforcement on, dropping a referenced table fails or cascades (see
+    "Making Other Kinds Of Table Schema Changes" in the SQLite docs). The pragma is a no-op inside a
+    transaction, so it is set on the raw connection before BEGIN, and ``PRAGMA foreign_key_check`` must come
+    back empty before the commit.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+                yield conn
+            return
+
+        _raw_sqlite_pragma(conn, "foreign_keys=OFF")
+        token = _write_intent.set(True)
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise MigrationError(f"migration broke foreign keys (rolled back): {broken[:10]}")
+        finally:
+            _write_intent.reset(token)
+            if not conn.invalidated:
+                _raw_sqlite_pragma(conn, "foreign_keys=ON")
+
+
+def _raw_sqlite_pragma(conn: Connection, pragma: str) -> None:
+    # Straight to the DBAPI connection: going through SQLAlchemy would emit BEGIN first.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate up to *revision*; a database already there is left untouched."""
+    with migration_connection(engine) as conn:
+        command.upgrade(make_config(conn), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Migrate down to *revision* (``"base"``: drop every govflow table)."""
+    with migration_connection(engine) as conn:
+        command.downgrade(make_config(conn), revision)
+
+
+def current(engine: Engine) -> str | None:
+    """The database's revision, or ``None`` when it has never been migrated (or was downgraded to base)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str:
+    """The newest revision in ``alembic/versions``."""
+    rev = ScriptDirectory.from_config(make_config()).get_current_head()
+    if rev is None:
+        raise MigrationError(f"no migrations found in {ALEMBIC_DIR / 'versions'}")
+    return rev
+
+
+def pending(engine: Engine) -> bool:
+    """Whether :func:`upgrade` has anything to do."""
+    return current(engine) != head()

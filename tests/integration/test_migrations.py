@@ -1,0 +1,187 @@
+"""The migrations, on SQLite and PostgreSQL: they go up and down, they are atomic and idempotent, and the schema
+they build is the one ``models/tables.py`` describes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect
+from sqlmodel import SQLModel
+
+import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from models.db import make_engine
+from models.migrate import current, downgrade, head, make_config, pending, upgrade
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL_TABLES = set(SQLModel.metadata.tables)
+COMPARE_OPTS = {"compare_type": True, "render_as_batch": True}
+
+
+@pytest.fixture
+def empty_engine(empty_db_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_db_url)
+    yield engine
+    engine.dispose()
+
+
+def tables_seen_afresh(url: str) -> set[str]:
+    """The tables as a brand-new engine sees them: proves the DDL was committed, not just run."""
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def schema_diffs(engine: Engine, metadata: MetaData) -> list[Any]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn, opts=COMPARE_OPTS), metadata))
+
+
+def test_upgrade_downgrade_upgrade(empty_engine: Engine, empty_db_url: str) -> None:
+    upgrade(empty_engine)
+    assert tables_seen_afresh(empty_db_url) == MODEL_TABLES | {"alembic_version"}
+
+    downgrade(empty_engine)
+    assert tables_seen_afresh(empty_db_url) == {"alembic_version"}
+    assert current(empty_engine) is None
+
+    upgrade(empty_engine)
+    assert tables_seen_afresh(empty_db_url) == MODEL_TABLES | {"alembic_version"}
+    assert current(empty_engine) == head()
+
+
+def test_every_revision_steps_down_and_up_again(empty_engine: Engine) -> None:
+    """The "stairway": each migration's downgrade undoes exactly its upgrade, one step at a time."""
+    revisions = list(reversed(list(ScriptDirectory.from_config(make_config()).walk_revisions())))
+    for script in revisions:
+        upgrade(empty_engine, script.revision)
+        downgrade(empty_engine, "-1")
+        assert current(empty_engine) == script.down_revision
+        upgrade(empty_engine, script.revision)
+        assert current(empty_engine) == script.revision
+
+
+def test_current_head_and_pending(empty_engine: Engine) -> None:
+    assert current(empty_engine) is None
+    assert pending(empty_engine)
+
+    upgrade(empty_engine)
+    assert current(empty_engine) == head()
+    assert not pending(empty_engine)
+
+    downgrade(empty_engine)
+    assert current(empty_engine) is None
+    assert pending(empty_engine)
+
+
+def test_upgrade_on_an_up_to_date_database_changes_nothing(engine: Engine) -> None:
+    assert current(engine) == head()
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    upgrade(engine)
+
+    writes = [s for s in statements if s.split(None, 1)[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+    assert current(engine) == head()
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    assert schema_diffs(engine, SQLModel.metadata) == []
+
+
+def test_a_drifted_column_type_would_be_reported(engine: Engine) -> None:
+    """Guards the test above against passing vacuously: compare_type sees through Money and UTCDateTime."""
+    drifted = MetaData()
+    for table in SQLModel.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["project"].c.om_budget.type = Integer()
+    drifted.tables["project"].c.created_at.type = Date()
+
+    changed = {(d[2], d[3]) for d in schema_diffs(engine, drifted) if d[0] == "modify_type"}
+    assert changed == {("project", "om_budget"), ("project", "created_at")}
+
+
+def test_a_failed_migration_leaves_nothing_behind(empty_engine: Engine, empty_db_url: str) -> None:
+    """All of a migration run is one transaction, DDL included, on SQLite as on PostgreSQL."""
+    with empty_engine.begin() as conn:  # the initial migration creates this table last, so it fails late
+        conn.exec_driver_sql("CREATE TABLE review_judgment (x INTEGER)")
+
+    with pytest.raises(Exception, match="review_judgment"):
+        upgrade(empty_engine)
+
+    assert tables_seen_afresh(empty_db_url) == {"review_judgment"}
+    assert current(empty_engine) is None
+
+
+def test_concurrent_upgrades_are_serialized(empty_db_url: str) -> None:
+    """Two processes starting at once (API and worker, say): one migrates, the other then finds nothing to do."""
+    engines = [make_engine(empty_db_url) for _ in range(2)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def run(engine: Engine) -> None:
+        try:
+            barrier.wait(timeout=10)
+            upgrade(engine)
+        except BaseException as exc:  # reported below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for e in engines:
+            e.dispose()
+
+    assert errors == []
+    assert tables_seen_afresh(empty_db_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_migrating_leaves_sqlite_foreign_keys_enforced(tmp_path: Path) -> None:
+    """Migrations switch enforcement off on their connection; it must be back on when the pool hands it out."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_alembic_command_line(empty_db_url: str, tmp_path: Path) -> None:
+    """``alembic.ini`` and the env.py URL fallback, run from another directory as an operator would."""
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": empty_db_url}
+
+    def alembic(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    alembic("upgrade", "head")
+    assert "No new upgrade operations detected" in alembic("check")
+    assert f"{head()} (head)" in alembic("current")
