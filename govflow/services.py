@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cached_property, wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlmodel import Session
@@ -47,6 +47,8 @@ from states.sharing import FocusPoint, Judgment, OpinionVerdict
 from states.verdict import Reason
 
 PROJECT, USER = t(Project), t(AppUser)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -129,6 +131,33 @@ def _security_event(app: App, actor: Actor, action: str, reason: Reason, project
         )
 
 
+def use_case(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a public use case: a permission denial inside it is recorded as a security event after its own
+    transaction has rolled back (writing it from inside would wait on that transaction's lock)."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except PermissionDenied as exc:
+            pending = exc.pending_audit
+            if isinstance(pending, _PendingDenial):
+                exc.pending_audit = None
+                _security_event(pending.app, pending.actor, pending.action, pending.reason, pending.project)
+            raise
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class _PendingDenial:
+    app: App
+    actor: Actor
+    action: str
+    reason: Reason
+    project: str | None
+
+
 def authorize(
     app: App,
     session: Session,
@@ -154,9 +183,12 @@ def authorize(
     )
     if reason is None:
         return
+    exc = PermissionDenied([reason])
     if audit_denial:
-        _security_event(app, actor, action, reason, project["code"] if project is not None else None)
-    raise PermissionDenied([reason])
+        exc.pending_audit = _PendingDenial(
+            app, actor, action, reason, project["code"] if project is not None else None
+        )
+    raise exc
 
 
 def _reason_dict(r: Reason) -> dict[str, Any]:
@@ -226,6 +258,7 @@ class EventResult:
         return out
 
 
+@use_case
 def fire_event(
     app: App,
     code: str,
@@ -444,6 +477,7 @@ class ProjectView:
         }
 
 
+@use_case
 def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectView:
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
@@ -477,6 +511,7 @@ def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectV
     )
 
 
+@use_case
 def list_projects(
     app: App, actor_name: str | None = None, *, phase: str | None = None, department: str | None = None
 ) -> list[dict[str, Any]]:
@@ -502,6 +537,7 @@ def list_projects(
         return [dict(r._mapping) for r in s.execute(q.order_by(PROJECT.c.code))]
 
 
+@use_case
 def project_history(app: App, code: str, actor_name: str | None = None) -> list[dict[str, Any]]:
     """Every accepted and refused event of a project, oldest first, with reasons and clauses."""
     ae = t(AuditEvent)
@@ -533,6 +569,7 @@ def project_history(app: App, code: str, actor_name: str | None = None) -> list[
 # ---------------------------------------------------------------------------------------------- materials
 
 
+@use_case
 def record_review(
     app: App,
     code: str,
@@ -612,6 +649,7 @@ def record_review(
         return version
 
 
+@use_case
 def record_opinion(
     app: App,
     code: str,
@@ -688,6 +726,7 @@ def verify_audit(app: App) -> audit.ChainReport:
         return audit.verify(s)
 
 
+@use_case
 def add_user(
     app: App,
     actor_name: str | None,
@@ -752,6 +791,7 @@ def init_db(app: App) -> tuple[str | None, str]:
 # ---------------------------------------------------------------------------------------------- bulk input
 
 
+@use_case
 def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portfolio.LoadSummary:
     """`govflow load FILE`: the whole document is checked first and written in one transaction, or nothing is."""
     doc = portfolio.parse_file(path)
@@ -762,6 +802,7 @@ def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portf
         return portfolio.load(s, doc, actor=actor.name, role=actor.role.value, now=now, today=now.date())
 
 
+@use_case
 def import_evidence(app: App, path: Path, actor_name: str | None = None) -> int:
     """Delivery evidence from a CSV/XLSX export of the exchange platform; all rows or none."""
     rows = tabular.parse_evidence_rows(path, today=app.clock().date())
@@ -796,6 +837,7 @@ def import_evidence(app: App, path: Path, actor_name: str | None = None) -> int:
 CATALOG_EDIT_PHASES = frozenset({Phase.DRAFT, Phase.PROPOSAL_APPROVED, Phase.REJECTED})
 
 
+@use_case
 def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str, int]:
     """共享信息目录 from CSV/XLSX into a project: new codes are added, known codes are refined in place."""
     items = tabular.parse_catalog_rows(path)

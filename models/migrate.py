@@ -5,23 +5,26 @@ Every function builds its own :class:`~alembic.config.Config` and hands ``alembi
 DDL is transactional on PostgreSQL and, because :mod:`models.db` turns pysqlite's own transaction handling off,
 on SQLite too. A failed migration therefore leaves the database as it was.
 
-Concurrent callers (say, the API and a worker starting together) are serialized: ``BEGIN IMMEDIATE`` on SQLite,
-a transaction-scoped advisory lock on PostgreSQL. The second caller then finds the database at head and does
-nothing.
+Concurrent callers are serialized, so the second finds the database at head and does nothing: across processes
+(the API and a worker starting together) by ``BEGIN IMMEDIATE`` on SQLite and a transaction-scoped advisory
+lock on PostgreSQL; within a process by a plain lock, because Alembic keeps the running migration's context in
+module globals (``alembic.context``, ``alembic.op``) and two threads migrating at once would share it.
 """
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+
+from alembic import command
 
 # Private on purpose in models.db; a migration is a write, so it must take SQLite's write lock up front.
 from models.db import _write_intent
@@ -30,6 +33,7 @@ ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 #: pg_advisory_xact_lock key shared by every govflow migration run (any fixed bigint would do).
 _PG_LOCK_KEY = zlib.crc32(b"govflow.migrate")
+_IN_PROCESS = threading.Lock()
 
 
 class MigrationError(RuntimeError):
@@ -88,13 +92,13 @@ def _raw_sqlite_pragma(conn: Connection, pragma: str) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate up to *revision*; a database already there is left untouched."""
-    with migration_connection(engine) as conn:
+    with _IN_PROCESS, migration_connection(engine) as conn:
         command.upgrade(make_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate down to *revision* (``"base"``: drop every govflow table)."""
-    with migration_connection(engine) as conn:
+    with _IN_PROCESS, migration_connection(engine) as conn:
         command.downgrade(make_config(conn), revision)
 
 

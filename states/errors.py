@@ -56,6 +56,8 @@ class PermissionDenied(RuleRefused):
     """The role × action table (or the department scope) does not allow this actor to do this."""
 
     code = "PERMISSION_DENIED"
+    #: set by the service layer: the security event to record once the refused transaction has rolled back
+    pending_audit: object | None = None
 
 
 class NotFound(GovflowError):

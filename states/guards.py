@@ -11,7 +11,7 @@ from datetime import date
 
 from states.phases import REVIEW_STAGE_OF, Event, Phase
 from states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
-from states.sharing import FocusPoint, OpinionVerdict, ProjectFacts
+from states.sharing import FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
 from states.verdict import Reason, Verdict, clause
 
 NOT_ACCEPTED = clause("第十条", "第二款")  # 不予受理 / 不予审批
@@ -106,13 +106,21 @@ def intake(f: ProjectFacts, ctx: GuardContext) -> Verdict:
     return Verdict.of(reasons)
 
 
+def latest_opinions(f: ProjectFacts) -> list[OpinionFact]:
+    """A department's newest opinion supersedes its earlier ones (facts come oldest first)."""
+    latest: dict[str, OpinionFact] = {}
+    for op in sorted(f.opinions, key=lambda o: o.on):
+        latest[op.department] = op
+    return list(latest.values())
+
+
 def uncovered_needs(f: ProjectFacts) -> list[Reason]:
     """不予审批: an unmet sharing need of a related department not covered by a catalog item + agreement item."""
     by_code = {c.code: c for c in f.catalog}
     by_name = {c.name: c for c in f.catalog}
     agreed = {(i.catalog, i.consumer) for a in f.agreements for i in a.items}
     reasons = []
-    for op in f.opinions:
+    for op in latest_opinions(f):
         if op.verdict is not OpinionVerdict.UNMET_NEEDS and not op.unmet_needs:
             continue
         for need in op.unmet_needs:
