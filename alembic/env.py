@@ -15,6 +15,7 @@ import os
 from logging.config import fileConfig
 from typing import Any, Literal
 
+from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +24,6 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from alembic import context
 from models.db import make_engine
 from models.migrate import migration_connection
 from models.types import Money, UTCDateTime
@@ -91,7 +91,9 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, **_configure_kwargs())
+    # transactional_ddl: true on SQLite too, since models.db leaves BEGIN/COMMIT to SQLAlchemy (Alembic's
+    # SQLite default assumes pysqlite's own handling, which commits before DDL).
+    context.configure(connection=connection, transactional_ddl=True, **_configure_kwargs())
     # The connection is already in a transaction, so this is a no-op and whoever opened it commits.
     with context.begin_transaction():
         context.run_migrations()
@@ -103,8 +105,6 @@ def run_migrations_online() -> None:
         _run(connection)
         return
 
-    if config.config_file_name is not None:
-        fileConfig(config.config_file_name, disable_existing_loggers=False)
     engine = make_engine(_database_url())
     try:
         with migration_connection(engine) as conn:
@@ -113,9 +113,11 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
+# Logging setup is the command line's business; a program that passes its own connection keeps its own logging.
+if config.attributes.get("connection") is None and config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
 if context.is_offline_mode():
-    if config.config_file_name is not None:
-        fileConfig(config.config_file_name, disable_existing_loggers=False)
     run_migrations_offline()
 else:
     run_migrations_online()

@@ -99,11 +99,11 @@ _LAWS = (
     "《中华人民共和国个人信息保护法》第三十四条",
 )
 _JUDGMENT_COMMENTS: dict[FocusPoint, str] = {
-    FocusPoint.AGREEMENT: "协定条目均约定质量、数量、更新频度、授权范围、使用方式和实现进度",
-    FocusPoint.CATALOG: "目录条目均已细化字段、格式、接口、加工处理方法和可追溯要求",
-    FocusPoint.INFRASTRUCTURE: "依托省公共数据平台和政务云，不新建机房",
-    FocusPoint.AGGREGATION: "汇聚相关部门信息资源的方案可行",
-    FocusPoint.TECHNICAL: "接口规范符合省级标准",
+    FocusPoint.AGREEMENT: "第八条事项齐全",
+    FocusPoint.CATALOG: "目录已细化",
+    FocusPoint.INFRASTRUCTURE: "依托政务云",
+    FocusPoint.AGGREGATION: "汇聚方案可行",
+    FocusPoint.TECHNICAL: "接口符合省级标准",
 }
 
 
@@ -137,7 +137,9 @@ def departments() -> list[dict[str, str]]:
         for office, _ in _OFFICES:
             serial += 1
             name = office if level == "provincial" else office.replace("厅", "局")
-            out.append({"code": credit_code(region, serial), "name": prefix + name, "region": region, "level": level})
+            out.append(
+                {"code": credit_code(region, serial), "name": prefix + name, "region": region, "level": level}
+            )
     return out
 
 
@@ -176,17 +178,14 @@ def _catalog(rng: random.Random, lead: str, related: list[str]) -> list[dict[str
             item["authorized"] = auth
         item["fields"] = [
             {"name": field, "type": ftype, "description": fdesc},
-            {"name": "org_name", "type": "varchar(200)", "description": "单位或个人名称"},
-            {"name": "region", "type": "char(6)", "description": "行政区划代码"},
-            {"name": "valid_from", "type": "date", "description": "生效日期"},
+            {"name": "org_name", "type": "varchar(200)", "description": "名称"},
+            {"name": "region", "type": "char(6)", "description": "行政区划"},
             {"name": "updated_at", "type": "timestamp", "description": "更新时间"},
-        ][: rng.randint(3, 5)]
+        ][: rng.randint(2, 4)]
         item["format"] = rng.choice(("库表（JSON 增量包）", "库表（CSV，UTF-8）", "JSON 查询结果"))
-        item["interface"] = (
-            "涉密专网单向导入" if secrecy == "secret" else "省公共数据平台库表交换接口（RESTful，HTTPS）"
-        )
-        item["processing"] = f"按{fdesc}去重，比对提供部门原始库，增量每日 02:00 前推送"
-        item["traceability"] = "每条记录携带来源系统、批次号和时间戳，交换日志保存不少于三年"
+        item["interface"] = "涉密专网单向导入" if secrecy == "secret" else "省公共数据平台 RESTful 接口"
+        item["processing"] = f"按{fdesc}去重，每日增量推送"
+        item["traceability"] = "记录来源、批次和时间戳，日志留存三年"
         items.append(item)
     return items
 
@@ -197,7 +196,7 @@ def _agreement_item(
     return {
         "catalog": catalog["code"],
         "consumer": consumer,
-        "quality": "字段完整率不低于 99%，与提供部门原始库一致",
+        "quality": "字段完整率不低于 99%",
         "quantity": rng.choice(("全量及每日增量", "按需查询，日均不超过 10 万次", "每月全量")),
         "update_frequency": catalog["update_frequency"],
         "scope": scope,
@@ -206,7 +205,9 @@ def _agreement_item(
     }
 
 
-def _agreements(rng: random.Random, catalog: list[dict[str, Any]], lead: str, related: list[str], today: date) -> list[dict[str, Any]]:
+def _agreements(
+    rng: random.Random, catalog: list[dict[str, Any]], lead: str, related: list[str], today: date
+) -> list[dict[str, Any]]:
     start = today - timedelta(days=rng.randint(150, 400))
     term = {"start": start.isoformat(), "end": (start + timedelta(days=3 * 365)).isoformat()}
     signed = (start - timedelta(days=rng.randint(1, 20))).isoformat()
@@ -242,13 +243,11 @@ def _agreements(rng: random.Random, catalog: list[dict[str, Any]], lead: str, re
 def _reviews(rng: random.Random, today: date) -> list[dict[str, Any]]:
     out = []
     for stage, days_ago in (("proposal", 300), ("feasibility", 200), ("design", 100)):
-        judgments = {
-            point.value: {
-                "judgment": "partly" if rng.random() < 0.1 else "met",
-                "comment": comment,
-            }
-            for point, comment in _JUDGMENT_COMMENTS.items()
-        }
+        judgments: dict[str, dict[str, str]] = {}
+        for point, comment in _JUDGMENT_COMMENTS.items():
+            judgments[point.value] = {"judgment": "partly" if rng.random() < 0.1 else "met"}
+            if rng.random() < 0.3:  # reviewers comment on some points only
+                judgments[point.value]["comment"] = comment
         out.append(
             {
                 "stage": stage,
@@ -261,7 +260,9 @@ def _reviews(rng: random.Random, today: date) -> list[dict[str, Any]]:
     return out
 
 
-def _project(rng: random.Random, i: int, n_width: int, depts: list[dict[str, str]], today: date) -> dict[str, Any]:
+def _project(
+    rng: random.Random, i: int, n_width: int, depts: list[dict[str, str]], today: date
+) -> dict[str, Any]:
     lead_i = i % len(depts)
     lead = depts[lead_i]["code"]
     related = [depts[j]["code"] for j in rng.sample([j for j in range(len(depts)) if j != lead_i], 3)]
@@ -274,15 +275,19 @@ def _project(rng: random.Random, i: int, n_width: int, depts: list[dict[str, str
         "departments": related,
         "om_budget": f"{rng.randint(10, 500) * 10_000 + rng.randint(0, 99) * 100}.00",
         "needs_analysis": {
-            "internal": "部门内部业务系统之间共享办件过程信息和数据质量检测结果。",
-            "external": "向相关部门提供基础信息和业务信息的交换与查询服务，接收其核验结果。",
-            "central_local": "通过国家数据共享交换平台对接国家基础信息库，实现省级与国家层面的双向共享。",
+            "internal": "部门内部业务系统之间共享办件过程信息。",
+            "external": "向相关部门提供基础和业务信息的交换与查询服务。",
+            "central_local": "经国家数据共享交换平台对接国家基础信息库。",
             "needs": [f"{c['name']}共享" for c in catalog[:3]],
         },
         "catalog": catalog,
         "agreements": _agreements(rng, catalog, lead, related, today),
         "opinions": [
-            {"department": d, "date": (today - timedelta(days=rng.randint(320, 400))).isoformat(), "verdict": "agree"}
+            {
+                "department": d,
+                "date": (today - timedelta(days=rng.randint(320, 400))).isoformat(),
+                "verdict": "agree",
+            }
             for d in related
         ],
         "reviews": _reviews(rng, today),
@@ -295,7 +300,12 @@ def generate(projects: int = 2000, *, today: date | None = None, seed: int = 733
     rng = random.Random(seed)
     depts = departments()
     users: list[dict[str, Any]] = [
-        {"name": PROGRAM_OFFICE, "role": "program_office", "department": depts[0]["code"], "display_name": "王建国"},
+        {
+            "name": PROGRAM_OFFICE,
+            "role": "program_office",
+            "department": depts[0]["code"],
+            "display_name": "王建国",
+        },
         {"name": REVIEW_AGENCY, "role": "review_agency", "display_name": "孙评审"},
     ]
     user_of: dict[str, str] = {}

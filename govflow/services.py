@@ -6,7 +6,7 @@ table (deny by default) and writes its audit event in the same transaction as it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property, wraps
@@ -578,7 +578,7 @@ def record_review(
     stage: str,
     agency: str | None,
     on: date,
-    judgments: dict[str, tuple[str, str | None]],
+    judgments: Mapping[str, tuple[str, str | None]],
     conclusion: str | None,
 ) -> int:
     """评审意见 (第十条第一款): the review agency judges the five focus points; returns the new version."""

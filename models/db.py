@@ -8,6 +8,8 @@ check and a row lock on the audit head serialize what must be serialized.
 from __future__ import annotations
 
 import contextvars
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,15 +42,38 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own transaction handling is off).
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        _ensure_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def _ensure_wal(cur: Any) -> None:
+    """Switch a new database file to WAL once. The switch needs a moment without other connections and does
+    not wait on the busy timeout, so two processes opening a fresh file at once retry instead of failing."""
+    for attempt in range(50):
+        if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            time.sleep(0.01 * (attempt + 1))
+    cur.execute("PRAGMA journal_mode=WAL")
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions begun inside take SQLite's write lock up front (``BEGIN IMMEDIATE``)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
 
 
 @contextmanager

@@ -19,15 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from alembic import command
-
 # Private on purpose in models.db; a migration is a write, so it must take SQLite's write lock up front.
-from models.db import _write_intent
+from models.db import write_intent
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -68,15 +67,13 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
             return
 
         _raw_sqlite_pragma(conn, "foreign_keys=OFF")
-        token = _write_intent.set(True)
         try:
-            with conn.begin():
+            with write_intent(), conn.begin():
                 yield conn
                 broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise MigrationError(f"migration broke foreign keys (rolled back): {broken[:10]}")
         finally:
-            _write_intent.reset(token)
             if not conn.invalidated:
                 _raw_sqlite_pragma(conn, "foreign_keys=ON")
 

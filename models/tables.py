@@ -15,6 +15,15 @@ from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
 
+# Explicit constraint names (migration 0001 uses exactly these) so later migrations can drop them by name.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 class Department(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)

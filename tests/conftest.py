@@ -3,7 +3,7 @@
 ``db_url``
     A fresh, fully migrated, empty database for this test (ids ``sqlite`` and ``pg``). SQLite: a copy of a
     template file migrated once per session. PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` of a template database
-    migrated once per session, dropped after the test.
+    migrated once per session, dropped (in the background) after the test.
 ``engine``
     :func:`models.db.make_engine` on ``db_url``, disposed after the test.
 ``empty_db_url``
@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,10 +47,15 @@ class PgServer:
     Empty databases are copied from ``template0``: unlike ``template1``, nobody can be connected to it (which
     would make CREATE DATABASE fail) and nothing can have been added to it. Names are random, so concurrent
     sessions on one server (other developers, xdist workers) do not collide.
+
+    Per-test databases are dropped on a background thread: even WITH (FORCE), DROP DATABASE polls every 100 ms
+    until the test's just-closed backends have exited, and no test needs to wait for that.
     """
 
     def __init__(self, admin: Engine) -> None:
         self.admin = admin
+        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop")
+        self._drops: list[Future[None]] = []
 
     def url(self, database: str) -> str:
         return self.admin.url.set(database=database).render_as_string(hide_password=False)
@@ -61,6 +67,18 @@ class PgServer:
 
     def drop(self, name: str) -> None:
         self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def drop_later(self, name: str) -> None:
+        self._drops.append(self._dropper.submit(self.drop, name))
+
+    def close(self) -> None:
+        """Finish the pending drops (raising the first failure), then let go of the admin connection."""
+        self._dropper.shutdown(wait=True)
+        try:
+            for done in self._drops:
+                done.result()
+        finally:
+            self.admin.dispose()
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
@@ -90,12 +108,13 @@ def _pg_server() -> Iterator[PgServer]:
     except OperationalError as exc:
         admin.dispose()
         where = admin.url.render_as_string(hide_password=True)
-        reason = f"PostgreSQL is not reachable at {where}: {str(exc.orig).strip()}"
+        reason = f"PostgreSQL is not reachable at {where}: {' '.join(str(exc.orig).split())}"
         if REQUIRE_PG:
             pytest.fail(f"{reason} (GOVFLOW_REQUIRE_PG=1, so this is an error)", pytrace=False)
         pytest.skip(f"{reason} (set GOVFLOW_REQUIRE_PG=1 to make this an error)")
-    yield PgServer(admin)
-    admin.dispose()
+    server = PgServer(admin)
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +150,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         yield server.url(name)
     finally:
-        server.drop(name)
+        server.drop_later(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -145,7 +164,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield server.url(name)
     finally:
-        server.drop(name)
+        server.drop_later(name)
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ Create Date: 2026-11-26 10:23:27.645037
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from alembic import op
 
 import models.types
-from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"

@@ -50,9 +50,18 @@ ITEM = CatalogFact(
     processing="每日增量抽取",
     traceability="全量操作日志留存 6 个月",
 )
-AGREEMENT_ITEM = AgreementItemFact("C-001", LEAD, "准确率≥99%", "全量", Frequency.DAILY, "审批业务", "exchange", date(2026, 5, 1))
+AGREEMENT_ITEM = AgreementItemFact(
+    "C-001", LEAD, "准确率≥99%", "全量", Frequency.DAILY, "审批业务", "exchange", date(2026, 5, 1)
+)
 AGREEMENT = AgreementFact(
-    "A-001", AgreementForm.AGREEMENT, (LEAD, OTHER), date(2026, 3, 1), date(2026, 3, 1), date(2029, 2, 28), "政务信息资源共享管理办法", (AGREEMENT_ITEM,)
+    "A-001",
+    AgreementForm.AGREEMENT,
+    (LEAD, OTHER),
+    date(2026, 3, 1),
+    date(2026, 3, 1),
+    date(2029, 2, 28),
+    "政务信息资源共享管理办法",
+    (AGREEMENT_ITEM,),
 )
 ALL_MET = {p: Judgment.MET for p in FocusPoint}
 
@@ -86,7 +95,10 @@ def codes(o: Outcome) -> list[str]:
 
 def test_happy_path_from_draft_to_retired() -> None:
     f = facts(
-        reviews=tuple(ReviewFact(s, "省咨询院", date(2026, 4, 1), dict(ALL_MET)) for s in ("proposal", "feasibility", "design"))
+        reviews=tuple(
+            ReviewFact(s, "省咨询院", date(2026, 4, 1), dict(ALL_MET))
+            for s in ("proposal", "feasibility", "design")
+        )
     )
     path = [
         (Event.SUBMIT_PROPOSAL, Phase.PROPOSAL_SUBMITTED),
@@ -109,15 +121,29 @@ def test_happy_path_from_draft_to_retired() -> None:
 
 
 def test_refused_intake_returns_to_draft_and_lists_each_missing_item() -> None:
-    f = facts(agreements=(), catalog=(), needs=NeedsFact(internal="有", external=None, central_local=""), opinions=())
+    f = facts(
+        agreements=(),
+        catalog=(),
+        needs=NeedsFact(internal="有", external=None, central_local=""),
+        opinions=(),
+    )
     out, now = run(Event.INTAKE, Phase.PROPOSAL_SUBMITTED, f)
     assert not out.accepted
     assert now == Phase.DRAFT.value and out.dest is Phase.DRAFT
-    assert codes(out) == ["NO_AGREEMENT", "NO_CATALOG", "NEEDS_ANALYSIS_MISSING", "NEEDS_ANALYSIS_MISSING", "OPINION_MISSING"]
+    assert codes(out) == [
+        "NO_AGREEMENT",
+        "NO_CATALOG",
+        "NEEDS_ANALYSIS_MISSING",
+        "NEEDS_ANALYSIS_MISSING",
+        "OPINION_MISSING",
+    ]
     assert all(r.clause.startswith("733号文 第十条第二款") for r in out.reasons)
     assert "第八条" in out.reasons[0].clause and "第九条" in out.reasons[1].clause
     assert out.reasons[-1].detail == {"department": OTHER}
-    assert {r.detail["dimension"] for r in out.reasons if r.code == "NEEDS_ANALYSIS_MISSING"} == {"external", "central_local"}
+    assert {r.detail["dimension"] for r in out.reasons if r.code == "NEEDS_ANALYSIS_MISSING"} == {
+        "external",
+        "central_local",
+    }
 
 
 def test_approve_needs_a_review_of_that_stage_judging_all_five_points() -> None:
@@ -126,8 +152,14 @@ def test_approve_needs_a_review_of_that_stage_judging_all_five_points() -> None:
     assert codes(out) == ["REVIEW_MISSING"]
     assert out.reasons[0].clause == "733号文 第十条第一款"
 
-    partial = {FocusPoint.AGREEMENT: Judgment.MET, FocusPoint.CATALOG: Judgment.PARTLY, FocusPoint.TECHNICAL: Judgment.NOT_MET}
-    out, _ = run(Event.APPROVE, Phase.PROPOSAL_REVIEW, facts(reviews=(ReviewFact("proposal", "院", DAY, partial),)))
+    partial = {
+        FocusPoint.AGREEMENT: Judgment.MET,
+        FocusPoint.CATALOG: Judgment.PARTLY,
+        FocusPoint.TECHNICAL: Judgment.NOT_MET,
+    }
+    out, _ = run(
+        Event.APPROVE, Phase.PROPOSAL_REVIEW, facts(reviews=(ReviewFact("proposal", "院", DAY, partial),))
+    )
     assert codes(out) == ["FOCUS_POINT_UNJUDGED", "FOCUS_POINT_UNJUDGED"]
     assert [r.detail["focus_point"] for r in out.reasons] == ["infrastructure", "aggregation"]
 
@@ -139,30 +171,70 @@ def test_approve_refused_when_a_related_departments_need_is_not_covered() -> Non
     assert out.reasons[0].clause == "733号文 第十条第二款"
     # covered: the need names a catalog item that an agreement item delivers to that department
     covered_item = AgreementItemFact("C-001", OTHER, "q", "n", Frequency.DAILY, "s", "u", date(2026, 5, 1))
-    agreement = AgreementFact("A-2", AgreementForm.JOINT_DOCUMENT, (LEAD, OTHER), DAY, DAY, date(2027, 1, 1), "依据", (covered_item,))
+    agreement = AgreementFact(
+        "A-2",
+        AgreementForm.JOINT_DOCUMENT,
+        (LEAD, OTHER),
+        DAY,
+        DAY,
+        date(2027, 1, 1),
+        "依据",
+        (covered_item,),
+    )
     met = OpinionFact(OTHER, DAY, OpinionVerdict.UNMET_NEEDS, (UnmetNeed("企业登记", "C-001"),))
-    out, now = run(Event.APPROVE, Phase.PROPOSAL_REVIEW, facts(opinions=(met,), agreements=(AGREEMENT, agreement)))
+    out, now = run(
+        Event.APPROVE, Phase.PROPOSAL_REVIEW, facts(opinions=(met,), agreements=(AGREEMENT, agreement))
+    )
     assert out.accepted and now == Phase.PROPOSAL_APPROVED.value
 
 
 def test_submit_feasibility_requires_refined_catalog_and_agreement_terms() -> None:
-    rough = CatalogFact("C-9", "证照信息", OTHER, Category.BUSINESS, ShareType.UNCONDITIONAL, Method.QUERY, Frequency.DAILY, Secrecy.PUBLIC)
+    rough = CatalogFact(
+        "C-9",
+        "证照信息",
+        OTHER,
+        Category.BUSINESS,
+        ShareType.UNCONDITIONAL,
+        Method.QUERY,
+        Frequency.DAILY,
+        Secrecy.PUBLIC,
+    )
     bare = AgreementItemFact("C-9", LEAD, None, "全量", None, "审批", "query", None)
-    ag = AgreementFact("A-9", AgreementForm.AGREEMENT, (LEAD, OTHER), DAY, DAY, date(2027, 1, 1), "依据", (bare,))
-    out, _ = run(Event.SUBMIT_FEASIBILITY, Phase.PROPOSAL_APPROVED, facts(catalog=(ITEM, rough), agreements=(ag,)))
+    ag = AgreementFact(
+        "A-9", AgreementForm.AGREEMENT, (LEAD, OTHER), DAY, DAY, date(2027, 1, 1), "依据", (bare,)
+    )
+    out, _ = run(
+        Event.SUBMIT_FEASIBILITY, Phase.PROPOSAL_APPROVED, facts(catalog=(ITEM, rough), agreements=(ag,))
+    )
     assert codes(out) == ["CATALOG_NOT_REFINED", "AGREEMENT_ITEM_TERM_MISSING"]
-    assert out.reasons[0].clause == "733号文 第九条" and out.reasons[0].detail["missing"] == ["fields", "format", "interface", "processing", "traceability"]
-    assert out.reasons[1].clause == "733号文 第八条" and out.reasons[1].detail["missing"] == ["quality", "update_frequency", "due"]
+    assert out.reasons[0].clause == "733号文 第九条" and out.reasons[0].detail["missing"] == [
+        "fields",
+        "format",
+        "interface",
+        "processing",
+        "traceability",
+    ]
+    assert out.reasons[1].clause == "733号文 第八条" and out.reasons[1].detail["missing"] == [
+        "quality",
+        "update_frequency",
+        "due",
+    ]
 
 
 def test_pass_acceptance_needs_delivery_for_due_items_and_no_open_finding() -> None:
-    out, now = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, facts(delivered={}, open_findings=("P-1/MILESTONE_MISSED/x",)))
+    out, now = run(
+        Event.PASS_ACCEPTANCE,
+        Phase.ACCEPTANCE_REVIEW,
+        facts(delivered={}, open_findings=("P-1/MILESTONE_MISSED/x",)),
+    )
     assert not out.accepted and now == Phase.ACCEPTANCE_REVIEW.value
     assert codes(out) == ["DELIVERY_MISSING", "OPEN_FINDING"]
     assert {r.clause for r in out.reasons} == {"733号文 第十一条"}
     # an item not yet due does not block acceptance
     later = AgreementItemFact("C-001", LEAD, "q", "n", Frequency.DAILY, "s", "u", date(2026, 12, 31))
-    ag = AgreementFact("A-1", AgreementForm.AGREEMENT, (LEAD, OTHER), DAY, DAY, date(2029, 1, 1), "依据", (later,))
+    ag = AgreementFact(
+        "A-1", AgreementForm.AGREEMENT, (LEAD, OTHER), DAY, DAY, date(2029, 1, 1), "依据", (later,)
+    )
     out, _ = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, facts(delivered={}, agreements=(ag,)))
     assert out.accepted
 

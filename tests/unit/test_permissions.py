@@ -24,12 +24,14 @@ EXPECTED_EVENT_ROLES = {
 }
 
 
-@pytest.mark.parametrize("action", sorted(TABLE) + ["no.such.action"])
+@pytest.mark.parametrize("action", [*sorted(TABLE), "no.such.action"])
 @pytest.mark.parametrize("role", list(Role))
 def test_every_cell_of_the_table(role: Role, action: str) -> None:
     """Allowed exactly where the table says so (for a user of a department in scope), denied elsewhere."""
     dept = OTHER if TABLE.get(action, {}).get(role) is Scope.RELATED else LEAD
-    verdict = decide(role, action, user="u", user_department=dept, lead=LEAD, participants=frozenset({LEAD, OTHER}))
+    verdict = decide(
+        role, action, user="u", user_department=dept, lead=LEAD, participants=frozenset({LEAD, OTHER})
+    )
     if role in TABLE.get(action, {}):
         assert verdict is None
     else:
@@ -63,7 +65,9 @@ def test_audit_changes_nothing_and_finance_fires_no_event() -> None:
     ],
 )
 def test_department_scope(action: str, dept: str, allowed: bool) -> None:
-    verdict = decide(Role.DEPARTMENT, action, user="li", user_department=dept, lead=LEAD, participants=frozenset({OTHER}))
+    verdict = decide(
+        Role.DEPARTMENT, action, user="li", user_department=dept, lead=LEAD, participants=frozenset({OTHER})
+    )
     assert (verdict is None) is allowed
     if not allowed:
         assert verdict is not None and verdict.code == "OUT_OF_DEPARTMENT"
