@@ -199,6 +199,8 @@ class Finding(SQLModel, table=True):
     opened_on: date
     closed_on: date | None = None
     status: str = Field(default="open", max_length=16, index=True)
+    #: why it was closed (the cause is gone, the project left the swept phases, ...)
+    closed_reason: str | None = None
 
 
 class RectificationOrder(SQLModel, table=True):
@@ -214,8 +216,86 @@ class RectificationOrder(SQLModel, table=True):
     notice_date: date
     workdays: int
     deadline: date
-    status: str = Field(default="open", max_length=24, index=True)
+    status: str = Field(default="open", max_length=24, index=True)  # open|evidence_submitted|overdue|closed
     closed_on: date | None = None
+    #: the policy version whose working-day count set the deadline
+    policy_version: str | None = Field(default=None, max_length=32)
+    original_deadline: date | None = None  # before any extension
+    overdue_since: date | None = None  # the first day it was found overdue
+    escalation_level: int = 0
+    closed_late: bool | None = None
+    closed_reason: str | None = None
+    #: optimistic lock for the order's own use cases (evidence, verification, extension)
+    version: int = 1
+
+
+class OrderStep(SQLModel, table=True):
+    """Something that happened to an order: reminder, overdue, escalation, evidence, verification, extension.
+
+    ``key`` makes once-only steps idempotent (``RO-…/reminder-5``); repeatable ones carry a counter.
+    """
+
+    __tablename__ = "order_step"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    order_id: int = Field(foreign_key="rectification_order.id", index=True)
+    kind: str = Field(max_length=24)
+    on: date
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=64)
+    note: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CutRecommendation(SQLModel, table=True):
+    """削减运维经费 recommendation (第十一条): one per project and budget period, decided by finance."""
+
+    __tablename__ = "cut_recommendation"
+    __table_args__ = (UniqueConstraint("project_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    period: str = Field(max_length=8)  # budget year, e.g. "2026"
+    as_of: date  # the run that made (or last refreshed) it
+    policy_version: str = Field(max_length=32)
+    #: percent with two decimals, stored exactly like money (hundredths)
+    percent: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    base_budget: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    amount: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="proposed", max_length=16, index=True)  # proposed|accepted|declined|withdrawn
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decision_reason: str | None = None
+    withdrawn_on: date | None = None
+
+
+class PolicyVersion(SQLModel, table=True):
+    """A governance policy as loaded; exactly one is active. Old versions stay for the recommendations that cite them."""
+
+    __tablename__ = "policy_version"
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=32, unique=True)
+    digest: str = Field(max_length=64)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = False
+    activated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    activated_by: str = Field(max_length=64)
+
+
+class FlowRun(SQLModel, table=True):
+    """One run of a governance flow (sweep, deadlines, cuts, dispatch) with what it did, for operators and audit."""
+
+    __tablename__ = "flow_run"
+    id: int | None = Field(default=None, primary_key=True)
+    flow: str = Field(max_length=32, index=True)
+    as_of: date | None = None
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    status: str = Field(default="running", max_length=16)  # running|completed|failed
+    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = None
+    prefect_flow_run_id: str | None = Field(default=None, max_length=64)
 
 
 class AuditEvent(SQLModel, table=True):
