@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlmodel import Session
 
 from govflow import portfolio, tabular
+from govflow.outbox import enqueue
 from govflow.settings import Settings
 from models import audit
 from models.audit import AuditRecord
@@ -28,7 +29,6 @@ from models.tables import (
     CatalogAuthorization,
     CatalogItem,
     Opinion,
-    OutboxMessage,
     Project,
     ProjectDepartment,
     RectificationOrder,
@@ -418,28 +418,24 @@ def _notify_decision(
     """The program office's decisions are notified to the lead department, via the outbox (sent after commit)."""
     if ev not in _NOTIFY:
         return
-    s.execute(
-        insert(t(OutboxMessage)).values(
-            key=f"decision:{seq}",
-            topic=f"decision.{ev.value}.{'accepted' if accepted else 'refused'}",
-            project_code=p["code"],
-            recipients_role=Role.DEPARTMENT.value,
-            payload={
-                "project": p["code"],
-                "project_name": p["name"],
-                "department": p["lead_code"],
-                "event": ev.value,
-                "accepted": accepted,
-                "from": source.value,
-                "to": dest.value,
-                "reasons": [_reason_dict(r) for r in reasons],
-                "order": order,
-                "deadline": deadline.isoformat() if deadline else None,
-            },
-            created_at=utcnow(),
-            status="pending",
-            attempts=0,
-        )
+    enqueue(
+        s,
+        f"decision:{seq}",
+        f"decision.{ev.value}.{'accepted' if accepted else 'refused'}",
+        Role.DEPARTMENT.value,
+        {
+            "project": p["code"],
+            "project_name": p["name"],
+            "department": p["lead_code"],
+            "event": ev.value,
+            "accepted": accepted,
+            "from": source.value,
+            "to": dest.value,
+            "reasons": [_reason_dict(r) for r in reasons],
+            "order": order,
+            "deadline": deadline.isoformat() if deadline else None,
+        },
+        project_code=p["code"],
     )
 
 

@@ -571,3 +571,20 @@ def demo(
             )
         if not report.chain_ok:
             raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------------------------- governance groups
+# Each lives in its own module (imported last: they use govflow.cli.common, not this package's names).
+
+from govflow.cli import cuts as _cuts  # noqa: E402
+from govflow.cli import notify as _notify  # noqa: E402
+from govflow.cli import orders as _orders  # noqa: E402
+from govflow.cli import report as _report  # noqa: E402
+from govflow.cli import run as _run  # noqa: E402
+
+app.add_typer(_run.app, name="run")
+app.add_typer(_orders.app, name="order")
+app.add_typer(_cuts.app, name="cuts")
+app.add_typer(_cuts.policy_app, name="policy")
+app.add_typer(_report.app, name="report")
+app.add_typer(_notify.app, name="notify")

@@ -1,0 +1,55 @@
+"""Writing to the notification outbox, inside the caller's transaction (STYLE habit 4: no I/O in use cases).
+
+A message key is unique: enqueueing the same key twice keeps the first message, which makes every producer
+idempotent (a rerun of a flow for the same ``as_of`` notifies nobody twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from models.facts import t
+from models.tables import OutboxMessage
+from models.types import utcnow
+
+OUTBOX = t(OutboxMessage)
+
+
+def enqueue(
+    session: Session,
+    key: str,
+    topic: str,
+    role: str,
+    payload: dict[str, Any],
+    *,
+    project_code: str | None = None,
+) -> bool:
+    """Add one message for ``role``; returns False when a message with this key already exists."""
+    return enqueue_many(session, [(key, topic, role, payload, project_code)]) == 1
+
+
+def enqueue_many(session: Session, messages: list[tuple[str, str, str, dict[str, Any], str | None]]) -> int:
+    """Add many messages in one statement, skipping keys already present; returns how many were new."""
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "key": key,
+            "topic": topic,
+            "recipients_role": role,
+            "payload": payload,
+            "project_code": project_code,
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+        }
+        for key, topic, role, payload, project_code in messages
+    ]
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OUTBOX)
+    result = session.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.id), rows)
+    return len(result.all())

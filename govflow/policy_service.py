@@ -1,0 +1,98 @@
+"""The active governance policy: seeded from the packaged default, replaced only by a policy that validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from govflow.services import App, authorize, get_actor, use_case
+from models import audit
+from models.audit import AuditRecord
+from models.db import unit_of_work
+from models.facts import t
+from models.tables import PolicyVersion
+from models.types import utcnow
+from states.errors import Conflict
+from states.policy import Policy, default_policy, load_policy_file
+
+POLICY = t(PolicyVersion)
+
+
+def active_policy(session: Session) -> Policy:
+    """The policy in force; on a new database the packaged default is recorded and activated first."""
+    row = session.execute(select(POLICY.c.content).where(POLICY.c.active.is_(True))).first()
+    if row is not None:
+        return Policy.model_validate(row[0])
+    policy = default_policy()
+    _store(session, policy, "system")
+    return policy
+
+
+def _store(session: Session, policy: Policy, actor: str) -> None:
+    session.execute(update(POLICY).where(POLICY.c.active.is_(True)).values(active=False))
+    session.execute(
+        insert(POLICY).values(
+            version=policy.version,
+            digest=policy.digest(),
+            content=policy.model_dump(mode="json"),
+            active=True,
+            activated_at=utcnow(),
+            activated_by=actor,
+        )
+    )
+
+
+@use_case
+def load_policy(app: App, path: Path, actor_name: str | None) -> Policy:
+    """Validate a policy file and make it the active version. A file that does not validate is refused with its
+    reasons and the active policy stays; a version number already used for different content is a conflict."""
+    policy = load_policy_file(path)
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "policy.admin")
+        existing = s.execute(
+            select(POLICY.c.digest, POLICY.c.active).where(POLICY.c.version == policy.version)
+        ).first()
+        if existing is not None:
+            if existing[0] != policy.digest():
+                raise Conflict(
+                    f"策略版本 {policy.version} 已存在且内容不同；请使用新的版本号",
+                    f"policy version {policy.version} exists with different content; use a new version number",
+                )
+            s.execute(update(POLICY).where(POLICY.c.active.is_(True)).values(active=False))
+            s.execute(update(POLICY).where(POLICY.c.version == policy.version).values(active=True))
+        else:
+            _store(s, policy, actor.name)
+        audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="data",
+                    outcome="recorded",
+                    action="policy.load",
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=app.clock(),
+                    note=f"{path.name}: 版本 {policy.version}（{policy.digest()[:12]}）生效",
+                )
+            ],
+        )
+    return policy
+
+
+def show_policy(app: App) -> tuple[Policy, list[dict[str, object]]]:
+    """The active policy and the history of versions (newest first)."""
+    with unit_of_work(app.engine) as s:
+        policy = active_policy(s)
+        rows = s.execute(
+            select(
+                POLICY.c.version,
+                POLICY.c.digest,
+                POLICY.c.active,
+                POLICY.c.activated_at,
+                POLICY.c.activated_by,
+            ).order_by(POLICY.c.activated_at.desc(), POLICY.c.id.desc())
+        )
+        return policy, [dict(r._mapping) for r in rows]
