@@ -1,0 +1,703 @@
+"""Reports (SPEC §5): overdue rectification orders for audit, O&M cut recommendations for finance, the
+portfolio by phase and lead department — pandas DataFrames rendered as a terminal table, JSON, CSV or XLSX.
+
+Time travel: every report is computed from dated records only, so the report for a past day answers what was
+true at the end of that day (Asia/Shanghai) and does not change when later facts arrive:
+
+- overdue: an order counts when its notice date is on or before the day, the deadline *in force that day* is
+  before it and it had not been closed on or before it. The deadline in force is the current one unless an
+  ``extend`` step dated after the day exists (then the ``previous_deadline`` of the first such step, or the
+  ``original_deadline``); the status that day is replayed from the order's dated steps (``evidence`` →
+  evidence submitted, ``reject``/``reopen`` → overdue, ``verify`` → closed), and is ``overdue`` when there are
+  none. Working days overdue = ``calendar.workdays_after(deadline, day)`` (法定节假日 and 调休); the escalation
+  is the highest step of the active policy whose ``after_workdays`` that count reaches.
+- cuts: the recommendations of a budget period computed on or before the day (``cut_recommendation.as_of``),
+  with the status of that day: accepted/declined if ``decided_at`` falls on or before it, withdrawn if
+  ``withdrawn_on`` does, otherwise proposed; who decided and why only once decided. The table keeps one row per
+  project and period and a run refreshes a proposed row in place (moving its ``as_of``), so a proposal that was
+  refreshed after the day drops out of that day's report until the table records its creation date.
+- portfolio: a project's phase on a day is the ``to_phase`` of its last lifecycle audit event (decision,
+  onboarding or creation) that occurred on or before the end of that day; a project without one did not exist.
+
+The DataFrames hold codes and exact values (``date``, ``Decimal`` with two places, ``int``, the evidence
+``dict``); :func:`render` turns them into each format from one column registry, so every format carries the
+same numbers:
+
+- json: a list of objects with the English column keys; dates ``YYYY-MM-DD``; money and percentages as strings
+  with exactly two decimals (``"48000.00"``: exact, no binary floating point); codes (status, origin) as codes;
+  the evidence as an object.
+- csv: UTF-8 with a BOM when written to a file (so Excel opens the Chinese correctly), zh-CN headers and labels
+  (English with ``lang="en"``); money as plain ``48000.00``; the evidence as compact JSON.
+- xlsx: one sheet named after the report, bold frozen header row with a filter, real dates
+  (``yyyy-mm-dd``), money and percentages as numbers formatted ``#,##0.00``, widths fitted to the content.
+- table: a rich table on stdout; the evidence column is left out, and so are phase columns in which no project
+  is (files keep every phase so that their columns are stable).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import pandas as pd  # type: ignore[import-untyped]
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session
+
+from govflow.policy_service import active_policy
+from govflow.services import App, authorize, get_actor, use_case
+from models.db import unit_of_work
+from models.facts import DEPT, t
+from models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
+from states.errors import UsageError
+from states.phases import Phase
+from states.policy import EscalationStep
+
+#: pandas ships no type information (and pandas-stubs is not a dependency): DataFrames are Any to mypy
+DataFrame: TypeAlias = Any
+
+#: 中国标准时间 (no daylight saving since 1991): a report "as of D" covers all of D in Beijing.
+CST = timezone(timedelta(hours=8), "Asia/Shanghai")
+CLAUSE = "733号文 第十一条"
+#: the total row of the portfolio report carries this in ``department_name`` (people see 合计 / Total)
+TOTAL = "total"
+
+PROJECT, ORDER, STEP, CUT, AUDIT = (
+    t(Project),
+    t(RectificationOrder),
+    t(OrderStep),
+    t(CutRecommendation),
+    t(AuditEvent),
+)
+
+#: order steps that change what an order's status was on a day (kinds written by govflow.rectification)
+STEP_STATUS: dict[str, str] = {
+    "evidence": "evidence_submitted",
+    "reject": "overdue",
+    "reopen": "overdue",
+    "verify": "closed",
+}
+EXTEND_STEP = "extend"
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INT = "int"
+    DATE = "date"
+    MONEY = "money"  # Decimal with two places: yuan, or a percentage
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Column:
+    zh: str
+    en: str
+    kind: Kind = Kind.TEXT
+    #: code -> (zh, en) labels people see in table, CSV and XLSX; JSON keeps the code
+    labels: Mapping[str, tuple[str, str]] | None = None
+    #: shown in the terminal table (the evidence object is too big, the department code is in the files)
+    terminal: bool = True
+    #: left out of the terminal table when every row is zero (phase columns)
+    sparse: bool = False
+
+    def header(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+    def label(self, value: str, lang: str) -> str:
+        if self.labels is None or value not in self.labels:
+            return value
+        zh, en = self.labels[value]
+        return en if lang == "en" else zh
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "open": ("待整改", "open"),
+    "evidence_submitted": ("已提交整改材料", "evidence submitted"),
+    "overdue": ("逾期未整改", "overdue"),
+    "closed": ("已整改", "closed"),
+    "proposed": ("待财政部门决定", "proposed"),
+    "accepted": ("已采纳", "accepted"),
+    "declined": ("未采纳", "declined"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+ORIGIN_LABELS: dict[str, tuple[str, str]] = {
+    "finding": ("共享问题", "sharing finding"),
+    "fail_acceptance": ("不予通过验收", "failed acceptance"),
+}
+
+COLUMNS: dict[str, Column] = {
+    "project": Column("项目编号", "Project"),
+    "project_name": Column("项目名称", "Project name"),
+    "department": Column("牵头部门代码", "Lead department code", terminal=False),
+    "department_name": Column("牵头部门", "Lead department", labels={TOTAL: ("合计", "Total")}),
+    "order": Column("整改通知", "Order"),
+    "origin": Column("来源", "Origin", labels=ORIGIN_LABELS),
+    "notice_date": Column("通知日期", "Notice date", Kind.DATE),
+    "deadline": Column("整改期限", "Deadline", Kind.DATE),
+    "overdue_workdays": Column("逾期工作日数", "Working days overdue", Kind.INT),
+    "escalation_level": Column("升级级别", "Escalation level", Kind.INT),
+    "escalation": Column("升级措施", "Escalation"),
+    "status": Column("状态", "Status", labels=STATUS_LABELS),
+    "clause": Column("依据", "Clause", terminal=False),  # the terminal shows it once, in the caption
+    "period": Column("预算年度", "Budget period"),
+    "percent": Column("建议削减比例（%）", "Cut (%)", Kind.MONEY),
+    "amount": Column("建议削减金额（元）", "Cut amount (yuan)", Kind.MONEY),
+    "base_budget": Column("年度运维经费（元）", "Annual O&M budget (yuan)", Kind.MONEY),
+    "policy_version": Column("策略版本", "Policy version"),
+    "computed_on": Column("测算日期", "Computed on", Kind.DATE),
+    "decided_on": Column("决定日期", "Decided on", Kind.DATE),
+    "decided_by": Column("决定人", "Decided by"),
+    "decision_reason": Column("决定理由", "Decision reason"),
+    "withdrawn_on": Column("撤回日期", "Withdrawn on", Kind.DATE),
+    "evidence": Column("证据", "Evidence", Kind.JSON, terminal=False),
+    **{p.value: Column(p.zh, p.en, Kind.INT, sparse=True) for p in Phase},
+    "total": Column("合计", "Total", Kind.INT),
+}
+
+OVERDUE_COLUMNS = [
+    "project",
+    "project_name",
+    "department",
+    "department_name",
+    "order",
+    "origin",
+    "notice_date",
+    "deadline",
+    "overdue_workdays",
+    "escalation_level",
+    "escalation",
+    "status",
+    "clause",
+]
+CUTS_COLUMNS = [
+    "project",
+    "project_name",
+    "department",
+    "department_name",
+    "period",
+    "percent",
+    "amount",
+    "base_budget",
+    "policy_version",
+    "computed_on",
+    "status",
+    "decided_on",
+    "decided_by",
+    "decision_reason",
+    "withdrawn_on",
+    "clause",
+    "evidence",
+]
+PORTFOLIO_COLUMNS = ["department", "department_name", *(p.value for p in Phase), "total"]
+
+TITLES: dict[str, tuple[str, str]] = {
+    "overdue": ("逾期整改", "Overdue rectifications"),
+    "cuts": ("运维经费削减建议", "O&M cut recommendations"),
+    "portfolio": ("项目组合", "Portfolio"),
+}
+
+
+def local_today(app: App) -> date:
+    """Today in Beijing: the default ``as_of`` of every report."""
+    return app.clock().astimezone(CST).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after ``day`` ends in Beijing, in UTC (events strictly before it happened on or
+    before ``day``)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CST).astimezone(UTC)
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], **attrs: Any) -> DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=columns)
+    df.attrs.update(attrs)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------- overdue
+
+
+def escalation_for(steps: Iterable[EscalationStep], workdays: int) -> EscalationStep | None:
+    """The highest escalation step ``workdays`` working days overdue reach, or None."""
+    reached = [s for s in steps if s.after_workdays <= workdays]
+    return max(reached, key=lambda s: s.level) if reached else None
+
+
+@dataclass(frozen=True)
+class _OrderOnDay:
+    deadline: date
+    status: str
+
+
+def _order_on(row: Any, steps: list[Any], day: date) -> _OrderOnDay:
+    """The deadline in force and the status of one order at the end of ``day``, from its dated steps."""
+    deadline: date = row["deadline"]
+    later_extensions = [s for s in steps if s["kind"] == EXTEND_STEP and s["on"] > day]
+    if later_extensions:
+        previous = (later_extensions[0]["payload"] or {}).get("previous_deadline")
+        deadline = date.fromisoformat(previous) if previous else row["original_deadline"] or deadline
+    status = "overdue"
+    for s in steps:
+        if s["kind"] in STEP_STATUS and s["on"] <= day:
+            status = STEP_STATUS[s["kind"]]
+    return _OrderOnDay(deadline, status)
+
+
+@use_case
+def overdue_report(app: App, as_of: date, actor_name: str | None) -> DataFrame:
+    """Every rectification order overdue at the end of ``as_of`` (限期整改, 第十一条), most overdue first."""
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "report.overdue")
+        policy = active_policy(s)
+        # extensions only move a deadline later, so the first deadline bounds every deadline it ever had
+        candidate = and_(
+            ORDER.c.notice_date <= as_of,
+            func.coalesce(ORDER.c.original_deadline, ORDER.c.deadline) < as_of,
+            or_(ORDER.c.closed_on.is_(None), ORDER.c.closed_on > as_of),
+        )
+        orders = _order_rows(s, candidate)
+        steps = _steps_of(s, candidate)
+    counted: dict[date, int] = {}
+    rows: list[dict[str, Any]] = []
+    for o in orders:
+        then = _order_on(o, steps.get(int(o["id"]), []), as_of)
+        if then.deadline >= as_of or then.status == "closed":
+            continue
+        if then.deadline not in counted:
+            counted[then.deadline] = app.calendar.workdays_after(then.deadline, as_of)
+        days = counted[then.deadline]
+        step = escalation_for(policy.rectification.escalation, days)
+        rows.append(
+            {
+                "project": o["project"],
+                "project_name": o["project_name"],
+                "department": o["department"],
+                "department_name": o["department_name"],
+                "order": o["code"],
+                "origin": o["origin"],
+                "notice_date": o["notice_date"],
+                "deadline": then.deadline,
+                "overdue_workdays": days,
+                "escalation_level": step.level if step else 0,
+                "escalation": step.name if step else None,
+                "status": then.status,
+                "clause": CLAUSE,
+            }
+        )
+    df = _frame(rows, OVERDUE_COLUMNS, report="overdue", as_of=as_of.isoformat())
+    return df.sort_values(
+        ["overdue_workdays", "deadline", "project", "order"],
+        ascending=[False, True, True, True],
+        kind="stable",
+        ignore_index=True,
+    )
+
+
+def _order_rows(s: Session, where: Any) -> list[Any]:
+    q = (
+        select(
+            ORDER.c.id,
+            ORDER.c.code,
+            ORDER.c.origin,
+            ORDER.c.notice_date,
+            ORDER.c.deadline,
+            ORDER.c.original_deadline,
+            PROJECT.c.code.label("project"),
+            PROJECT.c.name.label("project_name"),
+            DEPT.c.code.label("department"),
+            DEPT.c.name.label("department_name"),
+        )
+        .join(PROJECT, PROJECT.c.id == ORDER.c.project_id)
+        .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+        .where(where)
+    )
+    return [r._mapping for r in s.execute(q)]
+
+
+def _steps_of(s: Session, orders_where: Any) -> dict[int, list[Any]]:
+    """The status-changing and extension steps of the candidate orders, oldest first, in one query."""
+    q = (
+        select(STEP.c.order_id, STEP.c.kind, STEP.c.on, STEP.c.payload)
+        .where(
+            STEP.c.order_id.in_(select(ORDER.c.id).where(orders_where)),
+            STEP.c.kind.in_([*STEP_STATUS, EXTEND_STEP]),
+        )
+        .order_by(STEP.c.order_id, STEP.c.on, STEP.c.at, STEP.c.id)
+    )
+    out: dict[int, list[Any]] = {}
+    for r in s.execute(q):
+        out.setdefault(int(r.order_id), []).append(r._mapping)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- cuts
+
+
+@use_case
+def cuts_report(app: App, period: str, actor_name: str | None, as_of: date | None = None) -> DataFrame:
+    """The O&M cut recommendations of a budget period (削减运维经费, 第十一条), largest amount first; with
+    ``as_of``, as they stood at the end of that day."""
+    if not (len(period) == 4 and period.isdigit()):
+        raise UsageError(f"预算年度须为四位年份：{period}", f"the budget period must be a year: {period}")
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "report.cuts")
+        q = (
+            select(
+                CUT.c.period,
+                CUT.c.as_of,
+                CUT.c.policy_version,
+                CUT.c.percent,
+                CUT.c.base_budget,
+                CUT.c.amount,
+                CUT.c.evidence,
+                CUT.c.status,
+                CUT.c.decided_at,
+                CUT.c.decided_by,
+                CUT.c.decision_reason,
+                CUT.c.withdrawn_on,
+                PROJECT.c.code.label("project"),
+                PROJECT.c.name.label("project_name"),
+                DEPT.c.code.label("department"),
+                DEPT.c.name.label("department_name"),
+            )
+            .join(PROJECT, PROJECT.c.id == CUT.c.project_id)
+            .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+            .where(CUT.c.period == period)
+        )
+        if as_of is not None:
+            q = q.where(CUT.c.as_of <= as_of)
+        recs = [r._mapping for r in s.execute(q)]
+    rows = [_cut_row(r, as_of) for r in recs]
+    attrs = {"report": "cuts", "period": period, "as_of": as_of.isoformat() if as_of else None}
+    df = _frame(rows, CUTS_COLUMNS, **attrs)
+    return df.sort_values(["amount", "project"], ascending=[False, True], kind="stable", ignore_index=True)
+
+
+def _cut_row(r: Any, as_of: date | None) -> dict[str, Any]:
+    decided_at: datetime | None = r["decided_at"]
+    decided = decided_at is not None and (as_of is None or decided_at < end_of_day(as_of))
+    withdrawn_on: date | None = r["withdrawn_on"]
+    withdrawn = withdrawn_on is not None and (as_of is None or withdrawn_on <= as_of)
+    if r["status"] in ("accepted", "declined"):
+        status = r["status"] if decided else "proposed"
+    elif r["status"] == "withdrawn":
+        status = "withdrawn" if withdrawn else "proposed"
+    else:
+        status = r["status"]
+    return {
+        "project": r["project"],
+        "project_name": r["project_name"],
+        "department": r["department"],
+        "department_name": r["department_name"],
+        "period": r["period"],
+        "percent": r["percent"],
+        "amount": r["amount"],
+        "base_budget": r["base_budget"],
+        "policy_version": r["policy_version"],
+        "computed_on": r["as_of"],
+        "status": status,
+        "decided_on": decided_at.astimezone(CST).date() if decided and decided_at else None,
+        "decided_by": r["decided_by"] if decided else None,
+        "decision_reason": r["decision_reason"] if decided else None,
+        "withdrawn_on": withdrawn_on if withdrawn else None,
+        "clause": CLAUSE,
+        "evidence": r["evidence"] or {},
+    }
+
+
+# ---------------------------------------------------------------------------------------------- portfolio
+
+#: audit events that put a project in a phase (refused decisions included: a refused intake returns it to draft)
+_PHASE_EVENT = or_(
+    AUDIT.c.kind.in_(("decision", "onboarding")), and_(AUDIT.c.kind == "data", AUDIT.c.action == "create")
+)
+
+
+@use_case
+def portfolio_report(app: App, as_of: date, actor_name: str | None) -> DataFrame:
+    """Projects per lead department (rows) and phase (columns) at the end of ``as_of``, with totals."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=AUDIT.c.project_code,
+            order_by=(AUDIT.c.occurred_at.desc(), AUDIT.c.seq.desc()),
+        )
+        .label("rank")
+    )
+    last = (
+        select(AUDIT.c.project_code, AUDIT.c.to_phase, rank)
+        .where(
+            AUDIT.c.project_code.is_not(None),
+            AUDIT.c.to_phase.is_not(None),
+            AUDIT.c.occurred_at < end_of_day(as_of),
+            _PHASE_EVENT,
+        )
+        .subquery()
+    )
+    q = (
+        select(
+            DEPT.c.code.label("department"),
+            DEPT.c.name.label("department_name"),
+            last.c.to_phase.label("phase"),
+        )
+        .select_from(last)
+        .join(PROJECT, PROJECT.c.code == last.c.project_code)
+        .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+        .where(last.c.rank == 1)
+    )
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "report.portfolio")
+        phases = pd.DataFrame.from_records(
+            [dict(r._mapping) for r in s.execute(q)], columns=["department", "department_name", "phase"]
+        )
+    codes = [p.value for p in Phase]
+    if phases.empty:  # crosstab of nothing has no index levels to reset
+        counts = pd.DataFrame(columns=["department", "department_name", *codes])
+    else:
+        counts = (
+            pd.crosstab([phases["department"], phases["department_name"]], phases["phase"])
+            .reindex(columns=codes, fill_value=0)
+            .reset_index()
+        )
+    counts = counts.sort_values("department", kind="stable", ignore_index=True)
+    counts["total"] = counts[codes].sum(axis=1)
+    totals = {"department": None, "department_name": TOTAL, **counts[[*codes, "total"]].sum().to_dict()}
+    df = pd.concat([counts, pd.DataFrame([totals])], ignore_index=True)[PORTFOLIO_COLUMNS]
+    df = df.astype(
+        {c: "int64" for c in [*codes, "total"]} | {"department": object, "department_name": object}
+    )
+    df.columns.name = None
+    df.attrs.update(report="portfolio", as_of=as_of.isoformat())
+    return df
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+
+
+def column(name: str) -> Column:
+    return COLUMNS.get(name, Column(name, name))
+
+
+def headers(df: DataFrame, lang: str = "zh") -> list[str]:
+    return [column(c).header(lang) for c in df.columns]
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+def _date(v: Any) -> date:
+    return v.date() if isinstance(v, datetime) else v  # pandas may hand back a Timestamp
+
+
+def _money(v: Any) -> Decimal:
+    return Decimal(str(v)).quantize(Decimal("0.01"))
+
+
+def _json_value(col: Column, v: Any) -> Any:
+    if _missing(v):
+        return None
+    if col.kind is Kind.INT:
+        return int(v)
+    if col.kind is Kind.DATE:
+        return _date(v).isoformat()
+    if col.kind is Kind.MONEY:
+        return f"{_money(v):.2f}"
+    if col.kind is Kind.JSON:
+        return v
+    return str(v)
+
+
+def _cell(col: Column, v: Any, lang: str) -> Any:
+    """A value as people read it (table, CSV, XLSX): labels for codes, JSON text for objects."""
+    if _missing(v):
+        return None
+    if col.kind is Kind.INT:
+        return int(v)
+    if col.kind is Kind.DATE:
+        return _date(v)
+    if col.kind is Kind.MONEY:
+        return _money(v)
+    if col.kind is Kind.JSON:
+        return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return col.label(str(v), lang)
+
+
+def records(df: DataFrame) -> list[dict[str, Any]]:
+    """The report as JSON-ready records with the English column keys (see the module docstring)."""
+    cols = [(c, column(c)) for c in df.columns]
+    return [
+        {c: _json_value(col, v) for (c, col), v in zip(cols, row, strict=True)}
+        for row in df.itertuples(index=False)
+    ]
+
+
+def _people_rows(df: DataFrame, lang: str) -> list[list[Any]]:
+    cols = [column(c) for c in df.columns]
+    return [
+        [_cell(col, v, lang) for col, v in zip(cols, row, strict=True)] for row in df.itertuples(index=False)
+    ]
+
+
+def to_json(df: DataFrame) -> str:
+    return json.dumps(records(df), ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(df: DataFrame, lang: str = "zh") -> str:
+    """CSV text (no BOM: :func:`render` adds it when writing a file)."""
+    text_rows = [
+        ["" if v is None else (v.isoformat() if isinstance(v, date) else str(v)) for v in r]
+        for r in _people_rows(df, lang)
+    ]
+    buf = io.StringIO()
+    pd.DataFrame(text_rows, columns=headers(df, lang), dtype=object).to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def title(df: DataFrame, lang: str = "zh") -> str:
+    zh, en = TITLES.get(str(df.attrs.get("report")), ("报表", "Report"))
+    period, as_of = df.attrs.get("period"), df.attrs.get("as_of")
+    if lang == "en":
+        return en + (f" {period}" if period else "") + (f" as of {as_of}" if as_of else "")
+    return zh + (f"（{period} 年度）" if period else "") + (f"（截至 {as_of}）" if as_of else "")
+
+
+def sheet_title(df: DataFrame, lang: str = "zh") -> str:
+    zh, en = TITLES.get(str(df.attrs.get("report")), ("报表", "Report"))
+    return (en if lang == "en" else zh)[:31]
+
+
+def render(df: DataFrame, fmt: Format | str, path: Path | None = None, lang: str = "zh") -> Path | None:
+    """Write the report as ``fmt`` to ``path`` (returned) or, for table/json/csv, to stdout (None)."""
+    try:
+        f = Format(fmt)
+    except ValueError as exc:
+        raise UsageError(
+            f"未知格式 {fmt}；可选：{', '.join(x.value for x in Format)}",
+            f"unknown format {fmt}; one of {', '.join(x.value for x in Format)}",
+        ) from exc
+    if f is Format.TABLE:
+        if path is not None:
+            raise UsageError(
+                "table 格式只输出到终端；写文件请用 csv、xlsx 或 json",
+                "table goes to the terminal; use csv, xlsx or json for a file",
+            )
+        print_table(df, lang)
+        return None
+    if f is Format.XLSX:
+        if path is None:
+            raise UsageError("xlsx 格式须指定输出文件", "xlsx needs an output file")
+        write_xlsx(df, path, lang)
+        return path
+    text = to_json(df) if f is Format.JSON else to_csv(df, lang)
+    if path is None:
+        sys.stdout.write(text)
+        return None
+    # utf-8-sig: the BOM makes Excel read the file as UTF-8 instead of the local ANSI code page
+    path.write_text(text, encoding="utf-8-sig" if f is Format.CSV else "utf-8", newline="")
+    return path
+
+
+def print_table(df: DataFrame, lang: str = "zh") -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    shown = [
+        c
+        for c in df.columns
+        if column(c).terminal and not (column(c).sparse and not df[c].astype("int64").any())
+    ]
+    console = Console(highlight=False)
+    if df.empty:
+        console.print(title(df, lang) + (": none" if lang == "en" else "：无"), markup=False)
+        return
+    tab = Table(title=Text(title(df, lang)), caption=Text(_caption(df, lang)))
+    for c in shown:
+        numeric = column(c).kind in (Kind.INT, Kind.MONEY)
+        tab.add_column(Text(column(c).header(lang)), justify="right" if numeric else "left", overflow="fold")
+    view = df[shown]
+    for row in _people_rows(view, lang):
+        tab.add_row(*[Text(_text(v)) for v in row])  # Text: a "[" in a project name is not markup
+    console.print(tab)
+
+
+def _caption(df: DataFrame, lang: str) -> str:
+    n = len(df) - (1 if df.attrs.get("report") == "portfolio" else 0)
+    what = {"portfolio": ("个部门", "departments")}.get(str(df.attrs.get("report")), ("行", "rows"))
+    clauses = sorted({str(c) for c in df["clause"]}) if "clause" in df.columns else []
+    if lang == "en":
+        return f"{n} {what[1]}" + (f"; clause: {', '.join(clauses)}" if clauses else "")
+    return f"共 {n} {what[0]}" + (f"；依据：{'、'.join(clauses)}" if clauses else "")
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, Decimal):
+        return f"{v:,.2f}"
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+# ---------------------------------------------------------------------------------------------- xlsx
+
+_NUMBER_FORMATS: dict[Kind, str] = {Kind.MONEY: "#,##0.00", Kind.DATE: "yyyy-mm-dd", Kind.INT: "0"}
+
+
+def _width(v: Any) -> int:
+    """Display width in Excel's character units: CJK characters take two."""
+    s = _text(v)
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
+
+
+def write_xlsx(df: DataFrame, path: Path, lang: str = "zh") -> None:
+    import openpyxl  # type: ignore[import-untyped]  # only XLSX output pays for it
+    from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet_title(df, lang)
+    wb.properties.title = title(df, lang)
+    wb.properties.creator = "govflow"
+    cols = [column(c) for c in df.columns]
+    ws.append(headers(df, lang))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    rows = _people_rows(df, lang)
+    for row in rows:
+        ws.append(row)
+    for j, col in enumerate(cols, start=1):
+        fmt = _NUMBER_FORMATS.get(col.kind)
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = fmt
+        widest = max([_width(col.header(lang)), *(_width(r[j - 1]) for r in rows)])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(widest + 2, 8), 60)
+    ws.freeze_panes = "A2"
+    if len(cols):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(len(rows) + 1, 1)}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
