@@ -600,7 +600,12 @@ def _plan_new(plan: _Plan, a: Assessment) -> None:
         "trail": [_trail_entry("proposed", plan, a)]
     }
     plan.inserts.append(
-        {"project_id": a.project_id, "period": plan.period, "status": CutStatus.PROPOSED.value}
+        {
+            "project_id": a.project_id,
+            "period": plan.period,
+            "status": CutStatus.PROPOSED.value,
+            "proposed_on": plan.as_of,
+        }
         | _values(a, plan, evidence)
     )
 

@@ -4,44 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlalchemy import select, update
 
 from govflow.services import App, authorize, get_actor, use_case
 from models import audit
 from models.audit import AuditRecord
 from models.db import unit_of_work
 from models.facts import t
+from models.policies import active_policy, store_policy
 from models.tables import PolicyVersion
-from models.types import utcnow
 from states.errors import Conflict
-from states.policy import Policy, default_policy, load_policy_file
+from states.policy import Policy, load_policy_file
 
 POLICY = t(PolicyVersion)
 
-
-def active_policy(session: Session) -> Policy:
-    """The policy in force; on a new database the packaged default is recorded and activated first."""
-    row = session.execute(select(POLICY.c.content).where(POLICY.c.active.is_(True))).first()
-    if row is not None:
-        return Policy.model_validate(row[0])
-    policy = default_policy()
-    _store(session, policy, "system")
-    return policy
-
-
-def _store(session: Session, policy: Policy, actor: str) -> None:
-    session.execute(update(POLICY).where(POLICY.c.active.is_(True)).values(active=False))
-    session.execute(
-        insert(POLICY).values(
-            version=policy.version,
-            digest=policy.digest(),
-            content=policy.model_dump(mode="json"),
-            active=True,
-            activated_at=utcnow(),
-            activated_by=actor,
-        )
-    )
+__all__ = ["active_policy", "load_policy", "show_policy", "store_policy"]
 
 
 @use_case
@@ -64,7 +41,7 @@ def load_policy(app: App, path: Path, actor_name: str | None) -> Policy:
             s.execute(update(POLICY).where(POLICY.c.active.is_(True)).values(active=False))
             s.execute(update(POLICY).where(POLICY.c.version == policy.version).values(active=True))
         else:
-            _store(s, policy, actor.name)
+            store_policy(s, policy, actor.name, app.clock())
         audit.append(
             s,
             [
@@ -82,9 +59,12 @@ def load_policy(app: App, path: Path, actor_name: str | None) -> Policy:
     return policy
 
 
-def show_policy(app: App) -> tuple[Policy, list[dict[str, object]]]:
+@use_case
+def show_policy(app: App, actor_name: str | None = None) -> tuple[Policy, list[dict[str, object]]]:
     """The active policy and the history of versions (newest first)."""
     with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "policy.read")
         policy = active_policy(s)
         rows = s.execute(
             select(

@@ -382,7 +382,7 @@ def cuts_report(app: App, period: str, actor_name: str | None, as_of: date | Non
             .where(CUT.c.period == period)
         )
         if as_of is not None:
-            q = q.where(CUT.c.as_of <= as_of)
+            q = q.where(func.coalesce(CUT.c.proposed_on, CUT.c.as_of) <= as_of)
         recs = [r._mapping for r in s.execute(q)]
     rows = [_cut_row(r, as_of) for r in recs]
     attrs = {"report": "cuts", "period": period, "as_of": as_of.isoformat() if as_of else None}

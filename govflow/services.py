@@ -23,6 +23,7 @@ from models import audit
 from models.audit import AuditRecord
 from models.db import make_engine, unit_of_work
 from models.facts import DEPT, PARTS, load_facts, related_departments, t
+from models.policies import active_policy
 from models.tables import (
     AppUser,
     AuditEvent,
@@ -42,7 +43,6 @@ from states.guards import GuardContext, guard_for
 from states.lifecycle import events_from, fire, invalid_event, transition_for
 from states.permissions import Role, decide, event_action
 from states.phases import Event, Phase, ReviewStage
-from states.policy import RECTIFICATION_WORKDAYS
 from states.sharing import FocusPoint, Judgment, OpinionVerdict
 from states.verdict import Reason
 
@@ -384,7 +384,9 @@ def _open_acceptance_order(app: App, s: Session, p: Any, on: date, reason: str |
     ro = t(RectificationOrder)
     n = s.execute(select(func.count()).select_from(ro).where(ro.c.project_id == p["id"])).scalar_one()
     code = f"RO-{p['code']}-{int(n) + 1:02d}"
-    deadline = app.calendar.add_workdays(on, RECTIFICATION_WORKDAYS)
+    policy = active_policy(s)
+    workdays = policy.rectification.workdays
+    deadline = app.calendar.add_workdays(on, workdays)
     s.execute(
         insert(ro).values(
             code=code,
@@ -392,7 +394,9 @@ def _open_acceptance_order(app: App, s: Session, p: Any, on: date, reason: str |
             origin="fail_acceptance",
             reasons=reasons,
             notice_date=on,
-            workdays=RECTIFICATION_WORKDAYS,
+            workdays=workdays,
+            original_deadline=deadline,
+            policy_version=policy.version,
             deadline=deadline,
             status="open",
         )

@@ -255,7 +255,8 @@ class CutRecommendation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
     period: str = Field(max_length=8)  # budget year, e.g. "2026"
-    as_of: date  # the run that made (or last refreshed) it
+    as_of: date  # the run that last refreshed it
+    proposed_on: date | None = None  # the run that first proposed it (reports for a past day use this)
     policy_version: str = Field(max_length=32)
     #: percent with two decimals, stored exactly like money (hundredths)
     percent: Decimal = Field(sa_column=Column(Money(), nullable=False))

@@ -283,10 +283,10 @@ def _minute(value: object) -> str:
 
 
 @policy_app.command("show")
-def policy_show(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+def policy_show(ctx: typer.Context, as_json: bool = JsonOpt, actor: str | None = AsOpt) -> None:
     """查看生效的治理策略及历史版本 / the active policy, its digest, thresholds, tiers and version history."""
     with guarded(ctx, as_json) as st:
-        policy, history = policy_service.show_policy(st.app)
+        policy, history = policy_service.show_policy(st.app, actor)
         if as_json:
             emit_json(
                 {
