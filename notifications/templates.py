@@ -1,0 +1,772 @@
+"""Notice texts, zh-CN first and English, one template per outbox topic; every notice cites its clause.
+
+Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``order.reminder``,
+``reminder`` and ``order/reminder`` all find the reminder template. What the producers write today:
+
+* ``decision.<event>.<accepted|refused>`` (govflow.services): project, project_name, department, event,
+  accepted, from, to, reasons[], order, deadline — clause by event (第十条第一款/第二款, 第十一条)
+* ``finding.opened`` (govflow.sweep): rule, clause, project, agreement, catalog, consumer, period, since,
+  finding, as_of (``finding.closed`` is understood too)
+* ``notice.agreement_expiry`` (govflow.sweep): agreement, form, term_end, days_left, message — 第八条
+* ``order.<issued|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
+  (govflow.rectification): order, deadline, message, and per event reminder, overdue_since,
+  overdue_workdays, level, name, from/to (order status) … — 第十一条
+* ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.cuts): period, percent,
+  amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
+* ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
+* ``test`` (``govflow notify test``)
+
+A producer's own sentence (``message``, with ``message_en`` for English readers) becomes the headline; the
+template's sentence is used when there is none. Every payload field is shown: the ones a template does not
+place itself are listed under 其他信息 / Other details. Any other topic gets the generic template, which
+lists every field. Rendering never raises: a template that fails on an odd payload falls back to the generic
+one. Payload keys starting with ``_`` are the dispatcher's own bookkeeping and are not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from notifications.base import Notice
+from states.permissions import Role
+from states.phases import Event, Phase
+
+log = logging.getLogger(__name__)
+
+C8 = "733号文 第八条"
+C10_1 = "733号文 第十条第一款"
+C10_2 = "733号文 第十条第二款"
+C11 = "733号文 第十一条"
+
+#: zh / en labels of payload fields (a field without a label is shown under its own name)
+LABELS: dict[str, tuple[str, str]] = {
+    "project": ("项目", "Project"),
+    "project_name": ("项目名称", "Project name"),
+    "department": ("部门", "Department"),
+    "department_name": ("部门名称", "Department name"),
+    "lead_department": ("牵头部门", "Lead department"),
+    "event": ("事件", "Event"),
+    "accepted": ("结果", "Outcome"),
+    "from": ("原阶段", "From phase"),
+    "to": ("现阶段", "To phase"),
+    "phase": ("阶段", "Phase"),
+    "reasons": ("原因", "Reasons"),
+    "reason": ("理由", "Reason"),
+    "order": ("整改通知", "Rectification order"),
+    "deadline": ("整改期限", "Deadline"),
+    "original_deadline": ("原整改期限", "Original deadline"),
+    "notice_date": ("通知日期", "Notice date"),
+    "rule": ("问题类型", "Rule"),
+    "clause": ("依据", "Clause"),
+    "evidence": ("证据", "Evidence"),
+    "expected": ("应交付", "Expected"),
+    "delivered": ("已交付", "Delivered"),
+    "since": ("起始日期", "Since"),
+    "records": ("记录数", "Records"),
+    "last_day": ("最近交付日", "Last delivery day"),
+    "last_delivery": ("最近交付日", "Last delivery day"),
+    "update_frequency": ("更新频度", "Update frequency"),
+    "frequency": ("更新频度", "Update frequency"),
+    "due": ("实现进度（应实现日期）", "Due date"),
+    "agreement": ("共享协定", "Agreement"),
+    "catalog": ("目录条目", "Catalog item"),
+    "consumer": ("使用部门", "Consumer department"),
+    "provider": ("提供部门", "Provider department"),
+    "period": ("期间", "Period"),
+    "finding": ("问题编号", "Finding"),
+    "term_end": ("协定到期日", "Agreement term ends"),
+    "term_start": ("协定起始日", "Agreement term starts"),
+    "days_left": ("剩余天数", "Days left"),
+    "workdays_left": ("剩余工作日", "Working days left"),
+    "reminder": ("提前工作日", "Working days before the deadline"),
+    "late": ("补发", "Sent late"),
+    "overdue_since": ("逾期起始日", "Overdue since"),
+    "workdays_overdue": ("逾期工作日", "Working days overdue"),
+    "overdue_workdays": ("逾期工作日", "Working days overdue"),
+    "level": ("升级级别", "Escalation level"),
+    "name": ("名称", "Name"),
+    "notify": ("通知对象", "Notified roles"),
+    "percent": ("建议削减比例", "Suggested cut"),
+    "amount": ("建议削减金额（元）", "Suggested amount (yuan)"),
+    "om_budget": ("年度运维经费（元）", "Annual O&M budget (yuan)"),
+    "coverage": ("共享覆盖率", "Sharing coverage"),
+    "policy_version": ("策略版本", "Policy version"),
+    "status": ("状态", "Status"),
+    "withdrawn_on": ("撤回日期", "Withdrawn on"),
+    "due_on": ("提醒日", "Reminder day"),
+    "closed_late": ("逾期后关闭", "Closed after the deadline"),
+    "workdays": ("整改期限（工作日）", "Working days to rectify"),
+    "previous_deadline": ("原整改期限", "Previous deadline"),
+    "actor": ("操作人", "By"),
+    "note": ("说明", "Note"),
+    "form": ("形式", "Form"),
+    "version": ("版本", "Version"),
+    "base_budget": ("年度运维经费（元）", "Annual O&M budget (yuan)"),
+    "raised_at": ("发生时间", "Raised at"),
+    "escalation_level": ("升级级别", "Escalation level"),
+    "closed_on": ("关闭日期", "Closed on"),
+    "closed_reason": ("关闭原因", "Closed because"),
+    "opened_on": ("发现日期", "Found on"),
+    "decided_by": ("决定人", "Decided by"),
+    "year": ("年份", "Year"),
+    "flow": ("流程", "Flow"),
+    "as_of": ("基准日", "As of"),
+    "error": ("错误", "Error"),
+    "message": ("说明", "Message"),
+    "orders": ("关联整改通知", "Linked orders"),
+    "obligations": ("共享义务", "Obligations"),
+    "sent_by": ("发送人", "Sent by"),
+    "at": ("时间", "Time"),
+    "key": ("编号", "Key"),
+    "code": ("编码", "Code"),
+}
+
+RULES: dict[str, tuple[str, str, str]] = {
+    "MILESTONE_MISSED": (
+        "协定实现进度已到期但未交付",
+        "agreement item past its due date with no delivery",
+        C11,
+    ),
+    "DELIVERY_STALE": ("共享数据未按约定更新频度交付", "shared data not delivered as often as agreed", C11),
+    "AGREEMENT_EXPIRED": (
+        "共享协定已到期而项目仍在运行",
+        "sharing agreement expired while the project runs",
+        C8,
+    ),
+}
+
+FREQUENCIES: dict[str, tuple[str, str]] = {
+    "realtime": ("实时", "real time"),
+    "daily": ("每日", "daily"),
+    "weekly": ("每周", "weekly"),
+    "monthly": ("每月", "monthly"),
+    "quarterly": ("每季度", "quarterly"),
+    "yearly": ("每年", "yearly"),
+}
+
+CUT_STATES: dict[str, tuple[str, str]] = {
+    "proposed": ("待财政部门决定", "proposed"),
+    "accepted": ("财政部门已采纳", "accepted by finance"),
+    "declined": ("财政部门未采纳", "declined by finance"),
+    "withdrawn": ("已撤回", "withdrawn"),
+    "reproposed": ("重新提出", "proposed again"),
+    "revised": ("已按最新评估更新", "revised"),
+}
+
+ORDER_STATES: dict[str, tuple[str, str]] = {
+    "open": ("整改中", "open"),
+    "evidence_submitted": ("已提交整改材料", "evidence submitted"),
+    "closed": ("已关闭", "closed"),
+    "overdue": ("已逾期", "overdue"),
+}
+
+#: rectification order events (``order.<event>`` topics of govflow.rectification)
+ORDER_EVENTS: dict[str, tuple[str, str]] = {
+    "issued": ("下达整改通知", "Order issued"),
+    "closed": ("整改通知关闭", "Order closed"),
+    "evidence": ("已提交整改材料", "Evidence submitted"),
+    "verify": ("整改核验通过", "Rectification verified"),
+    "reject": ("整改材料被退回", "Evidence rejected"),
+    "reopen": ("整改通知重新打开", "Order reopened"),
+    "extend": ("整改期限延长", "Deadline extended"),
+    "reminder": ("整改提醒", "Reminder"),
+    "overdue": ("整改逾期", "Overdue"),
+    "escalation": ("逾期升级", "Escalation"),
+}
+
+FORMS: dict[str, tuple[str, str]] = {
+    "agreement": ("信息共享协定", "sharing agreement"),
+    "joint_document": ("联合发文", "joint document"),
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+
+
+def notice(
+    key: str,
+    topic: str,
+    role: str,
+    payload: Mapping[str, Any],
+    *,
+    project: str | None = None,
+    lang: str = "zh",
+) -> Notice:
+    """The notice an outbox row becomes: its text, with the message key as a footer for tracing."""
+    r = render(topic, payload, role=role, lang=lang)
+    footer = (
+        f"（govflow 自动通知，消息编号 {key}）" if lang != "en" else f"(sent by govflow, message key {key})"
+    )
+    return Notice(key, topic, role, r.title, f"{r.body}\n\n{footer}", project)
+
+
+def render(topic: str, payload: Mapping[str, Any], *, role: str | None = None, lang: str = "zh") -> Rendered:
+    lang = "en" if lang == "en" else "zh"
+    words = [w for w in re.split(r"[./:\s]+", topic.lower()) if w]
+    template = _template_for(words)
+    if template is not None:
+        try:
+            d = _Draft(payload, lang, role, topic)
+            return d.finish(template(d, words))
+        except Exception:  # an odd payload must not stop the dispatch: the generic text still shows it all
+            log.exception("template for topic %s failed; using the generic template", topic)
+    d = _Draft(payload, lang, role, topic)
+    return d.finish(_generic(d, words), details_heading=False)
+
+
+# ---------------------------------------------------------------------------------------------- drafting
+
+
+class _Draft:
+    """A notice being written: tracks which payload fields the template used, so the rest can be listed."""
+
+    def __init__(self, payload: Mapping[str, Any], lang: str, role: str | None, topic: str) -> None:
+        p = {str(k): v for k, v in payload.items() if not str(k).startswith("_")}
+        for k in [
+            k for k in p if k.endswith("_en") and k[:-3] in p
+        ]:  # message / message_en: the reader's one
+            english = p.pop(k)
+            if lang == "en" and english not in (None, ""):
+                p[k[:-3]] = english
+        self.p = p
+        self.lang = lang
+        self.topic = topic
+        self.used: set[str] = set()
+        self.lines: list[str] = []
+        self.clauses: list[str] = []
+        if role:
+            self.say(f"致：{_role(role, 'zh')}", f"To: {_role(role, 'en')}")
+        project = self.text("project")
+        if project:
+            name = self.text("project_name")
+            self.lines.append(f"{self.label('project')}{self.colon}{project}{' ' + name if name else ''}")
+
+    # -- words
+    @property
+    def colon(self) -> str:
+        return ": " if self.lang == "en" else "："
+
+    def heading(self, key: str) -> str:
+        return f"{self.label(key)}{':' if self.lang == 'en' else '：'}"
+
+    def paren(self, text: str) -> str:
+        return f" ({text})" if self.lang == "en" else f"（{text}）"
+
+    def tr(self, zh: str, en: str) -> str:
+        return en if self.lang == "en" else zh
+
+    def label(self, key: str) -> str:
+        zh, en = LABELS.get(key, (key, key.replace("_", " ")))
+        return self.tr(zh, en)
+
+    # -- values
+    def raw(self, *keys: str) -> Any:
+        """The first of ``keys`` present with a value (all of them count as used)."""
+        found = None
+        for k in keys:
+            if k in self.p:
+                self.used.add(k)
+                if found is None and self.p[k] not in (None, ""):
+                    found = self.p[k]
+        return found
+
+    def text(self, *keys: str, default: str = "") -> str:
+        v = self.raw(*keys)
+        return default if v is None else fmt(v, self.lang, keys[0])
+
+    # -- lines
+    def say(self, zh: str, en: str) -> None:
+        self.lines.append(self.tr(zh, en))
+
+    def headline(self, zh: str, en: str, *carried: str) -> None:
+        """The producer's own sentence (payload ``message``) when it wrote one, else the template's; the
+        ``carried`` fields, which only the template's sentence would have shown, then get lines of their own."""
+        own = self.text("message")
+        if not own:
+            self.lines.append(self.tr(zh, en))
+            return
+        self.lines.append(own)
+        for k in carried:
+            self.used.discard(k)
+            self.field(k)
+
+    def field(self, key: str, *aliases: str) -> None:
+        v = self.raw(key, *aliases)
+        if v is None:
+            return
+        if isinstance(v, Mapping):
+            self.lines.append(self.heading(key))
+            self.lines.extend(
+                f"  {self.label(str(k))}{self.colon}{fmt(x, self.lang, str(k))}" for k, x in v.items()
+            )
+        elif key == "reasons" and isinstance(v, list):
+            self.reasons(v)
+        else:
+            self.lines.append(f"{self.label(key)}{self.colon}{fmt(v, self.lang, key)}")
+
+    def reasons(self, reasons: Sequence[Any]) -> None:
+        if not reasons:
+            return
+        self.lines.append(self.heading("reasons"))
+        for i, r in enumerate(reasons, 1):
+            if isinstance(r, Mapping):
+                msg = r.get("message_en") if self.lang == "en" and r.get("message_en") else r.get("message")
+                clause = r.get("clause")
+                self.lines.append(
+                    f"  {i}. {msg or fmt(r, self.lang)}{self.paren(str(clause)) if clause else ''}"
+                )
+                if clause:
+                    self.cite(str(clause))
+            else:
+                self.lines.append(f"  {i}. {fmt(r, self.lang)}")
+
+    def cite(self, *clauses: str | None) -> None:
+        for c in clauses:
+            if c and c not in self.clauses:
+                self.clauses.append(c)
+
+    def finish(self, title: str, *, details_heading: bool = True) -> Rendered:
+        payload_clause = self.raw("clause")
+        if payload_clause:
+            self.cite(*(payload_clause if isinstance(payload_clause, list) else [str(payload_clause)]))
+        # "733号文 第十条第二款" adds nothing next to a reason citing "733号文 第十条第二款、第八条"
+        cited = [c for c in self.clauses if not any(o != c and o.startswith(c) for o in self.clauses)]
+        if cited:
+            self.lines.append(f"{self.label('clause')}{self.colon}{self.tr('；', '; ').join(cited)}")
+        rest = [k for k in self.p if k not in self.used]
+        if rest and details_heading:
+            self.say("其他信息：", "Other details:")
+        for k in rest:
+            indent = "  " if details_heading else ""
+            self.used.add(k)
+            v = self.p[k]
+            if k == "reasons" and isinstance(v, list):
+                self.reasons(v)
+            else:
+                self.lines.append(f"{indent}{self.label(k)}{self.colon}{fmt(v, self.lang, k)}")
+        return Rendered(title, "\n".join(self.lines))
+
+
+def fmt(value: Any, lang: str = "zh", key: str | None = None) -> str:
+    """A payload value as people read it: labels for codes, 是/否, lists joined, mappings as ``名称：值``."""
+    en = lang == "en"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return ("yes" if value else "no") if en else ("是" if value else "否")
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date | Decimal | int | float):
+        return str(value)
+    if isinstance(value, Mapping):
+        sep = "; " if en else "；"
+        colon = ": " if en else "："
+        parts = []
+        for k, v in value.items():
+            zh_l, en_l = LABELS.get(str(k), (str(k), str(k).replace("_", " ")))
+            parts.append(f"{en_l if en else zh_l}{colon}{fmt(v, lang, str(k))}")
+        return sep.join(parts)
+    if isinstance(value, list | tuple | set | frozenset):
+        return (", " if en else "、").join(fmt(v, lang, key) for v in value) or "—"
+    text = str(value)
+    return _code_label(text, lang, key)
+
+
+_PHASES = frozenset(p.value for p in Phase)
+_EVENTS = frozenset(e.value for e in Event)
+_ROLES = frozenset(r.value for r in Role)
+
+
+def _code_label(text: str, lang: str, key: str | None) -> str:
+    if key in ("from", "to", "phase") and text in _PHASES:
+        return (
+            f"{Phase(text).label(lang)}（{text}）" if lang != "en" else f"{Phase(text).label(lang)} ({text})"
+        )
+    if key in ("from", "to", "status") and text in ORDER_STATES:
+        return ORDER_STATES[text][1 if lang == "en" else 0]
+    if key == "event" and text in _EVENTS:
+        return Event(text).label(lang)
+    if key == "event" and text in ORDER_EVENTS:
+        return ORDER_EVENTS[text][1 if lang == "en" else 0]
+    if key == "form" and text in FORMS:
+        return FORMS[text][1 if lang == "en" else 0]
+    if key in ("notify", "role") and text in _ROLES:
+        return Role(text).label(lang)
+    if key in ("update_frequency", "frequency") and text in FREQUENCIES:
+        return FREQUENCIES[text][1 if lang == "en" else 0]
+    if key == "rule" and text in RULES:
+        return RULES[text][1 if lang == "en" else 0]
+    if key == "status" and text in CUT_STATES:
+        return CUT_STATES[text][1 if lang == "en" else 0]
+    return text
+
+
+def _role(role: str, lang: str) -> str:
+    return Role(role).label(lang) if role in _ROLES else role
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+Template = Callable[[_Draft, list[str]], str]
+
+
+def _template_for(words: list[str]) -> Template | None:
+    w = set(words)
+    if words[:1] == ["decision"]:
+        return _decision
+    checks: list[tuple[bool, Template]] = [
+        ("finding" in w or "findings" in w, _finding),
+        (bool(w & {"agreement-expiry", "agreement_expiry", "expiry"}), _agreement_expiry),
+        (bool(w & {"escalation", "escalate", "escalated"}), _escalation),
+        (bool(w & {"reminder", "remind"}), _reminder),
+        ("overdue" in w, _overdue),
+        (bool(w & {"order", "orders", "rectification"}), _order),
+        (bool(w & {"cut", "cuts"}), _cut),
+        ("calendar" in w, _calendar_alarm),
+        ("test" in w, _test),
+    ]
+    return next((t for ok, t in checks if ok), None)
+
+
+#: (event, accepted) -> tag zh, tag en, sentence zh, sentence en, clause
+_DECISIONS: dict[tuple[str, bool], tuple[str, str, str, str, str]] = {
+    ("intake", True): (
+        "已受理",
+        "Intake accepted",
+        "项目建议书已受理，转入建议书评审。",
+        "The proposal was taken in and goes to review.",
+        C10_2,
+    ),
+    ("intake", False): (
+        "不予受理",
+        "Intake refused",
+        "项目建议书不予受理，项目退回编制中；请补齐下列缺项后重新报送。",
+        "The proposal was not taken in and returns to draft; complete the items below and submit again.",
+        C10_2,
+    ),
+    ("approve", True): (
+        "已批复",
+        "Approved",
+        "项目审批部门已批复，项目进入下一阶段。",
+        "The program office approved; the project moves to its next phase.",
+        C10_1,
+    ),
+    ("approve", False): (
+        "不予审批",
+        "Approval refused",
+        "不予审批：下列信息共享条件尚未满足。",
+        "Approval refused: the sharing conditions below are not met.",
+        C10_2,
+    ),
+    ("refuse", True): (
+        "不予审批",
+        "Refused",
+        "项目审批部门决定不予审批。",
+        "The program office refused the project.",
+        C10_2,
+    ),
+    ("refuse", False): (
+        "不予审批未生效",
+        "Refusal not applied",
+        "不予审批的决定未能执行，项目阶段未变。",
+        "The refusal could not be applied; the phase is unchanged.",
+        C10_2,
+    ),
+    ("pass_acceptance", True): (
+        "验收通过",
+        "Acceptance passed",
+        "项目通过验收，进入运行维护。",
+        "The project passed acceptance and goes into operation.",
+        C11,
+    ),
+    ("pass_acceptance", False): (
+        "不予通过验收",
+        "Acceptance refused",
+        "不予通过验收：下列信息共享义务尚未落实。",
+        "Acceptance refused: the sharing obligations below are not met.",
+        C11,
+    ),
+    ("fail_acceptance", True): (
+        "验收不通过·限期整改",
+        "Acceptance failed: rectification",
+        "项目验收不通过，已下达限期整改通知，请在整改期限内完成整改并重新申请验收。",
+        "The project failed acceptance; a rectification order was issued. Rectify before the deadline and "
+        "request acceptance again.",
+        C11,
+    ),
+    ("fail_acceptance", False): (
+        "验收不通过未生效",
+        "Acceptance failure not applied",
+        "验收不通过的决定未能执行，项目阶段未变。",
+        "The acceptance failure could not be applied; the phase is unchanged.",
+        C11,
+    ),
+}
+
+
+def _decision(d: _Draft, words: list[str]) -> str:
+    event = str(d.raw("event") or (words[1] if len(words) > 1 else ""))
+    flag = d.raw("accepted")
+    accepted = (
+        words[2] == "accepted" if len(words) > 2 and words[2] in ("accepted", "refused") else bool(flag)
+    )
+    label = Event(event).label(d.lang) if event in _EVENTS else event
+    known = _DECISIONS.get((event, accepted))
+    if known:
+        tag = d.tr(known[0], known[1])
+        d.say(known[2], known[3])
+        d.cite(known[4])
+    else:
+        tag = f"{label}{d.tr('：已执行' if accepted else '：未通过', ': done' if accepted else ': refused')}"
+        d.say(
+            f"项目事件「{label}」{'已执行' if accepted else '被拒绝'}。",
+            f"Event '{label}' was {'applied' if accepted else 'refused'}.",
+        )
+    d.lines.append(f"{d.label('event')}{d.colon}{label}")
+    src, dst = d.text("from"), d.text("to")
+    if src or dst:
+        d.lines.append(f"{d.label('phase')}{d.colon}{src or '—'} → {dst or '—'}")
+    for k in ("department", "reasons", "order", "deadline"):
+        d.field(k)
+    return f"{_bracket(d, tag)}{_who(d)}"
+
+
+def _finding(d: _Draft, words: list[str]) -> str:
+    rule = str(d.raw("rule") or "")
+    zh, en, clause = RULES.get(rule, (rule or "信息共享问题", rule or "sharing problem", C11))
+    label = d.tr(zh, en)
+    closed = "closed" in words or d.p.get("status") == "closed"
+    if closed:
+        d.used.add("status")
+        d.say(
+            f"信息共享问题「{zh}」已消除，问题关闭（记录保留）。",
+            f"The sharing problem '{en}' is resolved and closed.",
+        )
+    else:
+        d.say(
+            f"治理巡查发现信息共享问题：{zh}。请牵头部门限期整改，并通过交换平台提交交付记录。",
+            f"The governance sweep found a sharing problem: {en}. The lead department must rectify it and "
+            "deliver through the exchange platform.",
+        )
+    d.lines.append(f"{d.label('rule')}{d.colon}{label}{d.paren(rule) if rule else ''}")
+    for k in (
+        "department",
+        "agreement",
+        "catalog",
+        "consumer",
+        "period",
+        "since",
+        "evidence",
+        "finding",
+        "as_of",
+    ):
+        d.field(k)
+    d.cite(clause)
+    tag = d.tr("共享问题已消除", "Sharing problem closed") if closed else d.tr("共享问题", "Sharing problem")
+    return f"{_bracket(d, tag)}{_who(d)}{d.colon}{label}"
+
+
+def _agreement_expiry(d: _Draft, words: list[str]) -> str:
+    agreement, end = d.text("agreement", default="—"), d.text("term_end", "term", default="—")
+    days = d.text("days_left")
+    left_zh, left_en = (f"（还有 {days} 天）", f" ({days} days left)") if days else ("", "")
+    d.headline(
+        f"共享协定 {agreement} 将于 {end} 到期{left_zh}。请及时续签协定或调整共享授权范围，确保信息共享不中断。",
+        f"Sharing agreement {agreement} ends on {end}{left_en}. Renew it or adjust the authorized sharing "
+        "scope in time so that sharing does not stop.",
+        "agreement",
+        "term_end",
+        "days_left",
+    )
+    d.field("form")
+    d.field("department")
+    d.cite(C8)
+    return f"{_bracket(d, d.tr('协定即将到期', 'Agreement expiring'))}{_who(d)} {agreement} → {end}"
+
+
+def _reminder(d: _Draft, words: list[str]) -> str:
+    order, deadline = d.text("order", default="—"), d.text("deadline", default="—")
+    n = d.text("workdays_left", "reminder", "days_before")
+    late = bool(d.raw("late"))
+    left_zh, left_en = (f"还有 {n} 个工作日", f"{n} working day(s) left") if n else ("即将到期", "due soon")
+    d.headline(
+        f"整改通知 {order} 的整改期限为 {deadline}（{left_zh}）。请按期完成整改并提交整改材料；逾期将通报审计监察部门。",
+        f"Rectification order {order} is due on {deadline} ({left_en}). Complete it and submit the evidence in "
+        "time; an overdue order is reported to audit.",
+        "workdays_left",
+        "reminder",
+        "days_before",
+    )
+    if late:
+        d.say("（本提醒为补发）", "(This reminder is sent late.)")
+    d.field("deadline")
+    d.field("notice_date")
+    d.field("rule")
+    d.cite(C11)
+    return (
+        f"{_bracket(d, d.tr('整改提醒', 'Rectification reminder'))}{order}{d.colon}{d.tr(left_zh, left_en)}"
+    )
+
+
+def _overdue(d: _Draft, words: list[str]) -> str:
+    order, deadline = d.text("order", default="—"), d.text("deadline", default="—")
+    since = d.text("overdue_since", "as_of", default="—")
+    d.headline(
+        f"整改通知 {order} 的整改期限 {deadline} 已过，截至 {since} 仍未整改完成，已转为逾期。",
+        f"Rectification order {order} passed its deadline {deadline} unresolved; overdue since {since}.",
+    )
+    for k in ("deadline", "overdue_since", "workdays_overdue", "notice_date", "rule"):
+        d.field(k, *(("overdue_workdays",) if k == "workdays_overdue" else ()))
+    d.cite(C11)
+    return f"{_bracket(d, d.tr('整改逾期', 'Rectification overdue'))}{order}{_who(d, ' ')}"
+
+
+def _escalation(d: _Draft, words: list[str]) -> str:
+    order, level = d.text("order", default="—"), d.text("level", default="—")
+    name = d.text("name", default=d.tr("逾期升级", "escalation"))
+    n = d.text("workdays_overdue", "overdue_workdays", default="—")
+    d.headline(
+        f"整改通知 {order} 已逾期 {n} 个工作日，触发第 {level} 级升级「{name}」。",
+        f"Rectification order {order} is {n} working days overdue: escalation level {level} ({name}).",
+        "level",
+        "name",
+        "workdays_overdue",
+        "overdue_workdays",
+    )
+    d.field("deadline")
+    d.field("notify")
+    d.cite(C11)
+    tag = d.tr(f"逾期升级·{name}", f"Escalation level {level}")  # the step name is policy data, in zh
+    return f"{_bracket(d, tag)}{order}{_who(d, ' ')}"
+
+
+def _order(d: _Draft, words: list[str]) -> str:
+    """Every other step of a rectification order: issued, evidence, verify, reject, reopen, extend, closed."""
+    event = next((w for w in words if w in ORDER_EVENTS), None) or str(d.raw("event") or "")
+    d.used.add("event")
+    zh, en = ORDER_EVENTS.get(event, ("整改通知", "Rectification order"))
+    order = d.text("order", default="—")
+    d.headline(f"整改通知 {order}：{zh}。", f"Rectification order {order}: {en.lower()}.")
+    src, dst = d.text("from"), d.text("to")
+    if src or dst:
+        d.lines.append(f"{d.label('status')}{d.colon}{src or '—'} → {dst or '—'}")
+    for k in (
+        "deadline",
+        "previous_deadline",
+        "notice_date",
+        "workdays",
+        "finding",
+        "actor",
+        "note",
+        "department",
+    ):
+        d.field(k)
+    d.field("reasons")
+    d.cite(C11)
+    return f"{_bracket(d, d.tr(zh, en))}{order}{_who(d, ' ')}"
+
+
+_CUT_FIGURES = ("period", "percent", "amount")
+
+
+def _cut(d: _Draft, words: list[str]) -> str:
+    state = next((w for w in words if w in CUT_STATES), None) or str(d.raw("event", "status") or "proposed")
+    d.used.update({"event", "status"})
+    period, percent, amount = d.text("period", default="—"), d.text("percent", default="—"), d.text("amount")
+    money_zh, money_en = (f"（{amount} 元）", f" ({amount} yuan)") if amount else ("", "")
+    if state == "withdrawn":
+        tag = d.tr("削减建议已撤回", "Cut recommendation withdrawn")
+        d.headline(
+            f"削减原因已在财政部门决定前消除，{period} 年度运维经费削减建议（{percent}%{money_zh}）已撤回（记录保留）。",
+            f"The cause was fixed before finance decided; the {period} O&M cut recommendation ({percent}%"
+            f"{money_en}) is withdrawn (the record is kept).",
+            *_CUT_FIGURES,
+        )
+    elif state in ("accepted", "declined"):
+        tag = d.tr(CUT_STATES[state][0], CUT_STATES[state][1].capitalize())
+        d.headline(
+            f"{period} 年度运维经费削减建议（{percent}%{money_zh}）：{CUT_STATES[state][0]}。",
+            f"The {period} O&M cut recommendation ({percent}%{money_en}) was {CUT_STATES[state][1]}.",
+            *_CUT_FIGURES,
+        )
+    else:
+        again = {"reproposed": ("（重新提出）", " (proposed again)"), "revised": ("（已更新）", " (revised)")}
+        zh_more, en_more = again.get(state, ("", ""))
+        tag = d.tr(f"运维经费削减建议{zh_more}", f"O&M cut recommendation{en_more}")
+        d.headline(
+            f"项目未持续保障信息共享（整改逾期或共享覆盖率低于阈值），建议削减 {period} 年度运维经费 {percent}%{money_zh}。"
+            "请财政部门审核，作出采纳或不采纳（须说明理由）的决定。",
+            f"The project did not sustain sharing (overdue rectification or coverage below the threshold): cut "
+            f"its {period} O&M budget by {percent}%{money_en}. Finance decides: accept, or decline with a reason.",
+            *_CUT_FIGURES,
+        )
+    for k in (
+        "base_budget",
+        "coverage",
+        "overdue_workdays",
+        "policy_version",
+        "reasons",
+        "reason",
+        "decided_by",
+        "department",
+        "as_of",
+    ):
+        d.field(k)
+    d.field("evidence")
+    d.cite(C11)
+    return f"{_bracket(d, tag)}{_who(d)} {period}{d.colon}{percent}%{d.tr(money_zh, money_en)}"
+
+
+def _calendar_alarm(d: _Draft, words: list[str]) -> str:
+    year = d.text("year", default="—")
+    own = d.text("message")
+    if own:
+        d.lines.append(own)
+    d.say(
+        f"治理流程因缺少 {year} 年法定节假日与调休数据而停止：整改期限按工作日计算，系统不作猜测。"
+        "请更新 chinesecalendar 数据，或通过 GOVFLOW_CALENDAR_FILE 提供本地日历覆盖文件后重新运行。",
+        f"A governance run stopped: there is no holiday and make-up working-day data for {year}, and deadlines "
+        "in working days are never guessed. Update chinesecalendar or provide a local calendar file "
+        "(GOVFLOW_CALENDAR_FILE), then run again.",
+    )
+    for k in ("flow", "as_of", "error", "raised_at"):
+        d.field(k)
+    what = d.tr(f"缺少 {year} 年工作日历数据", f"no working-day calendar for {year}")
+    return f"{_bracket(d, d.tr('告警', 'Alarm'))}{what}"
+
+
+def _test(d: _Draft, words: list[str]) -> str:
+    d.say(
+        "这是一条测试通知：收到即说明该通知渠道可用，无需处理。",
+        "This is a test notice: receiving it shows the channel works. No action is needed.",
+    )
+    d.field("sent_by")
+    d.field("at")
+    return f"{_bracket(d, d.tr('测试', 'Test'))}{d.tr('govflow 通知渠道测试', 'govflow channel test')}"
+
+
+def _generic(d: _Draft, words: list[str]) -> str:
+    d.say(f"govflow 通知（类型：{d.topic}）。", f"govflow notice (topic: {d.topic}).")
+    who = _who(d) or d.tr(f"类型 {d.topic}", f"topic {d.topic}")
+    return f"{_bracket(d, d.tr('govflow 通知', 'govflow notice'))}{who}"
+
+
+def _bracket(d: _Draft, tag: str) -> str:
+    return f"[{tag}] " if d.lang == "en" else f"【{tag}】"
+
+
+def _who(d: _Draft, sep: str = "") -> str:
+    project = d.text("project")
+    if not project:
+        return ""
+    name = d.text("project_name")
+    return f"{sep}{project}{' ' + name if name else ''}"
