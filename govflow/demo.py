@@ -7,8 +7,11 @@ permission denial, and finally the audit chain verified.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +53,20 @@ def reset_sqlite(url: str) -> None:
         Path(u.database + suffix).unlink(missing_ok=True)
 
 
+#: The demo portfolio's "today" (its due dates and deliveries are written around it): 10:00 in Beijing.
+DEMO_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+def demo_clock(start: datetime = DEMO_NOW) -> Callable[[], datetime]:
+    """A clock that starts at the demo's today and moves a minute per reading, so the story is reproducible
+    on any date (a wall clock would push the 20-working-day deadline into a year without calendar data)."""
+    ticks = itertools.count()
+    return lambda: start + timedelta(minutes=next(ticks))
+
+
 def run_demo(app: App, say: Callable[[str, str], None]) -> DemoReport:
     """Run the demo on an empty database; ``say(zh, en)`` narrates each step."""
+    app = dataclasses.replace(app, clock=demo_clock())
     services.init_db(app)
     with unit_of_work(app.engine, write=False) as s:
         if s.execute(select(func.count()).select_from(Project)).scalar_one():

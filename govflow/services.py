@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlmodel import Session
@@ -63,6 +65,10 @@ class App:
     def from_settings(cls, settings: Settings) -> App:
         return cls(settings, make_engine(settings.database_url))
 
+    def today(self) -> date:
+        """Today in Beijing by the app's clock."""
+        return business_date(self.clock())
+
     @cached_property
     def calendar(self) -> WorkCalendar:
         return WorkCalendar.official(self.settings.calendar_file)
@@ -74,6 +80,16 @@ class Actor:
     role: Role
     department: str | None = None  # department code
     department_id: int | None = None
+
+
+#: How far ahead of the clock an effective time may lie (clock skew between machines), never more.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def business_date(moment: datetime) -> date:
+    """The calendar day a moment falls on in Beijing: deadlines and due dates are Beijing days."""
+    return moment.astimezone(BEIJING).date()
 
 
 #: The local operator: commands run from the server's shell without ``--as``.
@@ -200,6 +216,20 @@ def _reason_dict(r: Reason) -> dict[str, Any]:
     return d
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(kind: type[E], value: str, what_zh: str, what_en: str) -> E:
+    """A vocabulary value, or a usage error that lists the allowed values."""
+    try:
+        return kind(value)
+    except ValueError as exc:
+        allowed = ", ".join(m.value for m in kind)
+        raise UsageError(
+            f"{what_zh}取值“{value}”无效；可选：{allowed}", f"invalid {what_en} '{value}'; one of: {allowed}"
+        ) from exc
+
+
 def bump_version(session: Session, project_id: int, expected: int | None = None) -> int:
     """Every change to a project or its materials moves its version; a stale ``expected`` is a conflict."""
     cond = PROJECT.c.id == project_id
@@ -287,9 +317,22 @@ def fire_event(
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
         authorize(app, s, actor, event_action(ev), p)
+        if expect_version is not None and expect_version != int(p["version"]):
+            raise _conflict(expect_version)
         source = Phase(p["phase"])
         if transition_for(ev, source) is None:
             raise invalid_event(ev, source)
+        if when > now + FUTURE_TOLERANCE:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "AT_IN_FUTURE",
+                        "govflow 生命周期",
+                        f"生效时间 {when.isoformat()} 晚于当前时间：补录历史只能使用过去的时间",
+                        f"effective time {when.isoformat()} is in the future; backfilling takes past times only",
+                    )
+                ]
+            )
         if when < p["last_event_at"]:
             raise RuleRefused(
                 [
@@ -301,11 +344,9 @@ def fire_event(
                     )
                 ]
             )
-        on = when.date()
+        on = business_date(when)
         facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), on)
-    judged_version = int(p["version"]) if expect_version is None else expect_version
-    if expect_version is not None and expect_version != int(p["version"]):
-        raise _conflict(expect_version)
+    judged_version = int(p["version"])
     phase = [source.value]
     outcome = fire(
         lambda: phase[0], lambda v: phase.__setitem__(0, v), facts, GuardContext(ev, source, on, reason)
@@ -314,18 +355,22 @@ def fire_event(
     order_code: str | None = None
     deadline: date | None = None
     with unit_of_work(app.engine) as s:
-        version = int(p["version"])
-        if outcome.dest is not source or outcome.accepted:
-            res = s.execute(
-                update(PROJECT)
-                .where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
-                .values(phase=outcome.dest.value, version=PROJECT.c.version + 1, last_event_at=when)
-                .returning(PROJECT.c.version)
-            )
-            row = res.first()
-            if row is None:
-                raise _conflict(judged_version)
-            version = int(row[0])
+        moved = outcome.dest is not source or outcome.accepted
+        # A refusal is checked too: it must not be recorded against a phase the project has since left.
+        values = (
+            {"phase": outcome.dest.value, "version": PROJECT.c.version + 1, "last_event_at": when}
+            if moved
+            else {"version": PROJECT.c.version}
+        )
+        row = s.execute(
+            update(PROJECT)
+            .where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
+            .values(**values)
+            .returning(PROJECT.c.version)
+        ).first()
+        if row is None:
+            raise _conflict(judged_version)
+        version = int(row[0])
         if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
             order_code, deadline = _open_acceptance_order(app, s, p, on, reason)
         seq = audit.append(
@@ -582,11 +627,14 @@ def record_review(
     conclusion: str | None,
 ) -> int:
     """评审意见 (第十条第一款): the review agency judges the five focus points; returns the new version."""
-    try:
-        st = ReviewStage(stage)
-        parsed = {FocusPoint(k): (Judgment(v), c) for k, (v, c) in judgments.items()}
-    except ValueError as exc:
-        raise UsageError(f"评审阶段或判断取值无效：{exc}", f"invalid stage or judgment: {exc}") from exc
+    st = _choice(ReviewStage, stage, "评审阶段", "stage")
+    parsed = {
+        _choice(FocusPoint, k, "评审重点", "focus point"): (
+            _choice(Judgment, v, f"「{k}」的判断", f"judgment of {k}"),
+            c,
+        )
+        for k, (v, c) in judgments.items()
+    }
     with unit_of_work(app.engine) as s:
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)

@@ -156,7 +156,7 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
             )
         )
     else:
-        latest = max(reviews, key=lambda r: r.on)
+        latest = reviews[-1]  # facts are ordered by date, then by entry: a same-day correction wins
         for point in FocusPoint:
             if point not in latest.judgments:
                 reasons.append(
