@@ -236,6 +236,7 @@ def test_a_concurrent_change_between_judging_and_writing_loses_with_a_conflict(
 
 
 def test_backfilled_time_is_recorded_and_never_before_the_last_event(app: App) -> None:
+    app.clock = lambda: NOW + timedelta(days=2)  # two days after the load: backfill the day in between
     at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
     res = fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li", at=at)
     assert res.at == at
@@ -245,6 +246,9 @@ def test_backfilled_time_is_recorded_and_never_before_the_last_event(app: App) -
     assert exc.value.reasons[0].code == "AT_BEFORE_LAST_EVENT"
     with pytest.raises(UsageError):
         fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=datetime(2026, 11, 28, 9, 0))
+    with pytest.raises(RuleRefused) as future:
+        fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=NOW + timedelta(days=3))
+    assert future.value.reasons[0].code == "AT_IN_FUTURE"
 
 
 def test_failed_acceptance_opens_an_order_due_in_twenty_working_days(app: App) -> None:
