@@ -588,3 +588,7 @@ app.add_typer(_cuts.app, name="cuts")
 app.add_typer(_cuts.policy_app, name="policy")
 app.add_typer(_report.app, name="report")
 app.add_typer(_notify.app, name="notify")
+
+from govflow.cli import serve as _serve  # noqa: E402
+
+_serve.register(app, user_app)

@@ -1,0 +1,87 @@
+"""The REST API application: ``create_app(settings)``; OpenAPI at ``/openapi.json``, Swagger UI at ``/docs``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from govflow import __version__
+from govflow.api import errors
+from govflow.api.routers import audit, auth, flows, materials, projects, users
+from govflow.api.schemas import ErrorBody
+from govflow.api.settings import ApiSettings
+from govflow.services import App
+
+DESCRIPTION = """
+电子政务项目全生命周期信息共享治理（发改高技〔2013〕733号）的 REST API。
+
+* **认证**：机器用 `Authorization: Bearer <API 令牌>`（`govflow user token NAME` 或 `POST /api/v1/users/{name}/token`
+  签发）；人用 `POST /api/auth/login` 登录得到会话 Cookie，修改数据时另带 `X-CSRF-Token`。
+* **权限**：角色 × 动作表，默认拒绝（403，拒绝本身记入审计链）；建设部门只能看到本部门牵头或参与的项目；涉密目录条目
+  （第二条第三款）只对提供部门、被授权部门和审计可见。
+* **错误**：统一为 `{"error", "message", "reasons": [{"code", "clause", "message", "path"?}]}`，语言随
+  `Accept-Language`（zh / en）。400 请求无效，401 未登录，403 无权，404 不存在，409 版本冲突，422 被规则拒绝
+  （列出每个未满足条件及条款），503 工作日历缺少该年度数据。
+* **分页**：所有列表 `?page=&size=`，返回 `{items, total, page, size}`。
+
+REST API for lifecycle governance of e-government projects under the NDRC guidance 733号文.
+
+* **Authentication**: machines send `Authorization: Bearer <API token>` (issued by `govflow user token NAME` or
+  `POST /api/v1/users/{name}/token`); people sign in with `POST /api/auth/login` for a session cookie and send
+  `X-CSRF-Token` on requests that change data.
+* **Permissions**: one role × action table, deny by default (403, and the denial is audited); a department user
+  sees only projects its department leads or takes part in; secret catalog items (第二条第三款) are visible only
+  to their provider, the authorized departments and audit.
+* **Errors**: always `{"error", "message", "reasons": [...]}` in the language of `Accept-Language`. 400 bad
+  request, 401 not signed in, 403 not allowed, 404 not found, 409 version conflict, 422 refused by a rule (each
+  unmet condition with its clause), 503 the working-day calendar has no data for that year.
+* **Paging**: every list takes `?page=&size=` and returns `{items, total, page, size}`.
+"""
+
+TAGS = [
+    {"name": "auth", "description": "登录与会话 / sign-in and sessions"},
+    {"name": "projects", "description": "项目与生命周期事件（SPEC §2） / projects and lifecycle events"},
+    {"name": "materials", "description": "共享信息目录、协定、意见、评审、交付记录 / sharing materials"},
+    {"name": "audit", "description": "审计链 / the audit trail"},
+    {"name": "users", "description": "用户、口令与 API 令牌（管理员） / users, passwords, tokens"},
+    {"name": "flows", "description": "治理流程运行记录 / governance flow runs"},
+]
+
+
+#: answers any operation may give (the error body is the same for all; routes document the rest)
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "请求无效 / bad request"},
+    401: {"model": ErrorBody, "description": "未登录或凭据无效 / not signed in"},
+    403: {"model": ErrorBody, "description": "无权（已记入审计链） / not allowed (audited)"},
+    422: {"model": ErrorBody, "description": "参数无效或被规则拒绝 / invalid, or refused by a rule"},
+}
+
+
+def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
+    """The API on ``settings`` (read once by the caller); ``app`` lets tests bring their own clock."""
+    settings.check_production()
+    gov = app or App.from_settings(settings)
+    api = FastAPI(
+        title="govflow API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    api.state.govflow = gov
+    api.state.settings = settings
+    api.state.default_lang = settings.lang
+    errors.install(api)
+    v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
+    for r in (projects.router, materials.router, audit.router, users.router, flows.router):
+        v1.include_router(r)
+    api.include_router(auth.router, responses=COMMON_ERRORS)
+    api.include_router(v1)
+    return api
+
+
+def from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory govflow.api.app:from_environment`` (several worker processes)."""
+    return create_app(ApiSettings())

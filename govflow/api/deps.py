@@ -1,0 +1,166 @@
+"""What every route depends on: the application, the language, the signed-in actor, paging.
+
+An actor comes from ``Authorization: Bearer <API token>`` (machines) or from the signed session cookie set by
+``POST /api/auth/login`` (people, and the web pages). A bad bearer token is refused outright, never overridden
+by a cookie. A cookie-authenticated request that changes data must also carry the session's CSRF token in
+``X-CSRF-Token`` (the cookie is ``SameSite=Lax`` and ``HttpOnly``; the token defeats cross-site form posts).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from govflow import auth
+from govflow.api.errors import CsrfFailed
+from govflow.api.i18n import request_lang
+from govflow.api.schemas import CODE
+from govflow.api.settings import ApiSettings
+from govflow.services import Actor, App
+
+SESSION_COOKIE = "govflow_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    description="API 令牌（govflow user token NAME 签发） / API token issued by `govflow user token NAME`",
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="登录会话（POST /api/auth/login）；修改数据时另须 X-CSRF-Token / session cookie",
+)
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.govflow
+    return app
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def get_lang(request: Request) -> str:
+    return request_lang(request)
+
+
+GovApp = Annotated[App, Depends(get_app)]
+Lang = Annotated[str, Depends(get_lang)]
+
+
+# ---------------------------------------------------------------------------------------------- sessions
+
+
+def signer(settings: ApiSettings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt="govflow-session")
+
+
+def open_session(
+    response: Response, settings: ApiSettings, signed: auth.SignedIn, now: datetime
+) -> dict[str, Any]:
+    """Set the session cookie; returns what the client needs to know (its CSRF token and expiry)."""
+    csrf = secrets.token_urlsafe(24)
+    value = signer(settings).dumps({"u": signed.actor.name, "f": signed.fingerprint, "c": csrf})
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=settings.session_max_age,
+        httponly=True,
+        secure=settings.production,
+        samesite="lax",
+        path="/",
+    )
+    return {
+        "csrf_token": csrf,
+        "expires_at": now.astimezone(UTC) + timedelta(seconds=settings.session_max_age),
+    }
+
+
+def close_session(response: Response, settings: ApiSettings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=settings.production, httponly=True, samesite="lax"
+    )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking, and how: ``via`` is ``token`` or ``session`` (with the session's CSRF token)."""
+
+    actor: Actor
+    via: str
+    display_name: str | None = None
+    csrf_token: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.actor.name
+
+
+def current_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    session: Annotated[str | None, Depends(cookie_scheme)],
+) -> Principal:
+    app = get_app(request)
+    if bearer is not None:
+        return Principal(auth.actor_for_token(app, bearer.credentials), "token")
+    if session is None:
+        raise auth.Unauthenticated()
+    settings = get_settings(request)
+    try:
+        data = signer(settings).loads(session, max_age=settings.session_max_age)
+        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
+    except (BadSignature, KeyError, TypeError) as exc:
+        raise auth.Unauthenticated() from exc
+    signed = auth.actor_for_session(app, name, fingerprint)
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not secrets.compare_digest(sent.encode(), csrf.encode()):
+            raise CsrfFailed()
+    return Principal(signed.actor, "session", signed.display_name, csrf)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def current_actor_name(principal: CurrentPrincipal) -> str:
+    return principal.name
+
+
+#: the acting user's name, as every use case takes it (never None: None would be the local operator)
+ActorName = Annotated[str, Depends(current_actor_name)]
+
+
+# ---------------------------------------------------------------------------------------------- paging
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    size: int
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 起 / page number")] = 1,
+    size: Annotated[int, Query(ge=1, le=500, description="每页条数 / page size")] = 50,
+) -> Paging:
+    return Paging(page, size)
+
+
+PageParams = Annotated[Paging, Depends(paging)]
+
+
+#: a project code or user name in a path: at most 64 characters, no control characters
+ProjectCode = Annotated[str, Path(pattern=CODE, description="项目编号 / project code")]
+UserName = Annotated[str, Path(pattern=CODE, description="用户名 / user name")]

@@ -1,0 +1,83 @@
+"""Sign-in and sign-out for people (a signed session cookie); machines send ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from govflow import auth
+from govflow.api.deps import CurrentPrincipal, GovApp, close_session, get_settings, open_session
+from govflow.api.schemas import ErrorBody, LoginIn, PasswordChangeIn, SessionOut
+from govflow.api.settings import ApiSettings
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+Settings = Annotated[ApiSettings, Depends(get_settings)]
+
+
+@router.post(
+    "/login",
+    response_model=SessionOut,
+    summary="登录 / sign in",
+    description="用户名与口令正确则设置会话 Cookie（HttpOnly、SameSite=Lax，生产模式下仅限 HTTPS），并返回 "
+    "csrf_token：之后凡修改数据的会话请求须带 X-CSRF-Token 请求头。失败返回 401（不说明用户是否存在），并记入"
+    "审计链。\n\nOn a right name and password, sets the session cookie (HttpOnly, SameSite=Lax, HTTPS only in "
+    "production) and returns csrf_token: every session request that changes data must send it as "
+    "X-CSRF-Token. A failure is 401 (never saying whether the name exists) and is recorded in the audit trail.",
+    responses={401: {"model": ErrorBody}},
+)
+def login(app: GovApp, settings: Settings, body: LoginIn, response: Response) -> dict[str, Any]:
+    signed = auth.authenticate(app, body.name, body.password)
+    session = open_session(response, settings, signed, app.clock())
+    return {
+        "name": signed.actor.name,
+        "role": signed.actor.role,
+        "department": signed.actor.department,
+        "display_name": signed.display_name,
+        "via": "session",
+        **session,
+    }
+
+
+@router.post("/logout", status_code=204, summary="退出登录 / sign out")
+def logout(settings: Settings) -> Response:
+    response = Response(status_code=204)
+    close_session(response, settings)
+    return response
+
+
+@router.get(
+    "/me",
+    response_model=SessionOut,
+    summary="当前用户 / who am I",
+    responses={401: {"model": ErrorBody}},
+)
+def me(principal: CurrentPrincipal) -> dict[str, Any]:
+    a = principal.actor
+    return {
+        "name": a.name,
+        "role": a.role,
+        "department": a.department,
+        "display_name": principal.display_name,
+        "csrf_token": principal.csrf_token,
+        "via": principal.via,
+    }
+
+
+@router.post(
+    "/password",
+    status_code=204,
+    summary="修改本人口令 / change your password",
+    description="须提供当前口令；修改后所有会话（含本会话）失效，需重新登录。\n\nNeeds the current password; "
+    "afterwards every session, this one included, has ended.",
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def change_password(
+    app: GovApp, settings: Settings, principal: CurrentPrincipal, body: PasswordChangeIn
+) -> Response:
+    auth.set_password(
+        app, principal.name, principal.name, body.new_password, current_password=body.current_password
+    )
+    response = Response(status_code=204)
+    close_session(response, settings)
+    return response

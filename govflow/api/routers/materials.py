@@ -1,0 +1,195 @@
+"""A project's sharing materials (第八条、第九条、第十条): catalog, agreements, opinions, reviews, evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+
+from govflow import queries, services
+from govflow.api.deps import ActorName, GovApp, PageParams, ProjectCode, get_settings
+from govflow.api.schemas import (
+    AgreementOut,
+    CatalogImported,
+    CatalogItemOut,
+    ErrorBody,
+    EvidenceImported,
+    OpinionIn,
+    OpinionOut,
+    OpinionRecorded,
+    PageOut,
+    PortfolioLoaded,
+    ReviewIn,
+    ReviewOut,
+    ReviewRecorded,
+)
+from govflow.api.settings import ApiSettings
+from govflow.api.uploads import DOCUMENT, TABULAR, saved
+from states.sharing import Secrecy
+
+router = APIRouter(tags=["materials"])
+Settings = Annotated[ApiSettings, Depends(get_settings)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    413: {"model": ErrorBody, "description": "上传文件过大 / upload too large"},
+}
+
+
+@router.get(
+    "/projects/{code}/catalog",
+    response_model=PageOut[CatalogItemOut],
+    summary="共享信息目录 / sharing catalog",
+    description="涉密条目（第二条第三款）只对提供部门、被授权部门和审计可见，其他人看不到也不计数。\n\n"
+    "Secret items (第二条第三款) are visible only to their provider, the authorized departments and audit; "
+    "to anybody else they are neither listed nor counted.",
+    responses=ERRORS,
+)
+def list_catalog(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    paging: PageParams,
+    secrecy: Annotated[Secrecy | None, Query(description="按密级筛选 / filter by secrecy")] = None,
+) -> dict[str, Any]:
+    return queries.list_catalog(
+        app, code, actor, page=paging.page, size=paging.size, secrecy=secrecy.value if secrecy else None
+    ).to_dict()
+
+
+@router.post(
+    "/projects/{code}/catalog",
+    response_model=CatalogImported,
+    summary="导入共享信息目录（CSV/XLSX） / import a catalog",
+    description="新编码新增、已有编码就地细化；任一行有误则逐行报告（422）且不写入。只能在编制中、建议书已批复、"
+    "不予审批阶段导入（第九条）。\n\nNew codes are added, known codes refined in place; any bad row is "
+    "reported (422) and nothing is written. Only in draft, proposal approved or rejected (第九条).",
+    responses=ERRORS,
+)
+def import_catalog(
+    app: GovApp,
+    actor: ActorName,
+    settings: Settings,
+    code: ProjectCode,
+    file: Annotated[UploadFile, File(description="CSV 或 XLSX / CSV or XLSX")],
+) -> dict[str, Any]:
+    queries.require(app, actor, "catalog.import", code)
+    with saved(file, TABULAR, settings.upload_max_bytes) as path:
+        res = services.import_catalog(app, code, path, actor)
+    return {"project": code, **res}
+
+
+@router.get(
+    "/projects/{code}/agreements",
+    response_model=PageOut[AgreementOut],
+    summary="信息共享协定 / sharing agreements",
+    description="协定及其条目（第八条）；涉密目录条目上的协定条目按目录的可见范围隐藏。\n\nAgreements and "
+    "their items (第八条); items on a secret catalog item follow that item's visibility.",
+    responses=ERRORS,
+)
+def list_agreements(app: GovApp, actor: ActorName, code: ProjectCode, paging: PageParams) -> dict[str, Any]:
+    return queries.list_agreements(app, code, actor, page=paging.page, size=paging.size).to_dict()
+
+
+@router.get(
+    "/projects/{code}/opinions",
+    response_model=PageOut[OpinionOut],
+    summary="相关部门意见 / opinions of related departments",
+    responses=ERRORS,
+)
+def list_opinions(app: GovApp, actor: ActorName, code: ProjectCode, paging: PageParams) -> dict[str, Any]:
+    return queries.list_opinions(app, code, actor, page=paging.page, size=paging.size).to_dict()
+
+
+@router.post(
+    "/projects/{code}/opinions",
+    response_model=OpinionRecorded,
+    summary="登记相关部门意见（第九条） / record an opinion",
+    description="相关部门本部门用户或项目审批部门登记。\n\nEntered by the related department itself or by the "
+    "program office.",
+    responses=ERRORS,
+)
+def record_opinion(app: GovApp, actor: ActorName, code: ProjectCode, body: OpinionIn) -> dict[str, Any]:
+    version = services.record_opinion(
+        app,
+        code,
+        actor,
+        department=body.department,
+        on=body.date or app.clock().date(),
+        verdict=body.verdict.value,
+        unmet_needs=[n.model_dump() for n in body.unmet_needs],
+        comment=body.comment,
+    )
+    return {"project": code, "department": body.department, "verdict": body.verdict, "version": version}
+
+
+@router.get(
+    "/projects/{code}/reviews",
+    response_model=PageOut[ReviewOut],
+    summary="评审意见 / stage reviews",
+    responses=ERRORS,
+)
+def list_reviews(app: GovApp, actor: ActorName, code: ProjectCode, paging: PageParams) -> dict[str, Any]:
+    return queries.list_reviews(app, code, actor, page=paging.page, size=paging.size).to_dict()
+
+
+@router.post(
+    "/projects/{code}/reviews",
+    response_model=ReviewRecorded,
+    summary="登记评审意见（第十条第一款） / record a stage review",
+    description="评审机构对五个评审重点逐一作出明确判断；项目须处于该阶段的评审中。\n\nThe review agency judges "
+    "each of the five focus points; the project must be under review at that stage.",
+    responses=ERRORS,
+)
+def record_review(app: GovApp, actor: ActorName, code: ProjectCode, body: ReviewIn) -> dict[str, Any]:
+    version = services.record_review(
+        app,
+        code,
+        actor,
+        stage=body.stage.value,
+        agency=body.agency,
+        on=body.date or app.clock().date(),
+        judgments={k.value: (v.judgment.value, v.comment) for k, v in body.judgments.items()},
+        conclusion=body.conclusion,
+    )
+    return {"project": code, "stage": body.stage, "version": version}
+
+
+@router.post(
+    "/evidence",
+    response_model=EvidenceImported,
+    summary="导入交付记录（CSV/XLSX） / import delivery evidence",
+    description="交换平台导出的 project, catalog, consumer, date, records；按条目、使用部门、日期汇总，任一行有误"
+    "则不写入。\n\nRows of project, catalog, consumer, date, records from the exchange platform, aggregated "
+    "per item, consumer and day; all rows or none.",
+    responses=ERRORS,
+)
+def import_evidence(
+    app: GovApp,
+    actor: ActorName,
+    settings: Settings,
+    file: Annotated[UploadFile, File(description="CSV 或 XLSX / CSV or XLSX")],
+) -> dict[str, Any]:
+    queries.require(app, actor, "evidence.import")
+    with saved(file, TABULAR, settings.upload_max_bytes) as path:
+        return {"imported": services.import_evidence(app, path, actor)}
+
+
+@router.post(
+    "/portfolio",
+    response_model=PortfolioLoaded,
+    summary="导入项目组合文档（YAML/JSON） / load a portfolio document",
+    description="整体校验，任一行有误则逐行报告（422，带路径）且不写入任何数据。\n\nChecked as a whole; any "
+    "error is reported per row (422, with its path) and nothing is written.",
+    responses=ERRORS,
+)
+def load_portfolio(
+    app: GovApp,
+    actor: ActorName,
+    settings: Settings,
+    file: Annotated[UploadFile, File(description="YAML 或 JSON / YAML or JSON")],
+) -> dict[str, Any]:
+    queries.require(app, actor, "portfolio.load")
+    with saved(file, DOCUMENT, settings.upload_max_bytes) as path:
+        summary = services.load_portfolio(app, path, actor)
+    return {"loaded": True, "summary": summary.to_dict()}

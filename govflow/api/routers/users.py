@@ -1,0 +1,87 @@
+"""Users, passwords and API tokens (administrators)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from govflow import auth, queries, services
+from govflow.api.deps import ActorName, GovApp, PageParams, UserName
+from govflow.api.schemas import ErrorBody, PageOut, PasswordIn, TokenOut, UserIn, UserOut
+from states.permissions import Role
+
+router = APIRouter(prefix="/users", tags=["users"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+
+@router.get("", response_model=PageOut[UserOut], summary="用户列表 / list users", responses=ERRORS)
+def list_users(
+    app: GovApp,
+    actor: ActorName,
+    paging: PageParams,
+    role: Annotated[Role | None, Query(description="按角色筛选 / filter by role")] = None,
+) -> dict[str, Any]:
+    return queries.list_users(
+        app, actor, role=role.value if role else None, page=paging.page, size=paging.size
+    ).to_dict()
+
+
+@router.post(
+    "",
+    response_model=UserOut,
+    status_code=201,
+    summary="新增用户 / add a user",
+    description="建设部门用户须指定所属部门。新用户既无口令也无令牌，之后分别设置。\n\nA department user needs "
+    "its department. A new user has neither password nor token until they are set.",
+    responses=ERRORS,
+)
+def add_user(app: GovApp, actor: ActorName, body: UserIn) -> dict[str, Any]:
+    services.add_user(
+        app,
+        actor,
+        name=body.name,
+        role=body.role.value,
+        department=body.department,
+        display_name=body.display_name,
+    )
+    return {**body.model_dump(), "active": True, "has_password": False, "has_token": False}
+
+
+@router.put(
+    "/{name}/password",
+    status_code=204,
+    summary="设置口令 / set a password",
+    description="口令至少 12 个字符并包含三类字符（GB/T 22239-2019 8.1.4.1）；修改后该用户已有的登录会话失效。\n\n"
+    "At least 12 characters of three kinds (GB/T 22239-2019 8.1.4.1); the user's open sessions end.",
+    responses=ERRORS,
+)
+def set_password(app: GovApp, actor: ActorName, name: UserName, body: PasswordIn) -> Response:
+    auth.set_password(app, actor, name, body.password)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{name}/token",
+    response_model=TokenOut,
+    status_code=201,
+    summary="签发 API 令牌 / issue an API token",
+    description="新令牌替换旧令牌，只显示这一次。\n\nThe new token replaces any earlier one and is shown once.",
+    responses=ERRORS,
+)
+def issue_token(app: GovApp, actor: ActorName, name: UserName) -> dict[str, Any]:
+    return {"name": name, "token": auth.issue_token(app, actor, name)}
+
+
+@router.delete(
+    "/{name}/token", status_code=204, summary="吊销 API 令牌 / revoke the API token", responses=ERRORS
+)
+def revoke_token(app: GovApp, actor: ActorName, name: UserName) -> Response:
+    auth.revoke_token(app, actor, name)
+    return Response(status_code=204)

@@ -1,0 +1,374 @@
+"""Request and response bodies of the REST API (pydantic), named after what they carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from states.permissions import Role
+from states.phases import Event, Phase, ReviewStage
+from states.sharing import FocusPoint, Judgment, OpinionVerdict
+
+T = TypeVar("T")
+
+#: free text: anything but control characters other than tab and newlines (PostgreSQL refuses NUL)
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: a code or a name: one line, no control characters
+CODE = r"^[^\x00-\x1f\x7f]{1,64}$"
+DEPARTMENT_CODE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # 统一社会信用代码 alphabet (GB 32100-2015)
+
+
+# ---------------------------------------------------------------------------------------------- shared
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Times are kept in UTC; one that has no UTC equivalent (year 1 at +14:00) is invalid input."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("time out of range in UTC") from exc
+
+
+#: a time with an offset, converted to UTC
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+class ReasonOut(BaseModel):
+    """One unmet condition with the clause it rests on."""
+
+    code: str = Field(examples=["NO_AGREEMENT"])
+    clause: str = Field(examples=["733号文 第八条"])
+    message: str
+    path: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable code, a message in the request's language, and the reasons."""
+
+    error: str = Field(examples=["REFUSED"])
+    message: str
+    reasons: list[ReasonOut] = []
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    size: int
+
+
+# ---------------------------------------------------------------------------------------------- auth
+
+
+class LoginIn(BaseModel):
+    name: str = Field(pattern=CODE)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SessionOut(BaseModel):
+    name: str
+    role: Role
+    department: str | None = None
+    display_name: str | None = None
+    #: send it back as ``X-CSRF-Token`` on every cookie-authenticated request that changes data
+    csrf_token: str | None = None
+    expires_at: datetime | None = None
+    #: how the request was authenticated
+    via: str = "session"
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+# ---------------------------------------------------------------------------------------------- projects
+
+
+class ProjectSummary(BaseModel):
+    code: str
+    name: str
+    phase: Phase
+    phase_label: str
+    version: int
+    lead: str
+    lead_name: str
+
+
+class ProjectDetail(BaseModel):
+    code: str
+    name: str
+    phase: Phase
+    phase_label: str
+    version: int
+    lead_department: str
+    lead_department_name: str
+    departments: list[str]
+    om_budget: str = Field(
+        description="年度运维经费（元），两位小数 / annual O&M budget, yuan", examples=["1200000.00"]
+    )
+    last_event_at: datetime
+    next_events: list[Event]
+    catalog_items: int
+    agreements: int
+    agreement_items: int
+    opinions: int
+    reviews: int
+
+
+class HistoryEntry(BaseModel):
+    seq: int
+    kind: str
+    outcome: str
+    action: str
+    actor: str
+    role: str
+    occurred_at: datetime
+    from_phase: Phase | None = None
+    to_phase: Phase | None = None
+    reasons: list[ReasonOut]
+    clauses: list[str]
+    note: str | None = None
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: Event
+    reason: str | None = Field(
+        default=None, max_length=2000, pattern=TEXT, description="refuse、withdraw 必填 / required"
+    )
+    at: UtcDatetime | None = Field(
+        default=None, description="生效时间（补录历史），带时区 / effective time, with offset"
+    )
+    expect_version: int | None = Field(
+        default=None, ge=1, description="预期版本（乐观锁）；也可用 If-Match / expected version"
+    )
+
+
+class OrderRef(BaseModel):
+    code: str
+    deadline: date | None = None
+
+
+class EventResultOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    project: str
+    event: Event
+    accepted: bool
+    refused: bool
+    from_: Phase = Field(alias="from")
+    to: Phase
+    phase: Phase
+    version: int
+    at: datetime
+    reasons: list[ReasonOut]
+    rectification_order: OrderRef | None = None
+
+
+class EventRefusal(ErrorBody):
+    """A guard refused the event: recorded in the audit trail (a refused intake also returns to draft)."""
+
+    refused: bool = True
+    result: EventResultOut | None = None
+
+
+# ---------------------------------------------------------------------------------------------- materials
+
+
+class JudgmentIn(BaseModel):
+    judgment: Judgment
+    comment: str | None = Field(default=None, max_length=2000, pattern=TEXT)
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: ReviewStage
+    agency: str | None = Field(default=None, max_length=200, pattern=TEXT)
+    date: dt.date | None = Field(default=None, description="评审日期，默认今天 / review date, default today")
+    judgments: dict[FocusPoint, JudgmentIn] = Field(
+        description="五个评审重点的明确判断（第十条第一款） / a judgment on each of the five focus points"
+    )
+    conclusion: str | None = Field(default=None, max_length=4000, pattern=TEXT)
+
+
+class ReviewRecorded(BaseModel):
+    project: str
+    stage: ReviewStage
+    version: int
+
+
+class UnmetNeedIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    catalog: str | None = Field(default=None, pattern=CODE)
+
+
+class OpinionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    department: str = Field(pattern=DEPARTMENT_CODE, description="统一社会信用代码 / credit code")
+    date: dt.date | None = Field(default=None, description="默认今天 / default today")
+    verdict: OpinionVerdict
+    unmet_needs: list[UnmetNeedIn] = Field(default=[], max_length=200)
+    comment: str | None = Field(default=None, max_length=4000, pattern=TEXT)
+
+
+class OpinionRecorded(BaseModel):
+    project: str
+    department: str
+    verdict: OpinionVerdict
+    version: int
+
+
+class CatalogItemOut(BaseModel):
+    code: str
+    name: str
+    provider: str
+    provider_name: str
+    category: str
+    share_type: str
+    method: str
+    update_frequency: str
+    secrecy: str
+    legal_basis: str | None = None
+    authorized: list[str] | str = Field(description='"all" 或部门代码列表 / "all" or department codes')
+    fields: list[dict[str, str]]
+    format: str | None = None
+    interface: str | None = None
+    processing: str | None = None
+    traceability: str | None = None
+
+
+class AgreementItemOut(BaseModel):
+    catalog: str
+    consumer: str
+    quality: str | None = None
+    quantity: str | None = None
+    update_frequency: str | None = None
+    scope: str | None = None
+    usage: str | None = None
+    due: date | None = None
+
+
+class AgreementOut(BaseModel):
+    code: str
+    form: str
+    signed_on: date | None = None
+    term_start: date | None = None
+    term_end: date | None = None
+    basis: str | None = None
+    parties: list[str]
+    items: list[AgreementItemOut]
+
+
+class OpinionOut(BaseModel):
+    department: str
+    department_name: str
+    date: dt.date
+    verdict: OpinionVerdict
+    unmet_needs: list[dict[str, str | None]]
+    comment: str | None = None
+
+
+class JudgmentOut(BaseModel):
+    judgment: Judgment
+    comment: str | None = None
+
+
+class ReviewOut(BaseModel):
+    stage: str
+    agency: str
+    date: dt.date
+    conclusion: str | None = None
+    judgments: dict[str, JudgmentOut]
+
+
+class CatalogImported(BaseModel):
+    project: str
+    added: int
+    refined: int
+    version: int
+
+
+class EvidenceImported(BaseModel):
+    imported: int = Field(description="(条目, 使用部门, 日期) 汇总行数 / (item, consumer, day) rows")
+
+
+class PortfolioLoaded(BaseModel):
+    loaded: bool
+    summary: dict[str, int]
+
+
+# ---------------------------------------------------------------------------------------------- audit, users, runs
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    kind: str
+    outcome: str
+    project: str | None = None
+    action: str
+    actor: str
+    role: str
+    occurred_at: datetime
+    recorded_at: datetime
+    from_phase: str | None = None
+    to_phase: str | None = None
+    reasons: list[dict[str, Any]]
+    clauses: list[str]
+    note: str | None = None
+    hash: str
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    first_bad_id: int | None = None
+    problem: str | None = None
+
+
+class UserOut(BaseModel):
+    name: str
+    display_name: str | None = None
+    role: Role
+    department: str | None = None
+    active: bool
+    has_password: bool
+    has_token: bool
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=CODE)
+    role: Role
+    department: str | None = Field(default=None, pattern=DEPARTMENT_CODE)
+    display_name: str | None = Field(default=None, max_length=100, pattern=TEXT)
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    name: str
+    token: str = Field(description="只显示这一次 / shown this once")
+
+
+class FlowRunOut(BaseModel):
+    id: int
+    flow: str
+    as_of: date | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str
+    stats: dict[str, Any]
+    error: str | None = None
+    prefect_flow_run_id: str | None = None
