@@ -73,6 +73,6 @@ def show_policy(app: App, actor_name: str | None = None) -> tuple[Policy, list[d
                 POLICY.c.active,
                 POLICY.c.activated_at,
                 POLICY.c.activated_by,
-            ).order_by(POLICY.c.activated_at.desc(), POLICY.c.id.desc())
+            ).order_by(POLICY.c.id.desc())
         )
         return policy, [dict(r._mapping) for r in rows]

@@ -27,6 +27,8 @@ from models.db import make_engine, unit_of_work
 from models.facts import DEPT, PARTS, load_facts, related_departments, t
 from models.policies import active_policy
 from models.tables import (
+    Agreement,
+    AgreementItem,
     AppUser,
     AuditEvent,
     CatalogAuthorization,
@@ -311,7 +313,10 @@ def fire_event(
     if at is not None and at.tzinfo is None:
         raise UsageError("--at 须带时区（如 2026-03-01T09:00:00+08:00）", "--at needs a timezone offset")
     now = app.clock()
-    when = at.astimezone(UTC) if at is not None else now
+    try:
+        when = at.astimezone(UTC) if at is not None else now
+    except OverflowError as exc:
+        raise UsageError(f"--at 超出可表示的时间范围：{at}", f"--at is out of range: {at}") from exc
     # 1. read and judge (no locks held)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
@@ -357,17 +362,14 @@ def fire_event(
     with unit_of_work(app.engine) as s:
         moved = outcome.dest is not source or outcome.accepted
         # A refusal is checked too: it must not be recorded against a phase the project has since left.
-        values = (
-            {"phase": outcome.dest.value, "version": PROJECT.c.version + 1, "last_event_at": when}
-            if moved
-            else {"version": PROJECT.c.version}
-        )
-        row = s.execute(
-            update(PROJECT)
-            .where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
-            .values(**values)
-            .returning(PROJECT.c.version)
-        ).first()
+        judged = update(PROJECT).where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
+        if moved:
+            judged = judged.values(
+                phase=outcome.dest.value, version=PROJECT.c.version + 1, last_event_at=when
+            )
+        else:
+            judged = judged.values(version=PROJECT.c.version)
+        row = s.execute(judged.returning(PROJECT.c.version)).first()
         if row is None:
             raise _conflict(judged_version)
         version = int(row[0])
@@ -528,13 +530,8 @@ def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectV
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
         authorize(app, s, actor, "project.read", p)
-        facts = load_facts(
-            s,
-            p,
-            p["lead_code"],
-            frozenset({"departments", "catalog", "agreements", "opinions", "reviews"}),
-            app.clock().date(),
-        )
+        departments = related_departments(s, int(p["id"]))
+        counts = _material_counts(s, int(p["id"]))
     return ProjectView(
         code=p["code"],
         name=p["name"],
@@ -542,18 +539,36 @@ def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectV
         version=int(p["version"]),
         lead_department=p["lead_code"],
         lead_department_name=p["lead_name"],
-        departments=list(facts.departments),
+        departments=departments,
         om_budget=f"{p['om_budget']:.2f}",
         last_event_at=p["last_event_at"],
         next_events=events_from(Phase(p["phase"])),
-        counts={
-            "catalog_items": len(facts.catalog),
-            "agreements": len(facts.agreements),
-            "agreement_items": sum(len(a.items) for a in facts.agreements),
-            "opinions": len(facts.opinions),
-            "reviews": len(facts.reviews),
-        },
+        counts=counts,
     )
+
+
+def _material_counts(s: Session, project_id: int) -> dict[str, int]:
+    """How many catalog items, agreements, agreement items, opinions and reviews a project has: one statement."""
+    ci, ag, ai, op, rv = t(CatalogItem), t(Agreement), t(AgreementItem), t(Opinion), t(Review)
+
+    def n(table: Any, cond: Any) -> Any:
+        return select(func.count()).select_from(table).where(cond).scalar_subquery()
+
+    items = (
+        select(func.count())
+        .select_from(ai.join(ag, ag.c.id == ai.c.agreement_id))
+        .where(ag.c.project_id == project_id)
+    )
+    row = s.execute(
+        select(
+            n(ci, ci.c.project_id == project_id).label("catalog_items"),
+            n(ag, ag.c.project_id == project_id).label("agreements"),
+            items.scalar_subquery().label("agreement_items"),
+            n(op, op.c.project_id == project_id).label("opinions"),
+            n(rv, rv.c.project_id == project_id).label("reviews"),
+        )
+    ).one()
+    return {k: int(v) for k, v in row._mapping.items()}
 
 
 @use_case
@@ -842,39 +857,57 @@ def init_db(app: App) -> tuple[str | None, str]:
 @use_case
 def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portfolio.LoadSummary:
     """`govflow load FILE`: the whole document is checked first and written in one transaction, or nothing is."""
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "portfolio.load")  # before reading a file the actor may not load at all
     doc = portfolio.parse_file(path)
     with unit_of_work(app.engine) as s:
-        actor = get_actor(s, actor_name)
-        authorize(app, s, actor, "portfolio.load")
+        if doc.users:  # creating users (possibly admins) is user administration
+            authorize(app, s, actor, "user.admin")
         now = app.clock()
         return portfolio.load(s, doc, actor=actor.name, role=actor.role.value, now=now, today=now.date())
 
 
 @use_case
 def import_evidence(app: App, path: Path, actor_name: str | None = None) -> int:
-    """Delivery evidence from a CSV/XLSX export of the exchange platform; all rows or none."""
-    rows = tabular.parse_evidence_rows(path, today=app.clock().date())
-    with unit_of_work(app.engine) as s:
+    """Delivery evidence from a CSV/XLSX export of the exchange platform; all rows or none.
+
+    The file is read and checked (:mod:`govflow.evidence`) between two transactions: a read that resolves the
+    actor, refuses a role that may not import at all and loads the codes rows may name, and the write, which
+    checks the department scope on every project the file names (before any row error is shown: a report
+    must not tell a department about projects it may not see), adds the sums and records one audit event.
+    Reading a million rows inside the write transaction would hold SQLite's write lock for seconds.
+    """
+    from govflow import evidence  # imported here: the rest of this module does not need it
+
+    action = "evidence.import"
+    with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
-        projects = sorted({r.project for r in rows})
-        for code in projects:
-            authorize(app, s, actor, "evidence.import", _project_row(s, code))
-        existing = portfolio.read_existing(s, portfolio.PortfolioDocument(evidence=list(rows)))
-        reasons = portfolio.check_evidence(rows, existing, app.clock().date())
-        if reasons:
-            raise InvalidInput(reasons)
-        written = portfolio.write_evidence(s, rows)
+        authorize(app, s, actor, action)
+        refs = evidence.References.load(s)
+    batch = evidence.read_evidence(path, refs, app.clock().date())
+    with unit_of_work(app.engine) as s:
+        # the department scope on every project named, read in bulk; a refusal goes through authorize
+        codes, refused = evidence.refused_project(
+            s, actor.role, action, actor.name, actor.department, batch.project_ids
+        )
+        if refused is not None:
+            authorize(app, s, actor, action, _project_row(s, refused))
+        batch.raise_for_errors()
+        written = evidence.write_evidence(s, batch)
+        listed = ", ".join(codes[:50]) + (f" 等共 {len(codes)} 个" if len(codes) > 50 else "")
         audit.append(
             s,
             [
                 AuditRecord(
                     kind="data",
                     outcome="recorded",
-                    action="evidence.import",
+                    action=action,
                     actor=actor.name,
                     role=actor.role.value,
                     occurred_at=app.clock(),
-                    note=f"{path.name}: {len(rows)} 行, {written} 个(条目, 使用部门, 日期), 项目 {', '.join(projects)}",
+                    note=f"{path.name}: {batch.rows} 行, {written} 个(条目, 使用部门, 日期), "
+                    f"{batch.records} 条记录, 项目 {listed}; SHA-256 {batch.sha256}",
                 )
             ],
         )

@@ -414,6 +414,8 @@ def test_the_portfolio_on_a_past_day_shows_the_phases_of_that_day(app: App) -> N
     def at(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
         return beijing(y, m, d, hh, mm)
 
+    app.clock = lambda: at(2026, 12, 10, 9)  # the events below are backfilled, so they lie before "now"
+
     fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li", at=at(2026, 11, 27, 10))
     fire_event(app, "ZJ-2026-002", Event.SUBMIT_PROPOSAL, "zhao", at=at(2026, 11, 27, 11))
     assert not fire_event(app, "ZJ-2026-002", Event.INTAKE, "wang", at=at(2026, 11, 28, 9)).accepted
