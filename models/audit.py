@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -88,7 +88,8 @@ def append(session: Session, records: Sequence[AuditRecord]) -> int:
             "action": rec.action,
             "actor": rec.actor,
             "role": rec.role,
-            "occurred_at": rec.occurred_at,
+            # hashed as stored: the database keeps UTC, so a +08:00 reading must be normalised first
+            "occurred_at": rec.occurred_at.astimezone(UTC),
             "from_phase": rec.from_phase,
             "to_phase": rec.to_phase,
             "reasons": list(rec.reasons),

@@ -37,22 +37,23 @@ def serve(
     """
     import uvicorn
 
-    from govflow.api import ApiSettings, create_app
+    from govflow.api import ApiSettings
+    from govflow.web.site import create_site
 
     with guarded(ctx) as st:
         settings = ApiSettings()
-        application = create_app(settings)  # refuses placeholder secrets in production before listening
+        application = create_site(settings)  # refuses placeholder secrets in production before listening
         out.print(
             st.tr(
-                f"govflow API：http://{host}:{port}/docs（{'生产' if settings.production else '开发'}模式）",
-                f"govflow API: http://{host}:{port}/docs ({'production' if settings.production else 'development'} mode)",
+                f"govflow 工作台：http://{host}:{port}/web/ ，API 文档：http://{host}:{port}/docs（{'生产' if settings.production else '开发'}模式）",
+                f"govflow dashboard: http://{host}:{port}/web/ , API docs: http://{host}:{port}/docs ({'production' if settings.production else 'development'} mode)",
             )
         )
         if workers == 1:
             uvicorn.run(application, host=host, port=port, proxy_headers=True, log_level="info")
         else:
             uvicorn.run(
-                "govflow.api.app:from_environment",
+                "govflow.web.site:from_environment",
                 factory=True,
                 host=host,
                 port=port,

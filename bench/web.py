@@ -1,0 +1,110 @@
+"""Server-side time of the dashboard's heaviest pages (a benchmark, not a test): the pipeline board and the
+audit page with its overdue list, through the ASGI app in process (routing, use cases, SQL, templates; no
+network, no browser). The budget is 300 ms per page at the server (issue 5).
+
+The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue orders and a cut) plus
+``--projects`` generated projects (:mod:`bench.generate`) so that the board has a province's size.
+
+    python -m bench.web [--projects 1000] [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from bench.generate import generate, write_json
+from govflow import services
+from govflow.api import ApiSettings
+from govflow.cuts import run_cuts
+from govflow.demo import DEMO_NOW
+from govflow.rectification import run_deadlines
+from govflow.services import App
+from govflow.sweep import run_sweep
+from govflow.web.site import create_site, seed_demo
+from models.db import make_engine
+
+BUDGET_MS = 300.0
+PASSWORD = "Bench-Passw0rd!2026"
+PAGES = {"board": ("wang", "/web/board"), "overdue": ("zheng", "/web/audit")}
+
+
+class _Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def build(tmp: Path, projects: int) -> App:
+    url = f"sqlite:///{tmp / 'bench-web.db'}"
+    clock = _Clock(DEMO_NOW)
+    app = App(ApiSettings(database_url=url), make_engine(url), clock=clock)
+    services.init_db(app)
+    seed_demo(app, PASSWORD, tuple(u for u, _ in PAGES.values()))
+    if projects:
+        doc = generate(projects, today=DEMO_NOW.date()).document
+        path = tmp / "generated.json"
+        write_json(doc, path)
+        services.load_portfolio(app, path, None)
+    first = DEMO_NOW.date()
+    run_sweep(app, first)
+    run_deadlines(app, first)
+    run_cuts(app, first)
+    clock.at = datetime(2026, 12, 30, 2, 0, tzinfo=UTC)
+    run_deadlines(app, date(2026, 12, 30))
+    return app
+
+
+def measure(app: App, runs: int) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    with TestClient(create_site(ApiSettings(database_url=str(app.engine.url)), app=app)) as client:
+        for name, (user, path) in PAGES.items():
+            client.cookies.clear()
+            client.post("/web/login", data={"name": user, "password": PASSWORD})
+            for _ in range(3):  # warm up: templates compiled, caches filled
+                assert client.get(path).status_code == 200
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                r = client.get(path)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200, r.text[:500]
+            times.sort()
+            out[name] = {
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
+                "max_ms": round(times[-1], 1),
+                "bytes": len(r.content),
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build(Path(tmp), args.projects)
+        result = measure(app, args.runs)
+        app.engine.dispose()
+    ok = all(v["p95_ms"] <= BUDGET_MS for v in result.values())
+    print(
+        json.dumps(
+            {"projects": args.projects + 5, "budget_ms": BUDGET_MS, "ok": ok, "pages": result}, indent=2
+        )
+    )
+    raise SystemExit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
