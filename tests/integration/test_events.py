@@ -289,3 +289,14 @@ def test_tampering_with_the_chain_is_found(app: App, db_url: str) -> None:
         conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 3"))
     rep = services.verify_audit(app)
     assert not rep.ok and rep.first_bad_seq == 3
+
+
+def test_the_chain_holds_when_the_clock_reads_beijing_time(app: App) -> None:
+    """A clock in +08:00 is the same instant as UTC: hashing must not depend on the offset it was read in."""
+    from zoneinfo import ZoneInfo
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    app.clock = lambda: (NOW + timedelta(hours=1)).astimezone(beijing)
+    fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li")
+    fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=(NOW + timedelta(minutes=30)).astimezone(beijing))
+    assert services.verify_audit(app).ok
