@@ -298,5 +298,5 @@ def test_the_chain_holds_when_the_clock_reads_beijing_time(app: App) -> None:
     beijing = ZoneInfo("Asia/Shanghai")
     app.clock = lambda: (NOW + timedelta(hours=1)).astimezone(beijing)
     fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li")
-    fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=(NOW + timedelta(minutes=30)).astimezone(beijing))
+    fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=(NOW + timedelta(minutes=61)).astimezone(beijing))
     assert services.verify_audit(app).ok
