@@ -124,7 +124,11 @@ def default_notifier(settings: Settings) -> Notifier:
 
 
 def run_dispatch(
-    app: App, notifier: Notifier, now: datetime | None = None, limit: int | None = None
+    app: App,
+    notifier: Notifier,
+    now: datetime | None = None,
+    limit: int | None = None,
+    prefect_flow_run_id: str | None = None,
 ) -> DispatchResult:
     """Send what is due (at ``now``, default the app clock), at most ``limit`` messages; recorded as a flow run."""
     if now is not None and now.tzinfo is None:
@@ -132,7 +136,7 @@ def run_dispatch(
     if limit is not None and limit < 1:
         raise UsageError("limit 须为正整数", "limit must be a positive integer")
     clock: Callable[[], datetime] = (lambda: now) if now is not None else app.clock
-    with recorded_run(app, "dispatch", None) as stats:
+    with recorded_run(app, "dispatch", None, prefect_flow_run_id) as stats:
         config = load_notify_config(app.settings)
         if config is None:
             result = _unconfigured(app, clock())

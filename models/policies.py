@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from models.tables import PolicyVersion
@@ -20,8 +21,21 @@ def active_policy(session: Session) -> Policy:
     if row is not None:
         return Policy.model_validate(row[0])
     policy = default_policy()
-    store_policy(session, policy, "system", utcnow())
-    return policy
+    # Two first runs may seed at once (PostgreSQL): the loser's insert is skipped and it reads the winner's row.
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(POLICY)
+    session.execute(
+        ins.values(
+            version=policy.version,
+            digest=policy.digest(),
+            content=policy.model_dump(mode="json"),
+            active=True,
+            activated_at=utcnow(),
+            activated_by="system",
+        ).on_conflict_do_nothing(index_elements=["version"])
+    )
+    row = session.execute(select(POLICY.c.content).where(POLICY.c.active.is_(True))).first()
+    return Policy.model_validate(row[0]) if row is not None else policy
 
 
 def store_policy(session: Session, policy: Policy, actor: str, now: datetime) -> None:

@@ -583,6 +583,7 @@ from govflow.cli import report as _report  # noqa: E402
 from govflow.cli import run as _run  # noqa: E402
 
 app.add_typer(_run.app, name="run")
+app.command("schedule")(_run.schedule)
 app.add_typer(_orders.app, name="order")
 app.add_typer(_cuts.app, name="cuts")
 app.add_typer(_cuts.policy_app, name="policy")

@@ -1,7 +1,289 @@
-"""`govflow run …` and `govflow schedule`: the scheduled governance flows (Prefect)."""
+"""`govflow run …` and `govflow schedule`: the scheduled governance flows (Prefect).
+
+``govflow run sweep|deadlines|cuts|dispatch|all --as-of D`` runs a flow now, in this process: through Prefect
+(a temporary local Prefect server unless ``PREFECT_API_URL`` names one) or, with ``--no-prefect``, by calling
+the same service functions on the same chunks directly. Both give the same results.
+
+``govflow schedule`` shows the deployments and their cron schedules (``GOVFLOW_SCHEDULE_*``, in
+``GOVFLOW_SCHEDULE_TZ``); ``--serve`` registers them with the Prefect server and runs them until interrupted.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-app = typer.Typer(help="运行治理流程 / run the governance flows", no_args_is_help=True)
+from govflow import scheduling
+from govflow.cli.common import Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
+from states.errors import UsageError
+
+if TYPE_CHECKING:  # Prefect loads only when a command needs it
+    from flows.deployments import Planned
+
+app = typer.Typer(help="运行治理流程（Prefect） / run the governance flows", no_args_is_help=True)
+
+AsOfOpt = typer.Option(
+    "--as-of", help="依据日期 YYYY-MM-DD（默认：今天，GOVFLOW_SCHEDULE_TZ 时区） / the day the run judges"
+)
+NoPrefectOpt = typer.Option(
+    "--no-prefect",
+    help="不经 Prefect，直接调用同样的服务函数（结果相同） / call the service functions directly, same results",
+)
+LangOpt = typer.Option("--lang", help="界面语言 zh|en / language")
+
+#: zh and English names of the counts the flows return (anything else is shown by its key)
+COUNT_LABELS: dict[str, tuple[str, str]] = {
+    # sweep
+    "findings_opened": ("新发现问题", "findings opened"),
+    "findings_closed": ("关闭问题", "findings closed"),
+    "findings_still_open": ("仍未解决问题", "findings still open"),
+    "expiry_notices": ("协定即将到期提示", "agreement expiry notices"),
+    "orders_closed": ("随问题关闭的整改通知", "orders closed with their findings"),
+    "opened_by_rule": ("新发现（按规则）", "opened by rule"),
+    "closed_by_rule": ("关闭（按规则）", "closed by rule"),
+    # deadlines
+    "orders_issued": ("下达整改通知", "orders issued"),
+    "issued": ("下达整改通知", "orders issued"),
+    "reminders": ("到期提醒", "reminders"),
+    "overdue": ("转为逾期", "became overdue"),
+    "escalations": ("逐级督办", "escalations"),
+    # cuts
+    "period": ("预算年度", "budget period"),
+    "policy_version": ("策略版本", "policy version"),
+    "projects": ("评估的运行维护项目", "projects in operation assessed"),
+    "with_cause": ("达到削减条件", "with a cause"),
+    "proposed": ("新提出建议", "proposed"),
+    "revised": ("修订建议", "revised"),
+    "refreshed": ("更新证据", "evidence refreshed"),
+    "unchanged": ("无变化", "unchanged"),
+    "withdrawn": ("撤回建议", "withdrawn"),
+    "reproposed": ("重新提出", "proposed again"),
+    "decided": ("财政已决定（不变）", "decided by finance (left alone)"),
+    "newer": ("已由更晚日期更新（不变）", "refreshed by a later as_of (left alone)"),
+    "notified": ("写入通知", "notifications written"),
+    # dispatch
+    "configured": ("已配置通知渠道", "channels configured"),
+    "claimed": ("领取发送", "claimed"),
+    "delivered": ("已送达", "delivered"),
+    "retrying": ("失败待重试", "retrying"),
+    "failed": ("放弃（待人工重试）", "failed (operator retry)"),
+    "skipped": ("无渠道跳过", "skipped (no channel)"),
+    "reclaimed": ("租约过期后重新领取", "reclaimed after an expired lease"),
+    "released": ("未发送即交回", "released unsent"),
+    "lease_lost": ("租约已被他人接管", "lease lost"),
+    "duplicates": ("重复送达", "delivered twice"),
+    "waiting": ("未配置渠道而待发送", "waiting for a channel file"),
+    # every chunked flow
+    "chunks": ("分块（Prefect 任务）数", "chunks (Prefect tasks)"),
+}
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+@contextmanager
+def prefect_session() -> Iterator[None]:
+    """Prefect for a command run: its home in ``./.prefect`` and no telemetry (unless set otherwise). Without
+    ``PREFECT_API_URL`` Prefect runs a temporary local server for the command (6–14 s to start); nobody
+    watches the heartbeats of its flow runs, and each would add a second to every flow, so they are off."""
+    apply_prefect_env()
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def run_flow(st: State, flow: str, as_of: date, no_prefect: bool) -> dict[str, Any]:
+    if no_prefect:
+        return scheduling.run_direct(st.settings, flow, as_of)
+    with prefect_session():
+        from flows.governance import BY_NAME
+
+        # no database URL as a parameter: the flow reads the same environment (a URL would be stored, password
+        # and all, with the flow run on the Prefect server)
+        result: dict[str, Any] = BY_NAME[flow]() if flow == "dispatch" else BY_NAME[flow](as_of)
+        return result
+
+
+def _command(flow: str) -> Command:
+    def command(
+        ctx: typer.Context,
+        as_of: Annotated[str | None, AsOfOpt] = None,
+        as_json: bool = JsonOpt,
+        no_prefect: Annotated[bool, NoPrefectOpt] = False,
+        lang: Annotated[str, LangOpt] = "",
+    ) -> None:
+        with guarded(ctx, as_json) as st:
+            if lang:
+                if lang.lower() not in ("zh", "en"):
+                    raise typer.BadParameter("--lang 须为 zh 或 en / must be zh or en")
+                st.lang = lang.lower()
+            day = parse_date(as_of, "--as-of") if as_of else scheduling.today(st.settings)
+            result = run_flow(st, flow, day, no_prefect)
+            if as_json:
+                emit_json(result)
+            else:
+                print_result(st, result)
+
+    zh, en = scheduling.LABELS[flow]
+    command.__doc__ = f"{zh} / {en}." + _NOTES.get(flow, "")
+    return command
+
+
+_NOTES = {
+    scheduling.ALL: "\n\n依次运行 sweep → deadlines → cuts → dispatch，任一步失败即停止 / the four in order; "
+    "a failure stops the rest.",
+    "dispatch": "\n\n发送此刻到期的通知，--as-of 不影响发送 / sends what is due now; --as-of changes nothing.",
+}
+
+
+for _flow in (*scheduling.FLOWS, scheduling.ALL):
+    app.command(_flow)(_command(_flow))
+
+
+def print_result(st: State, result: dict[str, Any]) -> None:
+    """One table per flow (``all``: the four in the order they ran)."""
+    results = result["results"] if result["flow"] == scheduling.ALL else {result["flow"]: result}
+    for flow, res in results.items():
+        label = scheduling.flow_label(flow, st.lang)
+        as_of = result.get("as_of")  # dispatch alone has none: it sends what is due now
+        table(
+            st.tr(f"{label}：截至 {as_of}", f"{label} as of {as_of}") if as_of else label,
+            [st.tr("项", "item"), st.tr("数量", "count")],
+            [
+                [st.tr(*COUNT_LABELS.get(key, (key, key))), _value(st, value)]
+                for key, value in res.items()
+                if key not in ("flow", "as_of")
+            ],
+        )
+
+
+def _value(st: State, value: Any) -> str:
+    if isinstance(value, bool):
+        return st.tr("是", "yes") if value else st.tr("否", "no")
+    if isinstance(value, dict):
+        return "、".join(f"{k} {v}" for k, v in value.items()) or "—"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------- schedule
+
+
+def schedule(
+    ctx: typer.Context,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="向 PREFECT_API_URL 的 Prefect 服务器注册部署并按计划运行，直至中断 / register and serve them",
+        ),
+    ] = False,
+    work_pool: Annotated[
+        str | None,
+        typer.Option(
+            "--work-pool",
+            help="改为在该工作池登记部署，由 Prefect worker 运行（横向扩展） / register on a work pool for workers",
+        ),
+    ] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """治理流程的部署与定时计划（GOVFLOW_SCHEDULE_*，Asia/Shanghai） / the deployments and their schedules.
+
+    默认：每天 01:00 运行 all（扫描 → 整改期限 → 削减建议 → 通知），每 5 分钟发送通知；sweep、deadlines、cuts
+    单独部署但不定时（按需运行）。--serve 与 --work-pool 需要常驻的 Prefect 服务器（PREFECT_API_URL）。
+    """
+    with guarded(ctx, as_json) as st:
+        if serve and work_pool:
+            raise UsageError("--serve 与 --work-pool 只能选其一", "give --serve or --work-pool, not both")
+        apply_prefect_env()
+        from flows import deployments
+
+        if serve or work_pool:
+            deployments.require_server()
+        planned = deployments.build(st.settings)
+        registered = deployments.register(planned, work_pool) if work_pool else []
+        api = deployments.api_url()
+        if as_json:
+            rows = [_deployment_row(p, deployments.next_run(p.spec)) for p in planned]
+            emit_json(
+                {
+                    "deployments": rows,
+                    "prefect_api_url": api,
+                    "serve": serve,
+                    "work_pool": work_pool,
+                    "registered": registered,
+                }
+            )
+        else:
+            _print_deployments(st, planned, [deployments.next_run(p.spec) for p in planned])
+            if work_pool:
+                out.print(
+                    st.tr(
+                        f"已在工作池 {work_pool} 登记 {len(registered)} 个部署；"
+                        f"请在各主机运行 prefect worker start --pool {work_pool}",
+                        f"{len(registered)} deployments registered on work pool {work_pool}; "
+                        f"run prefect worker start --pool {work_pool} on each host",
+                    )
+                )
+            if serve:
+                out.print(
+                    st.tr(
+                        f"正在向 {api} 提供上述部署（Ctrl-C 停止，停止时暂停定时计划）",
+                        f"serving these deployments on {api} (Ctrl-C stops and pauses their schedules)",
+                    )
+                )
+        if serve:
+            deployments.serve(planned)
+
+
+def _deployment_row(p: Planned, next_run: datetime | None) -> dict[str, Any]:
+    return {
+        "deployment": p.name,
+        "flow": p.spec.flow,
+        "cron": p.spec.cron,
+        "timezone": p.spec.timezone,
+        "next_run": next_run.isoformat() if next_run else None,
+        "setting": p.spec.setting,
+    }
+
+
+def _print_deployments(st: State, planned: list[Planned], next_runs: list[datetime | None]) -> None:
+    table(
+        st.tr("治理流程部署", "Governance deployments"),
+        [
+            st.tr("部署", "deployment"),
+            st.tr("流程", "flow"),
+            st.tr("计划", "schedule"),
+            st.tr("时区", "time zone"),
+            st.tr("下次运行", "next run"),
+            st.tr("设置项", "setting"),
+        ],
+        [
+            [
+                p.name,
+                scheduling.flow_label(p.spec.flow, st.lang),
+                p.spec.describe(st.lang),
+                p.spec.timezone,
+                nxt.isoformat() if nxt else "—",
+                p.spec.setting,
+            ]
+            for p, nxt in zip(planned, next_runs, strict=True)
+        ],
+    )
+
+
+def apply_prefect_env() -> None:
+    """The command is the entry point: Prefect's environment is settled here, before Prefect is imported."""
+    for key, value in scheduling.prefect_env_defaults(os.environ, Path.cwd()).items():
+        os.environ[key] = value

@@ -1,0 +1,703 @@
+"""The obligation sweep (SPEC §4.1, docs/governance.md): are the sharing obligations of running projects kept?
+
+For the projects in a swept phase (建设实施, 验收中, 限期整改, 运行维护) the sweep compares every agreement item
+with the delivery evidence up to ``as_of`` and every agreement's term with ``as_of``:
+
+``MILESTONE_MISSED`` (733号文 第十一条; 第八条 实现进度)
+    the item's due date lies before ``as_of`` and no delivery with records > 0 is recorded on or before ``as_of``.
+``DELIVERY_STALE`` (733号文 第十一条; 第八条 更新频度) — projects in operation only
+    delivered before, but the last delivery day L on or before ``as_of`` is older than the item's update
+    frequency allows: ``as_of - L > FREQUENCY_DAYS[frequency]``. The frequency is the agreement item's own,
+    or the catalog item's when the agreement item does not state one.
+``AGREEMENT_EXPIRED`` (733号文 第八条 共享期限)
+    the agreement's term ended before ``as_of`` while the project is still in a swept phase.
+
+An agreement whose term ends within ``policy.agreement_expiry_notice_days`` of ``as_of`` is not a finding but a
+notice to the lead department to adjust the authorization (第八条), sent once per agreement and term end.
+
+Set-based, in one transaction per chunk of projects, with no Python loop over agreement items or findings:
+
+1. one ``INSERT … SELECT`` computes every broken obligation of the chunk — key, rule, period, clause and the
+   evidence JSON — into a temporary table (:data:`CURRENT`). The last delivery day of each agreement item is a
+   correlated ``ORDER BY day DESC LIMIT 1`` probe of the unique index ``delivery_evidence (catalog_item_id,
+   consumer_id, day)``: the engine walks the index backwards from ``as_of`` and stops at the first day with
+   records, so the cost follows the number of agreement items, not the millions of evidence rows a
+   ``GROUP BY`` over the evidence table reads (on SQLite about three times faster at 5,000,000 rows);
+2. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` opens the findings whose key is new;
+3. one ``UPDATE`` closes the open findings whose key is no longer current;
+4. one ``INSERT … SELECT`` writes the outbox message of each new finding;
+5. the few rows left — expiry notices, orders of closed findings, the run's audit event — go through Python.
+
+Idempotent: a finding's key is ``{project}/{rule}/{agreement}/{catalog}/{consumer}/{period}`` (``-`` for the
+catalog and consumer of ``AGREEMENT_EXPIRED``), and a key that exists — open or closed — is never inserted again,
+so rerunning an ``as_of`` creates nothing. A later ``as_of`` closes (never deletes) the open findings whose cause
+is gone, and the rectification orders issued for them (see :func:`govflow.rectification.close_orders_of_findings`).
+Findings opened after ``as_of`` (by a run for a later day) are never touched by a run for an earlier day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session
+
+from govflow.outbox import OUTBOX, enqueue_many
+from govflow.policy_service import active_policy
+from govflow.services import App
+from models import audit
+from models.audit import AuditRecord
+from models.db import unit_of_work
+from models.facts import DEPT, t
+from models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Finding, Project
+from models.types import UTCDateTime
+from states.permissions import Role
+from states.phases import SWEPT_PHASES, Phase
+from states.sharing import FREQUENCY_DAYS, AgreementForm, Frequency
+from states.verdict import clause
+
+FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
+ITEM, CATALOG, EVIDENCE = t(AgreementItem), t(CatalogItem), t(DeliveryEvidence)
+
+MILESTONE_MISSED = "MILESTONE_MISSED"
+DELIVERY_STALE = "DELIVERY_STALE"
+AGREEMENT_EXPIRED = "AGREEMENT_EXPIRED"
+RULES = (MILESTONE_MISSED, DELIVERY_STALE, AGREEMENT_EXPIRED)
+
+#: the clause each rule cites in the finding's ``clause`` column, and the term of 第八条 it rests on
+RULE_CLAUSE = {
+    MILESTONE_MISSED: clause("第十一条"),
+    DELIVERY_STALE: clause("第十一条"),
+    AGREEMENT_EXPIRED: clause("第八条"),
+}
+RULE_BASIS = {
+    MILESTONE_MISSED: ("733号文 第八条（实现进度）", "733号文 第八条 (implementation schedule)"),
+    DELIVERY_STALE: ("733号文 第八条（更新频度）", "733号文 第八条 (update frequency)"),
+    AGREEMENT_EXPIRED: ("733号文 第八条（共享期限）", "733号文 第八条 (sharing term)"),
+}
+RULE_LABELS = {
+    MILESTONE_MISSED: ("到期未实现共享", "sharing not realised by its due date"),
+    DELIVERY_STALE: ("未按更新频度持续共享", "sharing not kept up at the agreed frequency"),
+    AGREEMENT_EXPIRED: ("共享协定已到期", "sharing agreement expired"),
+}
+NOTICE_CLAUSE = clause("第八条")
+
+#: why a finding was closed (``finding.closed_reason``)
+CAUSE_GONE = "cause_gone"
+LEFT_SWEPT_PHASES = "left_swept_phases"
+CLOSED_REASON_LABELS = {
+    CAUSE_GONE: (
+        "问题已消除（交付记录或协定期限已符合要求）",
+        "the cause is gone (delivery or term now in order)",
+    ),
+    LEFT_SWEPT_PHASES: ("项目已离开监测阶段", "the project left the swept phases"),
+}
+
+FREQUENCY_LABELS: dict[Frequency, tuple[str, str]] = {
+    Frequency.REALTIME: ("实时", "real-time"),
+    Frequency.DAILY: ("每日", "daily"),
+    Frequency.WEEKLY: ("每周", "weekly"),
+    Frequency.MONTHLY: ("每月", "monthly"),
+    Frequency.QUARTERLY: ("每季度", "quarterly"),
+    Frequency.YEARLY: ("每年", "yearly"),
+}
+FORM_LABELS = {AgreementForm.AGREEMENT: "信息共享协定", AgreementForm.JOINT_DOCUMENT: "联合发文"}
+
+SWEEP_ACTOR = "govflow-sweep"
+#: the role recorded on audit events written by the scheduled flows
+SYSTEM_ROLE = "system"
+#: up to this many keys are listed in the run's audit event; beyond it the event carries their digest only
+AUDIT_KEY_LIST_LIMIT = 50
+_SWEPT = sorted(p.value for p in SWEPT_PHASES)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep of one chunk did."""
+
+    as_of: date
+    chunk: tuple[int, int] | None
+    opened: int
+    closed: int
+    still_open: int
+    expiry_notices: int
+    orders_closed: int
+    opened_by_rule: dict[str, int] = field(default_factory=dict)
+    closed_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": "sweep",
+            "as_of": self.as_of.isoformat(),
+            "chunk": list(self.chunk) if self.chunk else None,
+            "findings_opened": self.opened,
+            "findings_closed": self.closed,
+            "findings_still_open": self.still_open,
+            "expiry_notices": self.expiry_notices,
+            "orders_closed": self.orders_closed,
+            "opened_by_rule": dict(self.opened_by_rule),
+            "closed_by_rule": dict(self.closed_by_rule),
+        }
+
+
+#: the broken obligations found by one run, computed once and read by the statements that follow it; a
+#: temporary table is private to the connection and gone with it (PostgreSQL drops it at commit)
+CURRENT = Table(
+    "govflow_sweep_current",
+    MetaData(),
+    Column("key", String(255), primary_key=True),
+    Column("project_id", Integer, nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("clause", String(64), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> SweepResult:
+    """Sweep the projects with ids in ``chunk`` (inclusive; None = all) as of ``as_of``, in one transaction."""
+    # rectification builds on findings (it imports this module); closing orders is the one call back
+    from govflow.rectification import close_orders_of_findings
+
+    with unit_of_work(app.engine) as s:
+        sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
+        policy = active_policy(s)
+        s.execute(DropTable(CURRENT, if_exists=True))
+        s.execute(CreateTable(CURRENT))
+        _compute_current(s, sql, chunk)
+        judged = _count_judged(s, as_of, chunk)
+        first_new_id = int(s.execute(select(func.coalesce(func.max(FINDING.c.id), 0))).scalar_one()) + 1
+        opened = _open_new(s, sql)
+        closed = _close_gone(s, as_of, chunk)
+        _notify_new(s, sql, first_new_id, chunk, app.clock())
+        orders_closed = close_orders_of_findings(s, app, [(int(i), str(r)) for i, _, _, r in closed], as_of)
+        horizon = as_of + timedelta(days=policy.agreement_expiry_notice_days)
+        notices = _expiry_notices(s, _agreements_ending(s, as_of, horizon, chunk), as_of)
+        s.execute(DropTable(CURRENT, if_exists=True))
+        result = SweepResult(
+            as_of=as_of,
+            chunk=chunk,
+            opened=len(opened),
+            closed=len(closed),
+            still_open=judged - len(closed),
+            expiry_notices=notices,
+            orders_closed=orders_closed,
+            opened_by_rule=dict(Counter(str(rule) for _, rule in opened)),
+            closed_by_rule=dict(Counter(str(rule) for _, _, rule, _ in closed)),
+        )
+        if opened or closed or notices:
+            opened_keys = sorted(str(k) for k, _ in opened)
+            _audit_run(s, app, result, opened_keys, sorted(str(k) for _, k, _, _ in closed))
+        return result
+
+
+# ---------------------------------------------------------------------------------------------- SQL
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """The few expressions SQLite and PostgreSQL spell differently, for one run's ``as_of``.
+
+    Dates: SQLite stores them as ISO text, PostgreSQL as ``date``. JSON: ``json_object`` vs
+    ``json_build_object``; SQLite's ``json()`` keeps a ``CASE`` of two objects an object instead of a string.
+    """
+
+    pg: bool
+    as_of: date
+
+    def text(self, value: str) -> ColumnElement[str]:
+        """A typed string constant (PostgreSQL cannot infer the type of a bare parameter in JSON builders)."""
+        return cast(literal(value), String)
+
+    def iso(self, d: Any) -> ColumnElement[str]:
+        return type_coerce(func.to_char(d, "YYYY-MM-DD") if self.pg else d, String)
+
+    def plus_days(self, d: Any, n: Any) -> Any:
+        if self.pg:
+            return d + n
+        return func.date(d, self.text("+") + cast(n, String) + self.text(" days"))
+
+    def obj(self, **pairs: Any) -> ColumnElement[Any]:
+        args: list[Any] = []
+        for k, v in pairs.items():
+            args += [self.text(k), v]
+        return (func.json_build_object if self.pg else func.json_object)(*args)
+
+    def as_json(self, expr: Any) -> Any:
+        return expr if self.pg else func.json(expr)
+
+    def key(self, *parts: Any) -> ColumnElement[str]:
+        out: Any = None
+        for i, part in enumerate(parts):
+            piece = type_coerce(part, String) if not isinstance(part, str) else self.text(part)
+            out = piece if i == 0 else out + self.text("/") + piece
+        return type_coerce(out, String)
+
+
+def _in_chunk(column: ColumnElement[int], chunk: tuple[int, int] | None) -> ColumnElement[bool]:
+    if chunk is None:
+        return literal(True)
+    return column.between(chunk[0], chunk[1])
+
+
+def _insert(s: Session, table: Table) -> Any:
+    return (postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _compute_current(s: Session, sql: _Sql, chunk: tuple[int, int] | None) -> None:
+    """Fill :data:`CURRENT` with every broken obligation of the chunk: two ``INSERT … SELECT``."""
+    cols = ["key", "project_id", "rule", "subject", "period", "clause", "evidence"]
+    for q in (_item_violations(sql, chunk), _expired_agreements(sql, chunk)):
+        # two agreement items may promise the same item to the same consumer: one finding
+        s.execute(_insert(s, CURRENT).from_select(cols, q).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _item_violations(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
+    """Agreement items with a missed milestone or a stale delivery, as rows of :data:`CURRENT`."""
+    as_of = sql.as_of
+    last_day = (
+        select(EVIDENCE.c.day)
+        .where(
+            EVIDENCE.c.catalog_item_id == ITEM.c.catalog_item_id,
+            EVIDENCE.c.consumer_id == ITEM.c.consumer_id,
+            EVIDENCE.c.day <= as_of,
+            EVIDENCE.c.records > 0,
+        )
+        .order_by(EVIDENCE.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    items = (
+        select(
+            ITEM.c.catalog_item_id,
+            ITEM.c.consumer_id,
+            ITEM.c.due,
+            func.coalesce(ITEM.c.update_frequency, CATALOG.c.update_frequency).label("frequency"),
+            AGREEMENT.c.code.label("agreement"),
+            CATALOG.c.code.label("catalog"),
+            CATALOG.c.name.label("catalog_name"),
+            PROJECT.c.id.label("project_id"),
+            PROJECT.c.code.label("project"),
+            PROJECT.c.phase,
+            last_day.label("last_day"),
+        )
+        .select_from(ITEM)
+        .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
+        .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
+        .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
+        .where(
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            # only these items can break a rule; the others need no evidence probe
+            or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
+        )
+        # computed once per item, then filtered (without it SQLite repeats the probe per reference)
+        .cte("swept_items")
+        .prefix_with("MATERIALIZED")
+    )
+    i = items.c
+    gap = case({f.value: d for f, d in FREQUENCY_DAYS.items()}, value=i.frequency, else_=0)
+    cutoff = case(
+        {f.value: literal(as_of - timedelta(days=d), Date) for f, d in FREQUENCY_DAYS.items()},
+        value=i.frequency,
+        else_=None,
+    )
+    missed = i.last_day.is_(None)
+    rule = case((missed, sql.text(MILESTONE_MISSED)), else_=sql.text(DELIVERY_STALE))
+    period = sql.iso(func.coalesce(i.last_day, i.due))
+    consumer = DEPT.alias("consumer")
+    evidence = sql.obj(
+        project=i.project,
+        agreement=i.agreement,
+        catalog=i.catalog,
+        catalog_name=i.catalog_name,
+        consumer=consumer.c.code,
+        consumer_name=consumer.c.name,
+        expected=sql.as_json(
+            case(
+                (missed, sql.obj(due=sql.iso(i.due))),
+                else_=sql.obj(frequency=i.frequency, max_gap_days=gap),
+            )
+        ),
+        delivered=sql.obj(
+            records=func.coalesce(EVIDENCE.c.records, 0),
+            last_day=sql.iso(i.last_day),
+        ),
+        since=sql.iso(case((missed, sql.plus_days(i.due, 1)), else_=sql.plus_days(i.last_day, gap + 1))),
+        basis=case(
+            (missed, sql.text(RULE_BASIS[MILESTONE_MISSED][0])), else_=sql.text(RULE_BASIS[DELIVERY_STALE][0])
+        ),
+        as_of=sql.iso(literal(as_of, Date)),
+    )
+    return (
+        select(
+            sql.key(i.project, rule, i.agreement, i.catalog, consumer.c.code, period),
+            i.project_id,
+            rule,
+            sql.key(i.agreement, i.catalog, consumer.c.code),
+            period,
+            sql.text(RULE_CLAUSE[MILESTONE_MISSED]),
+            evidence,
+        )
+        .select_from(items)
+        .join(consumer, consumer.c.id == i.consumer_id)
+        .outerjoin(
+            EVIDENCE,
+            and_(
+                EVIDENCE.c.catalog_item_id == i.catalog_item_id,
+                EVIDENCE.c.consumer_id == i.consumer_id,
+                EVIDENCE.c.day == i.last_day,
+            ),
+        )
+        .where(
+            or_(
+                and_(i.due < as_of, missed),
+                and_(i.phase == Phase.OPERATION.value, i.last_day < cutoff),
+            )
+        )
+    )
+
+
+def _expired_agreements(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
+    """Agreements of swept projects whose term ended before ``as_of``, as rows of :data:`CURRENT`."""
+    end = sql.iso(AGREEMENT.c.term_end)
+    evidence = sql.obj(
+        project=PROJECT.c.code,
+        agreement=AGREEMENT.c.code,
+        form=AGREEMENT.c.form,
+        phase=PROJECT.c.phase,
+        expected=sql.obj(term_end=end),
+        delivered=null(),
+        since=sql.iso(sql.plus_days(AGREEMENT.c.term_end, 1)),
+        basis=sql.text(RULE_BASIS[AGREEMENT_EXPIRED][0]),
+        as_of=sql.iso(literal(sql.as_of, Date)),
+    )
+    return (
+        select(
+            sql.key(PROJECT.c.code, AGREEMENT_EXPIRED, AGREEMENT.c.code, "-", "-", end),
+            PROJECT.c.id,
+            sql.text(AGREEMENT_EXPIRED),
+            AGREEMENT.c.code,
+            end,
+            sql.text(RULE_CLAUSE[AGREEMENT_EXPIRED]),
+            evidence,
+        )
+        .select_from(AGREEMENT)
+        .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
+        .where(
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            AGREEMENT.c.term_end < sql.as_of,
+        )
+    )
+
+
+def _judged(as_of: date, chunk: tuple[int, int] | None) -> ColumnElement[bool]:
+    """Open findings of the chunk this run judges: a finding opened by a run for a later day is not its business."""
+    return and_(
+        FINDING.c.status == "open", FINDING.c.opened_on <= as_of, _in_chunk(FINDING.c.project_id, chunk)
+    )
+
+
+def _count_judged(s: Session, as_of: date, chunk: tuple[int, int] | None) -> int:
+    return int(s.execute(select(func.count()).select_from(FINDING).where(_judged(as_of, chunk))).scalar_one())
+
+
+def _open_new(s: Session, sql: _Sql) -> list[Any]:
+    """Insert the current obligations whose key is new (a key used before, even by a closed finding, is
+    skipped); returns (key, rule) of each finding opened."""
+    q = select(
+        CURRENT.c.key,
+        CURRENT.c.project_id,
+        CURRENT.c.rule,
+        CURRENT.c.subject,
+        CURRENT.c.period,
+        CURRENT.c.clause,
+        CURRENT.c.evidence,
+        literal(sql.as_of, Date),
+        sql.text("open"),
+    ).where(
+        # every key is tried once and a known one skipped by the unique index; a NOT EXISTS anti-join here
+        # made PostgreSQL rescan the growing table for each row of a first sweep (minutes instead of seconds).
+        # The WHERE itself keeps SQLite from reading ON CONFLICT as part of the SELECT.
+        CURRENT.c.key.is_not(None)
+    )
+    cols = ["key", "project_id", "rule", "subject", "period", "clause", "evidence", "opened_on", "status"]
+    ins = _insert(s, FINDING).from_select(cols, q).on_conflict_do_nothing(index_elements=["key"])
+    return list(s.execute(ins.returning(FINDING.c.key, FINDING.c.rule)).all())
+
+
+def _close_gone(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[Any]:
+    """Close the judged open findings whose obligation is no longer broken; returns (id, key, rule, reason)."""
+    still = select(CURRENT.c.key).where(CURRENT.c.key == FINDING.c.key).exists()
+    phase = select(PROJECT.c.phase).where(PROJECT.c.id == FINDING.c.project_id).scalar_subquery()
+    reason = case((phase.in_(_SWEPT), CAUSE_GONE), else_=LEFT_SWEPT_PHASES)
+    stmt = (
+        update(FINDING)
+        .where(_judged(as_of, chunk), ~still)
+        .values(status="closed", closed_on=as_of, closed_reason=reason)
+        .returning(FINDING.c.id, FINDING.c.key, FINDING.c.rule, FINDING.c.closed_reason)
+    )
+    return sorted(s.execute(stmt).all(), key=lambda r: str(r[1]))
+
+
+def _notify_new(s: Session, sql: _Sql, first_id: int, chunk: tuple[int, int] | None, now: datetime) -> None:
+    """One outbox message per new finding to the project's lead department (key ``finding/{key}``), written by
+    one ``INSERT … SELECT``: the same row :func:`govflow.outbox.enqueue_many` writes, without a round trip
+    through Python per finding. The message carries the finding's identity and dates; its evidence stays with
+    the finding."""
+    lead = DEPT.alias("lead")
+    ev = FINDING.c.evidence
+    payload = sql.obj(
+        project=PROJECT.c.code,
+        project_name=PROJECT.c.name,
+        department=lead.c.code,
+        finding=FINDING.c.key,
+        rule=FINDING.c.rule,
+        clause=FINDING.c.clause,
+        agreement=ev["agreement"].as_string(),
+        catalog=ev["catalog"].as_string(),
+        consumer=ev["consumer"].as_string(),
+        period=FINDING.c.period,
+        since=ev["since"].as_string(),
+        as_of=sql.iso(FINDING.c.opened_on),
+    )
+    q = (
+        select(
+            sql.text("finding/") + FINDING.c.key,
+            sql.text("finding.opened"),
+            PROJECT.c.code,
+            sql.text(Role.DEPARTMENT.value),
+            payload,
+            literal(now, UTCDateTime()),
+            sql.text("pending"),
+            literal(0),
+        )
+        .select_from(FINDING)
+        .join(PROJECT, PROJECT.c.id == FINDING.c.project_id)
+        .join(lead, lead.c.id == PROJECT.c.lead_department_id)
+        .where(FINDING.c.id >= first_id, _in_chunk(FINDING.c.project_id, chunk))
+    )
+    cols = ["key", "topic", "project_code", "recipients_role", "payload", "created_at", "status", "attempts"]
+    s.execute(_insert(s, OUTBOX).from_select(cols, q).on_conflict_do_nothing(index_elements=["key"]))
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _agreements_ending(s: Session, as_of: date, horizon: date, chunk: tuple[int, int] | None) -> list[Any]:
+    """Agreements of swept projects whose term ends between ``as_of`` and ``horizon`` (both included)."""
+    lead = DEPT.alias("lead")
+    q = (
+        select(
+            AGREEMENT.c.code.label("agreement"),
+            AGREEMENT.c.form,
+            AGREEMENT.c.term_end,
+            PROJECT.c.id.label("project_id"),
+            PROJECT.c.code.label("project"),
+            PROJECT.c.name.label("project_name"),
+            PROJECT.c.phase,
+            lead.c.code.label("lead"),
+            lead.c.name.label("lead_name"),
+        )
+        .select_from(AGREEMENT)
+        .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
+        .join(lead, lead.c.id == PROJECT.c.lead_department_id)
+        .where(
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            AGREEMENT.c.term_end.between(as_of, horizon),
+        )
+        .order_by(PROJECT.c.code, AGREEMENT.c.code)
+    )
+    return list(s.execute(q))
+
+
+def describe_finding(rule: str, evidence: dict[str, Any], lang: str = "zh") -> str:
+    """A finding explained in one sentence (zh-CN, or English with ``lang="en"``), citing its 第八条 term."""
+    ev = evidence
+    en = lang == "en"
+    basis = RULE_BASIS.get(rule, ("", ""))[1 if en else 0]
+    expected, delivered = ev.get("expected") or {}, ev.get("delivered") or {}
+    a, as_of = ev.get("agreement"), ev.get("as_of")
+    if rule == AGREEMENT_EXPIRED:
+        end = expected.get("term_end")
+        try:
+            form, phase = AgreementForm(str(ev.get("form"))), Phase(str(ev.get("phase")))
+        except ValueError:
+            form, phase = AgreementForm.AGREEMENT, Phase.OPERATION
+        if en:
+            return (
+                f"the sharing term of {form.value} {a} ended on {end} while the project is in '{phase.en}'; "
+                f"renew the agreement or adjust the authorization ({basis})"
+            )
+        return (
+            f"{FORM_LABELS[form]} {a} 的共享期限已于 {end} 届满，项目仍处于「{phase.zh}」阶段；"
+            f"请续签协定或调整信息共享授权范围（{basis}）"
+        )
+    c, name, consumer, consumer_name = (
+        ev.get("catalog"),
+        ev.get("catalog_name"),
+        ev.get("consumer"),
+        ev.get("consumer_name"),
+    )
+    if rule == MILESTONE_MISSED:
+        due = expected.get("due")
+        if en:
+            return (
+                f"agreement {a} promised catalog item {c} ({name}) to {consumer} by {due}; no delivery "
+                f"recorded up to {as_of} ({basis})"
+            )
+        return (
+            f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）共享，实现进度为 {due}；"
+            f"截至 {as_of} 无交付记录（{basis}）"
+        )
+    last, days = delivered.get("last_day"), expected.get("max_gap_days")
+    gap = (date.fromisoformat(as_of) - date.fromisoformat(last)).days if as_of and last else None
+    try:
+        f_zh, f_en = FREQUENCY_LABELS[Frequency(str(expected.get("frequency")))]
+    except ValueError:
+        f_zh = f_en = str(expected.get("frequency"))
+    if en:
+        return (
+            f"agreement {a} promised catalog item {c} ({name}) to {consumer} {f_en}; the last delivery was on "
+            f"{last}, {gap} days before {as_of} (at most {days} allowed, {basis})"
+        )
+    return (
+        f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）按「{f_zh}」更新；最后一次交付为 "
+        f"{last}，至 {as_of} 已 {gap} 天未更新（允许间隔 {days} 天，{basis}）"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _expiry_notices(s: Session, ending: Sequence[Any], as_of: date) -> int:
+    """第八条: an agreement about to expire needs its authorization adjusted; tell the lead department once."""
+    messages: list[tuple[str, str, str, dict[str, Any], str | None]] = []
+    for r in ending:
+        days_left = (r.term_end - as_of).days
+        form = AgreementForm(r.form)
+        messages.append(
+            (
+                f"notice/agreement-expiry/{r.project}/{r.agreement}/{r.term_end.isoformat()}",
+                "notice.agreement_expiry",
+                Role.DEPARTMENT.value,
+                {
+                    "project": r.project,
+                    "project_name": r.project_name,
+                    "department": r.lead,
+                    "agreement": r.agreement,
+                    "form": form.value,
+                    "term_end": r.term_end.isoformat(),
+                    "days_left": days_left,
+                    "as_of": as_of.isoformat(),
+                    "clause": NOTICE_CLAUSE,
+                    "message": f"{FORM_LABELS[form]} {r.agreement}（项目 {r.project} {r.project_name}）的共享期限将于 "
+                    f"{r.term_end.isoformat()} 届满（还有 {days_left} 天）；请及时续签，并根据业务需求变化调整、补充和"
+                    f"完善信息共享授权范围（{NOTICE_CLAUSE}）",
+                    "message_en": f"the sharing term of {form.value} {r.agreement} (project {r.project}) ends on "
+                    f"{r.term_end.isoformat()} ({days_left} days left); renew it and adjust the sharing authorization "
+                    f"({NOTICE_CLAUSE})",
+                },
+                r.project,
+            )
+        )
+    return enqueue_many(s, messages)
+
+
+def _digest(keys: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+def _audit_run(s: Session, app: App, result: SweepResult, opened: list[str], closed: list[str]) -> None:
+    """One audit event per chunk and run. It lists the keys when they are few and always carries the SHA-256
+    of the sorted opened and closed keys, so the findings a run wrote are bound to the hash chain without one
+    audit event per finding (a nightly sweep of a large portfolio would otherwise add thousands a night)."""
+    reasons = []
+    for rule in RULES:
+        n_open, n_closed = result.opened_by_rule.get(rule, 0), result.closed_by_rule.get(rule, 0)
+        if not (n_open or n_closed):
+            continue
+        zh, en = RULE_LABELS[rule]
+        reasons.append(
+            {
+                "code": rule,
+                "clause": RULE_CLAUSE[rule],
+                "message": f"{zh}：新发现 {n_open} 项，关闭 {n_closed} 项",
+                "message_en": f"{en}: {n_open} opened, {n_closed} closed",
+                "detail": {"opened": n_open, "closed": n_closed},
+            }
+        )
+    detail: dict[str, Any] = {
+        **result.to_dict(),
+        "opened_keys_sha256": _digest(opened),
+        "closed_keys_sha256": _digest(closed),
+    }
+    if len(opened) + len(closed) <= AUDIT_KEY_LIST_LIMIT:
+        detail |= {"opened_keys": opened, "closed_keys": closed}
+    if result.expiry_notices:
+        reasons.append(
+            {
+                "code": "AGREEMENT_EXPIRY_NOTICE",
+                "clause": NOTICE_CLAUSE,
+                "message": f"协定即将到期提示 {result.expiry_notices} 条",
+                "message_en": f"{result.expiry_notices} agreement expiry notices",
+            }
+        )
+    reasons.append(
+        {
+            "code": "SWEEP_RUN",
+            "clause": RULE_CLAUSE[MILESTONE_MISSED],
+            "message": "清单扫描运行记录",
+            "message_en": "sweep run record",
+            "detail": detail,
+        }
+    )
+    chunk = f"，项目 id {result.chunk[0]}–{result.chunk[1]}" if result.chunk else ""
+    audit.append(
+        s,
+        [
+            AuditRecord(
+                kind="data",
+                outcome="recorded",
+                action="flow.sweep",
+                actor=SWEEP_ACTOR,
+                role=SYSTEM_ROLE,
+                occurred_at=app.clock(),
+                reasons=reasons,
+                note=f"清单扫描 as_of {result.as_of.isoformat()}{chunk}：新发现 {result.opened} 项，"
+                f"关闭 {result.closed} 项，仍未解决 {result.still_open} 项，到期提示 {result.expiry_notices} 条，"
+                f"随问题关闭的整改通知 {result.orders_closed} 份",
+            )
+        ],
+    )

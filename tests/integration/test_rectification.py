@@ -1,0 +1,507 @@
+"""Rectification orders (限期整改, 733号文 第十一条) on SQLite and PostgreSQL: the deadlines run and the use cases.
+
+The demo portfolio supplies the findings: a sweep on 2026-09-28 finds ZJ-2026-004's missed C-002 (due
+2026-06-30) and the four items of ZJ-2026-005 due 2026-06-30 and first delivered in October or November; 20 working days after
+2026-09-28 run over 国庆 (10-01 to 10-07 off, Saturday 10-10 worked) to 2026-10-30.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from govflow import rectification, services
+from govflow.demo import demo_portfolio
+from govflow.flowruns import recorded_run
+from govflow.rectification import (
+    DeadlinesResult,
+    OrderStatus,
+    extend_order,
+    list_orders,
+    reject_evidence,
+    reopen_order,
+    run_deadlines,
+    show_order,
+    submit_evidence,
+    verify_order,
+)
+from govflow.services import App, fire_event
+from govflow.settings import Settings
+from govflow.sweep import run_sweep
+from models.db import unit_of_work
+from models.facts import t
+from models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
+from states.errors import CalendarDataMissing, Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
+from states.phases import Event
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, the demo's "today"
+NOTICE = date(2026, 9, 28)
+DEADLINE = date(2026, 10, 30)
+#: the order for ZJ-2026-004's C-002 (lead: 人社厅, user chen) issued by the run of 2026-09-28
+ORDER = "RO-ZJ-2026-004-01"
+
+
+def make_app(engine: Engine, db_url: str, start: datetime = NOW) -> App:
+    clock = iter(start + timedelta(seconds=i) for i in range(100_000))
+    return App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
+
+
+def at(app: App, day: date) -> App:
+    """The same database seen by a user acting on ``day`` (10:00 Beijing)."""
+    return make_app(
+        app.engine, app.settings.database_url, datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
+    )
+
+
+@pytest.fixture
+def app(engine: Engine, db_url: str) -> Iterator[App]:
+    application = make_app(engine, db_url)
+    services.load_portfolio(application, demo_portfolio(), None)
+    yield application
+
+
+@pytest.fixture
+def issued(app: App) -> App:
+    """The findings of 2026-09-28 and their orders, due 2026-10-30."""
+    run_sweep(app, NOTICE)
+    res = run_deadlines(app, NOTICE)
+    assert res.orders_issued == 5 and res.issued_codes[0] == ORDER
+    return app
+
+
+def steps(app: App, code: str, kind: str | None = None) -> list[Any]:
+    st, ro = t(OrderStep), t(RectificationOrder)
+    q = select(st).join(ro, ro.c.id == st.c.order_id).where(ro.c.code == code)
+    if kind:
+        q = q.where(st.c.kind == kind)
+    with unit_of_work(app.engine, write=False) as s:
+        return list(s.execute(q.order_by(st.c.id)))
+
+
+def outbox(app: App, prefix: str = "") -> dict[str, Any]:
+    ob = t(OutboxMessage)
+    with unit_of_work(app.engine, write=False) as s:
+        return {r.key: r for r in s.execute(select(ob).where(ob.c.key.startswith(prefix)))}
+
+
+def audit_actions(app: App, code: str | None = None) -> list[tuple[str, str, str]]:
+    ae = t(AuditEvent)
+    q = select(ae.c.action, ae.c.outcome, ae.c.actor)
+    if code:
+        q = q.where(ae.c.project_code == code)
+    with unit_of_work(app.engine, write=False) as s:
+        return [tuple(r) for r in s.execute(q.order_by(ae.c.seq))]
+
+
+def count(app: App, model: Any) -> int:
+    with unit_of_work(app.engine, write=False) as s:
+        return int(s.execute(select(func.count()).select_from(t(model))).scalar_one())
+
+
+# ---------------------------------------------------------------------------------------------- issuing
+
+
+def test_an_order_per_open_finding_due_twenty_working_days_later_over_national_day(issued: App) -> None:
+    assert issued.calendar.add_workdays(NOTICE, 20) == DEADLINE
+    order = show_order(issued, ORDER, "wang")
+    assert order.finding == "ZJ-2026-004/MILESTONE_MISSED/A-001/C-002/11330000GF0000005G/2026-06-30"
+    assert (order.origin, order.status, order.notice_date, order.workdays, order.deadline) == (
+        "finding",
+        OrderStatus.OPEN,
+        NOTICE,
+        20,
+        DEADLINE,
+    )
+    assert order.policy_version == "2026.1" and order.version == 1 and order.original_deadline == DEADLINE
+    assert order.reasons[0]["code"] == "MILESTONE_MISSED"
+    assert order.reasons[0]["clause"] == "733号文 第十一条"
+    assert [s.kind for s in order.steps] == ["issued"]
+    msg = outbox(issued, f"order/{ORDER}/")[f"order/{ORDER}/issued"]
+    assert (msg.topic, msg.recipients_role) == ("order.issued", "department")
+    assert msg.payload["deadline"] == "2026-10-30" and msg.payload["department"] == "11330000GF0000005G"
+    assert ("order.issue", "recorded", "govflow-deadlines") in audit_actions(issued, "ZJ-2026-004")
+    # rerun: no second order for the same finding
+    again = run_deadlines(issued, NOTICE)
+    assert again == DeadlinesResult(NOTICE, None, 0, 0, 0, 0)
+    assert count(issued, RectificationOrder) == 5
+
+
+def test_orders_are_numbered_per_project_after_the_existing_ones(app: App) -> None:
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    res = fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享")
+    assert res.order == "RO-ZJ-2026-004-01"
+    run_sweep(app, date(2026, 11, 26))
+    codes = run_deadlines(app, date(2026, 11, 26)).issued_codes
+    assert codes == ("RO-ZJ-2026-004-02", "RO-ZJ-2026-004-03", "RO-ZJ-2026-005-01")
+
+
+# ---------------------------------------------------------------------------------------------- reminders
+
+
+def test_reminders_five_and_one_working_days_before_the_deadline(issued: App) -> None:
+    assert issued.calendar.sub_workdays(DEADLINE, 5) == date(2026, 10, 23)
+    assert issued.calendar.sub_workdays(DEADLINE, 1) == date(2026, 10, 29)
+    assert run_deadlines(issued, date(2026, 10, 22)).reminders == 0
+    assert run_deadlines(issued, date(2026, 10, 23)).reminders == 5  # reminder-5 of the five orders
+    assert run_deadlines(issued, date(2026, 10, 28)).reminders == 0
+    assert run_deadlines(issued, date(2026, 10, 29)).reminders == 5  # reminder-1
+    assert run_deadlines(issued, DEADLINE).reminders == 0
+    keys = [s.key for s in steps(issued, ORDER, "reminder")]
+    assert keys == [f"{ORDER}/reminder-5", f"{ORDER}/reminder-1"]
+    msg = outbox(issued, f"order/{ORDER}/reminder-5")[f"order/{ORDER}/reminder-5"]
+    assert (msg.topic, msg.recipients_role) == ("order.reminder", "department")
+    assert (
+        msg.payload["reminder"] == 5 and msg.payload["late"] is False and "第十一条" in msg.payload["clause"]
+    )
+
+
+def test_a_skipped_run_catches_up_each_reminder_once(issued: App) -> None:
+    # no run between the notice and the day before the deadline
+    res = run_deadlines(issued, date(2026, 10, 29))
+    assert res.reminders == 10
+    late = steps(issued, ORDER, "reminder")
+    assert [(s.key, s.on, s.payload["late"]) for s in late] == [
+        (f"{ORDER}/reminder-5", date(2026, 10, 29), True),
+        (f"{ORDER}/reminder-1", date(2026, 10, 29), False),
+    ]
+    assert run_deadlines(issued, DEADLINE).reminders == 0
+    assert len(outbox(issued, f"order/{ORDER}/reminder")) == 2
+
+
+def test_no_reminder_after_the_deadline_or_for_submitted_evidence(issued: App) -> None:
+    submit_evidence(at(issued, date(2026, 10, 20)), ORDER, "chen", "已完成照片接口联调")
+    res = run_deadlines(issued, date(2026, 11, 2))  # past the deadline: no reminder is sent any more
+    assert res.reminders == 0 and steps(issued, ORDER, "reminder") == []
+    # under review, not overdue
+    assert show_order(issued, ORDER, "wang").status is OrderStatus.EVIDENCE_SUBMITTED
+
+
+# ---------------------------------------------------------------------------------------------- overdue
+
+
+def test_overdue_once_with_audit_and_notices_to_audit_and_program_office(issued: App) -> None:
+    assert run_deadlines(issued, DEADLINE).overdue == 0  # the deadline day itself is in time
+    res = run_deadlines(issued, date(2026, 11, 2))  # Monday, 1 working day overdue
+    assert res.overdue == 5 and res.escalations == 5  # level 1 fires after 1 working day
+    order = show_order(issued, ORDER, "wang")
+    assert (order.status, order.overdue_since, order.escalation_level, order.version) == (
+        OrderStatus.OVERDUE,
+        date(2026, 11, 2),
+        1,
+        2,
+    )
+    sent = outbox(issued, f"order/{ORDER}/overdue")
+    assert {m.recipients_role for m in sent.values()} == {"audit", "program_office", "department"}
+    assert all(m.topic == "order.overdue" and m.payload["overdue_workdays"] == 1 for m in sent.values())
+    assert ("order.overdue", "recorded", "govflow-deadlines") in audit_actions(issued, "ZJ-2026-004")
+    res = run_deadlines(issued, date(2026, 11, 3))
+    assert (res.overdue, res.escalations) == (0, 0)
+    assert len(outbox(issued, f"order/{ORDER}/overdue")) == 3
+    assert show_order(issued, ORDER, "wang").overdue_since == date(2026, 11, 2)
+
+
+def test_escalation_levels_fire_once_each_also_when_runs_were_skipped(issued: App) -> None:
+    cal = issued.calendar
+    assert cal.workdays_after(DEADLINE, date(2026, 11, 13)) == 10
+    assert cal.workdays_after(DEADLINE, date(2026, 11, 27)) == 20
+    assert run_deadlines(issued, date(2026, 11, 12)).escalations == 5  # level 1 only
+    res = run_deadlines(issued, date(2026, 11, 27))  # jumps over level 2's day
+    assert res.escalations == 10 and res.overdue == 0
+    keys = [s.key for s in steps(issued, ORDER, "escalation")]
+    assert keys == [f"{ORDER}/escalation-1", f"{ORDER}/escalation-2", f"{ORDER}/escalation-3"]
+    assert show_order(issued, ORDER, "wang").escalation_level == 3
+    assert run_deadlines(issued, date(2026, 12, 15)).escalations == 0
+    level3 = outbox(issued, f"order/{ORDER}/escalation-3/")
+    assert {m.recipients_role for m in level3.values()} == {
+        "audit",
+        "program_office",
+        "finance",
+        "department",
+    }
+    assert all(m.payload["name"] == "约谈" and m.payload["level"] == 3 for m in level3.values())
+    assert services.verify_audit(issued).ok
+
+
+def test_orders_of_a_failed_acceptance_are_reminded_and_escalated_too(app: App) -> None:
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="C-001、C-002 到期未实现共享")
+    order = show_order(app, "RO-ZJ-2026-004-01", "wang")
+    assert (order.origin, order.deadline) == ("fail_acceptance", date(2026, 12, 24))
+    assert run_deadlines(app, date(2026, 12, 17)).reminders == 1
+    res = run_deadlines(app, date(2026, 12, 28))
+    assert (res.orders_issued, res.reminders, res.overdue, res.escalations) == (0, 0, 1, 1)
+    assert show_order(app, "RO-ZJ-2026-004-01", "wang").status is OrderStatus.OVERDUE
+
+
+def test_a_run_for_a_day_before_the_notice_leaves_the_order_alone(issued: App) -> None:
+    assert run_deadlines(issued, date(2026, 9, 27)) == DeadlinesResult(date(2026, 9, 27), None, 0, 0, 0, 0)
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+
+
+def test_a_deadline_in_a_year_without_calendar_data_fails_the_run_with_an_alarm(app: App) -> None:
+    run_sweep(app, date(2026, 12, 10))
+    n_orders, n_steps = count(app, RectificationOrder), count(app, OrderStep)
+    with pytest.raises(CalendarDataMissing) as exc, recorded_run(app, "deadlines", date(2026, 12, 10)):
+        run_deadlines(app, date(2026, 12, 10))  # 20 working days after 12-10 reach into 2027
+    assert exc.value.exit_code == 3 and "2027" in exc.value.message
+    alarm = outbox(app, "alarm/")["alarm/calendar/2027"]
+    assert (alarm.topic, alarm.recipients_role) == ("alarm.calendar", "admin")
+    assert alarm.payload["year"] == "2027" and alarm.payload["flow"] == "deadlines"
+    assert alarm.payload["as_of"] == "2026-12-10"
+    assert (count(app, RectificationOrder), count(app, OrderStep)) == (n_orders, n_steps)  # rolled back
+    fr = t(FlowRun)
+    with unit_of_work(app.engine, write=False) as s:
+        run = s.execute(select(fr.c.status, fr.c.error)).one()
+    assert run.status == "failed" and run.error.startswith("CalendarDataMissing")
+    with pytest.raises(CalendarDataMissing):
+        run_deadlines(app, date(2026, 12, 11))
+    assert len(outbox(app, "alarm/")) == 1  # one alarm per missing year
+
+
+# ---------------------------------------------------------------------------------------------- use cases
+
+
+def test_evidence_then_verification_closes_the_order_in_time(issued: App) -> None:
+    day = at(issued, date(2026, 10, 27))
+    order = submit_evidence(day, ORDER, "chen", "照片共享接口已上线，附联调记录")
+    assert (order.status, order.version) == (OrderStatus.EVIDENCE_SUBMITTED, 2)
+    assert order.steps[-1].kind == "evidence" and order.steps[-1].actor == "chen"
+    assert order.steps[-1].note == "照片共享接口已上线，附联调记录"
+    note = outbox(issued, f"order/{ORDER}/evidence/")[f"order/{ORDER}/evidence/v2"]
+    assert note.recipients_role == "program_office" and note.payload["to"] == "evidence_submitted"
+    order = verify_order(day, ORDER, "wang", "核验通过")
+    assert (order.status, order.closed_on, order.closed_late, order.closed_reason) == (
+        OrderStatus.CLOSED,
+        date(2026, 10, 27),
+        False,
+        "verified",
+    )
+    assert [s.kind for s in order.steps] == ["issued", "evidence", "verify"]
+    assert [a for a in audit_actions(issued, "ZJ-2026-004") if a[0].startswith("order.")][-2:] == [
+        ("order.evidence", "accepted", "chen"),
+        ("order.verify", "accepted", "wang"),
+    ]
+    assert services.verify_audit(issued).ok
+
+
+def test_verification_after_the_deadline_is_recorded_as_late(issued: App) -> None:
+    late = at(issued, date(2026, 11, 3))
+    run_deadlines(issued, date(2026, 11, 2))
+    assert submit_evidence(late, ORDER, "chen", "补交").status is OrderStatus.EVIDENCE_SUBMITTED
+    order = verify_order(late, ORDER, "wang", None)
+    assert (order.status, order.closed_late) == (OrderStatus.CLOSED, True)
+
+
+def test_rejected_evidence_returns_to_open_or_to_overdue_after_the_deadline(issued: App) -> None:
+    early = at(issued, date(2026, 10, 20))
+    submit_evidence(early, ORDER, "chen", "第一次提交")
+    order = reject_evidence(early, ORDER, "wang", "缺少交换平台的交付记录")
+    assert (order.status, order.overdue_since) == (OrderStatus.OPEN, None)
+    assert order.steps[-1].kind == "reject" and order.steps[-1].note == "缺少交换平台的交付记录"
+    submit_evidence(early, ORDER, "chen", "第二次提交")
+    late = at(issued, date(2026, 11, 4))
+    order = reject_evidence(late, ORDER, "wang", "仍无交付记录")
+    assert (order.status, order.overdue_since) == (OrderStatus.OVERDUE, date(2026, 11, 4))
+    # the run that follows tells audit and the program office, once
+    assert run_deadlines(issued, date(2026, 11, 4)).overdue == 5
+    assert len(outbox(issued, f"order/{ORDER}/overdue/")) == 3
+
+
+def test_reopen_a_closed_order_with_a_reason(issued: App) -> None:
+    day = at(issued, date(2026, 10, 27))
+    submit_evidence(day, ORDER, "chen", "已整改")
+    verify_order(day, ORDER, "wang", None)
+    with pytest.raises(UsageError):
+        reopen_order(day, ORDER, "wang", "  ")
+    order = reopen_order(day, ORDER, "wang", "抽查发现交付再次中断")
+    assert (order.status, order.closed_on, order.closed_late, order.closed_reason) == (
+        OrderStatus.OPEN,
+        None,
+        None,
+        None,
+    )
+    assert order.steps[-1].kind == "reopen" and order.steps[-1].payload["was_closed_reason"] == "verified"
+    with pytest.raises(RuleRefused) as exc:
+        reopen_order(day, ORDER, "wang", "再次")
+    assert exc.value.reasons[0].code == "ORDER_STATUS" and exc.value.reasons[0].clause == "733号文 第十一条"
+
+
+def test_extend_to_a_later_working_day_or_by_working_days(issued: App) -> None:
+    day = at(issued, date(2026, 10, 27))
+    with pytest.raises(UsageError):
+        extend_order(day, ORDER, "wang", "需要协调公安厅")  # neither --to nor --workdays
+    with pytest.raises(UsageError):
+        extend_order(day, ORDER, "wang", "x", new_deadline=date(2026, 11, 6), workdays=3)
+    with pytest.raises(RuleRefused) as exc:
+        extend_order(day, ORDER, "wang", "x", new_deadline=date(2026, 10, 29))
+    assert exc.value.reasons[0].code == "EXTENSION_NOT_LATER"
+    with pytest.raises(RuleRefused) as exc:
+        extend_order(day, ORDER, "wang", "x", new_deadline=date(2026, 11, 7))  # a Saturday
+    assert exc.value.reasons[0].code == "DEADLINE_NOT_WORKDAY"
+    assert exc.value.reasons[0].detail["next_workday"] == "2026-11-09"
+    order = extend_order(day, ORDER, "wang", "需要协调公安厅", workdays=5)
+    assert (order.deadline, order.original_deadline) == (date(2026, 11, 6), DEADLINE)
+    order = extend_order(day, ORDER, "wang", "再协调一周", new_deadline=date(2026, 11, 13))
+    assert (order.deadline, order.original_deadline, order.version) == (date(2026, 11, 13), DEADLINE, 3)
+    assert order.steps[-1].payload["previous_deadline"] == "2026-11-06"
+
+
+def test_an_extended_overdue_order_is_open_again_and_watched_against_the_new_deadline(issued: App) -> None:
+    run_deadlines(issued, date(2026, 11, 2))
+    day = at(issued, date(2026, 11, 3))
+    order = extend_order(day, ORDER, "wang", "因国庆后系统割接延期", new_deadline=date(2026, 11, 20))
+    assert order.status is OrderStatus.OPEN and order.overdue_since == date(2026, 11, 2)
+    res = run_deadlines(issued, date(2026, 11, 19))  # catches up both reminders of the new deadline
+    assert res.reminders == 2
+    assert [s.key for s in steps(issued, ORDER, "reminder")] == [
+        f"{ORDER}/reminder-5@2026-11-20",
+        f"{ORDER}/reminder-1@2026-11-20",
+    ]
+    assert run_deadlines(issued, date(2026, 11, 23)).overdue == 1  # the other four were told on 11-02
+    assert [s.key for s in steps(issued, ORDER, "overdue")] == [
+        f"{ORDER}/overdue",
+        f"{ORDER}/overdue@2026-11-20",
+    ]
+    assert [s.key for s in steps(issued, ORDER, "escalation")] == [f"{ORDER}/escalation-1"]  # once per order
+
+
+def test_extending_into_a_year_without_calendar_data_is_refused_with_an_alarm(issued: App) -> None:
+    with pytest.raises(CalendarDataMissing):
+        extend_order(at(issued, date(2026, 10, 27)), ORDER, "wang", "跨年", new_deadline=date(2027, 1, 8))
+    assert "alarm/calendar/2027" in outbox(issued, "alarm/")
+    assert show_order(issued, ORDER, "wang").deadline == DEADLINE
+
+
+def test_a_stale_version_is_a_conflict_and_changes_nothing(issued: App) -> None:
+    day = at(issued, date(2026, 10, 20))
+    submit_evidence(day, ORDER, "chen", "提交", expect_version=1)
+    reject_evidence(day, ORDER, "wang", "不全")  # version 3 now
+    n = count(issued, AuditEvent)
+    with pytest.raises(Conflict) as exc:
+        submit_evidence(day, ORDER, "chen", "基于旧页面提交", expect_version=2)
+    assert exc.value.exit_code == 5 and "RO-ZJ-2026-004-01" in exc.value.message
+    assert show_order(issued, ORDER, "wang").version == 3 and count(issued, AuditEvent) == n
+    assert submit_evidence(day, ORDER, "chen", "刷新后提交", expect_version=3).version == 4
+
+
+def test_permissions_deny_by_default_and_scope_departments(issued: App) -> None:
+    day = at(issued, date(2026, 10, 20))
+    with pytest.raises(PermissionDenied) as exc:
+        submit_evidence(day, ORDER, "li", "不是牵头部门")  # 大数据局 takes part in ZJ-2026-004, does not lead
+    assert exc.value.reasons[0].code == "OUT_OF_DEPARTMENT"
+    with pytest.raises(PermissionDenied) as exc:
+        submit_evidence(day, ORDER, "wang", "项目审批部门不能代交")
+    assert exc.value.reasons[0].code == "PERMISSION_DENIED"
+    submit_evidence(day, ORDER, "chen", "已整改")
+    for who, fn in [("chen", verify_order), ("zheng", verify_order), ("qian", verify_order)]:
+        with pytest.raises(PermissionDenied):
+            fn(day, ORDER, who, None)
+    with pytest.raises(PermissionDenied):
+        extend_order(day, ORDER, "chen", "自己延期", workdays=5)
+    with pytest.raises(PermissionDenied):
+        reject_evidence(day, ORDER, "zheng", "审计只读")
+    with pytest.raises(PermissionDenied):
+        show_order(day, ORDER, "pingshen")  # the review agency has no business with orders
+    with pytest.raises(PermissionDenied):
+        show_order(day, ORDER, "zhao")  # 市场监管局 has no part in ZJ-2026-004
+    ae = t(AuditEvent)
+    with unit_of_work(issued.engine, write=False) as s:
+        denied = list(
+            s.execute(select(ae.c.actor, ae.c.action).where(ae.c.outcome == "denied").order_by(ae.c.seq))
+        )
+    assert [tuple(r) for r in denied] == [
+        ("li", "order.evidence"),
+        ("wang", "order.evidence"),
+        ("chen", "order.verify"),
+        ("zheng", "order.verify"),
+        ("qian", "order.verify"),
+        ("chen", "order.extend"),
+        ("zheng", "order.verify"),
+        ("pingshen", "order.read"),
+        ("zhao", "order.read"),
+    ]
+    with pytest.raises(NotFound):
+        show_order(day, "RO-NO-SUCH", "wang")
+    with pytest.raises(NotFound):
+        submit_evidence(day, ORDER, "nobody", "x")
+    with pytest.raises(UsageError):
+        submit_evidence(day, ORDER, "chen", "")
+
+
+def test_list_orders_by_role_status_and_project(issued: App) -> None:
+    everything = [o.code for o in list_orders(issued, "wang")]
+    assert everything == [ORDER, *(f"RO-ZJ-2026-005-0{i}" for i in range(1, 5))]
+    assert [o.code for o in list_orders(issued, "zheng")] == everything  # audit reads everything
+    # 人社厅 leads ZJ-2026-004 and takes part in ZJ-2026-005; 大数据局 takes part in 004 only,
+    # 市场监管局 in 005 only
+    assert [o.code for o in list_orders(issued, "chen")] == everything
+    assert [o.code for o in list_orders(issued, "li")] == [ORDER]
+    assert [o.code for o in list_orders(issued, "zhao")] == everything[1:]
+    assert [o.code for o in list_orders(issued, "wang", project="ZJ-2026-004")] == [ORDER]
+    submit_evidence(at(issued, date(2026, 10, 20)), ORDER, "chen", "已整改")
+    assert [o.code for o in list_orders(issued, "wang", status="evidence_submitted")] == [ORDER]
+    assert list_orders(issued, "wang", status="closed") == []
+    with pytest.raises(UsageError):
+        list_orders(issued, "wang", status="done")
+    with pytest.raises(PermissionDenied):
+        list_orders(issued, "zhao", project="ZJ-2026-004")
+    with pytest.raises(PermissionDenied):
+        list_orders(issued, "pingshen")
+    view = list_orders(issued, "qian")[0].to_dict("en")
+    assert view["status_label"] == "evidence submitted" and view["clause"] == "733号文 第十一条"
+    assert view["steps"] == []  # the list leaves the steps out
+
+
+def test_show_order_tells_the_whole_story_in_both_languages(issued: App) -> None:
+    run_deadlines(issued, date(2026, 11, 2))
+    d = show_order(issued, ORDER, "chen").to_dict()
+    assert d["status_label"] == "已逾期" and d["department"] == "11330000GF0000005G"
+    assert [s["kind"] for s in d["steps"]] == ["issued", "overdue", "escalation"]
+    assert d["steps"][0]["kind_label"] == "下达整改通知" and "2026-10-30" in d["steps"][0]["note"]
+    en = show_order(issued, ORDER, "chen").to_dict("en")
+    assert en["status_label"] == "overdue" and en["steps"][2]["kind_label"] == "escalation"
+    assert en["reasons"][0]["message"].startswith("agreement A-001 promised")
+
+
+def test_a_chunk_issues_and_watches_only_its_projects_orders(app: App) -> None:
+    run_sweep(app, NOTICE)
+    pt = t(Project)
+    with unit_of_work(app.engine, write=False) as s:
+        pid4 = int(s.execute(select(pt.c.id).where(pt.c.code == "ZJ-2026-004")).scalar_one())
+    res = run_deadlines(app, NOTICE, (pid4, pid4))
+    assert res.issued_codes == (ORDER,) and res.chunk == (pid4, pid4)
+    assert run_deadlines(app, date(2026, 10, 23), (pid4, pid4)).reminders == 1
+    assert run_deadlines(app, NOTICE).orders_issued == 4  # the rest, on the whole range
+
+
+def test_two_decisions_on_one_order_at_once_exactly_one_wins(
+    issued: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B verifies while A's rejection is being judged: A must not write over it (optimistic lock)."""
+    if issued.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serializes writing transactions (BEGIN IMMEDIATE): no interleaving to test")
+    day = at(issued, date(2026, 10, 27))
+    submit_evidence(day, ORDER, "chen", "已整改")
+    real = services._project_row  # what rectification calls, by the name it imported
+    fired: list[bool] = []
+
+    def interleaved(s: Any, code: str) -> Any:
+        row = real(s, code)
+        if not fired:
+            fired.append(True)
+            assert verify_order(day, ORDER, "wang", "B 先核验").status is OrderStatus.CLOSED
+        return row
+
+    monkeypatch.setattr(rectification, "_project_row", interleaved)
+    with pytest.raises(Conflict):
+        reject_evidence(day, ORDER, "wang", "A 的退回")
+    order = show_order(issued, ORDER, "wang")
+    assert (order.status, order.version) == (OrderStatus.CLOSED, 3)
+    assert [s.kind for s in order.steps] == ["issued", "evidence", "verify"]
+    assert services.verify_audit(issued).ok
