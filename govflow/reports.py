@@ -84,6 +84,7 @@ STEP_STATUS: dict[str, str] = {
     "reject": "overdue",
     "reopen": "overdue",
     "verify": "closed",
+    "close": "closed",
 }
 EXTEND_STEP = "extend"
 

@@ -34,6 +34,7 @@ from models.tables import (
     CatalogAuthorization,
     CatalogItem,
     Opinion,
+    OrderStep,
     Project,
     ProjectDepartment,
     RectificationOrder,
@@ -375,6 +376,8 @@ def fire_event(
         version = int(row[0])
         if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
             order_code, deadline = _open_acceptance_order(app, s, p, on, reason)
+        if outcome.accepted and ev is Event.PASS_ACCEPTANCE:
+            _close_acceptance_orders(s, p, on, when, actor)
         seq = audit.append(
             s,
             [
@@ -449,6 +452,41 @@ def _open_acceptance_order(app: App, s: Session, p: Any, on: date, reason: str |
         )
     )
     return code, deadline
+
+
+def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor: Actor) -> None:
+    """Passing acceptance settles the orders a failed acceptance opened (限期整改 done): close them, on time or
+    late, with a step each, so the deadline flow stops reminding and escalating them."""
+    ro, st = t(RectificationOrder), t(OrderStep)
+    open_orders = s.execute(
+        select(ro.c.id, ro.c.code, ro.c.deadline).where(
+            ro.c.project_id == p["id"], ro.c.origin == "fail_acceptance", ro.c.status != "closed"
+        )
+    ).all()
+    for oid, code, deadline in open_orders:
+        s.execute(
+            update(ro)
+            .where(ro.c.id == oid)
+            .values(
+                status="closed",
+                closed_on=on,
+                closed_late=on > deadline,
+                closed_reason="acceptance_passed",
+                version=ro.c.version + 1,
+            )
+        )
+        s.execute(
+            insert(st).values(
+                key=f"{code}/close/acceptance",
+                order_id=oid,
+                kind="close",
+                on=on,
+                at=when,
+                actor=actor.name,
+                note="通过验收，整改完成（733号文 第十一条）",
+                payload={"reason": "acceptance_passed", "late": on > deadline},
+            )
+        )
 
 
 _NOTIFY = {Event.INTAKE, Event.APPROVE, Event.REFUSE, Event.PASS_ACCEPTANCE, Event.FAIL_ACCEPTANCE}

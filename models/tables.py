@@ -210,7 +210,7 @@ class RectificationOrder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
     project_id: int = Field(foreign_key="project.id", index=True)
-    finding_id: int | None = Field(default=None, foreign_key="finding.id")
+    finding_id: int | None = Field(default=None, foreign_key="finding.id", index=True)
     origin: str = Field(max_length=32)  # fail_acceptance | finding
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notice_date: date

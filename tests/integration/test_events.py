@@ -300,3 +300,19 @@ def test_the_chain_holds_when_the_clock_reads_beijing_time(app: App) -> None:
     fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li")
     fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang", at=(NOW + timedelta(minutes=61)).astimezone(beijing))
     assert services.verify_audit(app).ok
+
+
+def test_passing_acceptance_after_rectification_closes_the_acceptance_order(app: App) -> None:
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    order = fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享").order
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    # deliveries arrived for the due items
+    with unit_of_work(app.engine) as s:
+        s.execute(text("UPDATE agreement_item SET due = NULL"))
+    assert fire_event(app, "ZJ-2026-004", Event.PASS_ACCEPTANCE, "wang").accepted
+    with unit_of_work(app.engine, write=False) as s:
+        ro = t(RectificationOrder)
+        status, reason, late = s.execute(
+            select(ro.c.status, ro.c.closed_reason, ro.c.closed_late).where(ro.c.code == order)
+        ).one()
+    assert (status, reason, late) == ("closed", "acceptance_passed", False)

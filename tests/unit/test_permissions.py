@@ -47,7 +47,9 @@ def test_event_rows_follow_the_spec_who_column() -> None:
 def test_audit_changes_nothing_and_finance_fires_no_event() -> None:
     for action, roles in TABLE.items():
         if Role.AUDIT in roles:
-            assert action.endswith((".read", ".list", ".history", ".verify")) or action.startswith("report."), action
+            assert action.endswith((".read", ".list", ".history", ".verify")) or action.startswith(
+                "report."
+            ), action
         if action.startswith("event."):
             assert Role.FINANCE not in roles and Role.AUDIT not in roles and Role.ADMIN not in roles
 
