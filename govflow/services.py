@@ -1023,3 +1023,122 @@ def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str
             ],
         )
         return {"added": added, "refined": refined, "version": version}
+
+
+#: phases in which the lead department may still change its proposal materials (needs analysis)
+PROPOSAL_EDIT_PHASES = frozenset({Phase.DRAFT, Phase.REJECTED})
+
+
+def _edit_refused(
+    code: str, phase: Phase, what_zh: str, what_en: str, allowed: frozenset[Phase], cite: str
+) -> RuleRefused:
+    names = "、".join(p.zh for p in sorted(allowed))
+    return RuleRefused(
+        [
+            Reason(
+                "MATERIALS_LOCKED",
+                cite,
+                f"项目 {code} 处于「{phase.zh}」，{what_zh}只能在{names}阶段修改",
+                f"project {code} is in '{phase.en}'; its {what_en} can only change in "
+                + ", ".join(p.en for p in sorted(allowed)),
+            )
+        ]
+    )
+
+
+def _materials_audit(
+    app: App, s: Session, actor: Actor, code: str, action: str, note: str, cite: str
+) -> None:
+    audit.append(
+        s,
+        [
+            AuditRecord(
+                kind="data",
+                outcome="recorded",
+                action=action,
+                actor=actor.name,
+                role=actor.role.value,
+                occurred_at=app.clock(),
+                project_code=code,
+                note=note,
+                clauses=[cite],
+            )
+        ],
+    )
+
+
+@use_case
+def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str, int]:
+    """信息共享协定或联合发文 (第八条) from a YAML/JSON file into an existing project, all or nothing.
+
+    Agreements are added, never overwritten (a signed agreement is a record); any phase before the project's
+    end, since 第八条 asks that authorizations be adjusted while the system runs too."""
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "project.edit", _project_row(s, code))
+    agreements = portfolio.parse_agreements(path)
+    with unit_of_work(app.engine) as s:
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.edit", p)
+        phase = Phase(p["phase"])
+        if phase in (Phase.RETIRED, Phase.WITHDRAWN):
+            allowed = frozenset(Phase) - {Phase.RETIRED, Phase.WITHDRAWN}
+            raise _edit_refused(code, phase, "共享协定", "agreements", allowed, "733号文 第八条")
+        ci, ag = t(CatalogItem), t(Agreement)
+        reasons = portfolio.check_new_agreements(
+            agreements,
+            project=code,
+            catalog=set(s.execute(select(ci.c.code).where(ci.c.project_id == p["id"])).scalars()),
+            existing_codes=set(s.execute(select(ag.c.code).where(ag.c.project_id == p["id"])).scalars()),
+            departments=set(s.execute(select(DEPT.c.code)).scalars()),
+        )
+        if reasons:
+            raise InvalidInput(reasons)
+        written = portfolio.write_agreements(s, code, int(p["id"]), agreements)
+        version = bump_version(s, int(p["id"]))
+        _materials_audit(
+            app, s, actor, code, "agreement.add",
+            f"{path.name}: 协定 {', '.join(a.code for a in agreements)}（{written['agreement_items']} 个条目）",
+            "733号文 第八条",
+        )  # fmt: skip
+        return {**written, "version": version}
+
+
+@use_case
+def set_needs_analysis(
+    app: App,
+    code: str,
+    actor_name: str,
+    *,
+    internal: str | None,
+    external: str | None,
+    central_local: str | None,
+) -> int:
+    """需求分析 (第九条): the three dimensions of sharing needs; given dimensions replace the recorded ones."""
+    from models.tables import NeedsAnalysis
+
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.edit", p)
+        if Phase(p["phase"]) not in PROPOSAL_EDIT_PHASES:
+            raise _edit_refused(
+                code, Phase(p["phase"]), "需求分析", "needs analysis", PROPOSAL_EDIT_PHASES, "733号文 第九条"
+            )
+        na = t(NeedsAnalysis)
+        given = {
+            k: v
+            for k, v in (("internal", internal), ("external", external), ("central_local", central_local))
+            if v is not None
+        }
+        if not given:
+            raise UsageError(
+                "至少给出一个维度（--internal / --external / --central-local）", "give at least one dimension"
+            )
+        if s.execute(select(na.c.id).where(na.c.project_id == p["id"])).first() is None:
+            s.execute(insert(na).values(project_id=p["id"], needs=[], **given))
+        else:
+            s.execute(update(na).where(na.c.project_id == p["id"]).values(**given))
+        version = bump_version(s, int(p["id"]))
+        _materials_audit(app, s, actor, code, "needs.set", "需求分析：" + "、".join(given), "733号文 第九条")
+        return version

@@ -593,3 +593,65 @@ app.add_typer(_notify.app, name="notify")
 from govflow.cli import serve as _serve  # noqa: E402
 
 _serve.register(app, user_app)
+
+
+# ---------------------------------------------------------------------------------------------- proposal materials
+
+agreement_app = typer.Typer(
+    help="信息共享协定与联合发文（第八条） / sharing agreements", no_args_is_help=True
+)
+needs_app = typer.Typer(help="信息共享需求分析（第九条） / the needs analysis", no_args_is_help=True)
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(needs_app, name="needs")
+
+
+@agreement_app.command("add")
+def agreement_add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="项目编号 / project code")],
+    file: Annotated[
+        Path, typer.Argument(help="YAML/JSON：agreements: [...]（格式同项目组合文档） / agreements file")
+    ],
+    actor: Annotated[str, typer.Option("--as", help="牵头部门用户 / lead department user")],
+    as_json: bool = JsonOpt,
+) -> None:
+    """登记共享协定或联合发文：第八条各项约定齐全才写入，任一处有误则不写入 / add agreements to a project."""
+    with guarded(ctx, as_json) as st:
+        res = services.add_agreements(st.app, code, file, actor)
+        if as_json:
+            emit_json({"project": code, **res})
+        else:
+            out.print(
+                st.tr(
+                    f"{code}：已登记 {res['agreements']} 份协定、{res['agreement_items']} 个条目（版本 {res['version']}）",
+                    f"{code}: {res['agreements']} agreements with {res['agreement_items']} items added (version {res['version']})",
+                )
+            )
+
+
+@needs_app.command("set")
+def needs_set(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="项目编号 / project code")],
+    actor: Annotated[str, typer.Option("--as", help="牵头部门用户 / lead department user")],
+    internal: Annotated[str | None, typer.Option(help="部门内部共享需求 / internal needs")] = None,
+    external: Annotated[str | None, typer.Option(help="部门外部共享需求 / external needs")] = None,
+    central_local: Annotated[
+        str | None, typer.Option("--central-local", help="中央和地方之间的共享需求 / central–local needs")
+    ] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """填写需求分析的三个维度（部门内部、外部、中央和地方之间） / set the needs analysis."""
+    with guarded(ctx, as_json) as st:
+        version = services.set_needs_analysis(
+            st.app, code, actor, internal=internal, external=external, central_local=central_local
+        )
+        if as_json:
+            emit_json({"project": code, "version": version})
+        else:
+            out.print(
+                st.tr(
+                    f"{code}：需求分析已更新（版本 {version}）",
+                    f"{code}: needs analysis updated (version {version})",
+                )
+            )

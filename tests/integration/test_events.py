@@ -316,3 +316,52 @@ def test_passing_acceptance_after_rectification_closes_the_acceptance_order(app:
             select(ro.c.status, ro.c.closed_reason, ro.c.closed_late).where(ro.c.code == order)
         ).one()
     assert (status, reason, late) == ("closed", "acceptance_passed", False)
+
+
+AGREEMENT_FILE = """
+agreements:
+  - code: A-101
+    form: agreement
+    parties: ["11330000GF0000003A", "11330000GF0000004D"]
+    signed_on: 2026-11-20
+    term: {start: 2026-12-01, end: 2029-11-30}
+    basis: 《浙江省公共数据条例》第二十条
+    items:
+      - {catalog: C-002, consumer: "11330000GF0000003A", quality: 与备案系统一致, quantity: 全量,
+         update_frequency: daily, scope: 企业开办联办, usage: 接口查询, due: 2027-03-31}
+"""
+
+
+def test_a_clerk_fixes_a_refused_intake_with_an_agreement_and_an_opinion(app: App, tmp_path: Any) -> None:
+    fire_event(app, "ZJ-2026-002", Event.SUBMIT_PROPOSAL, "zhao")
+    refused = fire_event(app, "ZJ-2026-002", Event.INTAKE, "wang")
+    assert {r.code for r in refused.reasons} == {"NO_AGREEMENT", "OPINION_MISSING"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        AGREEMENT_FILE.replace("quality: 与备案系统一致, ", "").replace("C-002,", "C-404,"), encoding="utf-8"
+    )
+    with pytest.raises(RuleRefused) as exc:
+        services.add_agreements(app, "ZJ-2026-002", bad, "zhao")
+    assert {(r.code, r.path) for r in exc.value.reasons} == {
+        ("AGREEMENT_ITEM_TERM_MISSING", "agreements[0].items[0].quality"),
+        ("CATALOG_ITEM_UNKNOWN", "agreements[0].items[0].catalog"),
+    }
+    good = tmp_path / "agreement.yaml"
+    good.write_text(AGREEMENT_FILE, encoding="utf-8")
+    with pytest.raises(PermissionDenied):
+        services.add_agreements(app, "ZJ-2026-002", good, "li")  # another department
+    assert services.add_agreements(app, "ZJ-2026-002", good, "zhao")["agreement_items"] == 1
+    services.record_opinion(
+        app, "ZJ-2026-002", "zhou", department="11330000GF0000004D", on=date(2026, 11, 26), verdict="agree",
+        unmet_needs=[], comment=None,
+    )  # fmt: skip
+    services.set_needs_analysis(
+        app, "ZJ-2026-002", "zhao", internal="登记、备案数据内部共享", external=None, central_local=None
+    )
+    fire_event(app, "ZJ-2026-002", Event.SUBMIT_PROPOSAL, "zhao")
+    assert fire_event(app, "ZJ-2026-002", Event.INTAKE, "wang").accepted
+    with pytest.raises(RuleRefused) as locked:
+        services.set_needs_analysis(
+            app, "ZJ-2026-002", "zhao", internal="x", external=None, central_local=None
+        )
+    assert locked.value.reasons[0].code == "MATERIALS_LOCKED"
