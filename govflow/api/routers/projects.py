@@ -78,10 +78,13 @@ def list_projects(
         str | None, Query(pattern=DEPARTMENT_CODE, description="牵头部门代码 / lead department code")
     ] = None,
 ) -> dict[str, Any]:
-    rows = services.list_projects(app, actor, phase=phase.value if phase else None, department=department)
+    page, size = max(paging.page, 1), min(max(paging.size, 1), queries.MAX_PAGE_SIZE)
+    rows, total = services.page_projects(
+        app, actor, page=page, size=size, phase=phase.value if phase else None, department=department
+    )
     for r in rows:
         r["phase_label"] = Phase(r["phase"]).label(lang)
-    return queries.paginate(rows, paging.page, paging.size).to_dict()
+    return queries.Page(rows, total, page, size).to_dict()
 
 
 @router.get(

@@ -1,0 +1,227 @@
+"""API load benchmark (issue 5): project reads at a fixed rate against `govflow serve`, on SQLite and PostgreSQL.
+
+A national-scale portfolio (20,000 projects by default, ``bench.national``) is generated into a throwaway
+database, the API runs in its own process (uvicorn, ``--workers``), and this process sends an open-loop load on
+loopback: requests are *scheduled* at the target rate and each latency is measured from its scheduled time, so
+a server that falls behind shows it in p99 instead of silently lowering the rate. Every run is bounded in
+requests and time. The baseline measured in the same run is ``GET /api/auth/me`` (token check only): the ratio
+says what reading a project costs on top of authentication.
+
+    python -m bench.api [--scale 1.0] [--rate 200] [--seconds 15] [--workers 2] [--skip-pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench.databases import Database, PgServer, SqliteFiles
+from bench.national import generate
+from govflow import auth
+from govflow.services import App
+from govflow.settings import Settings
+from models.db import make_engine
+from models.migrate import upgrade
+
+TARGET_RATE = 200.0
+TARGET_P99_MS = 100.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    name: str
+    sent: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(db: Database, scale: float, tmp: Path) -> tuple[str, list[str]]:
+    """Generate the portfolio; return an API token of a program-office user and every project code."""
+    engine = make_engine(db.url)
+    upgrade(engine)
+    engine.dispose()
+    (tmp / "csv").mkdir(exist_ok=True)
+    generate(db, tmp / "csv", scale=scale)
+    engine = make_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            user = conn.execute(
+                text("SELECT name FROM app_user WHERE role = 'program_office' LIMIT 1")
+            ).scalar_one()
+            codes = [str(c) for c in conn.execute(text("SELECT code FROM project")).scalars()]
+        token = auth.issue_token(App(Settings(database_url=db.url), engine), None, str(user))
+    finally:
+        engine.dispose()
+    return token, codes
+
+
+def start_server(db: Database, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GOVFLOW_DATABASE_URL": db.url,
+        "GOVFLOW_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    cmd = [
+        sys.executable, "-m", "uvicorn", "govflow.web.site:from_environment", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/openapi.json")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"the API did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def run_load(
+    name: str, port: int, token: str, paths: Sequence[str], rate: float, seconds: float
+) -> LoadResult:
+    """Send ``rate × seconds`` requests scheduled evenly; latency counts from each request's scheduled time."""
+    n = int(rate * seconds)
+    local = threading.local()
+    start = time.perf_counter() + 0.5
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        nonlocal errors
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        ok = False
+        try:
+            conn.request("GET", paths[i % len(paths)], headers={"Authorization": f"Bearer {token}"})
+            resp = conn.getresponse()
+            resp.read()
+            ok = resp.status == 200
+        except OSError:
+            local.conn = None
+        elapsed = (time.perf_counter() - due) * 1000
+        with lock:
+            latencies.append(elapsed)
+            errors += 0 if ok else 1
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        list(pool.map(one, range(n)))
+    took = time.perf_counter() - start
+    q = statistics.quantiles(latencies, n=100)
+    return LoadResult(name, n, errors, took, statistics.median(latencies), q[98])
+
+
+def measure(
+    db: Database, scale: float, rate: float, seconds: float, workers: int, tmp: Path
+) -> list[LoadResult]:
+    token, codes = prepare(db, scale, tmp)
+    rng = random.Random(733)
+    shows = [f"/api/v1/projects/{rng.choice(codes)}" for _ in range(2000)]
+    lists = [f"/api/v1/projects?page={rng.randint(1, 50)}&size=20" for _ in range(200)]
+    port = free_port()
+    server = start_server(db, port, workers)
+    try:
+        run_load("warm-up", port, token, shows, rate / 2, 3)
+        return [
+            run_load("baseline GET /api/auth/me", port, token, ["/api/auth/me"], rate, seconds),
+            run_load("GET /api/v1/projects/{code}", port, token, shows, rate, seconds),
+            run_load("GET /api/v1/projects?page&size=20", port, token, lists, rate, seconds),
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def report(backend: str, results: list[LoadResult]) -> list[dict[str, object]]:
+    base = results[0]
+    print(
+        f"\n{backend}: {'path':<38} {'req':>6} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99/base':>9} errors"
+    )
+    rows = []
+    for r in results:
+        ratio = r.p99_ms / base.p99_ms if base.p99_ms else float("nan")
+        print(
+            f"{'':<{len(backend) + 1}} {r.name:<38} {r.sent:>6} {r.rate:>7.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} {ratio:>9.2f} {r.errors}"
+        )
+        rows.append({**r.__dict__, "rate": r.rate, "p99_vs_baseline": ratio})
+    for r in results[1:]:
+        met = r.rate >= TARGET_RATE * 0.98 and r.p99_ms <= TARGET_P99_MS and r.errors == 0
+        print(
+            f"  target {TARGET_RATE:.0f} req/s with p99 ≤ {TARGET_P99_MS:.0f} ms — {r.name}: {'MET' if met else 'NOT MET'}"
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.api", description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 20,000 projects")
+    ap.add_argument("--rate", type=float, default=TARGET_RATE)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-pg", action="store_true")
+    args = ap.parse_args(argv)
+    out: dict[str, object] = {"scale": args.scale, "rate": args.rate, "workers": args.workers}
+    with tempfile.TemporaryDirectory(prefix="govflow-bench-api-") as d:
+        tmp = Path(d)
+        sqlite = SqliteFiles(tmp)
+        db = sqlite.create("api")
+        out["sqlite"] = report("sqlite", measure(db, args.scale, args.rate, args.seconds, args.workers, tmp))
+        if not args.skip_pg:
+            pg = PgServer()
+            why = pg.unreachable()
+            if why:
+                print(f"\npostgresql: skipped ({why})")
+            else:
+                pdb = pg.create("api")
+                try:
+                    out["postgresql"] = report(
+                        "postgresql", measure(pdb, args.scale, args.rate, args.seconds, args.workers, tmp)
+                    )
+                finally:
+                    pg.drop(pdb)
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"api-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
+        json.dumps(out, indent=2, default=str)
+    )
+
+
+if __name__ == "__main__":
+    main()
