@@ -54,9 +54,10 @@ def phase_writes(path: Path) -> list[int]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "values":
-            if any(k.arg == "phase" for k in node.keywords):
-                lines.append(node.lineno)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr == "values" and any(k.arg == "phase" for k in node.keywords):
+            lines.append(node.lineno)
     return lines
 
 
