@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import UTC, date, datetime
@@ -32,6 +31,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bench.schedule import Step
+from bench.timing import Timing, stopwatch
 from models.audit import event_hash
 from models.tables import (
     Agreement,
@@ -63,14 +63,14 @@ class NaiveRefusal(AssertionError):
     """The naive path found the data does not allow the event (it should never, for generated data)."""
 
 
-def naive_orm(engine: Engine, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> float:
-    """Run ``steps`` the straightforward ORM way; returns the elapsed seconds."""
-    started = time.perf_counter()
-    for step in steps:
-        with Session(engine) as session:
-            _naive_event(session, step, clock())
-            session.commit()
-    return time.perf_counter() - started
+def naive_orm(engine: Engine, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> Timing:
+    """Run ``steps`` the straightforward ORM way; returns the time they took."""
+    with stopwatch() as timing:
+        for step in steps:
+            with Session(engine) as session:
+                _naive_event(session, step, clock())
+                session.commit()
+    return timing
 
 
 def _naive_event(session: Session, step: Step, now: datetime) -> None:
@@ -236,8 +236,30 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def raw_sqlite(path: str, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> float:
-    """The floor on SQLite through ``sqlite3``, with the application's pragmas; returns the elapsed seconds."""
+def _event_row(
+    seq: int, step: Step, at: Any, source: Phase, dest: Phase, empty: Any, prev: str, digest: str
+) -> tuple[Any, ...]:
+    """The values of ``_INSERT_EVENT``; ``at`` and ``empty`` (the JSON ``[]``) in the driver's form."""
+    who = (step.project, step.event.value, step.actor, step.role.value)
+    return (
+        seq,
+        "decision",
+        "accepted",
+        *who,
+        at,
+        at,
+        source.value,
+        dest.value,
+        empty,
+        empty,
+        None,
+        prev,
+        digest,
+    )
+
+
+def raw_sqlite(path: str, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> Timing:
+    """The floor on SQLite through ``sqlite3``, with the application's pragmas; returns the time the steps took."""
     with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as conn:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
             conn.execute(f"PRAGMA {pragma}")
@@ -245,40 +267,27 @@ def raw_sqlite(path: str, steps: Sequence[Step], clock: Callable[[], datetime] =
         update_project = _UPDATE_PROJECT.format(p="?")
         insert_event = _INSERT_EVENT.format(ps=", ".join("?" * 16))
         update_head = _UPDATE_HEAD.format(p="?")
-        started = time.perf_counter()
-        for step in steps:
-            pid, source, dest, version = state.advance(step)
-            now = clock()
-            at = _sqlite_time(now)
-            conn.execute("BEGIN IMMEDIATE")
-            row: tuple[Any, ...] | None = conn.execute(
-                update_project, (dest.value, at, pid, version)
-            ).fetchone()
-            if row is None:
-                raise AssertionError(f"version conflict on {step.project}")
-            seq, prev = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-            seq += 1
-            digest = _hash(seq, prev, now, step, source, dest)
-            values = (
-                seq,
-                "decision",
-                "accepted",
-                step.project,
-                step.event.value,
-                step.actor,
-                step.role.value,
-            )
-            conn.execute(
-                insert_event, (*values, at, at, source.value, dest.value, "[]", "[]", None, prev, digest)
-            )
-            conn.execute(update_head, (seq, digest))
-            conn.execute("COMMIT")
-            state.commit(step, dest, int(row[0]))
-        return time.perf_counter() - started
+        with stopwatch() as timing:
+            for step in steps:
+                pid, source, dest, version = state.advance(step)
+                now = clock()
+                at = _sqlite_time(now)
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute(update_project, (dest.value, at, pid, version)).fetchone()
+                if row is None:
+                    raise AssertionError(f"version conflict on {step.project}")
+                seq, prev = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+                digest = _hash(seq + 1, prev, now, step, source, dest)
+                conn.execute(insert_event, _event_row(seq + 1, step, at, source, dest, "[]", prev, digest))
+                conn.execute(update_head, (seq + 1, digest))
+                conn.execute("COMMIT")
+                state.commit(step, dest, int(row[0]))
+        return timing
 
 
-def raw_postgres(uri: str, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> float:
-    """The floor on PostgreSQL through ``psycopg`` (READ COMMITTED, head row locked); returns the elapsed seconds."""
+def raw_postgres(uri: str, steps: Sequence[Step], clock: Callable[[], datetime] = utcnow) -> Timing:
+    """The floor on PostgreSQL through ``psycopg`` (READ COMMITTED, head row locked); returns the time the steps
+    took."""
     with psycopg.connect(uri) as conn:
         state = _State(conn.execute("SELECT id, code, phase, version FROM project").fetchall())
         conn.commit()
@@ -286,32 +295,18 @@ def raw_postgres(uri: str, steps: Sequence[Step], clock: Callable[[], datetime] 
         insert_event = _INSERT_EVENT.format(ps=", ".join(["%s"] * 16))
         update_head = _UPDATE_HEAD.format(p="%s")
         empty = Json([], dumps=json.dumps)
-        started = time.perf_counter()
-        for step in steps:
-            pid, source, dest, version = state.advance(step)
-            now = clock()
-            row = conn.execute(update_project, (dest.value, now, pid, version)).fetchone()
-            if row is None:
-                raise AssertionError(f"version conflict on {step.project}")
-            head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()
-            if head is None:
-                raise AssertionError("no audit head")
-            seq = int(head[0]) + 1
-            digest = _hash(seq, str(head[1]), now, step, source, dest)
-            values = (
-                seq,
-                "decision",
-                "accepted",
-                step.project,
-                step.event.value,
-                step.actor,
-                step.role.value,
-            )
-            prev = str(head[1])
-            conn.execute(
-                insert_event, (*values, now, now, source.value, dest.value, empty, empty, None, prev, digest)
-            )
-            conn.execute(update_head, (seq, digest))
-            conn.commit()
-            state.commit(step, dest, int(row[0]))
-        return time.perf_counter() - started
+        with stopwatch() as timing:
+            for step in steps:
+                pid, source, dest, version = state.advance(step)
+                now = clock()
+                row = conn.execute(update_project, (dest.value, now, pid, version)).fetchone()
+                head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()
+                if row is None or head is None:
+                    raise AssertionError(f"version conflict on {step.project}, or no audit head")
+                seq, prev = int(head[0]) + 1, str(head[1])
+                digest = _hash(seq, prev, now, step, source, dest)
+                conn.execute(insert_event, _event_row(seq, step, now, source, dest, empty, prev, digest))
+                conn.execute(update_head, (seq, digest))
+                conn.commit()
+                state.commit(step, dest, int(row[0]))
+        return timing

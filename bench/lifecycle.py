@@ -5,12 +5,13 @@
 On SQLite (a temp file) and on PostgreSQL (a throwaway ``govflow_bench_<hex>`` database created from the admin
 database, dropped afterwards; skipped with a note when the server does not answer), in one run:
 
-1. generate a portfolio of N projects (:mod:`bench.generate`) and write it as JSON; time the YAML form of the
-   same document once (parse only, and a full ``load_portfolio`` into a scratch SQLite database);
+1. generate a portfolio of N projects (:mod:`bench.generate`) and write it as JSON; once, also write it as
+   YAML and time ``load_portfolio`` of the YAML file (parse + check + write) into a scratch SQLite database;
 2. ``services.init_db`` and ``services.load_portfolio`` of the JSON document, timed;
 3. 10 × N events through ``services.fire_event`` (permission table, guards, optimistic version check, hash
    chain, outbox: exactly what ``govflow event`` does), interleaved across projects; every event must be
-   accepted; then ``services.verify_audit`` must find the chain intact and of the expected length;
+   accepted; then ``services.verify_audit`` must find the chain intact and of the expected length, and every
+   project must be retired;
 4. the same events on fresh copies of the loaded database by the two baselines of :mod:`bench.baselines`
    (naive ORM, raw SQL floor), so the ratios compare runs on the same machine at the same time.
 
@@ -25,14 +26,14 @@ import json
 import os
 import platform
 import pstats
+import signal
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from bench import baselines
 from bench.databases import DEFAULT_PG_ADMIN_URL, Database, PgServer, SqliteFiles, libpq_uri
 from bench.generate import Portfolio, generate, write_json, write_yaml
 from bench.schedule import Step, schedule
+from bench.timing import Timing, load_average, stopwatch
 from govflow import portfolio, services
 from govflow.services import App
 from govflow.settings import Settings
@@ -66,11 +68,17 @@ class PathResult:
     path: str
     events: int
     seconds: float
+    #: CPU seconds of this process (on SQLite that includes the database's work; on PostgreSQL it does not)
+    cpu_seconds: float
     verify_seconds: float
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.events / self.cpu_seconds
 
 
 @dataclass
@@ -95,7 +103,6 @@ class DocumentTimes:
     generate_seconds: float
     json_parse_seconds: float | None = None
     yaml_bytes: int | None = None
-    yaml_parse_seconds: float | None = None
     yaml_load_seconds: float | None = None
 
 
@@ -113,15 +120,6 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-@contextmanager
-def timer() -> Iterator[Callable[[], float]]:
-    """``with timer() as elapsed:`` … ``elapsed()`` gives the seconds of the block (frozen at its end)."""
-    started = time.perf_counter()
-    end: list[float] = []
-    yield lambda: (end[0] if end else time.perf_counter()) - started
-    end.append(time.perf_counter())
-
-
 def new_app(db: Database) -> App:
     return App(Settings(database_url=db.url), make_engine(db.url))
 
@@ -130,6 +128,7 @@ def new_app(db: Database) -> App:
 
 
 def measure_document(pf: Portfolio, workdir: Path, *, with_yaml: bool, generate_s: float) -> DocumentTimes:
+    """Write the JSON document (what the backends load); with ``with_yaml``, time the YAML form's load once."""
     json_path = workdir / "portfolio.json"
     times = DocumentTimes(len(pf.codes), write_json(pf.document, json_path), generate_s)
     say(
@@ -137,29 +136,26 @@ def measure_document(pf: Portfolio, workdir: Path, *, with_yaml: bool, generate_
     )
     if not with_yaml:
         return times
-    with timer() as elapsed:
+    with stopwatch() as t:
         portfolio.parse_file(json_path)
-    times.json_parse_seconds = elapsed()
+    times.json_parse_seconds = t.wall
     yaml_path = workdir / "portfolio.yaml"
     times.yaml_bytes = write_yaml(pf.document, yaml_path)
-    with timer() as elapsed:
-        portfolio.parse_file(yaml_path)
-    times.yaml_parse_seconds = elapsed()
-    scratch = SqliteFiles(workdir).create("yaml-load")
+    files = SqliteFiles(workdir)
+    scratch = files.create("yaml-load")
     app = new_app(scratch)
     try:
         services.init_db(app)
-        with timer() as elapsed:
+        with stopwatch() as t:
             services.load_portfolio(app, yaml_path, None)
-        times.yaml_load_seconds = elapsed()
+        times.yaml_load_seconds = t.wall
     finally:
         app.engine.dispose()
-        SqliteFiles(workdir).drop(scratch)
-    yaml_path.unlink()
+        files.drop(scratch)
+        yaml_path.unlink()
     say(
-        f"document: parse (read + validate) JSON {times.json_parse_seconds:.1f} s, "
-        f"YAML {times.yaml_bytes / 1e6:.1f} MB {times.yaml_parse_seconds:.1f} s; "
-        f"`load_portfolio` of the YAML file into SQLite {times.yaml_load_seconds:.1f} s"
+        f"document: JSON parse (read + validate) {times.json_parse_seconds:.1f} s; "
+        f"YAML {times.yaml_bytes / 1e6:.1f} MB: `load_portfolio` into SQLite {times.yaml_load_seconds:.1f} s"
     )
     return times
 
@@ -167,19 +163,21 @@ def measure_document(pf: Portfolio, workdir: Path, *, with_yaml: bool, generate_
 # ------------------------------------------------------------------------------------------------ the paths
 
 
-def fire_all(app: App, steps: Sequence[Step]) -> tuple[float, dict[str, list[float]]]:
-    """Every step through ``services.fire_event``; each must be accepted. Returns (seconds, latencies by event)."""
+def fire_all(app: App, steps: Sequence[Step]) -> tuple[Timing, dict[str, list[float]]]:
+    """Every step through ``services.fire_event``; each must be accepted. Returns the time and latencies by event."""
     latencies: dict[str, list[float]] = defaultdict(list)
     clock = time.perf_counter
-    started = clock()
-    for step in steps:
-        t0 = clock()
-        result = services.fire_event(app, step.project, step.event, step.actor)
-        latencies[step.event.value].append(clock() - t0)
-        if not result.accepted:
-            reasons = "; ".join(f"{r.code} ({r.clause}): {r.message}" for r in result.reasons)
-            raise AssertionError(f"{step.project} {step.event}: refused: {reasons} — the generator is wrong")
-    return clock() - started, latencies
+    with stopwatch() as timing:
+        for step in steps:
+            t0 = clock()
+            result = services.fire_event(app, step.project, step.event, step.actor)
+            latencies[step.event.value].append(clock() - t0)
+            if not result.accepted:
+                reasons = "; ".join(f"{r.code} ({r.clause}): {r.message}" for r in result.reasons)
+                raise AssertionError(
+                    f"{step.project} {step.event}: refused: {reasons} — the generator is wrong"
+                )
+    return timing, latencies
 
 
 def latency_table(latencies: dict[str, list[float]]) -> dict[str, dict[str, float]]:
@@ -202,8 +200,8 @@ def audit_length(app: App) -> int:
 
 
 def check_result(app: App, path: str, expected_events: int, projects: int) -> float:
-    """``services.verify_audit`` finds the whole chain intact, and every project is retired."""
-    with timer() as elapsed:
+    """``services.verify_audit`` finds the whole chain intact, and every project is retired; returns the verify time."""
+    with stopwatch() as t:
         report = services.verify_audit(app)
     if not report.ok or report.checked != expected_events:
         raise AssertionError(
@@ -215,7 +213,15 @@ def check_result(app: App, path: str, expected_events: int, projects: int) -> fl
         phases = Counter({str(ph): int(n) for ph, n in s.execute(q)})
     if phases != Counter({Phase.RETIRED.value: projects}):
         raise AssertionError(f"{path}: projects end in {dict(phases)}, expected all {projects} retired")
-    return elapsed()
+    return t.wall
+
+
+def _path_done(result: BackendResult, path: PathResult) -> None:
+    result.paths.append(path)
+    say(
+        f"{result.backend}: {path.path}: {path.rate:,.0f} events/s ({path.cpu_rate:,.0f} per CPU-second); "
+        f"audit verify {path.verify_seconds:.1f} s"
+    )
 
 
 def run_backend(
@@ -230,17 +236,18 @@ def run_backend(
 ) -> BackendResult:
     result = BackendResult(dbs.backend, version)
     created: list[Database] = []
+    n = len(steps)
     try:
         db = dbs.create()
         created.append(db)
         app = new_app(db)
-        with timer() as elapsed:
+        with stopwatch() as t:
             services.init_db(app)
-        result.init_seconds = elapsed()
-        with timer() as elapsed:
+        result.init_seconds = t.wall
+        with stopwatch() as t:
             services.load_portfolio(app, json_path, None)
-        result.load_seconds = elapsed()
-        base = audit_length(app)
+        result.load_seconds = t.wall
+        expected = audit_length(app) + n
         app.engine.dispose()  # a PostgreSQL template must have nobody connected
         say(
             f"{dbs.backend}: init_db {result.init_seconds:.1f} s, load_portfolio (JSON) {result.load_seconds:.1f} s"
@@ -250,56 +257,56 @@ def run_backend(
             for label in ("orm", "raw"):
                 copies[label] = dbs.copy(db, label)
                 created.append(copies[label])
-        expected = base + len(steps)
 
         app = new_app(db)
-        say(f"{dbs.backend}: {SERVICE}: firing {len(steps):,} events …")
+        say(f"{dbs.backend}: {SERVICE}: firing {n:,} events …")
         profiler = cProfile.Profile() if profile is not None else None
         if profiler is not None:
             profiler.enable()
-        seconds, latencies = fire_all(app, steps)
+        timing, latencies = fire_all(app, steps)
         if profiler is not None and profile is not None:
             profiler.disable()
             write_profile(profiler, profile, dbs.backend)
-        verify_s = check_result(app, SERVICE, expected, projects)
-        app.engine.dispose()
-        result.paths.append(PathResult(SERVICE, len(steps), seconds, verify_s))
         result.latency_ms = latency_table(latencies)
-        say(f"{dbs.backend}: {SERVICE}: {len(steps) / seconds:,.0f} events/s; audit verify {verify_s:.1f} s")
+        _path_done(
+            result,
+            PathResult(SERVICE, n, timing.wall, timing.cpu, check_result(app, SERVICE, expected, projects)),
+        )
+        app.engine.dispose()
+        if not baselines_too:
+            return result
 
-        if baselines_too:
-            app = new_app(copies["orm"])
-            say(f"{dbs.backend}: {NAIVE}: firing {len(steps):,} events …")
-            seconds = baselines.naive_orm(app.engine, steps)
-            result.paths.append(
-                PathResult(NAIVE, len(steps), seconds, check_result(app, NAIVE, expected, projects))
-            )
-            app.engine.dispose()
-            say(f"{dbs.backend}: {NAIVE}: {len(steps) / seconds:,.0f} events/s")
+        app = new_app(copies["orm"])
+        say(f"{dbs.backend}: {NAIVE}: firing {n:,} events …")
+        timing = baselines.naive_orm(app.engine, steps)
+        _path_done(
+            result,
+            PathResult(NAIVE, n, timing.wall, timing.cpu, check_result(app, NAIVE, expected, projects)),
+        )
+        app.engine.dispose()
 
-            raw = copies["raw"]
-            say(f"{dbs.backend}: {RAW}: firing {len(steps):,} events …")
-            if dbs.backend == "sqlite":
-                seconds = baselines.raw_sqlite(raw.dbapi_target, steps)
-            else:
-                seconds = baselines.raw_postgres(raw.dbapi_target, steps)
-            app = new_app(raw)
-            result.paths.append(
-                PathResult(RAW, len(steps), seconds, check_result(app, RAW, expected, projects))
-            )
-            app.engine.dispose()
-            say(f"{dbs.backend}: {RAW}: {len(steps) / seconds:,.0f} events/s")
+        raw = copies["raw"]
+        say(f"{dbs.backend}: {RAW}: firing {n:,} events …")
+        if dbs.backend == "sqlite":
+            timing = baselines.raw_sqlite(raw.dbapi_target, steps)
+        else:
+            timing = baselines.raw_postgres(raw.dbapi_target, steps)
+        app = new_app(raw)
+        _path_done(
+            result, PathResult(RAW, n, timing.wall, timing.cpu, check_result(app, RAW, expected, projects))
+        )
+        app.engine.dispose()
+        return result
     finally:
         for db in created:
             dbs.drop(db)
-    return result
 
 
 def write_profile(profiler: cProfile.Profile, path: Path, backend: str) -> None:
     target = path.with_name(f"{path.stem}-{backend}{path.suffix or '.prof'}")
     profiler.dump_stats(str(target))
     say(
-        f"{backend}: profile written to {target} (the rate of a profiled run is not comparable); top 25 by own time:"
+        f"{backend}: profile written to {target} (a profiled run's rate is not comparable); top 25 by own time:"
     )
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
 
@@ -310,7 +317,8 @@ def write_profile(profiler: cProfile.Profile, path: Path, backend: str) -> None:
 def report(results: Sequence[BackendResult], doc: DocumentTimes) -> dict[str, str]:
     say()
     header = (
-        f"{'path':<28}{'events':>8}{'seconds':>10}{'events/s':>11}{'vs naive ORM':>15}{'vs raw floor':>15}"
+        f"{'path':<24}{'events':>8}{'seconds':>9}{'events/s':>10}{'vs naive ORM':>14}{'vs raw floor':>14}"
+        f"{'CPU s':>8}{'events/CPU-s':>14}"
     )
     for r in results:
         say(f"== {r.backend} ({r.version})")
@@ -325,26 +333,28 @@ def report(results: Sequence[BackendResult], doc: DocumentTimes) -> dict[str, st
         for p in r.paths:
             vs_naive = f"{p.rate / naive.rate:.2f}×" if naive else "–"
             vs_raw = f"{p.rate / raw.rate:.2f}×" if raw else "–"
-            say(f"   {p.path:<28}{p.events:>8,}{p.seconds:>10.2f}{p.rate:>11,.0f}{vs_naive:>15}{vs_raw:>15}")
-        say("   (ratios are throughput ratios: events/s of the path ÷ events/s of the reference)")
+            say(
+                f"   {p.path:<24}{p.events:>8,}{p.seconds:>9.2f}{p.rate:>10,.0f}{vs_naive:>14}{vs_raw:>14}"
+                f"{p.cpu_seconds:>8.2f}{p.cpu_rate:>14,.0f}"
+            )
+        say("   ratios: events/s of the path ÷ events/s of the reference; CPU: this process only")
         say(
-            f"   {SERVICE}, latency per event (ms): "
-            + ", ".join(f"{e} {v['mean_ms']:.2f} (p95 {v['p95_ms']:.2f})" for e, v in r.latency_ms.items())
+            f"   {SERVICE}, ms per event (mean / p95): "
+            + ", ".join(f"{e} {v['mean_ms']:.2f}/{v['p95_ms']:.2f}" for e, v in r.latency_ms.items())
         )
     say()
     verdicts: dict[str, str] = {}
     sqlite = next((r for r in results if r.backend == "sqlite"), None)
     service = sqlite.path(SERVICE) if sqlite else None
     if service is not None:
-        met = service.rate >= TARGET_EVENTS_PER_S
-        verdicts["events"] = "MET" if met else "NOT MET"
+        verdicts["events"] = "MET" if service.rate >= TARGET_EVENTS_PER_S else "NOT MET"
         say(
             f"target ≥ {TARGET_EVENTS_PER_S:,.0f} events/s with the full audit chain on SQLite: {verdicts['events']} "
-            f"({service.rate:,.0f} events/s)"
+            f"({service.rate:,.0f} events/s; {service.cpu_rate:,.0f} per CPU-second)"
         )
     if doc.yaml_load_seconds is not None:
         load_s, what = doc.yaml_load_seconds, "YAML document, parse + check + write, SQLite"
-    elif sqlite is not None:
+    elif sqlite is not None and not sqlite.skipped:
         load_s, what = sqlite.load_seconds, "JSON document only (--events-only: YAML not timed), SQLite"
     else:
         return verdicts
@@ -361,6 +371,7 @@ def save(
     verdicts: dict[str, str],
     args: argparse.Namespace,
     started: datetime,
+    load: tuple[float | None, float | None],
 ) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"lifecycle-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -372,12 +383,20 @@ def save(
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "load_average_1m": {"start": load[0], "end": load[1]},
             "python": platform.python_version(),
             "sqlalchemy": sqlalchemy.__version__,
+            "sqlite": sqlite3.sqlite_version,
         },
         "document": asdict(doc),
         "backends": [
-            {**asdict(r), "paths": [{**asdict(p), "events_per_s": p.rate} for p in r.paths]} for r in results
+            {
+                **asdict(r),
+                "paths": [
+                    {**asdict(p), "events_per_s": p.rate, "events_per_cpu_s": p.cpu_rate} for p in r.paths
+                ],
+            }
+            for r in results
         ],
         "targets": verdicts,
     }
@@ -396,7 +415,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--events-only",
         action="store_true",
-        help="measure load and the service path only: no YAML timing, no baselines",
+        help="quick iterations: load and the service path only (no YAML timing, no baselines)",
     )
     ap.add_argument("--skip-pg", action="store_true", help="SQLite only")
     ap.add_argument(
@@ -405,70 +424,86 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="admin database used to create and drop the throwaway databases "
         "(default: $GOVFLOW_BENCH_PG_URL or %(default)s)",
     )
-    ap.add_argument("--seed", type=int, default=733)
+    ap.add_argument("--seed", type=int, default=733, help="seed of the generated portfolio")
     ap.add_argument(
         "--profile",
         type=Path,
         default=None,
-        help="run the service path under cProfile and write FILE-<backend>.prof (distorts its rate)",
+        metavar="FILE",
+        help="run the service path under cProfile, write FILE-<backend>.prof (distorts its rate)",
     )
     return ap.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    started = datetime.now(UTC)
-    say(
-        f"govflow lifecycle benchmark · {platform.platform()} · {os.cpu_count()} CPUs · Python {platform.python_version()}"
-    )
-    with tempfile.TemporaryDirectory(prefix="govflow-bench-") as tmp:
-        workdir = Path(tmp)
-        with timer() as elapsed:
-            pf = generate(args.projects, today=started.date(), seed=args.seed)
-        doc = measure_document(pf, workdir, with_yaml=not args.events_only, generate_s=elapsed())
-        json_path = workdir / "portfolio.json"
-        steps, projects = schedule(pf), len(pf.codes)
-        del pf  # the document is on disk now; the loader reads it from there
-        results = [
-            run_backend(
-                SqliteFiles(workdir),
-                f"SQLite {sqlite3.sqlite_version}, temp file",
-                json_path,
-                projects,
-                steps,
-                baselines_too=not args.events_only,
-                profile=args.profile,
-            )
-        ]
-        if args.skip_pg:
-            results.append(BackendResult("postgresql", "–", skipped="--skip-pg"))
-        else:
-            server = PgServer(args.pg_url)
-            problem = server.unreachable()
-            if problem is not None:
-                say(f"postgresql: SKIPPED — not reachable at {server.where}: {problem}")
-                results.append(BackendResult("postgresql", server.where, skipped=f"not reachable: {problem}"))
-            else:
-                results.append(
-                    run_backend(
-                        server,
-                        f"PostgreSQL {pg_version(args.pg_url)}, {server.where}",
-                        json_path,
-                        projects,
-                        steps,
-                        baselines_too=not args.events_only,
-                        profile=args.profile,
-                    )
-                )
-    verdicts = report(results, doc)
-    say(f"results: {save(results, doc, verdicts, args, started)}")
-    return 0
 
 
 def pg_version(admin_url: str) -> str:
     with psycopg.connect(libpq_uri(admin_url)) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]).split()[0] if row else "?"
+
+
+def postgres(
+    args: argparse.Namespace, json_path: Path, projects: int, steps: Sequence[Step]
+) -> BackendResult:
+    if args.skip_pg:
+        return BackendResult("postgresql", "–", skipped="--skip-pg")
+    server = PgServer(args.pg_url)
+    problem = server.unreachable()
+    if problem is not None:
+        say(f"postgresql: SKIPPED — not reachable at {server.where}: {problem}")
+        return BackendResult("postgresql", server.where, skipped=f"not reachable: {problem}")
+    return run_backend(
+        server,
+        f"PostgreSQL {pg_version(args.pg_url)}, {server.where}",
+        json_path,
+        projects,
+        steps,
+        baselines_too=not args.events_only,
+        profile=args.profile,
+    )
+
+
+def _fmt(load: float | None) -> str:
+    return "?" if load is None else f"{load:.2f}"
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so the throwaway databases and files are still dropped."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    started, load_before = datetime.now(UTC), load_average()
+    say(
+        f"govflow lifecycle benchmark · {platform.platform()} · {os.cpu_count()} CPUs · "
+        f"Python {platform.python_version()} · load average {_fmt(load_before)}"
+    )
+    if load_before is not None and load_before > 1.0:
+        say("note: the machine is busy (1-minute load average > 1): wall-clock rates will be noisy")
+    with tempfile.TemporaryDirectory(prefix="govflow-bench-") as tmp:
+        workdir = Path(tmp)
+        with stopwatch() as t:
+            pf = generate(args.projects, today=started.date(), seed=args.seed)
+        doc = measure_document(pf, workdir, with_yaml=not args.events_only, generate_s=t.wall)
+        json_path = workdir / "portfolio.json"
+        steps, projects = schedule(pf), len(pf.codes)
+        del pf  # the document is on disk now; the loader reads it from there
+        sqlite_result = run_backend(
+            SqliteFiles(workdir),
+            f"SQLite {sqlite3.sqlite_version}, temp file",
+            json_path,
+            projects,
+            steps,
+            baselines_too=not args.events_only,
+            profile=args.profile,
+        )
+        results = [sqlite_result, postgres(args, json_path, projects, steps)]
+    verdicts = report(results, doc)
+    load_after = load_average()
+    say(f"load average (1 min): {_fmt(load_before)} at start, {_fmt(load_after)} at end")
+    say(f"results: {save(results, doc, verdicts, args, started, (load_before, load_after))}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Lifecycle benchmark (not a test): load a generated 2,000-project portfolio and fire 20,000 lifecycle events
-# through the service layer on SQLite and PostgreSQL (127.0.0.1:5432, skipped when it does not answer), next to
-# a naive-ORM and a raw-SQL baseline. Options: --projects N, --events-only, --skip-pg, --pg-url URL,
-# --profile FILE (see `./scripts/bench.sh --help`). Results: bench/results/lifecycle-<timestamp>.json.
+# Benchmarks (not tests), on SQLite and PostgreSQL (127.0.0.1:5432, skipped when it does not answer):
+#
+#   ./scripts/bench.sh [lifecycle] [options]   load a generated 2,000-project portfolio and fire 20,000 lifecycle
+#       events through the service layer, next to a naive-ORM and a raw-SQL baseline. Options: --projects N,
+#       --events-only, --skip-pg, --pg-url URL, --profile FILE. Results: bench/results/lifecycle-<timestamp>.json.
+#   ./scripts/bench.sh governance [options]    a national-scale portfolio (20,000 projects, ~5,000,000 evidence
+#       rows): evidence import vs plain inserts, run_sweep vs a naive ORM sweep and a hand-written query, and
+#       `govflow run all` wall time and peak RSS. Options: --scale 0.1 (quick), --skip-pg, --pg-url URL,
+#       --sample N, --no-prefect, --profile-sweep FILE. Results: bench/results/governance-<timestamp>.json.
+#
+# `./scripts/bench.sh governance --help` (or lifecycle --help) lists every option.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -c 'import govflow' 2>/dev/null || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
-exec "$VENV/bin/python" -m bench.lifecycle "$@"
+bench=lifecycle
+case "${1:-}" in
+    lifecycle | governance)
+        bench="$1"
+        shift
+        ;;
+esac
+exec "$VENV/bin/python" -m "bench.$bench" "$@"
