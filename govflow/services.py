@@ -754,23 +754,16 @@ def record_review(
             )
         version = bump_version(s, int(p["id"]))
         missing = [fp for fp in FocusPoint if fp not in parsed]
-        audit.append(
+        _materials_audit(
+            app,
             s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action="review.record",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    project_code=code,
-                    note=f"{st.value}: "
-                    + ", ".join(f"{k.value}={v.value}" for k, (v, _) in parsed.items())
-                    + (f"; 未判断: {', '.join(m.value for m in missing)}" if missing else ""),
-                    clauses=["733号文 第十条第一款"],
-                )
-            ],
+            actor,
+            code,
+            "review.record",
+            f"{st.value}: "
+            + ", ".join(f"{k.value}={v.value}" for k, (v, _) in parsed.items())
+            + (f"; 未判断: {', '.join(m.value for m in missing)}" if missing else ""),
+            "733号文 第十条第一款",
         )
         return version
 
@@ -823,26 +816,15 @@ def record_opinion(
             )
         )
         version = bump_version(s, int(p["id"]))
-        audit.append(
+        _materials_audit(
+            app,
             s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action="opinion.record",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    project_code=code,
-                    note=f"{department}: {v.value}"
-                    + (
-                        f"; 未满足需求: {', '.join(str(n.get('name')) for n in unmet_needs)}"
-                        if unmet_needs
-                        else ""
-                    ),
-                    clauses=["733号文 第九条"],
-                )
-            ],
+            actor,
+            code,
+            "opinion.record",
+            f"{department}: {v.value}"
+            + (f"; 未满足需求: {', '.join(str(n.get('name')) for n in unmet_needs)}" if unmet_needs else ""),
+            "733号文 第九条",
         )
         return version
 
@@ -1031,21 +1013,14 @@ def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str
                     ],
                 )
         version = bump_version(s, int(p["id"]))
-        audit.append(
+        _materials_audit(
+            app,
             s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action="catalog.import",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    project_code=code,
-                    note=f"{path.name}: 新增 {added} 条，细化 {refined} 条",
-                    clauses=["733号文 第九条"],
-                )
-            ],
+            actor,
+            code,
+            "catalog.import",
+            f"{path.name}: 新增 {added} 条，细化 {refined} 条",
+            "733号文 第九条",
         )
         return {"added": added, "refined": refined, "version": version}
 
