@@ -16,6 +16,11 @@ from models.tables import OutboxMessage
 from models.types import utcnow
 
 OUTBOX = t(OutboxMessage)
+#: INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, built once: [SQLite, PostgreSQL]
+_INSERT = tuple(
+    ins(OUTBOX).on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.id)
+    for ins in (sqlite.insert, postgresql.insert)
+)
 
 
 def enqueue(
@@ -49,7 +54,5 @@ def enqueue_many(session: Session, messages: list[tuple[str, str, str, dict[str,
         }
         for key, topic, role, payload, project_code in messages
     ]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OUTBOX)
-    result = session.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.id), rows)
+    result = session.execute(_INSERT[session.get_bind().dialect.name == "postgresql"], rows)
     return len(result.all())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from govflow import portfolio, tabular
@@ -46,7 +46,7 @@ from states.calendar import WorkCalendar
 from states.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
 from states.guards import GuardContext, guard_for
 from states.lifecycle import events_from, fire, invalid_event, transition_for
-from states.permissions import Role, decide, event_action
+from states.permissions import Role, Scope, allowed_scope, decide, event_action
 from states.phases import Event, Phase, ReviewStage
 from states.sharing import FocusPoint, Judgment, OpinionVerdict
 from states.verdict import Reason
@@ -99,20 +99,24 @@ def business_date(moment: datetime) -> date:
 OPERATOR = Actor("operator", Role.ADMIN)
 
 
+_ACTOR_BY_NAME = (
+    select(USER.c.name, USER.c.role, USER.c.active, USER.c.department_id, DEPT.c.code)
+    .outerjoin(DEPT, DEPT.c.id == USER.c.department_id)
+    .where(USER.c.name == bindparam("name"))
+)
+
+
 def get_actor(session: Session, name: str | None) -> Actor:
     if name is None:
         return OPERATOR
-    q = select(USER.c.name, USER.c.role, USER.c.active, USER.c.department_id, DEPT.c.code).outerjoin(
-        DEPT, DEPT.c.id == USER.c.department_id
-    )
-    r = session.execute(q.where(USER.c.name == name)).first()
+    r = session.execute(_ACTOR_BY_NAME, {"name": name}).first()
     if r is None or not r.active:
         raise NotFound(f"用户 {name} 不存在或已停用", f"user {name} does not exist or is inactive")
     return Actor(str(r.name), Role(r.role), r.code, r.department_id)
 
 
-def _project_row(session: Session, code: str) -> Any:
-    q = select(
+_PROJECT_BY_CODE = (
+    select(
         PROJECT.c.id,
         PROJECT.c.code,
         PROJECT.c.name,
@@ -123,8 +127,14 @@ def _project_row(session: Session, code: str) -> Any:
         PROJECT.c.created_at,
         DEPT.c.code.label("lead_code"),
         DEPT.c.name.label("lead_name"),
-    ).join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
-    r = session.execute(q.where(PROJECT.c.code == code)).first()
+    )
+    .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+    .where(PROJECT.c.code == bindparam("code"))
+)
+
+
+def _project_row(session: Session, code: str) -> Any:
+    r = session.execute(_PROJECT_BY_CODE, {"code": code}).first()
     if r is None:
         raise NotFound(f"项目 {code} 不存在", f"project {code} does not exist")
     return r._mapping
@@ -191,7 +201,9 @@ def authorize(
     lead = None
     if project is not None:
         lead = project["lead_code"]
-        participants = frozenset(related_departments(session, int(project["id"])))
+        # only the PARTICIPANT and RELATED scopes look at the related departments
+        if allowed_scope(actor.role, action) in (Scope.PARTICIPANT, Scope.RELATED):
+            participants = frozenset(related_departments(session, int(project["id"])))
     reason = decide(
         actor.role,
         action,
@@ -363,14 +375,11 @@ def fire_event(
     with unit_of_work(app.engine) as s:
         moved = outcome.dest is not source or outcome.accepted
         # A refusal is checked too: it must not be recorded against a phase the project has since left.
-        judged = update(PROJECT).where(and_(PROJECT.c.id == p["id"], PROJECT.c.version == judged_version))
         if moved:
-            judged = judged.values(
-                phase=outcome.dest.value, version=PROJECT.c.version + 1, last_event_at=when
-            )
+            params = {"pid": p["id"], "judged": judged_version, "phase": outcome.dest.value, "at": when}
+            row = s.execute(_MOVE_PROJECT, params).first()
         else:
-            judged = judged.values(version=PROJECT.c.version)
-        row = s.execute(judged.returning(PROJECT.c.version)).first()
+            row = s.execute(_CHECK_PROJECT, {"pid": p["id"], "judged": judged_version}).first()
         if row is None:
             raise _conflict(judged_version)
         version = int(row[0])
@@ -411,6 +420,21 @@ def fire_event(
         order_code,
         deadline,
     )
+
+
+#: the only statement that writes a phase: guarded by the version that was judged (optimistic lock)
+_MOVE_PROJECT = (
+    update(PROJECT)
+    .where(and_(PROJECT.c.id == bindparam("pid"), PROJECT.c.version == bindparam("judged")))
+    .values(phase=bindparam("phase"), version=PROJECT.c.version + 1, last_event_at=bindparam("at"))
+    .returning(PROJECT.c.version)
+)
+_CHECK_PROJECT = (
+    update(PROJECT)
+    .where(and_(PROJECT.c.id == bindparam("pid"), PROJECT.c.version == bindparam("judged")))
+    .values(version=PROJECT.c.version)
+    .returning(PROJECT.c.version)
+)
 
 
 def _open_acceptance_order(app: App, s: Session, p: Any, on: date, reason: str | None) -> tuple[str, date]:

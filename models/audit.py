@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from models.tables import AuditEvent, AuditHead
@@ -65,13 +65,22 @@ def event_hash(seq: int, prev: str, recorded_at: datetime, row: dict[str, Any]) 
     return hashlib.sha256(_canonical(seq, prev, recorded_at, row)).hexdigest()
 
 
+_HEAD_FOR_UPDATE = select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1).with_for_update()
+_INSERT_EVENTS = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+_MOVE_HEAD = (
+    update(AuditHead.__table__)  # type: ignore[attr-defined]
+    .where(_HEAD.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def append(session: Session, records: Sequence[AuditRecord]) -> int:
     """Append events to the chain inside the caller's transaction; returns the last seq written.
 
     The head row is locked (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction is already exclusive),
     so concurrent writers extend the chain one after another instead of forking it.
     """
-    head = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1).with_for_update()).first()
+    head = session.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
         session.execute(insert(AuditHead.__table__).values(id=1, seq=0, hash=GENESIS))  # type: ignore[attr-defined]
         seq, prev = 0, GENESIS
@@ -100,8 +109,8 @@ def append(session: Session, records: Sequence[AuditRecord]) -> int:
         rows.append({**row, "seq": seq, "recorded_at": now, "prev_hash": prev, "hash": h})
         prev = h
     if rows:
-        session.execute(insert(AuditEvent.__table__), rows)  # type: ignore[attr-defined]
-        session.execute(update(AuditHead.__table__).where(_HEAD.id == 1).values(seq=seq, hash=prev))  # type: ignore[attr-defined]
+        session.execute(_INSERT_EVENTS, rows)
+        session.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     return seq
 
 
