@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from govflow import __version__
 from govflow.api import errors
-from govflow.api.routers import audit, auth, flows, materials, projects, users
+from govflow.api.routers import audit, auth, flows, governance, materials, projects, users
 from govflow.api.schemas import ErrorBody
 from govflow.api.settings import ApiSettings
 from govflow.services import App
@@ -75,7 +75,7 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     api.state.default_lang = settings.lang
     errors.install(api)
     v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
-    for r in (projects.router, materials.router, audit.router, users.router, flows.router):
+    for r in (projects.router, materials.router, audit.router, users.router, flows.router, governance.router):
         v1.include_router(r)
     api.include_router(auth.router, responses=COMMON_ERRORS)
     api.include_router(v1)

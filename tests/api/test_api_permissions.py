@@ -102,6 +102,17 @@ CALLS: list[Call] = [
     Call("POST", "/api/v1/users/{name}/token", "user.admin"),
     Call("DELETE", "/api/v1/users/{name}/token", "user.admin"),
     Call("GET", "/api/v1/flow-runs", "flow.read"),
+    Call("GET", "/api/v1/orders", "order.read"),
+    Call("GET", "/api/v1/cuts", "cuts.read", params={"period": "2026"}),
+    Call(
+        "POST",
+        "/api/v1/cuts/{code}/decision",
+        "cuts.decide",
+        body={"period": "2026", "accept": False, "reason": "走查 / walk"},
+    ),
+    Call("GET", "/api/v1/reports/overdue", "report.overdue", params={"as_of": "2026-11-26"}),
+    Call("GET", "/api/v1/reports/cuts", "report.cuts", params={"period": "2026"}),
+    Call("GET", "/api/v1/reports/portfolio", "report.portfolio", params={"as_of": "2026-11-26"}),
     *[
         Call("POST", P + "/events", f"event.{e.value}", body={"event": e.value, "reason": "走查 / walk"})
         for e in Event
