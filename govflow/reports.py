@@ -40,6 +40,7 @@ import io
 import json
 import math
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -584,6 +585,21 @@ def title(df: DataFrame, lang: str = "zh") -> str:
 def sheet_title(df: DataFrame, lang: str = "zh") -> str:
     zh, en = TITLES.get(str(df.attrs.get("report")), ("报表", "Report"))
     return (en if lang == "en" else zh)[:31]
+
+
+#: the media types of the report files people download (web pages and API)
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def file_bytes(df: DataFrame, fmt: str, lang: str = "zh") -> bytes:
+    """A report rendered as a CSV or XLSX file's bytes (for downloads)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"report.{fmt}"
+        render(df, fmt, path, lang)
+        return path.read_bytes()
 
 
 def render(df: DataFrame, fmt: Format | str, path: Path | None = None, lang: str = "zh") -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -250,17 +250,24 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {"columns": columns, "total": len(rows), "phase_chart": phase_chart, "cover_chart": cover_chart}
 
 
-@router.get("/board", response_class=HTMLResponse)
-def board(request: Request) -> Response:
+def _role_page(
+    request: Request, context: Callable[[App, WebUser, str], dict[str, Any]], template: str
+) -> Response:
+    """A role's home page: signed in, its context built by the service layer, refusals shown as a 403 page."""
     user = signed_in(request)
     if user is None:
         return _to_login(request)
     lang = page_lang(request)
     try:
-        ctx = board_context(_gov(request), user, lang)
+        ctx = context(_gov(request), user, lang)
     except GovflowError as exc:
         return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "board.html", user, ctx)
+    return render(request, template, user, ctx)
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request) -> Response:
+    return _role_page(request, board_context, "board.html")
 
 
 def _timeline(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
@@ -412,15 +419,7 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 @router.get("/department", response_class=HTMLResponse)
 def department(request: Request) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = department_context(_gov(request), user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "department.html", user, ctx)
+    return _role_page(request, department_context, "department.html")
 
 
 @router.post("/orders/{order}/evidence", response_class=HTMLResponse)
@@ -567,21 +566,13 @@ def audit_chain(request: Request) -> Response:
     return render(request, "chain.html", user, {"chain": view})
 
 
-MEDIA = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
 def _export(df: Any, fmt: str, stem: str, lang: str) -> Response:
-    if fmt not in MEDIA:
+    if fmt not in reports.MEDIA_TYPES:
         return Response(status_code=404)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{stem}.{fmt}"
-        reports.render(df, fmt, path, lang)
-        body = path.read_bytes()
     return Response(
-        body, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
+        reports.file_bytes(df, fmt, lang),
+        media_type=reports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
     )
 
 
@@ -691,15 +682,7 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = review_context(_gov(request), user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "review.html", user, ctx)
+    return _role_page(request, review_context, "review.html")
 
 
 @router.post("/review/{code}", response_class=HTMLResponse)

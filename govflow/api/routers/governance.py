@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -24,8 +22,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 router = APIRouter(tags=["governance"], responses=ERRORS)
 
-MEDIA_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": MEDIA_XLSX}
+MEDIA_XLSX = reports.MEDIA_TYPES["xlsx"]
 PERIOD = r"^\d{4}$"
 #: a report answers JSON, or the CSV / XLSX file asked for with ``format``
 REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
@@ -96,12 +93,10 @@ def decide(
 
 
 def _download(df: Any, fmt: str, stem: str, lang: str) -> Response:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{stem}.{fmt}"
-        reports.render(df, fmt, path, lang)
-        body = path.read_bytes()
     return Response(
-        body, media_type=MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
+        reports.file_bytes(df, fmt, lang),
+        media_type=reports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
     )
 
 
