@@ -4,6 +4,15 @@ It signs people in with the REST API's session cookie (:mod:`govflow.api.deps`),
 and calls the same use cases as the CLI and the API; it never writes a table itself.
 """
 
-from govflow.web.routes import router as web_router
+from fastapi import APIRouter
+
+from govflow.web.admin_pages import router as _admin_router
+from govflow.web.orders import router as _orders_router
+from govflow.web.routes import router as _pages_router
+
+web_router = APIRouter()
+web_router.include_router(_pages_router)
+web_router.include_router(_orders_router)
+web_router.include_router(_admin_router)
 
 __all__ = ["web_router"]

@@ -3,6 +3,7 @@ session's CSRF token (sent as a form field, since a plain HTML form cannot set t
 
 from __future__ import annotations
 
+import re
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature
 
-from govflow import auth, cuts, queries, rectification, reports, services
+from govflow import admin, auth, cuts, queries, rectification, reports, services
 from govflow.api.deps import SESSION_COOKIE, close_session, get_app, get_settings, open_session, signer
 from govflow.services import Actor, App
 from govflow.web import views
@@ -26,14 +27,15 @@ from govflow.web.text import (
     TEXT,
     action_text,
     code_label,
+    count_text,
     outcome_text,
     page_lang,
     tr,
 )
-from states.errors import GovflowError
+from states.errors import GovflowError, UsageError
 from states.permissions import Role, allowed_scope
 from states.phases import Event, Phase, ReviewStage
-from states.sharing import FocusPoint, Judgment
+from states.sharing import FocusPoint, Judgment, OpinionVerdict
 from states.verdict import Reason
 
 HERE = Path(__file__).resolve().parent
@@ -43,19 +45,40 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 
 HOME: dict[Role, str] = {
     Role.PROGRAM_OFFICE: "/web/board",
-    Role.ADMIN: "/web/board",
+    Role.ADMIN: "/web/admin/users",
     Role.DEPARTMENT: "/web/department",
     Role.REVIEW_AGENCY: "/web/review",
     Role.FINANCE: "/web/finance",
     Role.AUDIT: "/web/audit",
 }
 NAV: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.PROGRAM_OFFICE: (("board", "/web/board"), ("audit", "/web/audit"), ("finance", "/web/finance")),
-    Role.ADMIN: (("board", "/web/board"), ("audit", "/web/audit"), ("finance", "/web/finance")),
-    Role.DEPARTMENT: (("my_projects", "/web/department"),),
+    Role.PROGRAM_OFFICE: (
+        ("board", "/web/board"),
+        ("orders", "/web/orders"),
+        ("audit", "/web/audit"),
+        ("finance", "/web/finance"),
+        ("policy", "/web/admin/policy"),
+        ("runs", "/web/admin/runs"),
+    ),
+    Role.ADMIN: (
+        ("users", "/web/admin/users"),
+        ("policy", "/web/admin/policy"),
+        ("runs", "/web/admin/runs"),
+        ("outbox", "/web/admin/outbox"),
+        ("board", "/web/board"),
+        ("orders", "/web/orders"),
+        ("audit", "/web/audit"),
+    ),
+    Role.DEPARTMENT: (("my_projects", "/web/department"), ("orders", "/web/orders")),
     Role.REVIEW_AGENCY: (("review_queue", "/web/review"),),
-    Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board")),
-    Role.AUDIT: (("audit", "/web/audit"), ("board", "/web/board"), ("finance", "/web/finance")),
+    Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board"), ("policy", "/web/admin/policy")),
+    Role.AUDIT: (
+        ("audit", "/web/audit"),
+        ("orders", "/web/orders"),
+        ("board", "/web/board"),
+        ("finance", "/web/finance"),
+        ("runs", "/web/admin/runs"),
+    ),
 }
 REVIEW_PHASES: dict[Phase, ReviewStage] = {
     Phase.PROPOSAL_REVIEW: ReviewStage.PROPOSAL,
@@ -121,7 +144,9 @@ def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
 
 
 def _error(exc: GovflowError, lang: str) -> dict[str, Any]:
-    return {"message": exc.text(lang), "reasons": _reasons(getattr(exc, "reasons", ()), lang)}
+    reasons = _reasons(getattr(exc, "reasons", ()), lang)
+    # a refusal's message is its reasons joined: show them once, each with its clause
+    return {"message": "" if reasons else exc.text(lang), "reasons": reasons}
 
 
 def render(
@@ -133,17 +158,20 @@ def render(
         return tr(key, lang)
 
     other = "en" if lang == "zh" else "zh"
+    # after a form POST the language switch leads to the page shown (its GET address), not to the action
+    page_path = str(context.get("page_path") or request.url.path)
     ctx = {
         "lang": lang,
         "t": t,
         "labels": lambda code: code_label(code, lang),
+        "n": lambda count: count_text(count, lang),
         "user": user,
         "role_label": user.actor.role.label(lang) if user else "",
         "nav": [(t(k), href) for k, href in NAV.get(user.actor.role, ())] if user else [],
-        "switch_href": f"{request.url.path}?lang={other}",
+        "switch_href": f"{page_path}?lang={other}",
         "switch_label": "English" if other == "en" else "中文",
         "csrf": user.csrf if user else "",
-        "path": request.url.path,
+        "path": page_path,
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -305,7 +333,11 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         history = _timeline(services.project_history(app, code, user.name), lang)
     catalog = queries.list_catalog(app, code, user.name, size=500).items
     agreements = queries.list_agreements(app, code, user.name, size=500).items
-    names = services_department_names(app)
+    names = dict(admin.departments(app))
+    opinions = queries.list_opinions(app, code, user.name, size=500).items
+    for o in opinions:
+        o["verdict_label"] = code_label(o["verdict"], lang)
+    given = {str(o["department"]) for o in opinions}
     today = app.today()
     last = views.last_deliveries(app, code)
     due = delivered = 0
@@ -330,14 +362,13 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         ],
         "previews": views.previews(app, code, user.name),
         "Event": Event,
+        "opinions": opinions,
+        "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
+        "opinion_for": [(d, names.get(d, d)) for d in views.opinion_departments(user.actor, view)],
+        "verdicts": [(v.value, code_label(v.value, lang)) for v in OpinionVerdict],
+        "today": app.today().isoformat(),
+        "page_path": f"/web/projects/{code}",
     }
-
-
-def services_department_names(app: App) -> dict[str, str]:
-    from models.db import unit_of_work
-
-    with unit_of_work(app.engine, write=False) as s:
-        return services.department_names(s)
 
 
 @router.get("/projects/{code}", response_class=HTMLResponse)
@@ -395,6 +426,65 @@ def fire(
     return render(request, "project.html", user, {**ctx, "result": result, "error": error}, status=status)
 
 
+def parse_day(value: str, default: date) -> date:
+    """A form's ``YYYY-MM-DD`` (empty: ``default``), or a usage error people can read."""
+    text = value.strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{TEXT['bad_date'][0]}：{text}", f"{TEXT['bad_date'][1]}: {text}") from exc
+
+
+@router.post("/projects/{code}/opinions", response_class=HTMLResponse)
+def record_opinion(
+    request: Request,
+    code: str,
+    csrf: Annotated[str, Form(max_length=100)],
+    department: Annotated[str, Form(max_length=32)],
+    verdict: Annotated[str, Form(max_length=32)],
+    on: Annotated[str, Form(max_length=10)] = "",
+    comment: Annotated[str, Form(max_length=4000)] = "",
+    need_name: Annotated[list[str] | None, Form(max_length=200)] = None,
+    need_catalog: Annotated[list[str] | None, Form(max_length=64)] = None,
+) -> Response:
+    """征求意见 (第九条): the opinion a related department gives, entered by itself or the program office."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    if not _csrf_ok(user, csrf):
+        return _forbidden(request, user)
+    lang = page_lang(request)
+    app = _gov(request)
+    names, catalogs = need_name or [], need_catalog or []
+    needs: list[dict[str, str | None]] = [
+        {"name": n.strip(), "catalog": (catalogs[i].strip() if i < len(catalogs) else "") or None}
+        for i, n in enumerate(names)
+        if n.strip()
+    ]
+    error, message, status = None, None, 200
+    try:
+        version = services.record_opinion(
+            app,
+            code,
+            user.name,
+            department=department,
+            on=parse_day(on, app.today()),
+            verdict=verdict,
+            unmet_needs=needs,
+            comment=comment.strip() or None,
+        )
+        message = f"{tr('opinion_recorded', lang)}{version}"
+    except GovflowError as exc:
+        error, status = _error(exc, lang), 422
+    try:
+        ctx = project_context(app, code, user, lang)
+    except GovflowError as exc:
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
+    return render(request, "project.html", user, {**ctx, "error": error, "message": message}, status=status)
+
+
 # ---------------------------------------------------------------------------------------------- department
 
 
@@ -414,7 +504,12 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         for o in rectification.list_orders(app, user.name)
         if o.status is not rectification.OrderStatus.CLOSED
     ]
-    return {"projects": projects, "orders": orders, "my_department": user.actor.department}
+    return {
+        "projects": projects,
+        "orders": orders,
+        "my_department": user.actor.department,
+        "page_path": "/web/department",
+    }
 
 
 @router.get("/department", response_class=HTMLResponse)
@@ -422,13 +517,33 @@ def department(request: Request) -> Response:
     return _role_page(request, department_context, "department.html")
 
 
+async def _import_upload(request: Request, app: App, user: WebUser, file: UploadFile) -> tuple[str, int]:
+    """An uploaded CSV/XLSX of delivery evidence through ``services.import_evidence`` (all rows or none):
+    the file's name and the number of (item, consumer, day) sums written."""
+    limit = get_settings(request).upload_max_bytes
+    data = await file.read(limit + 1)
+    original = Path(file.filename or "evidence.csv").name
+    suffix = Path(original).suffix.lower()
+    if len(data) > limit or suffix not in {".csv", ".xlsx"}:
+        raise UsageError(TEXT["bad_upload"][0], TEXT["bad_upload"][1])
+    # the audit note names the file: keep its name, in characters a file system takes
+    safe = re.sub(r"[^\w.\-]", "_", original)[-100:] or f"evidence{suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        return original, services.import_evidence(app, path, user.name)
+
+
 @router.post("/orders/{order}/evidence", response_class=HTMLResponse)
-def order_evidence(
+async def order_evidence(
     request: Request,
     order: str,
     csrf: Annotated[str, Form(max_length=100)],
     note: Annotated[str, Form(max_length=4000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    """整改材料: the lead department's note, and optionally the exchange platform's delivery records that show
+    the fix (imported first: when they do not load, no evidence is submitted)."""
     user = signed_in(request)
     if user is None:
         return _to_login(request)
@@ -438,13 +553,22 @@ def order_evidence(
     app = _gov(request)
     error, message, status = None, None, 200
     try:
-        rectification.submit_evidence(app, order, user.name, note.strip() or None)
+        text = note.strip()
+        if file is not None and file.filename:
+            name, n = await _import_upload(request, app, user, file)
+            attached = tr("evidence_attached", lang) % (name, n)
+            text = f"{text}（{attached}）" if lang != "en" else f"{text} ({attached})"
+        rectification.submit_evidence(app, order, user.name, text or None)
         message = f"{tr('submit_evidence', lang)}{tr('colon', lang)}{order}"
     except GovflowError as exc:
         error, status = _error(exc, lang), 422
     ctx = department_context(app, user, lang)
     return render(
-        request, "department.html", user, {**ctx, "error": error, "message": message}, status=status
+        request,
+        "department.html",
+        user,
+        {**ctx, "error": error, "message": message},
+        status=status,
     )
 
 
@@ -461,24 +585,19 @@ async def upload_evidence(
         return _forbidden(request, user)
     lang = page_lang(request)
     app = _gov(request)
-    limit = get_settings(request).upload_max_bytes
-    data = await file.read(limit + 1)
-    suffix = Path(file.filename or "evidence.csv").suffix.lower()
     error, message, status = None, None, 200
-    if len(data) > limit or suffix not in {".csv", ".xlsx"}:
-        error, status = {"message": tr("upload_evidence", lang), "reasons": []}, 422
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"evidence{suffix}"
-            path.write_bytes(data)
-            try:
-                n = services.import_evidence(app, path, user.name)
-                message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
-            except GovflowError as exc:
-                error, status = _error(exc, lang), 422
+    try:
+        _, n = await _import_upload(request, app, user, file)
+        message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
+    except GovflowError as exc:
+        error, status = _error(exc, lang), 422
     ctx = department_context(app, user, lang)
     return render(
-        request, "department.html", user, {**ctx, "error": error, "message": message}, status=status
+        request,
+        "department.html",
+        user,
+        {**ctx, "error": error, "message": message},
+        status=status,
     )
 
 
@@ -609,7 +728,12 @@ def export_cuts(request: Request, period: str, fmt: str) -> Response:
 
 def finance_context(app: App, user: WebUser, lang: str, period: str) -> dict[str, Any]:
     items = [c.to_dict(lang) for c in cuts.list_cuts(app, period, user.name)]
-    return {"period": period, "cuts": items, "can_decide": user.actor.role is Role.FINANCE}
+    return {
+        "period": period,
+        "cuts": items,
+        "can_decide": user.actor.role is Role.FINANCE,
+        "page_path": "/web/finance",
+    }
 
 
 def _period(request: Request, app: App) -> str:
@@ -677,6 +801,7 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         "queue": queue,
         "points": [(fp.value, fp.label(lang)) for fp in FocusPoint],
         "judgments": [(j.value, tr(j.value, lang)) for j in Judgment],
+        "page_path": "/web/review",
     }
 
 

@@ -10,13 +10,13 @@ from govflow import auth, services
 from govflow.api import ApiSettings, create_app
 from govflow.demo import demo_portfolio
 from govflow.services import App
-from govflow.web.routes import router
+from govflow.web import web_router
 
 
 def create_site(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     """The API of ``create_app`` plus the pages under ``/web`` (``/`` leads to them)."""
     api = create_app(settings, app=app)
-    api.include_router(router)
+    api.include_router(web_router)
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

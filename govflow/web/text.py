@@ -144,7 +144,136 @@ TEXT: dict[str, tuple[str, str]] = {
     "threshold": ("策略阈值", "policy threshold"),
     "last_delivery": ("最近交付", "Last delivery"),
     "covered": ("持续交付", "Sustained"),
+    # ------------------------------------------------------------------ opinions (第九条 征求意见)
+    "opinions": ("相关部门意见（第九条 征求意见）", "Opinions of the related departments (第九条)"),
+    "opinion_form": ("登记相关部门意见", "Record a related department's opinion"),
+    "department": ("部门", "Department"),
+    "date": ("日期", "Date"),
+    "verdict": ("意见结论", "Verdict"),
+    "unmet_needs": ("未满足的共享需求", "Unmet sharing needs"),
+    "need_name": ("需求名称", "Need"),
+    "need_catalog": ("对应目录条目（可选）", "Catalog item (optional)"),
+    "opinion_hint": (
+        "结论为“需求未满足”时请逐条列出未满足的共享需求；审批时核对每条需求是否已被共享信息目录和共享协定满足"
+        "（第十条第二款）。同一部门以最新一次意见为准。",
+        "With the verdict 'unmet needs', list each need: approval checks that every one is covered by a catalog "
+        "item and an agreement (第十条第二款). A department's newest opinion is the one that counts.",
+    ),
+    "opinion_recorded": ("已登记意见，项目版本：", "Opinion recorded; project version "),
+    "awaiting_opinion": ("尚未出具意见的相关部门", "Related departments without an opinion yet"),
+    "bad_date": ("日期应为 YYYY-MM-DD 格式的有效日期", "a date is a valid YYYY-MM-DD"),
+    # ------------------------------------------------------------------ rectification orders
+    "orders_page": ("整改通知（限期整改，第十一条）", "Rectification orders (第十一条)"),
+    "notice_date": ("通知日期", "Notice date"),
+    "original_deadline": ("原定期限", "First deadline"),
+    "closed_on": ("关闭日期", "Closed on"),
+    "closed_late": ("逾期后关闭", "closed late"),
+    "origin": ("来源", "Origin"),
+    "steps": ("处理记录", "Steps"),
+    "verify": ("核验通过", "Verify"),
+    "verify_note": ("核验说明（可选）", "Note (optional)"),
+    "reject": ("退回整改材料", "Reject the evidence"),
+    "extend": ("延长整改期限", "Extend the deadline"),
+    "new_deadline": ("新的整改期限", "New deadline"),
+    "reopen": ("重新打开", "Reopen"),
+    "order_done": ("已办理", "Done"),
+    "no_order_actions": ("当前没有您可办理的操作", "Nothing you may do now"),
+    "not_overdue": ("未逾期", "not overdue"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "page_of": ("第 %d 页，共 %d 页（%d 条）", "page %d of %d (%d items)"),
+    "evidence_file": ("附交付记录（CSV/XLSX，可选）", "Delivery records (CSV/XLSX, optional)"),
+    "evidence_attached": ("附交付记录 %s，%d 行", "delivery records %s attached, %d rows"),
+    "bad_upload": (
+        "只接受不超过上传上限的 CSV 或 XLSX 文件",
+        "only a CSV or XLSX file within the upload limit is accepted",
+    ),
+    "escalation_none": ("未升级", "none"),
+    # ------------------------------------------------------------------ administration
+    "users": ("用户管理", "Users"),
+    "add_user": ("新增用户", "Add a user"),
+    "display_name": ("姓名", "Display name"),
+    "role": ("角色", "Role"),
+    "user_active": ("启用", "active"),
+    "user_inactive": ("停用", "inactive"),
+    "sign_in_state": ("登录凭据", "Credentials"),
+    "has_password": ("已设口令", "password set"),
+    "no_password": ("未设口令", "no password"),
+    "has_token": ("已签发令牌", "API token issued"),
+    "initial_password": ("初始口令", "Initial password"),
+    "new_password": ("新口令", "New password"),
+    "password_rule": (
+        "口令 12–256 个字符，包含小写字母、大写字母、数字、其他字符中的至少三类，且不得包含用户名"
+        "（GB/T 22239-2019 8.1.4.1）；重设后该用户已有的登录会话失效。",
+        "12 to 256 characters of at least three kinds (lower-case, upper-case, digits, other) and not containing "
+        "the user name (GB/T 22239-2019 8.1.4.1); resetting ends the user's open sessions.",
+    ),
+    "set_password": ("重设口令", "Reset password"),
+    "issue_token": ("签发 API 令牌", "Issue an API token"),
+    "revoke_token": ("吊销令牌", "Revoke token"),
+    "token_once": (
+        "新的 API 令牌（只显示这一次，请妥善保存）：",
+        "New API token (shown this once; keep it safe): ",
+    ),
+    "user_added": ("已新增用户并设置初始口令：", "User added with an initial password: "),
+    "password_set": ("已重设口令：", "Password reset: "),
+    "token_revoked": ("已吊销 API 令牌：", "API token revoked: "),
+    "department_optional": ("所属部门（建设部门用户必填）", "Department (required for a department user)"),
+    "no_department": ("—（不属于某一部门）", "— (no department)"),
+    "policy": ("治理策略", "Governance policy"),
+    "active_policy": ("当前生效的策略版本", "Active policy version"),
+    "digest": ("摘要（SHA-256）", "Digest (SHA-256)"),
+    "activated_at": ("生效时间", "Activated at"),
+    "policy_readonly": (
+        "只读。新版本经校验后由管理员以 govflow policy load 载入；每份整改通知和削减建议都记录所用版本。",
+        "Read-only. An administrator loads a new, validated version with govflow policy load; every order and "
+        "recommendation records the version it used.",
+    ),
+    "rectification_workdays": (
+        "整改期限（通知日后的工作日数）",
+        "Rectification period (working days after the notice)",
+    ),
+    "reminders": ("截止前提醒（第几个工作日）", "Reminders (working days before the deadline)"),
+    "escalation_steps": ("逾期升级", "Escalation"),
+    "after_workdays": ("逾期工作日数达到", "Working days overdue"),
+    "notify_roles": ("通知", "Notifies"),
+    "level": ("级别", "Level"),
+    "expiry_notice_days": ("协定到期前提示（天，第八条）", "Agreement expiry notice (days ahead, 第八条)"),
+    "coverage_threshold": ("共享覆盖率阈值", "Coverage threshold"),
+    "cut_tiers": ("削减档位（第十一条，从轻到重）", "Cut tiers (第十一条, mildest first)"),
+    "min_overdue": ("最长逾期工作日数 ≥", "Longest overdue ≥ (working days)"),
+    "max_coverage": ("且覆盖率 ≤（或）", "or coverage ≤"),
+    "policy_versions": ("版本历史", "Versions"),
+    "current": ("生效中", "active"),
+    "runs": ("流程运行记录", "Flow runs"),
+    "flow": ("流程", "Flow"),
+    "started": ("开始", "Started"),
+    "finished": ("结束", "Finished"),
+    "result": ("结果", "Result"),
+    "error_col": ("错误", "Error"),
+    "no_runs": ("暂无运行记录", "No runs yet"),
+    "outbox": ("通知发送", "Notifications"),
+    "outbox_configured": ("已配置通知渠道", "Notification channels are configured"),
+    "outbox_unconfigured": (
+        "未配置通知渠道文件：消息保存在发件箱中等待发送",
+        "No channel file is configured: messages wait in the outbox",
+    ),
+    "topic": ("通知类型", "Topic"),
+    "recipients": ("接收角色", "Recipients"),
+    "attempts": ("尝试次数", "Attempts"),
+    "created": ("产生时间", "Created"),
+    "next_attempt": ("下次尝试", "Next attempt"),
+    "last_error": ("最近错误", "Last error"),
+    "oldest_pending": ("最早的待发送消息", "Oldest waiting message"),
+    "problems": ("发送失败或跳过的消息（最近 20 条）", "Failed or skipped messages (latest 20)"),
+    "total": ("合计", "Total"),
+    "message_key": ("消息键", "Message key"),
 }
+
+
+def count_text(n: object, lang: str) -> str:
+    """A count after a heading: （3） in Chinese, (3) in English."""
+    return f" ({n})" if lang == "en" else f"（{n}）"
 
 
 def tr(key: str, lang: str) -> str:
@@ -188,6 +317,22 @@ CODE_LABELS: dict[str, tuple[str, str]] = {
     "secret": ("涉密", "secret"),
     "agreement": ("信息共享协定", "sharing agreement"),
     "joint_document": ("联合发文", "joint document"),
+    # opinion verdicts (第九条)
+    "agree": ("同意", "agree"),
+    "agree_with_changes": ("修改后同意", "agree with changes"),
+    "unmet_needs": ("需求未满足", "unmet needs"),
+    # order origins
+    "finding": ("共享义务检查发现的问题", "a sweep finding"),
+    "fail_acceptance": ("验收未通过", "failed acceptance"),
+    # flow runs
+    "running": ("运行中", "running"),
+    "completed": ("已完成", "completed"),
+    # outbox statuses
+    "pending": ("待发送", "pending"),
+    "sending": ("发送中", "sending"),
+    "delivered": ("已送达", "delivered"),
+    "skipped": ("已跳过（无渠道）", "skipped (no channel)"),
+    "failed": ("失败", "failed"),
 }
 
 
@@ -260,3 +405,81 @@ def action_text(action: str, lang: str) -> str:
 def outcome_text(outcome: str, lang: str) -> str:
     pair = OUTCOME_LABELS.get(outcome)
     return outcome if pair is None else pair[1 if lang == "en" else 0]
+
+
+#: counts in a flow run's statistics (``SweepResult.to_dict`` … ``DispatchResult.to_dict``)
+STAT_LABELS: dict[str, tuple[str, str]] = {
+    "findings_opened": ("新发现问题", "findings opened"),
+    "findings_closed": ("问题消除", "findings closed"),
+    "findings_still_open": ("问题仍存在", "findings still open"),
+    "expiry_notices": ("协定到期提示", "expiry notices"),
+    "orders_closed": ("整改通知关闭", "orders closed"),
+    "orders_issued": ("下达整改通知", "orders issued"),
+    "reminders": ("到期提醒", "reminders"),
+    "overdue": ("转为逾期", "became overdue"),
+    "escalations": ("逾期升级", "escalations"),
+    "projects": ("测算项目", "projects"),
+    "with_cause": ("有削减事由", "with a cause"),
+    "proposed": ("提出建议", "proposed"),
+    "revised": ("调整建议", "revised"),
+    "refreshed": ("刷新证据", "refreshed"),
+    "unchanged": ("无变化", "unchanged"),
+    "withdrawn": ("撤回建议", "withdrawn"),
+    "reproposed": ("重新提出", "proposed again"),
+    "decided": ("已决定（未改动）", "decided (left as is)"),
+    "newer": ("已有更新的测算", "newer run exists"),
+    "notified": ("通知", "notices"),
+    "claimed": ("取出待发送", "claimed"),
+    "delivered": ("已送达", "delivered"),
+    "retrying": ("稍后重试", "retrying"),
+    "failed": ("失败", "failed"),
+    "skipped": ("无渠道跳过", "skipped"),
+    "reclaimed": ("租约到期后重取", "reclaimed"),
+    "released": ("未发送即交回", "released"),
+    "lease_lost": ("租约已被接管", "lease lost"),
+    "duplicates": ("重复送达", "duplicates"),
+    "waiting": ("等待配置渠道", "waiting for channels"),
+}
+
+
+def stat_text(key: str, lang: str) -> str:
+    pair = STAT_LABELS.get(key)
+    return key if pair is None else pair[1 if lang == "en" else 0]
+
+
+#: outbox topics: ``order.<step>``, ``cuts.<status>``, ``decision.<event>.<outcome>``, notices and alarms
+TOPIC_LABELS: dict[str, tuple[str, str]] = {
+    "order.issued": ("整改通知下达", "order issued"),
+    "order.reminder": ("整改到期提醒", "order reminder"),
+    "order.overdue": ("整改逾期", "order overdue"),
+    "order.escalation": ("逾期升级", "order escalated"),
+    "order.evidence": ("整改材料已提交", "evidence submitted"),
+    "order.verify": ("整改已核验", "order verified"),
+    "order.reject": ("整改材料被退回", "evidence rejected"),
+    "order.reopen": ("整改通知重新打开", "order reopened"),
+    "order.extend": ("整改期限延长", "deadline extended"),
+    "order.closed": ("整改通知关闭", "order closed"),
+    "cuts.proposed": ("削减建议提出", "cut proposed"),
+    "cuts.revised": ("削减建议调整", "cut revised"),
+    "cuts.withdrawn": ("削减建议撤回", "cut withdrawn"),
+    "cuts.reproposed": ("削减建议重新提出", "cut proposed again"),
+    "cuts.accepted": ("削减建议采纳", "cut accepted"),
+    "cuts.declined": ("削减建议不采纳", "cut declined"),
+    "notice.agreement_expiry": ("协定即将到期提示", "agreement expiry notice"),
+    "finding.opened": ("发现共享问题", "sharing finding opened"),
+    "finding.closed": ("共享问题消除", "sharing finding closed"),
+    "alarm.calendar": ("工作日历缺失告警", "calendar data alarm"),
+}
+
+
+def topic_text(topic: str, lang: str) -> str:
+    """An outbox topic as people read it; ``decision.<event>.<accepted|refused>`` from the event's label."""
+    pair = TOPIC_LABELS.get(topic)
+    if pair is not None:
+        return pair[1 if lang == "en" else 0]
+    from states.phases import Event
+
+    parts = topic.split(".")
+    if len(parts) == 3 and parts[0] == "decision" and parts[1] in {e.value for e in Event}:
+        return f"{Event(parts[1]).label(lang)}{tr('colon', lang)}{outcome_text(parts[2], lang)}"
+    return topic

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from govflow.services import App, _project_row, business_date, get_actor
+from govflow import rectification, secrecy
+from govflow.services import Actor, App, ProjectView, _project_row, business_date, get_actor
 from models.db import unit_of_work
 from models.facts import DEPT, PARTS, load_facts, related_departments, t
 from models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Project
@@ -59,6 +60,7 @@ def previews(app: App, code: str, actor_name: str, *, on: date | None = None) ->
         participants = frozenset(related_departments(s, int(p["id"])))
         source = Phase(p["phase"])
         day = on or business_date(app.clock())
+        hidden = secrecy.hidden_items(s, actor, [int(p["id"])])  # 第二条第三款: no secret item named
         out: list[Preview] = []
         for ev in events_from(source):
             if ev in EXITS:
@@ -77,7 +79,8 @@ def previews(app: App, code: str, actor_name: str, *, on: date | None = None) ->
                 participants=participants,
             )
             roles = tuple(TABLE.get(event_action(ev), {}))
-            out.append(Preview(ev, Phase(tr.dest), denied is None, verdict.reasons, roles))
+            reasons = secrecy.redact(verdict.reasons, hidden)
+            out.append(Preview(ev, Phase(tr.dest), denied is None, reasons, roles))
         return out
 
 
@@ -100,6 +103,53 @@ def allowed_events(app: App, code: str, actor_name: str) -> list[Event]:
             )
             is None
         ]
+
+
+def opinion_departments(actor: Actor, view: ProjectView) -> list[str]:
+    """The related departments ``actor`` may record an opinion for (第九条 征求意见), for the form's choices:
+    the program office any of them; a department user its own, when the permission table lets it (a related
+    department, not the lead). ``services.record_opinion`` decides; this only keeps the form honest."""
+    related = frozenset(view.departments)
+    denied = decide(
+        actor.role,
+        "opinion.record",
+        user=actor.name,
+        user_department=actor.department,
+        lead=view.lead_department,
+        participants=related,
+    )
+    if denied is not None:
+        return []
+    if actor.role is Role.DEPARTMENT:
+        return [d for d in view.departments if d == actor.department]
+    return list(view.departments)
+
+
+#: the order actions of the orders page, each with the use case's permission action and allowed statuses
+ORDER_ACTIONS: tuple[tuple[str, Any], ...] = (
+    ("verify", rectification.VERIFY),
+    ("reject", rectification.REJECT),
+    ("extend", rectification.EXTEND),
+    ("reopen", rectification.REOPEN),
+)
+
+
+def order_actions(actor: Actor, order: rectification.OrderView) -> list[str]:
+    """The actions ``actor`` may take on ``order`` now: the permission table allows it and the order's status is
+    one the use case accepts. The use cases decide; this only decides which forms to show."""
+    return [
+        name
+        for name, change in ORDER_ACTIONS
+        if order.status in change.allowed
+        and decide(
+            actor.role,
+            change.action,
+            user=actor.name,
+            user_department=actor.department,
+            lead=order.department,
+        )
+        is None
+    ]
 
 
 @dataclass(frozen=True)

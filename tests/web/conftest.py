@@ -25,7 +25,7 @@ CHROMIUM = Path(os.environ.get("GOVFLOW_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE_BROWSER = os.environ.get("GOVFLOW_REQUIRE_BROWSER") == "1"
 PASSWORD = "Demo-Passw0rd!2026"
 #: the users the tests sign in as, one per role (argon2 is slow on purpose: no more than needed)
-PEOPLE = ("wang", "li", "zhao", "chen", "pingshen", "qian", "zheng")
+PEOPLE = ("wang", "li", "zhao", "zhou", "chen", "pingshen", "qian", "zheng", "admin")
 
 
 @pytest.fixture(scope="session")

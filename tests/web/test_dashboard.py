@@ -18,6 +18,12 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from .conftest import PASSWORD, Site
 
 VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
+NEW_PASSWORD = "Qz7#Shen-Pi-2026"
+HAN = re.compile(r"[\u4e00-\u9fff]")
+#: clauses are cited as written in the guidance, in English text too
+CITATION = re.compile(
+    r"第[一二三四五六七八九十]+条(第[一二三四五六七八九十]+款)?|发改高技〔2013〕733号|733号文?"
+)
 
 
 def as_(browser: Browser, site: Site, user: str) -> Page:
@@ -109,6 +115,50 @@ def test_refused_intake_returns_to_draft_with_reasons(browser: Browser, site: Si
     shot(wang, site, "10-program-office-refused-intake")
 
 
+def switch_to_english(page: Page, site: Site, name: str, heading: str) -> None:
+    """The language switch on the page shown: English headings, no Chinese in the page's own words (its
+    headings, labels and buttons; data such as names, marked ``.data``, stays as recorded), a screenshot, then
+    back to zh."""
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    expect(page.locator("h1")).to_contain_text(heading)
+    chrome = page.locator("h1, h2, h3, th, label, button, nav a, dt").evaluate_all(
+        "els => els.map(e => { const c = e.cloneNode(true);"
+        " c.querySelectorAll('.data, option, select').forEach(d => d.remove()); return c.textContent; })"
+    )
+    leaked = [c for c in chrome if HAN.search(CITATION.sub("", c))]
+    assert not leaked, f"Chinese on the English {page.url}: {leaked}"
+    shot(page, site, name)
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    expect(page.locator("#lang-switch")).to_have_text("English")
+
+
+def test_a_related_department_records_its_opinion(browser: Browser, site: Site) -> None:
+    """ZJ-2026-002 was refused intake for, among others, the missing opinion of 浙江省公安厅 (第九条)."""
+    zhou = as_(browser, site, "zhou")
+    zhou.goto("/web/projects/ZJ-2026-002")
+    expect(zhou.locator("#awaiting")).to_contain_text("浙江省公安厅")
+    form = zhou.locator("#opinion-form")
+    form.locator("select[name=verdict]").select_option("unmet_needs")
+    form.locator("input[name=need_name]").first.fill("人口户籍信息核验")
+    form.locator("textarea[name=comment]").fill("企业开办须核验法定代表人户籍信息，目录中尚无该条目")
+    form.locator("#opinion-submit").click()
+    zhou.wait_for_load_state()
+    expect(zhou.locator("#message")).to_contain_text("已登记意见")
+    row = zhou.locator("#opinions tr[data-department='11330000GF0000004D']")
+    expect(row).to_contain_text("需求未满足")
+    expect(row).to_contain_text("人口户籍信息核验")
+    expect(zhou.locator("#awaiting")).to_have_count(0)
+    shot(zhou, site, "13-department-opinion")
+    switch_to_english(zhou, site, "13-department-opinion-en", "ZJ-2026-002")
+    # the lead department gives no opinion on its own project
+    zhao = as_(browser, site, "zhao")
+    zhao.goto("/web/projects/ZJ-2026-002")
+    expect(zhao.locator("#opinion-form")).to_have_count(0)
+    expect(zhao.locator("#opinions")).to_contain_text("人口户籍信息核验")
+
+
 def test_walk_to_operation_through_the_buttons(browser: Browser, site: Site) -> None:
     li, wang, ping = as_(browser, site, "li"), as_(browser, site, "wang"), as_(browser, site, "pingshen")
     code = "ZJ-2026-001"
@@ -155,24 +205,79 @@ def test_failed_acceptance_opens_an_order(browser: Browser, site: Site) -> None:
     order = chen.locator("#orders tr", has_text=f"RO-{code}-01")
     expect(order).to_contain_text("整改中")
     order.locator("textarea[name=note]").fill("已完成 C-001、C-002 接口联调并恢复每日交换")
+    # the exchange platform's delivery records that show the fix, through the file input
+    records = site.artifacts / "exchange-ZJ-2026-004.csv"
+    records.write_text(
+        "project,catalog,consumer,date,records\n"
+        f"{code},C-001,11330000GF00000027,2026-11-25,1200\n"
+        f"{code},C-002,11330000GF0000005G,2026-11-25,860\n",
+        encoding="utf-8",
+    )
+    order.locator("input[type=file]").set_input_files(str(records))
     order.locator("button").click()
     chen.wait_for_load_state()
     expect(chen.locator("#message")).to_contain_text(f"RO-{code}-01")
     expect(chen.locator("#orders tr", has_text=f"RO-{code}-01")).to_contain_text("已提交整改材料")
+    chen.goto(f"/web/projects/{code}")
+    expect(chen.locator("#coverage")).to_contain_text("100%")
+
+
+def test_program_office_verifies_the_order_after_a_refused_extension(browser: Browser, site: Site) -> None:
+    wang, code = as_(browser, site, "wang"), "RO-ZJ-2026-004-01"
+    wang.goto("/web/board")
+    wang.click("header nav a[href='/web/orders']")
+    wang.click("#status-filter a[data-status='evidence_submitted']")
+    wang.wait_for_load_state()
+    card = wang.locator(f"#order-{code}")
+    expect(card).to_have_attribute("data-status", "evidence_submitted")
+    assert set(card.locator(".order-actions form").evaluate_all("fs => fs.map(f => f.className)")) == {
+        "act-verify",
+        "act-reject",
+        "act-extend",
+    }
+    expect(card.locator("table.steps")).to_contain_text("提交整改材料")
+    expect(card.locator("table.steps")).to_contain_text("附交付记录")
+    # the deadline is Thursday 2026-12-24; Saturday the 26th is no working day: refused, with the reason
+    card.locator(".act-extend input[name=to]").fill("2026-12-26")
+    card.locator(".act-extend input[name=reason]").fill("部门申请延期至月底")
+    card.locator(".act-extend button").click()
+    wang.wait_for_load_state()
+    expect(wang.locator("#error")).to_contain_text("不是工作日")
+    expect(wang.locator("#error")).to_contain_text("733号文 第十一条")
+    expect(wang.locator(f"#order-{code} .deadline")).to_contain_text("2026-12-24")
+    shot(wang, site, "30-program-office-orders-extension-refused")
+    card = wang.locator(f"#order-{code}")
+    card.locator(".act-verify input[name=note]").fill("已抽查交换平台日志，C-001、C-002 恢复每日交换")
+    card.locator(".act-verify button").click()
+    wang.wait_for_load_state()
+    expect(wang.locator("#message")).to_contain_text(code)
+    wang.goto("/web/orders?status=closed")
+    card = wang.locator(f"#order-{code}")
+    expect(card).to_have_attribute("data-status", "closed")
+    expect(card).to_contain_text("整改已核验")
+    expect(card.locator("table.steps")).to_contain_text("核验通过")
+    assert card.locator(".order-actions form").evaluate_all("fs => fs.map(f => f.className)") == [
+        "act-reopen"
+    ]
+    shot(wang, site, "31-program-office-orders-closed")
+    switch_to_english(wang, site, "31-program-office-orders-closed-en", "Rectification orders")
 
 
 def test_a_month_later_audit_and_finance(browser: Browser, site: Site) -> None:
     from govflow.cuts import run_cuts
+    from govflow.flowruns import recorded_run
     from govflow.rectification import run_deadlines
     from govflow.sweep import run_sweep
 
     first, later = date(2026, 11, 26), date(2026, 12, 30)
-    run_sweep(site.gov, first)
-    run_deadlines(site.gov, first)
-    run_cuts(site.gov, first)
+    for flow, run in (("sweep", run_sweep), ("deadlines", run_deadlines), ("cuts", run_cuts)):
+        with recorded_run(site.gov, flow, first) as stats:  # as the scheduled flows record their runs
+            stats.update(run(site.gov, first).to_dict())
     # 10:00 in Beijing; the clock must read UTC (a +08:00 reading breaks the audit chain's hashes: reported)
     site.clock.move_to(datetime(2026, 12, 30, 2, 0, tzinfo=UTC))
-    assert run_deadlines(site.gov, later).overdue >= 1
+    with recorded_run(site.gov, "deadlines", later) as stats:
+        stats.update(run_deadlines(site.gov, later).to_dict())
+        assert stats["overdue"] >= 1
     run_cuts(site.gov, later)
 
     zheng = as_(browser, site, "zheng")
@@ -213,6 +318,8 @@ def test_a_month_later_audit_and_finance(browser: Browser, site: Site) -> None:
         ("pingshen", "/web/review", "24-review-agency"),
         ("zheng", "/web/audit", "25-audit"),
         ("qian", "/web/finance?period=2026", "26-finance"),
+        ("wang", "/web/orders", "28-program-office-orders"),
+        ("zheng", "/web/orders?status=overdue", "29-audit-orders-overdue"),
     ],
 )
 def test_main_pages(browser: Browser, site: Site, user: str, path: str, name: str) -> None:
@@ -234,3 +341,68 @@ def test_english_board(browser: Browser, site: Site) -> None:
     expect(page.locator("#board")).to_contain_text("Operation")
     shot(page, site, "27-program-office-board-en")
     page.goto("/web/board?lang=zh")
+
+
+def test_admin_adds_a_user_who_then_signs_in(browser: Browser, site: Site) -> None:
+    from govflow.dispatch import run_dispatch
+    from notifications.fake import FakeNotifier
+
+    run_dispatch(site.gov, FakeNotifier())  # no channel file: messages wait, the run is recorded
+    admin = as_(browser, site, "admin")
+    admin.goto("/web/")
+    expect(admin.locator("h1")).to_contain_text("用户管理")
+    expect(admin.locator("#users tr[data-user='wang']")).to_contain_text("项目审批部门")
+    form = admin.locator("#add-user")
+    form.locator("input[name=name]").fill("sun")
+    form.locator("input[name=display_name]").fill("孙立")
+    form.locator("select[name=role]").select_option("program_office")
+    form.locator("select[name=department]").select_option("11330000GF00000014")
+    form.locator("input[name=password]").fill("weakpassword")
+    form.locator("#add-user-submit").click()
+    admin.wait_for_load_state()
+    expect(admin.locator("#error")).to_contain_text("GB/T 22239-2019 8.1.4.1")
+    expect(admin.locator("#users tr[data-user='sun']")).to_have_count(0)
+    form = admin.locator("#add-user")
+    form.locator("input[name=name]").fill("sun")
+    form.locator("input[name=display_name]").fill("孙立")
+    form.locator("select[name=role]").select_option("program_office")
+    form.locator("select[name=department]").select_option("11330000GF00000014")
+    form.locator("input[name=password]").fill(NEW_PASSWORD)
+    form.locator("#add-user-submit").click()
+    admin.wait_for_load_state()
+    expect(admin.locator("#message")).to_contain_text("sun")
+    expect(admin.locator("#users tr[data-user='sun']")).to_contain_text("浙江省发展和改革委员会")
+    shot(admin, site, "40-admin-users")
+    switch_to_english(admin, site, "40-admin-users-en", "Users")
+
+    ctx = browser.new_context(locale="zh-CN", viewport=VIEWPORT, base_url=site.base)
+    sun = ctx.new_page()
+    sun.goto("/web/login")
+    sun.fill("#name", "sun")
+    sun.fill("#password", NEW_PASSWORD)
+    sun.click("#sign-in")
+    sun.wait_for_load_state()
+    assert sun.url.endswith("/web/board")
+    expect(sun.locator("header .who")).to_contain_text("孙立（项目审批部门）")
+    ctx.close()
+
+    for path, name, heading in [
+        ("/web/admin/policy", "41-admin-policy", "Governance policy"),
+        ("/web/admin/runs", "42-admin-runs", "Flow runs"),
+        ("/web/admin/outbox", "43-admin-outbox", "Notifications"),
+    ]:
+        admin.goto(path)
+        shot(admin, site, name)
+        switch_to_english(admin, site, f"{name}-en", heading)
+    admin.goto("/web/admin/policy")
+    expect(admin.locator("#policy-version")).to_contain_text("2026.1")
+    admin.goto("/web/admin/runs")
+    expect(admin.locator("#runs")).to_contain_text("共享义务清单扫描")
+    expect(admin.locator("#runs")).to_contain_text("通知发送")
+    admin.goto("/web/admin/outbox")
+    expect(admin.locator("#configured")).to_contain_text("未配置通知渠道")
+    # the administrator's pages are not the program office's
+    wang = as_(browser, site, "wang")
+    response = wang.goto("/web/admin/users")
+    assert response is not None and response.status == 403
+    expect(wang.locator("#error")).to_contain_text("govflow 权限表")

@@ -15,7 +15,7 @@ from govflow.web.text import TEXT
 
 from .conftest import PASSWORD, Clock
 
-USERS = ("wang", "li", "qian", "zheng", "pingshen")
+USERS = ("wang", "li", "qian", "zheng", "pingshen", "zhou", "chen", "admin")
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,186 @@ def test_every_text_has_both_languages() -> None:
     for key, (zh, en) in TEXT.items():
         assert zh.strip() and en.strip(), key
         assert not re.search(r"[\u4e00-\u9fff]", CITATION.sub("", en)), f"{key}: Chinese in the English text"
+
+
+# ---------------------------------------------------------------------------------------------- opinions
+
+
+def test_a_related_department_records_its_opinion(clients: dict[str, TestClient]) -> None:
+    zhou, li = clients["zhou"], clients["li"]
+    page = zhou.get("/web/projects/ZJ-2026-002").text
+    assert 'id="opinion-form"' in page and "浙江省公安厅" in page.split('id="awaiting"')[1][:400]
+    # the lead department gives no opinion on its own project: no form, and a forged post is denied
+    assert 'id="opinion-form"' not in li.get("/web/projects/ZJ-2026-001").text
+    r = li.post(
+        "/web/projects/ZJ-2026-001/opinions",
+        data={"csrf": csrf(page_of(li)), "department": "11330000GF00000027", "verdict": "agree"},
+    )
+    assert r.status_code == 422 and "govflow 权限表" in r.text
+    # a department speaks only for itself (第九条)
+    r = zhou.post(
+        "/web/projects/ZJ-2026-002/opinions",
+        data={"csrf": csrf(page), "department": "11330000GF0000005G", "verdict": "agree"},
+    )
+    assert r.status_code == 422 and "733号文 第九条" in r.text
+    r = zhou.post(
+        "/web/projects/ZJ-2026-002/opinions",
+        data={"csrf": csrf(page), "department": "11330000GF0000004D", "verdict": "agree", "on": "2026-13-01"},
+    )
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    r = zhou.post(
+        "/web/projects/ZJ-2026-002/opinions",
+        data={"csrf": "forged", "department": "11330000GF0000004D", "verdict": "agree"},
+    )
+    assert r.status_code == 403
+    r = zhou.post(
+        "/web/projects/ZJ-2026-002/opinions",
+        data={
+            "csrf": csrf(page),
+            "department": "11330000GF0000004D",
+            "verdict": "unmet_needs",
+            "need_name": ["人口户籍信息", ""],
+            "need_catalog": ["", ""],
+            "comment": "需共享户籍信息用于企业开办核验",
+        },
+    )
+    assert r.status_code == 200, r.text[-2000:]
+    assert 'id="message"' in r.text
+    row = r.text.split('data-department="11330000GF0000004D"')[1].split("</tr>")[0]
+    assert "需求未满足" in row and "人口户籍信息" in row
+    assert 'id="awaiting"' not in r.text
+
+
+def page_of(client: TestClient, path: str = "/web/department") -> str:
+    return client.get(path).text
+
+
+# ---------------------------------------------------------------------------------------------- orders
+
+
+@pytest.fixture(scope="module")
+def order(gov: App) -> str:
+    """ZJ-2026-004 fails acceptance: rectification order RO-ZJ-2026-004-01 (open)."""
+    from govflow.services import fire_event
+
+    fire_event(gov, "ZJ-2026-004", "request_acceptance", "chen")
+    res = fire_event(gov, "ZJ-2026-004", "fail_acceptance", "wang", reason="C-001、C-002 到期未交付")
+    assert res.order
+    return res.order
+
+
+def order_forms(page: str, code: str) -> set[str]:
+    card = page.split(f'id="order-{code}"')[1].split("</section>")[0]
+    return set(re.findall(r'class="act-([a-z]+)"', card))
+
+
+def test_the_orders_page_offers_only_what_the_user_may_do_now(
+    gov: App, clients: dict[str, TestClient], order: str
+) -> None:
+    from govflow import rectification
+
+    wang, li = clients["wang"], clients["li"]
+    assert order_forms(wang.get("/web/orders").text, order) == {"extend"}
+    assert order_forms(li.get("/web/orders").text, order) == set()  # a participant reads it, acts on nothing
+    assert clients["pingshen"].get("/web/orders").status_code == 403  # review agency: no order.read
+    rectification.submit_evidence(gov, order, "chen", "已恢复 C-001、C-002 每日交换")
+    page = wang.get("/web/orders?status=evidence_submitted").text
+    assert order_forms(page, order) == {"verify", "reject", "extend"}
+    assert set(re.findall(r'class="card order"[^>]*data-status="([a-z_]+)"', page)) == {"evidence_submitted"}
+    # a deadline extension to a day before the current deadline is refused with its reason and clause
+    r = wang.post(f"/web/orders/{order}/extend", data={"csrf": csrf(page), "to": "2026-12-01", "reason": "x"})
+    assert r.status_code == 422 and "须晚于" in r.text and "733号文 第十一条" in r.text
+    r = wang.post(f"/web/orders/{order}/reject", data={"csrf": csrf(page), "reason": ""})
+    assert r.status_code == 422 and "退回理由" in r.text
+    r = clients["zheng"].post(
+        f"/web/orders/{order}/verify", data={"csrf": csrf(page_of(clients["zheng"], "/web/orders"))}
+    )
+    assert r.status_code == 422 and "govflow 权限表" in r.text  # audit changes nothing
+    assert wang.post(f"/web/orders/{order}/verify", data={"csrf": "forged"}).status_code == 403
+    r = wang.post(f"/web/orders/{order}/verify", data={"csrf": csrf(page), "note": "抽查交换日志"})
+    assert r.status_code == 200 and 'id="message"' in r.text
+    assert rectification.show_order(gov, order, "wang").status is rectification.OrderStatus.CLOSED
+    assert order_forms(r.text, order) == {"reopen"}
+    steps = r.text.split(f'id="order-{order}"')[1].split("</section>")[0]
+    assert "核验通过" in steps and "抽查交换日志" in steps
+
+
+# ---------------------------------------------------------------------------------------------- admin
+
+
+@pytest.mark.parametrize(
+    ("user", "path"),
+    [
+        ("wang", "/web/admin/users"),
+        ("li", "/web/admin/policy"),
+        ("pingshen", "/web/admin/runs"),
+        ("zheng", "/web/admin/outbox"),
+        ("qian", "/web/admin/runs"),
+    ],
+)
+def test_admin_pages_are_denied_unless_the_table_allows(
+    clients: dict[str, TestClient], user: str, path: str
+) -> None:
+    r = clients[user].get(path)
+    assert r.status_code == 403 and "govflow 权限表" in r.text
+
+
+def test_admin_adds_a_user_who_can_then_sign_in(gov: App, clients: dict[str, TestClient]) -> None:
+    from govflow.api import ApiSettings
+    from govflow.web.site import create_site
+
+    admin = clients["admin"]
+    page = admin.get("/web/admin/users").text
+    assert 'data-user="wang"' in page and "项目审批部门" in page
+    form = {
+        "csrf": csrf(page),
+        "name": "sun",
+        "display_name": "孙审批",
+        "role": "program_office",
+        "department": "11330000GF00000014",
+        "password": "short",
+    }
+    r = admin.post("/web/admin/users", data=form)
+    assert r.status_code == 422 and "GB/T 22239-2019 8.1.4.1" in r.text
+    assert 'data-user="sun"' not in r.text  # a weak password adds nobody
+    # only an administrator: the program office is denied (and nothing is added)
+    r = clients["wang"].post(
+        "/web/admin/users", data={**form, "csrf": csrf(page_of(clients["wang"], "/web/board"))}
+    )
+    assert r.status_code == 403 and "govflow 权限表" in r.text
+    new_password = "Qz7#Shen-Pi-2026"
+    r = admin.post("/web/admin/users", data={**form, "password": new_password})
+    assert r.status_code == 200 and 'data-user="sun"' in r.text and "孙审批" in r.text
+    assert admin.post("/web/admin/users", data={**form, "password": new_password}).status_code == 422
+    with TestClient(create_site(ApiSettings(database_url=str(gov.engine.url)), app=gov)) as c:
+        signed = c.post("/web/login", data={"name": "sun", "password": new_password}, follow_redirects=False)
+        assert signed.status_code == 303 and signed.headers["location"] == "/web/board"
+    r = admin.post("/web/admin/users/sun/token", data={"csrf": csrf(page)})
+    assert r.status_code == 200 and re.search(r'<span class="token">gft_[\w-]+</span>', r.text)
+    r = admin.post("/web/admin/users/sun/token/revoke", data={"csrf": csrf(page)})
+    assert r.status_code == 200 and 'id="message"' in r.text
+    assert (
+        admin.post("/web/admin/users/sun/password", data={"csrf": "forged", "password": "x"}).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_new_pages_render_in_both_languages(clients: dict[str, TestClient], lang: str) -> None:
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for name, path, key in [
+        ("wang", "/web/orders", "orders_page"),
+        ("admin", "/web/admin/users", "users"),
+        ("admin", "/web/admin/policy", "policy"),
+        ("admin", "/web/admin/runs", "runs"),
+        ("admin", "/web/admin/outbox", "outbox"),
+        ("zhou", "/web/projects/ZJ-2026-002", "opinions"),
+    ]:
+        r = clients[name].get(f"{path}?lang={lang}")
+        assert r.status_code == 200, (path, r.text[:300])
+        assert TEXT[key][1 if lang == "en" else 0] in r.text
+        if lang == "en":  # every <th> of the new pages is English
+            heads = re.findall(r"<th>([^<]*)</th>", r.text)
+            assert heads and not [h for h in heads if han.search(CITATION.sub("", h))], (path, heads)
+    for c in clients.values():
+        c.cookies.delete("govflow_lang")

@@ -1,0 +1,107 @@
+"""Read use cases the dashboard needs beyond those of :mod:`govflow.queries` and :mod:`govflow.rectification`:
+a page of rectification orders with their steps and working days overdue, and the departments to choose from.
+
+They read in one read-only unit of work each and change nothing; permissions are checked by the use cases they
+build on (``order.read`` through :func:`govflow.rectification.list_orders`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+
+from sqlalchemy import select
+
+from govflow.rectification import ORDER, STEP, OrderStatus, OrderView, StepView, list_orders
+from govflow.services import App, use_case
+from models.db import unit_of_work
+from models.facts import DEPT
+
+#: orders on one page of the orders list
+ORDER_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One order with its steps (oldest first) and, while it is not closed, the working days it is overdue on
+    ``as_of`` (SPEC §4: the working days after the deadline up to and including that day; 0 before)."""
+
+    order: OrderView
+    overdue_workdays: int
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: list[OrderLine]
+    total: int
+    page: int
+    size: int
+    #: orders per status among all the actor may read (the filter's counts)
+    counts: dict[str, int]
+
+
+@use_case
+def order_page(
+    app: App,
+    actor_name: str,
+    *,
+    as_of: date,
+    status: str | None = None,
+    page: int = 1,
+    size: int = ORDER_PAGE_SIZE,
+) -> OrderPage:
+    """A page of the orders ``actor_name`` may read, optionally of one status, with their steps.
+
+    The most urgent first: overdue, then awaiting verification, then open, then closed; within each by deadline.
+    """
+    every = list_orders(app, actor_name)
+    counts = {st.value: 0 for st in OrderStatus}
+    for o in every:
+        counts[o.status.value] += 1
+    chosen = [o for o in every if status is None or o.status.value == status]
+    rank = {
+        OrderStatus.OVERDUE: 0,
+        OrderStatus.EVIDENCE_SUBMITTED: 1,
+        OrderStatus.OPEN: 2,
+        OrderStatus.CLOSED: 3,
+    }
+    chosen.sort(key=lambda o: (rank[o.status], o.deadline, o.code))
+    page, size = max(page, 1), max(size, 1)
+    shown = chosen[(page - 1) * size : page * size]
+    steps = _steps_by_order(app, [o.code for o in shown])
+    cal = app.calendar
+    lines = []
+    for o in shown:
+        days = 0
+        if o.status is not OrderStatus.CLOSED and o.deadline < as_of:
+            days = cal.workdays_after(o.deadline, as_of)
+        lines.append(OrderLine(replace(o, steps=tuple(steps.get(o.code, ()))), days))
+    return OrderPage(lines, len(chosen), page, size, counts)
+
+
+def _steps_by_order(app: App, codes: list[str]) -> dict[str, list[StepView]]:
+    """The steps of the given orders in one query, each order's oldest first (as recorded)."""
+    if not codes:
+        return {}
+    q = (
+        select(ORDER.c.code.label("order_code"), STEP)
+        .join(ORDER, ORDER.c.id == STEP.c.order_id)
+        .where(ORDER.c.code.in_(codes))
+        .order_by(STEP.c.order_id, STEP.c.id)
+    )
+    out: dict[str, list[StepView]] = defaultdict(list)
+    with unit_of_work(app.engine, write=False) as s:
+        for r in s.execute(q):
+            out[str(r.order_code)].append(
+                StepView(r.key, r.kind, r.on, r.at, r.actor, r.note, dict(r.payload or {}))
+            )
+    return out
+
+
+def departments(app: App) -> list[tuple[str, str]]:
+    """Every department as (统一社会信用代码, name), by code: the choices of a form (names are not secret)."""
+    with unit_of_work(app.engine, write=False) as s:
+        return [
+            (str(c), str(n)) for c, n in s.execute(select(DEPT.c.code, DEPT.c.name).order_by(DEPT.c.code))
+        ]

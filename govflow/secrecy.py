@@ -1,0 +1,134 @@
+"""第二条第三款: a secret catalog item (国家秘密) reaches only those entitled to it — in lists, and in words.
+
+Lists leave such an item out with :func:`secret_visible` (an SQL condition). Words are the other way out: a
+refusal, a project's history or a notice can name an item ("目录条目 C-007「…」未细化") because the guards that
+write them see every fact. :func:`redact` replaces, in what a reader receives, the code and name of every
+secret item that reader may not see with a neutral mark; the stored record (read by audit) keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from models.facts import t
+from models.tables import CatalogAuthorization, CatalogItem
+from states.permissions import Role
+from states.sharing import Secrecy
+from states.verdict import DOC, Reason
+
+CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
+MARK_ZH = "［涉密条目］"
+MARK_EN = "[classified item]"
+SECRET_CLAUSE = f"{DOC} 第二条第三款"
+
+
+class Reader(Protocol):
+    """Who reads: :class:`govflow.services.Actor` (role and department id)."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def department_id(self) -> int | None: ...
+
+
+def secret_visible(actor: Reader) -> ColumnElement[bool]:
+    """SQL condition on ``catalog_item``: may ``actor`` see the item?
+
+    A secret item (国家秘密, 第二条第三款) is visible only to its provider, the departments explicitly authorized
+    on it, and audit. Authorization is by department, so a program-office user sees it only if its own
+    department is authorized; "all departments" never counts for a secret item, and administrators are not
+    entitled by their role.
+    """
+    if actor.role is Role.AUDIT:
+        return true()
+    not_secret: ColumnElement[bool] = CI.c.secrecy != Secrecy.SECRET.value
+    if actor.department_id is None:
+        return not_secret
+    authorized = exists().where(
+        and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == actor.department_id)
+    )
+    return or_(not_secret, CI.c.provider_id == actor.department_id, authorized)
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """The secret items of some projects that one reader may not see: what to mask in the words it reads."""
+
+    items: tuple[tuple[str, str], ...] = ()  # (code, name)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def _pattern(self) -> re.Pattern[str] | None:
+        words = {code for code, _ in self.items} | {name for _, name in self.items if len(name) >= 2}
+        if not words:
+            return None
+        # longest first, and never inside a longer code (C-001 must not mask part of C-0011)
+        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])|「(?:{alternatives})」")
+
+    def text(self, value: str, mark: str) -> str:
+        pattern = self._pattern
+        return value if pattern is None else pattern.sub(mark, value)
+
+    def value(self, value: Any, mark: str) -> Any:
+        """A detail value (string, list or mapping) with hidden codes and names masked."""
+        if isinstance(value, str):
+            return self.text(value, mark)
+        if isinstance(value, Mapping):
+            return {k: self.value(v, mark) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v, mark) for v in value]
+        return value
+
+
+def hidden_items(s: Session, reader: Reader, project_ids: Iterable[int]) -> Hidden:
+    """The secret items of these projects that ``reader`` may not see (none for audit): one statement."""
+    ids = sorted(set(project_ids))
+    if reader.role is Role.AUDIT or not ids:
+        return Hidden()
+    q = select(CI.c.code, CI.c.name).where(
+        CI.c.project_id.in_(ids), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader)
+    )
+    return Hidden(tuple((str(r.code), str(r.name)) for r in s.execute(q)))
+
+
+def redact(reasons: Sequence[Reason], hidden: Hidden) -> tuple[Reason, ...]:
+    """``reasons`` as ``hidden``'s reader may read them."""
+    if not hidden:
+        return tuple(reasons)
+    return tuple(
+        replace(
+            r,
+            message=hidden.text(r.message, MARK_ZH),
+            message_en=hidden.text(r.message_en, MARK_EN),
+            detail=hidden.value(r.detail, MARK_EN) if r.detail else r.detail,
+        )
+        for r in reasons
+    )
+
+
+def redact_dicts(reasons: Sequence[Mapping[str, Any]], hidden: Hidden) -> list[dict[str, Any]]:
+    """Stored reasons (``{"code", "clause", "message", "message_en", "detail"}``) as ``hidden``'s reader may read
+    them; any other key passes through."""
+    if not hidden:
+        return [dict(r) for r in reasons]
+    out = []
+    for r in reasons:
+        d = dict(r)
+        for key, mark in (("message", MARK_ZH), ("message_en", MARK_EN)):
+            if isinstance(d.get(key), str):
+                d[key] = hidden.text(d[key], mark)
+        if "detail" in d:
+            d["detail"] = hidden.value(d["detail"], MARK_EN)
+        out.append(d)
+    return out

@@ -1,0 +1,321 @@
+"""The administrator's pages: users (list, add with an initial password, reset a password, issue or revoke an API
+token), the active governance policy (read-only), the flow runs and the notification outbox.
+
+Each calls the use case the CLI and the REST API call (:mod:`govflow.auth`, :func:`govflow.services.add_user`,
+:mod:`govflow.queries`, :mod:`govflow.policy_service`, :mod:`govflow.dispatch`); the permission table decides
+who sees what (``user.admin``, ``policy.read``, ``flow.read``, ``notify.admin``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from math import ceil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from govflow import admin, auth, dispatch, policy_service, queries, services
+from govflow.scheduling import LABELS as FLOW_LABELS
+from govflow.services import App
+from govflow.web.routes import (
+    ROLE_CODES,
+    WebUser,
+    _csrf_ok,
+    _error,
+    _forbidden,
+    _gov,
+    _to_login,
+    render,
+    signed_in,
+)
+from govflow.web.text import code_label, page_lang, stat_text, topic_text, tr
+from states.errors import GovflowError, PermissionDenied, RuleRefused
+from states.permissions import Role
+
+router = APIRouter(prefix="/web/admin", include_in_schema=False)
+USERS_PER_PAGE = 25
+RUNS_PER_PAGE = 25
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(services.BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _page_no(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
+def _role_label(code: object, lang: str) -> str:
+    return Role(str(code)).label(lang) if str(code) in ROLE_CODES else str(code or "")
+
+
+def _page(request: Request, template: str, build: Callable[[App, WebUser, str], dict[str, Any]]) -> Response:
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    lang = page_lang(request)
+    try:
+        ctx = build(_gov(request), user, lang)
+    except GovflowError as exc:
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+    return render(request, template, user, ctx)
+
+
+# ---------------------------------------------------------------------------------------------- users
+
+
+def users_context(app: App, user: WebUser, lang: str, role: str | None, page: int) -> dict[str, Any]:
+    found = queries.list_users(app, user.name, role=role, page=page, size=USERS_PER_PAGE)
+    departments = admin.departments(app)
+    names = dict(departments)
+    rows = [
+        {
+            **u,
+            "role_label": _role_label(u["role"], lang),
+            "department_name": names.get(str(u["department"]), u["department"]) if u["department"] else "",
+        }
+        for u in found.items
+    ]
+    return {
+        "users": rows,
+        "total": found.total,
+        "page": found.page,
+        "pages": max(ceil(found.total / found.size), 1),
+        "role": role or "",
+        "roles": [(r.value, r.label(lang)) for r in Role],
+        "departments": departments,
+        "page_path": "/web/admin/users",
+    }
+
+
+def _role(value: str | None) -> str | None:
+    return value if value in ROLE_CODES else None
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(request: Request, role: str | None = None) -> Response:
+    page = _page_no(request)
+    return _page(request, "users.html", lambda app, u, lang: users_context(app, u, lang, _role(role), page))
+
+
+def _user_action(
+    request: Request, csrf: str, call: Callable[[App, str, str], str | tuple[str, str]]
+) -> Response:
+    """Run one user administration use case and show the users page again with its outcome."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    if not _csrf_ok(user, csrf):
+        return _forbidden(request, user)
+    lang = page_lang(request)
+    app = _gov(request)
+    error, message, token, status = None, None, None, 200
+    try:
+        done = call(app, user.name, lang)
+        message, token = (done, None) if isinstance(done, str) else done
+    except PermissionDenied as exc:  # not an administrator: the users page is not theirs either
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+    except GovflowError as exc:
+        error, status = _error(exc, lang), 422
+    try:
+        ctx = users_context(app, user, lang, None, 1)
+    except GovflowError as exc:
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+    ctx.update(error=error, message=message, token=token)
+    return render(request, "users.html", user, ctx, status=status)
+
+
+Csrf = Annotated[str, Form(max_length=100)]
+
+
+@router.post("/users", response_class=HTMLResponse)
+def add_user(
+    request: Request,
+    csrf: Csrf,
+    name: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=256)],
+    display_name: Annotated[str, Form(max_length=100)] = "",
+    department: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """A new user who can sign in at once: the permission first (a denial is audited), then the password rules
+    (so that no user is left without a usable password), then ``add_user`` and ``set_password``."""
+
+    def call(app: App, actor: str, lang: str) -> str:
+        who = name.strip()
+        queries.require(app, actor, "user.admin")
+        weak = auth.password_reasons(who, password)
+        if weak:
+            raise RuleRefused(weak)
+        services.add_user(
+            app,
+            actor,
+            name=who,
+            role=role,
+            department=department.strip() or None,
+            display_name=display_name.strip() or None,
+        )
+        auth.set_password(app, actor, who, password)
+        return f"{tr('user_added', lang)}{who}"
+
+    return _user_action(request, csrf, call)
+
+
+@router.post("/users/{name}/password", response_class=HTMLResponse)
+def reset_password(
+    request: Request, name: str, csrf: Csrf, password: Annotated[str, Form(max_length=256)]
+) -> Response:
+    def call(app: App, actor: str, lang: str) -> str:
+        auth.set_password(app, actor, name, password)
+        return f"{tr('password_set', lang)}{name}"
+
+    return _user_action(request, csrf, call)
+
+
+@router.post("/users/{name}/token", response_class=HTMLResponse)
+def issue_token(request: Request, name: str, csrf: Csrf) -> Response:
+    def call(app: App, actor: str, lang: str) -> tuple[str, str]:
+        return f"{tr('token_once', lang)}{name}", auth.issue_token(app, actor, name)
+
+    return _user_action(request, csrf, call)
+
+
+@router.post("/users/{name}/token/revoke", response_class=HTMLResponse)
+def revoke_token(request: Request, name: str, csrf: Csrf) -> Response:
+    def call(app: App, actor: str, lang: str) -> str:
+        auth.revoke_token(app, actor, name)
+        return f"{tr('token_revoked', lang)}{name}"
+
+    return _user_action(request, csrf, call)
+
+
+# ---------------------------------------------------------------------------------------------- policy
+
+
+def policy_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
+    policy, versions = policy_service.show_policy(app, user.name)
+    return {
+        "policy": policy,
+        "digest": policy.digest(),
+        "escalation": [
+            {
+                "level": e.level,
+                "after": e.after_workdays,
+                "name": e.name,
+                "notify": "、".join(_role_label(r, lang) for r in e.notify)
+                if lang != "en"
+                else ", ".join(_role_label(r, lang) for r in e.notify),
+            }
+            for e in policy.rectification.escalation
+        ],
+        "tiers": [
+            {
+                "min_overdue": t.min_overdue_workdays,
+                "max_coverage": None if t.max_coverage is None else f"{t.max_coverage * 100:.0f}%",
+                "percent": f"{t.percent:g}%",
+            }
+            for t in policy.cuts.tiers
+        ],
+        "threshold": f"{policy.cuts.coverage_threshold * 100:.0f}%",
+        "versions": [
+            {
+                **v,
+                "activated": _when(v["activated_at"] if isinstance(v["activated_at"], datetime) else None),
+                "short": str(v.get("digest") or "")[:12],
+            }
+            for v in versions
+        ],
+    }
+
+
+@router.get("/policy", response_class=HTMLResponse)
+def policy(request: Request) -> Response:
+    return _page(request, "policy.html", policy_context)
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def _flow(flow: str, lang: str) -> str:
+    pair = FLOW_LABELS.get(flow)
+    return flow if pair is None else pair[1 if lang == "en" else 0]
+
+
+def run_stats(stats: Mapping[str, Any], lang: str) -> list[str]:
+    """A run's non-zero counts as "label n"; the runs of ``all`` as "flow: counts" per flow."""
+    if isinstance(stats.get("results"), Mapping):
+        return [
+            f"{_flow(str(f), lang)}{tr('colon', lang)}{'，'.join(run_stats(r, lang)) or '—'}"
+            for f, r in stats["results"].items()
+            if isinstance(r, Mapping)
+        ]
+    return [
+        f"{stat_text(k, lang)} {v}"
+        for k, v in stats.items()
+        if isinstance(v, int) and not isinstance(v, bool) and v
+    ]
+
+
+def runs_context(app: App, user: WebUser, lang: str, page: int) -> dict[str, Any]:
+    found = queries.flow_runs(app, user.name, page=page, size=RUNS_PER_PAGE)
+    return {
+        "runs": [
+            {
+                "id": r["id"],
+                "flow": _flow(str(r["flow"]), lang),
+                "as_of": r["as_of"].isoformat() if r["as_of"] else "—",
+                "started": _when(r["started_at"]),
+                "finished": _when(r["finished_at"]),
+                "status": str(r["status"]),
+                "status_label": code_label(r["status"], lang),
+                "stats": run_stats(r["stats"] or {}, lang),
+                "error": r["error"] or "",
+            }
+            for r in found.items
+        ],
+        "total": found.total,
+        "page": found.page,
+        "pages": max(ceil(found.total / found.size), 1),
+    }
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(request: Request) -> Response:
+    page = _page_no(request)
+    return _page(request, "runs.html", lambda app, u, lang: runs_context(app, u, lang, page))
+
+
+# ---------------------------------------------------------------------------------------------- outbox
+
+
+def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
+    status = dispatch.outbox_status(app, user.name)
+
+    def message(m: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if m is None:
+            return None
+        return {
+            **m,
+            "topic_label": topic_text(str(m["topic"]), lang),
+            "role_label": _role_label(m["role"], lang),
+            "status_label": code_label(m["status"], lang),
+            "created": _when(m["created_at"]),
+            "next": _when(m["next_attempt_at"]),
+        }
+
+    return {
+        "configured": status["configured"],
+        "total": status["total"],
+        "counts": [(k, code_label(k, lang), n) for k, n in status["counts"].items()],
+        "statuses": list(status["counts"]),
+        "topics": [{**tp, "label": topic_text(str(tp["topic"]), lang)} for tp in status["topics"]],
+        "oldest": message(status["oldest_pending"]),
+        "problems": [message(m) for m in status["problems"]],
+    }
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+def outbox(request: Request) -> Response:
+    return _page(request, "outbox.html", outbox_context)

@@ -1,0 +1,203 @@
+"""The rectification orders page (限期整改, 第十一条): every order the user may read, filtered by status and
+paginated, with its steps, deadline, working days overdue and escalation level; and, per order, only the
+actions the user may take on it now (verify, reject the evidence, extend the deadline, reopen)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from math import ceil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from govflow import admin, rectification
+from govflow.services import App
+from govflow.web import views
+from govflow.web.routes import (
+    WebUser,
+    _csrf_ok,
+    _error,
+    _forbidden,
+    _gov,
+    _to_login,
+    parse_day,
+    render,
+    signed_in,
+)
+from govflow.web.text import code_label, page_lang, tr
+from states.errors import GovflowError
+
+router = APIRouter(prefix="/web", include_in_schema=False)
+STATUSES = tuple(s.value for s in rectification.OrderStatus)
+
+
+def _status(value: str | None) -> str | None:
+    return value if value in STATUSES else None
+
+
+def _step_text(step: rectification.StepView, lang: str) -> str:
+    """What a step says. The flows write their notes in Chinese; in English they are told from the payload."""
+    if lang != "en" or step.kind not in {"issued", "reminder", "overdue", "escalation"}:
+        return step.note or ""
+    p = step.payload
+    if step.kind == "issued":
+        return f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after the notice)"
+    if step.kind == "reminder":
+        return f"reminder {p.get('reminder')} working day(s) before the deadline {p.get('deadline')}"
+    if step.kind == "overdue":
+        return f"{p.get('overdue_workdays')} working day(s) overdue (deadline {p.get('deadline')})"
+    return f"level {p.get('level')} ({p.get('overdue_workdays')} working days overdue)"
+
+
+def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
+    o = line.order
+    d = o.to_dict(lang)
+    d["overdue_workdays"] = line.overdue_workdays
+    d["origin_label"] = code_label(o.origin, lang)
+    d["actions"] = views.order_actions(user.actor, o)
+    names = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
+    d["escalation_name"] = names[-1] if names else None  # the policy's name for the level reached
+    d["step_rows"] = [
+        {
+            **st.to_dict(lang),
+            "text": _step_text(st, lang),
+            "previous": st.payload.get("previous_deadline"),
+            "to": st.payload.get("deadline") if st.kind == "extend" else None,
+        }
+        for st in o.steps
+    ]
+    return d
+
+
+def orders_context(app: App, user: WebUser, lang: str, status: str | None, page: int) -> dict[str, Any]:
+    today = app.today()
+    result = admin.order_page(app, user.name, as_of=today, status=status, page=page)
+    pages = max(ceil(result.total / result.size), 1)
+    return {
+        "as_of": today.isoformat(),
+        "orders": [_line(line, user, lang) for line in result.items],
+        "status": status,
+        "filters": [("", tr("all", lang), sum(result.counts.values()))]
+        + [(st.value, st.label(lang), result.counts[st.value]) for st in rectification.OrderStatus],
+        "page": result.page,
+        "pages": pages,
+        "total": result.total,
+        "page_path": "/web/orders",
+    }
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders(request: Request, status: str | None = None) -> Response:
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    lang = page_lang(request)
+    try:
+        ctx = orders_context(_gov(request), user, lang, _status(status), _page(request))
+    except GovflowError as exc:
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+    return render(request, "orders.html", user, ctx)
+
+
+def _act(
+    request: Request,
+    csrf: str,
+    order: str,
+    back_status: str,
+    back_page: str,
+    call: Callable[[App, str], object],
+) -> Response:
+    """Run one order use case for the signed-in user and show the orders page again (the same filter/page)."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    if not _csrf_ok(user, csrf):
+        return _forbidden(request, user)
+    lang = page_lang(request)
+    app = _gov(request)
+    error, message, status = None, None, 200
+    try:
+        call(app, user.name)
+        message = f"{tr('order_done', lang)}{tr('colon', lang)}{order}"
+    except GovflowError as exc:
+        error, status = _error(exc, lang), 422
+    page = int(back_page) if back_page.isdigit() else 1
+    try:
+        ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
+    except GovflowError as exc:
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+    ctx.update(error=error, message=message, focus=order)
+    return render(request, "orders.html", user, ctx, status=status)
+
+
+Csrf = Annotated[str, Form(max_length=100)]
+Text = Annotated[str, Form(max_length=2000)]
+Back = Annotated[str, Form(max_length=32)]
+
+
+@router.post("/orders/{order}/verify", response_class=HTMLResponse)
+def verify(
+    request: Request, order: str, csrf: Csrf, note: Text = "", back_status: Back = "", back_page: Back = ""
+) -> Response:
+    return _act(
+        request,
+        csrf,
+        order,
+        back_status,
+        back_page,
+        lambda app, who: rectification.verify_order(app, order, who, note.strip() or None),
+    )
+
+
+@router.post("/orders/{order}/reject", response_class=HTMLResponse)
+def reject(
+    request: Request, order: str, csrf: Csrf, reason: Text = "", back_status: Back = "", back_page: Back = ""
+) -> Response:
+    return _act(
+        request,
+        csrf,
+        order,
+        back_status,
+        back_page,
+        lambda app, who: rectification.reject_evidence(app, order, who, reason),
+    )
+
+
+@router.post("/orders/{order}/reopen", response_class=HTMLResponse)
+def reopen(
+    request: Request, order: str, csrf: Csrf, reason: Text = "", back_status: Back = "", back_page: Back = ""
+) -> Response:
+    return _act(
+        request,
+        csrf,
+        order,
+        back_status,
+        back_page,
+        lambda app, who: rectification.reopen_order(app, order, who, reason),
+    )
+
+
+@router.post("/orders/{order}/extend", response_class=HTMLResponse)
+def extend(
+    request: Request,
+    order: str,
+    csrf: Csrf,
+    to: Annotated[str, Form(max_length=10)] = "",
+    reason: Text = "",
+    back_status: Back = "",
+    back_page: Back = "",
+) -> Response:
+    def call(app: App, who: str) -> object:
+        target = parse_day(to, date.min)
+        return rectification.extend_order(
+            app, order, who, reason, new_deadline=None if target == date.min else target
+        )
+
+    return _act(request, csrf, order, back_status, back_page, call)
