@@ -207,8 +207,7 @@ class _CalendarGap(CalendarDataMissing):
     """:class:`CalendarDataMissing` that knows the year, for the alarm key."""
 
     def __init__(self, year: int, cause: CalendarDataMissing) -> None:
-        super().__init__(cause.message, cause.message_en)
-        self.year = year
+        super().__init__(cause.message, cause.message_en, year=year)
 
 
 def _workdays_overdue(cal: WorkCalendar, deadline: date, as_of: date) -> int:

@@ -1,13 +1,19 @@
 """The portfolio document (SPEC §5, §7): departments, users, projects with their sharing materials, evidence.
 
-Loading is all-or-nothing and happens in three steps, each reporting *every* problem it finds:
+Loading is all-or-nothing and happens in three steps; the problems of all three are reported together, once:
 
-1. :func:`parse_file` reads YAML or JSON and validates the shape (pydantic, ``extra="forbid"``); a broken
-   shape raises :class:`~states.errors.InvalidInput` with one ``SCHEMA`` reason per error, a file that
-   cannot be read or parsed raises :class:`~states.errors.UsageError`.
-2. :func:`check` applies the rules of 733号文 and referential integrity against what the database already
-   holds (:class:`Existing`), returning reasons with the path of the offending value.
+1. :func:`parse_document` reads YAML or JSON and validates the shape (pydantic, ``extra="forbid"``): one
+   ``SCHEMA`` reason per error, and the rows with a broken shape (a department, user, project, catalog item,
+   agreement, opinion, review or evidence row) are set aside so that the next step can judge the others. A file
+   that cannot be read or parsed raises :class:`~states.errors.UsageError`.
+2. :func:`check` applies the rules of 733号文 and referential integrity to the rows that parsed, against what
+   the database already holds (:class:`Existing`), returning reasons with the path of the offending value.
+   The codes of the rows set aside count as known, so that a malformed department is reported once, not once
+   more by every row that names it.
 3. :func:`write` inserts everything in the caller's transaction with set-based inserts.
+
+:func:`load` raises :class:`~states.errors.InvalidInput` with the reasons of steps 1 and 2 in the order of the
+rows they name (:func:`listed`: at most :data:`MAX_REASONS` problems, then a count of the rows not listed).
 
 Paths name the offending value the way a reader finds it in the file: ``projects[3].catalog[2].share_type``,
 indices counted from 0 as in JSON Pointer and jq; schema messages also give the YAML line.
@@ -18,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -440,7 +447,71 @@ def read_data(path: Path) -> Any:
 
 
 def parse_file(path: Path) -> PortfolioDocument:
-    """Read and validate a portfolio document; every shape error is reported at once."""
+    """Read and validate a portfolio document; every shape error is reported at once.
+
+    For checking a document a person wrote, prefer :func:`parse_document` and :func:`load`, which report the
+    rule breaches of the rows that parsed together with the shape errors of the others.
+    """
+    parsed = parse_document(path)
+    if parsed.reasons:
+        raise InvalidInput(parsed.reasons)
+    return parsed.doc
+
+
+#: lists whose entries are rows: set aside whole when their shape is wrong (the document's top level)
+_ROW_LISTS = ("departments", "users", "projects", "evidence")
+#: the lists of a project whose entries are rows of their own
+_PROJECT_ROW_LISTS = ("catalog", "agreements", "opinions", "reviews")
+#: a row's position in a path (a project's child row included), for :meth:`ParsedDocument.original`
+_ROW_IN_PATH = re.compile(
+    rf"(?<![.\w])({'|'.join(_ROW_LISTS)})\[(\d+)\](?:\.({'|'.join(_PROJECT_ROW_LISTS)})\[(\d+)\])?"
+)
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A document read leniently: the rows with the right shape, and why the others were set aside."""
+
+    #: the rows that parsed (lists that lost rows are shorter than in the file)
+    doc: PortfolioDocument
+    #: one ``SCHEMA`` reason per shape error, with the paths and lines of the file
+    reasons: tuple[Reason, ...] = ()
+    #: list path in the file (``projects``, ``projects[3].catalog``) → the file's indices of the rows kept,
+    #: for the lists that lost rows
+    kept: dict[str, list[int]] = field(default_factory=dict)
+    #: codes of the rows set aside (departments, projects, (project, catalog item)): count them as known
+    set_aside: Existing = field(default_factory=lambda: Existing())
+
+    def original(self, reason: Reason) -> Reason:
+        """``reason`` (found in :attr:`doc`) with the paths it names as they are in the file."""
+        if not self.kept:
+            return reason
+
+        def fix(text: str) -> str:
+            return _ROW_IN_PATH.sub(self._original_row, text)
+
+        detail = {k: fix(v) if isinstance(v, str) else v for k, v in reason.detail.items()}
+        path = fix(reason.path) if reason.path else reason.path
+        return replace(
+            reason, message=fix(reason.message), message_en=fix(reason.message_en), path=path, detail=detail
+        )
+
+    def _original_row(self, m: re.Match[str]) -> str:
+        name, i = m[1], int(m[2])
+        i = self.kept[name][i] if name in self.kept else i
+        out = f"{name}[{i}]"
+        if m[3] is not None:
+            child, j = f"{out}.{m[3]}", int(m[4])
+            out = f"{child}[{self.kept[child][j] if child in self.kept else j}]"
+        return out
+
+
+def parse_document(path: Path) -> ParsedDocument:
+    """Read a portfolio document and validate its shape row by row: every shape error, and the rows that parsed.
+
+    A document whose frame is broken (a top-level key that is unknown or not a list) cannot be split into rows;
+    it raises :class:`InvalidInput` with its shape errors alone.
+    """
     data = read_data(path)
     if data is None:
         raise UsageError(f"文件 {path} 是空的", f"file {path} is empty")
@@ -451,10 +522,90 @@ def parse_file(path: Path) -> PortfolioDocument:
             f"not {type(data).__name__}",
         )
     try:
-        return PortfolioDocument.model_validate(data)
+        return ParsedDocument(PortfolioDocument.model_validate(data))
     except ValidationError as exc:
         lines = _yaml_line_finder(path) if path.suffix.lower() in (".yaml", ".yml") else None
-        raise InvalidInput(validation_reasons(exc, PortfolioDocument, line_of=lines)) from None
+        reasons = tuple(validation_reasons(exc, PortfolioDocument, line_of=lines))
+        rows = {_row_at(tuple(err["loc"])) for err in exc.errors(include_url=False)}
+    if None in rows:
+        raise InvalidInput(reasons)
+    rest, kept, set_aside = _set_aside(data, {r for r in rows if r is not None})
+    try:
+        doc = PortfolioDocument.model_validate(rest)
+    except ValidationError:  # pragma: no cover - no row constrains another's shape; never guess if one does
+        raise InvalidInput(reasons) from None
+    return ParsedDocument(doc, reasons, kept, set_aside)
+
+
+def _row_at(loc: Loc) -> Loc | None:
+    """The row a shape error is in (``('projects', 2, 'catalog', 1)``), or None when it is in the frame."""
+    if len(loc) >= 4 and loc[0] == "projects" and loc[2] in _PROJECT_ROW_LISTS and isinstance(loc[3], int):
+        return loc[:4]
+    if len(loc) >= 2 and loc[0] in _ROW_LISTS and isinstance(loc[1], int):
+        return loc[:2]
+    return None
+
+
+def _set_aside(data: dict[str, Any], rows: set[Loc]) -> tuple[dict[str, Any], dict[str, list[int]], Existing]:
+    """``data`` without ``rows`` (copied where it changes), the indices kept, the codes of the rows removed."""
+    rest = dict(data)
+    kept: dict[str, list[int]] = {}
+    departments: set[str] = set()
+    projects: set[str] = set()
+    items: set[tuple[str, str]] = set()
+
+    def keep(values: list[Any], prefix: Loc) -> list[Any]:
+        indices = [i for i in range(len(values)) if (*prefix, i) not in rows]
+        if len(indices) < len(values):
+            kept[format_loc(prefix)] = indices
+        return [values[i] for i in indices]
+
+    if any(r[:1] == ("departments",) for r in rows):
+        departments.update(_codes(rest["departments"][r[1]] for r in rows if r[0] == "departments"))
+        rest["departments"] = keep(rest["departments"], ("departments",))
+    for name in ("users", "evidence"):
+        if any(r[0] == name for r in rows):
+            rest[name] = keep(rest[name], (name,))
+    if any(r[0] == "projects" for r in rows):
+        projects_in = rest["projects"]
+        out = []
+        for i, p in enumerate(projects_in):
+            code = next(iter(_codes([p])), None)
+            if ("projects", i) in rows:
+                if code is not None:
+                    projects.add(code)
+                    catalog = p.get("catalog")
+                    items.update((code, c) for c in _codes(catalog if isinstance(catalog, list) else []))
+                continue
+            children = [r for r in rows if r[:2] == ("projects", i) and len(r) == 4]
+            if children:
+                p = dict(p)
+                for child in {r[2] for r in children}:
+                    if child == "catalog" and code is not None:
+                        items.update(
+                            (code, c) for c in _codes(p["catalog"][r[3]] for r in children if r[2] == child)
+                        )
+                    p[child] = keep(p[child], ("projects", i, child))
+            out.append(p)
+        kept_projects = [i for i in range(len(projects_in)) if ("projects", i) not in rows]
+        if len(kept_projects) < len(projects_in):
+            kept["projects"] = kept_projects
+        rest["projects"] = out
+    return (
+        rest,
+        kept,
+        Existing(frozenset(departments), projects=frozenset(projects), catalog_items=frozenset(items)),
+    )
+
+
+def _codes(rows: Iterable[Any]) -> set[str]:
+    """The ``code`` of each row that has a readable one (as the models read it: numbers as text, trimmed)."""
+    out = set()
+    for row in rows:
+        code = row.get("code") if isinstance(row, dict) else None
+        if isinstance(code, str | int) and not isinstance(code, bool) and str(code).strip():
+            out.add(str(code).strip())
+    return out
 
 
 def _yaml_line_finder(path: Path) -> Callable[[Loc], int | None]:
@@ -649,6 +800,62 @@ def validation_reasons(
     return reasons
 
 
+#: problems listed before the rest are only counted (a file with a wrong column has a million of them)
+MAX_REASONS = 1000
+_ROW_ORDER = {name: i for i, name in enumerate(_ROW_LISTS)} | {n: i for i, n in enumerate(_PROJECT_ROW_LISTS)}
+_INDEX = re.compile(r"(\w+)\[(\d+)\]")
+
+
+def _row_key(path: str | None) -> tuple[tuple[int, int], ...]:
+    """The row a path names, as a sort key in file order: ``rows[3].date`` → ((0, 3),),
+    ``projects[2].agreements[0].items[1].due`` → ((2, 2), (1, 0)) (a project's child rows are rows too)."""
+    found = _INDEX.findall(path or "")[:2]
+    if len(found) == 2 and not (found[0][0] == "projects" and found[1][0] in _PROJECT_ROW_LISTS):
+        found = found[:1]
+    return tuple((_ROW_ORDER.get(name, 0), int(i)) for name, i in found)
+
+
+def too_many(unlisted_rows: int, *, unit_zh: str = "行", unit_en: str = "rows", path: str = "rows") -> Reason:
+    """The last reason of a long report: how many rows with problems were not listed."""
+    return Reason(
+        "TOO_MANY_ERRORS",
+        DOC_CLAUSE,
+        f"另有 {unlisted_rows} {unit_zh}有误，未逐一列出（只列出前 {MAX_REASONS} 个问题）；"
+        "请先更正以上问题，再重新导入",
+        f"{unlisted_rows} more {unit_en} have problems that are not listed (only the first "
+        f"{MAX_REASONS} problems are); correct these and import again",
+        path,
+        {"unlisted_rows": unlisted_rows, "listed": MAX_REASONS},
+    )
+
+
+def listed(
+    reasons: Iterable[Reason],
+    *,
+    unlisted_rows: int = 0,
+    unit_zh: str = "行",
+    unit_en: str = "rows",
+    path: str = "rows",
+) -> list[Reason]:
+    """Every reason in the order of the rows it names (shape, rule and reference problems of one row together),
+    whole rows until :data:`MAX_REASONS` problems are listed, then :func:`too_many` for the rows left out (and
+    ``unlisted_rows`` more that the caller already left unexplained)."""
+    out: list[Reason] = []
+    unlisted: set[tuple[tuple[int, int], ...]] = set()
+    last: tuple[tuple[int, int], ...] | None = None
+    for r in sorted(reasons, key=lambda r: _row_key(r.path)):
+        key = _row_key(r.path)
+        if len(out) >= MAX_REASONS and key != last:
+            unlisted.add(key)
+            continue
+        if key not in unlisted:
+            out.append(r)
+            last = key
+    if unlisted or unlisted_rows:
+        out.append(too_many(len(unlisted) + unlisted_rows, unit_zh=unit_zh, unit_en=unit_en, path=path))
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Semantic checks: 733号文 and referential integrity.
 # --------------------------------------------------------------------------------------------------------------
@@ -823,7 +1030,10 @@ def check_catalog_items(
     return reasons
 
 
-def _check_agreements(p: ProjectIn, path: str, departments: Collection[str]) -> list[Reason]:
+def _check_agreements(
+    p: ProjectIn, path: str, departments: Collection[str], set_aside: Collection[str] = ()
+) -> list[Reason]:
+    """``set_aside``: codes of this project's catalog items whose rows were set aside (already reported)."""
     catalog = {c.code: c for c in p.catalog}
     reasons = _duplicates(
         ((a.code, f"{path}.agreements[{i}].code") for i, a in enumerate(p.agreements)),
@@ -840,7 +1050,7 @@ def _check_agreements(p: ProjectIn, path: str, departments: Collection[str]) -> 
                 )
         for k, item in enumerate(a.items):
             i_path = f"{a_path}.items[{k}]"
-            if item.catalog not in catalog:
+            if item.catalog not in catalog and item.catalog not in set_aside:
                 reasons.append(
                     Reason(
                         "UNKNOWN_CATALOG_ITEM",
@@ -920,7 +1130,9 @@ def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
     return reasons
 
 
-def _check_project(p: ProjectIn, path: str, departments: Collection[str], existing: Existing) -> list[Reason]:
+def _check_project(
+    p: ProjectIn, path: str, departments: Collection[str], existing: Existing, set_aside: Existing
+) -> list[Reason]:
     reasons: list[Reason] = []
     if p.code in existing.projects:
         reasons.append(
@@ -949,7 +1161,8 @@ def _check_project(p: ProjectIn, path: str, departments: Collection[str], existi
                 )
             )
     reasons += check_catalog_items(p.catalog, departments, lambda i: f"{path}.catalog[{i}]")
-    reasons += _check_agreements(p, path, departments)
+    aside = {c for project, c in set_aside.catalog_items if project == p.code}
+    reasons += _check_agreements(p, path, departments, aside)
     reasons += _check_opinions(p, path)
     return reasons
 
@@ -1024,21 +1237,30 @@ def check_evidence(
     return reasons
 
 
-def check(doc: PortfolioDocument, existing: Existing, today: dt.date) -> list[Reason]:
-    """Every rule the document breaks (733号文, GB 32100, references, duplicates), each with its path."""
-    departments = {d.code for d in doc.departments} | existing.departments
+def check(
+    doc: PortfolioDocument, existing: Existing, today: dt.date, set_aside: Existing | None = None
+) -> list[Reason]:
+    """Every rule the document breaks (733号文, GB 32100, references, duplicates), each with its path.
+
+    ``set_aside``: the codes of rows whose shape was wrong (:attr:`ParsedDocument.set_aside`); references to
+    them are not reported (the row itself already is).
+    """
+    aside = set_aside or Existing()
+    departments = {d.code for d in doc.departments} | existing.departments | aside.departments
     reasons = check_departments(doc.departments)
     reasons += check_users(doc.users, departments, existing.users)
     reasons += _duplicates(
         ((p.code, f"projects[{i}].code") for i, p in enumerate(doc.projects)), "项目编码", "project code"
     )
     for i, p in enumerate(doc.projects):
-        reasons += _check_project(p, f"projects[{i}]", departments, existing)
+        reasons += _check_project(p, f"projects[{i}]", departments, existing, aside)
     new = [p for p in doc.projects if p.code not in existing.projects]
     known = Existing(
         departments=frozenset(departments),
-        projects=frozenset({p.code for p in new} | existing.projects),
-        catalog_items=frozenset({(p.code, c.code) for p in new for c in p.catalog} | existing.catalog_items),
+        projects=frozenset({p.code for p in new} | existing.projects | aside.projects),
+        catalog_items=frozenset(
+            {(p.code, c.code) for p in new for c in p.catalog} | existing.catalog_items | aside.catalog_items
+        ),
     )
     reasons += check_evidence(doc.evidence, known, today, path_of=lambda i: f"evidence[{i}]")
     return reasons
@@ -1484,18 +1706,24 @@ def _audit_record(p: ProjectIn, *, actor: str, role: str, now: dt.datetime) -> A
 
 def load(
     session: Session,
-    doc: PortfolioDocument,
+    doc: PortfolioDocument | ParsedDocument,
     *,
     actor: str,
     role: str,
     now: dt.datetime,
     today: dt.date,
 ) -> LoadSummary:
-    """Check ``doc`` against the database and write it, or raise :class:`InvalidInput` with every reason."""
-    reasons = check(doc, read_existing(session, doc), today)
+    """Check ``doc`` against the database and write it, or raise :class:`InvalidInput` with every reason.
+
+    Given a :class:`ParsedDocument`, the reasons are its shape errors and the rule and reference problems of
+    the rows that parsed, together, in the order of the rows they name (:func:`listed`).
+    """
+    parsed = doc if isinstance(doc, ParsedDocument) else ParsedDocument(doc)
+    found = check(parsed.doc, read_existing(session, parsed.doc), today, parsed.set_aside)
+    reasons = [*parsed.reasons, *map(parsed.original, found)]
     if reasons:
-        raise InvalidInput(reasons)
-    return write(session, doc, actor=actor, role=role, now=now)
+        raise InvalidInput(listed(reasons, unit_zh="个条目", unit_en="entries", path="$"))
+    return write(session, parsed.doc, actor=actor, role=role, now=now)
 
 
 class AgreementsDocument(_In):

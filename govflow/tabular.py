@@ -2,7 +2,9 @@
 
 A file is a header row of the portfolio document's keys followed by one data row per item; the rows are
 validated with the very models of the document (:class:`~govflow.portfolio.CatalogItemIn`,
-:class:`~govflow.portfolio.EvidenceIn`), and every problem is reported at once.
+:class:`~govflow.portfolio.EvidenceIn`), and every problem is reported at once: a row with the wrong shape is
+reported and set aside, the rules (and, given the database, the references) are checked on the rows that parsed,
+and all of it comes back in one list in row order (:func:`govflow.portfolio.listed`).
 
 Paths are ``rows[N].field`` where N counts the non-empty data rows from 1 (the header is not a data row); each message also
 says which line of the file (CSV) or row of the sheet (XLSX) that is. Problems with the header are reported
@@ -29,10 +31,10 @@ import json
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -44,6 +46,7 @@ from govflow.portfolio import (
     Loc,
     check_catalog_items,
     check_evidence,
+    listed,
     validation_reasons,
 )
 from states.errors import InvalidInput, UsageError
@@ -239,26 +242,52 @@ def _header_reasons(table: Table, model: type[BaseModel]) -> list[Reason]:
 
 def _validate_rows(
     table: Table, model: type[M], decode: Callable[[Row], tuple[dict[str, Any], list[Reason]]]
-) -> list[M]:
+) -> tuple[list[tuple[Row, M]], list[Reason]]:
+    """The rows with the right shape, and one reason per shape error of the others (nothing is raised for a
+    row; a wrong header raises at once, since no row can be read without it)."""
     header = _header_reasons(table, model)
     if header:
         raise InvalidInput(header)
-    out: list[M] = []
+    out: list[tuple[Row, M]] = []
     reasons: list[Reason] = []
     for row in table.rows:
         cells, problems = decode(row)
         reasons += _located(table, problems)
         try:
-            out.append(model.model_validate(cells))
+            value = model.model_validate(cells)
         except ValidationError as exc:
 
             def where(loc: Loc, row: Row = row) -> tuple[str, str]:
                 return table.where(row)
 
             reasons += validation_reasons(exc, model, prefix=("rows", row.number), where=where)
-    if reasons:
-        raise InvalidInput(reasons)
-    return out
+            continue
+        if not problems:
+            out.append((row, value))
+    return out, reasons
+
+
+@dataclass(frozen=True)
+class Rows(Generic[M]):
+    """A table read leniently: the rows that parsed (with where they are) and the shape errors of the others."""
+
+    table: Table
+    parsed: tuple[tuple[Row, M], ...]
+    #: shape errors, located
+    reasons: tuple[Reason, ...]
+
+    @property
+    def values(self) -> list[M]:
+        return [value for _, value in self.parsed]
+
+    def path_of(self, i: int) -> str:
+        """``rows[N]`` of the i-th row that parsed (N counts every data row of the file)."""
+        return f"rows[{self.parsed[i][0].number}]"
+
+    def report(self, found: Sequence[Reason]) -> list[Reason]:
+        """The shape errors and ``found`` (rule and reference reasons of the parsed rows, with ``rows[N]``
+        paths), located in the file, in row order, at most :data:`~govflow.portfolio.MAX_REASONS`."""
+        return listed([*self.reasons, *_located(self.table, list(found))])
 
 
 def _located(table: Table, reasons: list[Reason]) -> list[Reason]:
@@ -333,18 +362,30 @@ def _decode_fields(text: str, row: Row) -> tuple[Any, list[Reason]]:
     return out, problems
 
 
+def read_catalog(path: Path) -> Rows[CatalogItemIn]:
+    """Catalog items from CSV/XLSX, leniently (see :class:`Rows`); check them with :func:`catalog_problems`."""
+    table = read_table(path)
+    parsed, reasons = _validate_rows(table, CatalogItemIn, _decode_catalog)
+    return Rows(table, tuple(parsed), tuple(reasons))
+
+
+def catalog_problems(rows: Rows[CatalogItemIn], departments: Collection[str] | None) -> list[Reason]:
+    """Every problem of a catalog file at once: shape, unique codes, 第三条 and 第二条第三款 on the rows that
+    parsed, and (given ``departments``, the codes in the database) unknown provider or authorized departments."""
+    return rows.report(check_catalog_items(rows.values, departments, rows.path_of))
+
+
 def parse_catalog_rows(path: Path) -> list[CatalogItemIn]:
     """Catalog items from CSV/XLSX, checked for shape, unique codes, 第三条 and 第二条第三款.
 
-    Departments (provider, authorized) are checked against the database by the caller, which knows it.
+    Departments (provider, authorized) are checked against the database by the caller, which knows it
+    (:func:`read_catalog` and :func:`catalog_problems` check both in one report).
     """
-    table = read_table(path)
-    items = _validate_rows(table, CatalogItemIn, _decode_catalog)
-    numbers = [row.number for row in table.rows]
-    reasons = check_catalog_items(items, None, lambda i: f"rows[{numbers[i]}]")
+    rows = read_catalog(path)
+    reasons = catalog_problems(rows, None)
     if reasons:
-        raise InvalidInput(_located(table, reasons))
-    return items
+        raise InvalidInput(reasons)
+    return rows.values
 
 
 def parse_evidence_rows(path: Path, *, today: dt.date | None = None) -> list[EvidenceIn]:
@@ -353,9 +394,9 @@ def parse_evidence_rows(path: Path, *, today: dt.date | None = None) -> list[Evi
     Whether the project, item and consumer exist is checked by the caller against the database.
     """
     table = read_table(path)
-    rows = _validate_rows(table, EvidenceIn, lambda row: (row.cells, []))
-    numbers = [row.number for row in table.rows]
-    reasons = check_evidence(rows, None, today, path_of=lambda i: f"rows[{numbers[i]}]")
-    if reasons:
-        raise InvalidInput(_located(table, reasons))
-    return rows
+    parsed, reasons = _validate_rows(table, EvidenceIn, lambda row: (row.cells, []))
+    rows = Rows(table, tuple(parsed), tuple(reasons))
+    problems = rows.report(check_evidence(rows.values, None, today, path_of=rows.path_of))
+    if problems:
+        raise InvalidInput(problems)
+    return rows.values

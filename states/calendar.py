@@ -203,6 +203,7 @@ class WorkCalendar:
                 f"(holidays and make-up workdays from the State Council notice on the {d.year} holiday "
                 f"arrangements, see govflow/data/calendar-override.example.yaml), "
                 f"or upgrade the chinesecalendar package.",
+                year=d.year,
             )
 
     def is_workday(self, d: date) -> bool:

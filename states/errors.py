@@ -73,7 +73,15 @@ class Conflict(GovflowError):
 
 
 class CalendarDataMissing(GovflowError):
-    """The working-day calendar has no official data for a year: an alarm, never a guess."""
+    """The working-day calendar has no official data for a year: an alarm, never a guess.
+
+    ``year`` is the year without data, for callers that act on it (the alarm key ``alarm/calendar/{year}``)
+    rather than show the message.
+    """
 
     exit_code = 3
     code = "CALENDAR_DATA_MISSING"
+
+    def __init__(self, message: str, message_en: str | None = None, *, year: int) -> None:
+        super().__init__(message, message_en)
+        self.year = year

@@ -1,6 +1,7 @@
 """Bulk delivery-evidence import (:mod:`govflow.evidence` through ``services.import_evidence``), on SQLite and
-PostgreSQL: sums per item, consumer and day added to what is recorded; every bad row reported with its path
-and nothing written; header problems; XLSX; the department scope; a file of 200,000 rows.
+PostgreSQL: sums per item, consumer and day written once; every bad row reported with its path (rows already on
+record among them) and nothing written; the same file never twice; ``replace``; header problems; XLSX; the
+department scope; a file of 200,000 rows.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from govflow.settings import Settings
 from models.db import unit_of_work
 from models.facts import DEPT, t
 from models.tables import AuditEvent, CatalogItem, DeliveryEvidence, Project
-from states.errors import InvalidInput, PermissionDenied, UsageError
+from states.errors import InvalidInput, PermissionDenied, RuleRefused, UsageError
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 TODAY = NOW.date()
@@ -74,7 +76,7 @@ def reasons_of(exc: pytest.ExceptionInfo[InvalidInput]) -> list[Any]:
 # ---------------------------------------------------------------------------------------------- good files
 
 
-def test_rows_are_summed_per_item_consumer_and_day_and_added_to_what_is_recorded(
+def test_rows_are_summed_per_item_consumer_and_day_and_written_next_to_what_is_recorded(
     app: App, tmp_path: Path
 ) -> None:
     before = recorded(app)
@@ -84,9 +86,9 @@ def test_rows_are_summed_per_item_consumer_and_day_and_added_to_what_is_recorded
         [
             # columns in another order, a byte-order mark, blank lines, padded cells and a slashed date
             "date,records,project,catalog,consumer",
-            f"2026-11-25,100,ZJ-2026-005,C-001,{NDRC}",
+            f"2026-11-21,100,ZJ-2026-005,C-001,{NDRC}",
             "",
-            f"2026/11/25, 20 ,ZJ-2026-005, C-001 ,{NDRC}",
+            f"2026/11/21, 20 ,ZJ-2026-005, C-001 ,{NDRC}",
             f"2026-11-26,7,ZJ-2026-005,C-001,{NDRC}",
             f"2026-11-26,0,ZJ-2026-005,C-004,{SAMR}",
             ",,,,",
@@ -97,16 +99,12 @@ def test_rows_are_summed_per_item_consumer_and_day_and_added_to_what_is_recorded
     _, _, events = counts(app)
     assert services.import_evidence(app, path, "xu") == 3
     after = recorded(app)
-    assert after[("C-001", NDRC, "2026-11-25")] == 1200 + 455 + 120
-    assert after[("C-001", NDRC, "2026-11-26")] == 10
-    assert after[("C-004", SAMR, "2026-11-26")] == 0
     assert {k: v for k, v in after.items() if k not in before} == {
+        ("C-001", NDRC, "2026-11-21"): 120,
         ("C-001", NDRC, "2026-11-26"): 10,
         ("C-004", SAMR, "2026-11-26"): 0,
     }
-    # the same file again adds again (an export is imported once; the import does not guess duplicates)
-    assert services.import_evidence(app, path, "xu") == 3
-    assert recorded(app)[("C-001", NDRC, "2026-11-26")] == 20
+    assert {k: after[k] for k in before} == before
     with unit_of_work(app.engine, write=False) as s:
         notes = [
             n
@@ -114,7 +112,7 @@ def test_rows_are_summed_per_item_consumer_and_day_and_added_to_what_is_recorded
                 select(AUDIT.c.note).where(AUDIT.c.action == "evidence.import", AUDIT.c.seq > events)
             )
         ]
-    assert len(notes) == 2
+    assert len(notes) == 1
     assert "e.csv: 5 行, 3 个(条目, 使用部门, 日期), 130 条记录, 项目 ZJ-2026-005" in notes[0]
     assert "SHA-256 " in notes[0]
 
@@ -136,13 +134,21 @@ def test_an_xlsx_sheet_imports_with_typed_cells(app: App, tmp_path: Path) -> Non
     rows = recorded(app)
     assert rows[("C-002", NDRC, "2026-11-06")] == 312 and rows[("C-002", NDRC, "2026-11-13")] == 5
 
+    # the same sheet grown by a bad row: the rows imported before are on record now, and listed with it
     ws.append(["ZJ-2026-005", "C-002", NDRC, dt.date(2026, 12, 1), -1])
     wb.save(path)
     with pytest.raises(InvalidInput) as exc:
         services.import_evidence(app, path, None)
-    found = {(r.path, r.code) for r in reasons_of(exc)}
-    assert found == {("rows[4].records", "EVIDENCE_NEGATIVE"), ("rows[4].date", "EVIDENCE_IN_FUTURE")}
-    assert all("工作表「交付记录」第 6 行" in r.message for r in reasons_of(exc))
+    found = [(r.path, r.code) for r in reasons_of(exc)]
+    assert found == [
+        ("rows[1].date", "EVIDENCE_ALREADY_RECORDED"),
+        ("rows[2].date", "EVIDENCE_ALREADY_RECORDED"),
+        ("rows[3].date", "EVIDENCE_ALREADY_RECORDED"),
+        ("rows[4].records", "EVIDENCE_NEGATIVE"),
+        ("rows[4].date", "EVIDENCE_IN_FUTURE"),
+    ]
+    assert "工作表「交付记录」第 2 行" in reasons_of(exc)[0].message
+    assert all("工作表「交付记录」第 6 行" in r.message for r in reasons_of(exc)[3:])
     assert recorded(app)[("C-002", NDRC, "2026-11-13")] == 5
 
 
@@ -155,18 +161,20 @@ def test_a_file_of_200000_rows_imports(app: App, tmp_path: Path) -> None:
     days = [(TODAY - dt.timedelta(days=d)).isoformat() for d in range(300)]
     expected: Counter[tuple[str, str, str, str]] = Counter()
     lines = [HEADER]
+    projects = sorted({p for p, _ in items})
+    before = {(p, *k): n for p in projects for k, n in recorded(app, p).items()}
     for _ in range(200_000):
         (project, catalog), consumer, day = rng.choice(items), rng.choice(consumers), rng.choice(days)
+        if (project, catalog, consumer, day) in before:
+            continue  # on record: a row for it would be refused (see the tests below)
         n = rng.randrange(1000)
         expected[(project, catalog, consumer, day)] += n
         lines.append(f"{project},{catalog},{consumer},{day},{n}")
     path = write_csv(tmp_path / "big.csv", lines)
-    projects = sorted({p for p, _ in items})
-    before = {(p, *k): n for p in projects for k, n in recorded(app, p).items()}
     assert services.import_evidence(app, path, None) == len(expected)
     after = {(p, *k): n for p in projects for k, n in recorded(app, p).items()}
     assert set(after) == set(before) | set(expected)
-    assert all(after[k] == before.get(k, 0) + n for k, n in expected.items())
+    assert all(after[k] == n for k, n in expected.items())
     assert all(after[k] == n for k, n in before.items() if k not in expected)
 
 
@@ -178,7 +186,7 @@ def test_every_bad_row_is_reported_with_its_path_and_nothing_is_written(app: App
         tmp_path / "bad.csv",
         [
             HEADER,
-            f"ZJ-2026-005,C-001,{NDRC},2026-11-20,10",  # good
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-21,10",  # good
             f"ZJ-2026-099,C-001,{NDRC},2026-11-20,10",  # unknown project
             f"ZJ-2026-005,C-009,{NDRC},2026-11-20,10",  # unknown catalog item of a known project
             f"ZJ-2026-005,C-001,{UNKNOWN_DEPT},2026-11-20,10",  # unknown consumer
@@ -227,7 +235,7 @@ def test_lines_are_counted_across_quoted_line_breaks_and_crlf(app: App, tmp_path
     text_ = "\r\n".join(
         [
             HEADER,
-            f"ZJ-2026-005,C-001,{NDRC},2026-11-20,1",
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-21,1",
             f'"ZJ-2026-005\r\nZJ-2026-006",C-001,{NDRC},2026-11-20,1',
             "",
             f'ZJ-2026-005,"C-001\n",{NDRC},2026-11-20,-2',
@@ -283,13 +291,148 @@ def test_after_1000_problems_the_rest_are_counted(app: App, tmp_path: Path) -> N
     assert "另有 500 行有误" in last.message
 
 
+# ---------------------------------------------------------------------------------------------- once only
+
+
+def import_notes(app: App) -> list[str]:
+    with unit_of_work(app.engine, write=False) as s:
+        q = select(AUDIT.c.note).where(AUDIT.c.action == "evidence.import", AUDIT.c.outcome == "recorded")
+        return [str(n) for (n,) in s.execute(q.order_by(AUDIT.c.seq))]
+
+
+def test_the_same_file_is_refused_the_second_time_naming_when_and_by_whom(app: App, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "export.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-21,7"])
+    assert services.import_evidence(app, path, "xu") == 1
+    before = counts(app)
+    again = tmp_path / "export-copy.csv"  # another name, the same bytes
+    again.write_bytes(path.read_bytes())
+    for file, replace in ((path, False), (again, False), (again, True)):
+        with pytest.raises(RuleRefused) as exc:
+            services.import_evidence(app, file, "xu", replace=replace)
+        assert exc.value.exit_code == 3 and not isinstance(exc.value, InvalidInput)
+        [reason] = exc.value.reasons
+        assert reason.code == "EVIDENCE_FILE_ALREADY_IMPORTED"
+        assert "已于 2026-11-26 10:00（北京时间）由 xu 导入" in reason.message
+        assert "on 2026-11-26 10:00 (Beijing time) by xu" in reason.message_en
+        assert reason.detail["imported_by"] == "xu" and len(reason.detail["sha256"]) == 64
+        assert counts(app) == before
+    assert recorded(app)[("C-001", NDRC, "2026-11-21")] == 7
+
+
+def test_two_imports_of_one_file_at_once_record_it_once(app: App, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "e.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-21,7"])
+
+    def attempt(_: int) -> str:
+        try:
+            services.import_evidence(app, path, None)
+        except RuleRefused as exc:
+            return exc.reasons[0].code
+        return "imported"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, range(2)))
+    assert outcomes == ["EVIDENCE_FILE_ALREADY_IMPORTED", "imported"]
+    assert recorded(app)[("C-001", NDRC, "2026-11-21")] == 7
+    assert len(import_notes(app)) == 1
+
+
+def test_rows_already_on_record_are_refused_and_nothing_is_written(app: App, tmp_path: Path) -> None:
+    before = counts(app)
+    # a later export that overlaps the demo's last day: the new days would be fine, the recorded one is not
+    path = write_csv(
+        tmp_path / "overlap.csv",
+        [
+            HEADER,
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-25,1655",  # on record (1200 + 455)
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-26,40",
+            f"ZJ-2026-005,C-004,{NDRC},2026-11-25,71",  # on record
+            f"ZJ-2026-005,C-004,{NDRC},2026-11-25,1",  # the same key again: each row is named
+        ],
+    )
+    with pytest.raises(InvalidInput) as exc:
+        services.import_evidence(app, path, None)
+    assert [(r.path, r.code, r.detail["recorded"]) for r in reasons_of(exc)] == [
+        ("rows[1].date", "EVIDENCE_ALREADY_RECORDED", 1655),
+        ("rows[3].date", "EVIDENCE_ALREADY_RECORDED", 71),
+        ("rows[4].date", "EVIDENCE_ALREADY_RECORDED", 71),
+    ]
+    first = reasons_of(exc)[0]
+    assert first.message.startswith(
+        "rows[1].date（第 1 条数据，文件第 2 行）：项目 ZJ-2026-005 目录条目 C-001"
+    )
+    assert "2026-11-25" in first.message and "--replace" in first.message
+    assert "already on record (1655 records)" in first.message_en
+    assert counts(app) == before  # not even the new day
+
+
+def test_rows_on_record_are_listed_with_every_other_bad_row(app: App, tmp_path: Path) -> None:
+    before = counts(app)
+    path = write_csv(
+        tmp_path / "mixed.csv",
+        [
+            HEADER,
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-27,5",  # after today
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-20,5",  # on record
+            f"ZJ-2026-005,C-009,{NDRC},2026-11-21,5",  # unknown catalog item
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-21,5",  # good
+            f"ZJ-2026-005,C-004,{NDRC},2026-11-24,x",  # not a number
+        ],
+    )
+    for replace in (False, True):
+        with pytest.raises(InvalidInput) as exc:
+            services.import_evidence(app, path, None, replace=replace)
+        found = [(r.path, r.code) for r in reasons_of(exc)]
+        on_record = [("rows[2].date", "EVIDENCE_ALREADY_RECORDED")] if not replace else []
+        assert found == [
+            ("rows[1].date", "EVIDENCE_IN_FUTURE"),
+            *on_record,
+            ("rows[3].catalog", "UNKNOWN_CATALOG_ITEM"),
+            ("rows[5].records", "SCHEMA"),
+        ]
+        assert counts(app) == before
+
+
+def test_replace_puts_the_files_numbers_in_place_of_the_recorded_ones(app: App, tmp_path: Path) -> None:
+    before = recorded(app)
+    path = write_csv(
+        tmp_path / "corrected.csv",
+        [
+            HEADER,
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-24,1700",  # on record: 1764
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-24,60",
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-25,1650",  # on record: 1655
+            f"ZJ-2026-005,C-001,{NDRC},2026-11-26,9",  # new
+        ],
+    )
+    assert services.import_evidence(app, path, "xu", replace=True) == 3
+    after = recorded(app)
+    assert after[("C-001", NDRC, "2026-11-24")] == 1760
+    assert after[("C-001", NDRC, "2026-11-25")] == 1650
+    assert after[("C-001", NDRC, "2026-11-26")] == 9
+    assert {k: v for k, v in after.items() if k[2] not in ("2026-11-24", "2026-11-25", "2026-11-26")} == {
+        k: v for k, v in before.items() if k[2] not in ("2026-11-24", "2026-11-25")
+    }
+    [note] = import_notes(app)
+    assert "3 个(条目, 使用部门, 日期), 其中 2 个替换原有记录 (--replace), 3419 条记录" in note
+
+
+def test_rows_on_record_beyond_1000_problems_are_counted(app: App, tmp_path: Path) -> None:
+    lines = [HEADER] + [f"ZJ-2026-005,C-001,{NDRC},2026-11-20,1"] * 1500
+    with pytest.raises(InvalidInput) as exc:
+        services.import_evidence(app, write_csv(tmp_path / "again.csv", lines), None)
+    reasons = reasons_of(exc)
+    assert len(reasons) == evidence.MAX_REASONS + 1
+    assert {r.code for r in reasons[:-1]} == {"EVIDENCE_ALREADY_RECORDED"}
+    assert reasons[-1].code == "TOO_MANY_ERRORS" and reasons[-1].detail["unlisted_rows"] == 500
+
+
 # ---------------------------------------------------------------------------------------------- permissions
 
 
 def test_a_department_imports_only_for_its_projects_and_learns_nothing_of_others(
     app: App, tmp_path: Path
 ) -> None:
-    ok = write_csv(tmp_path / "ok.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-20,1"])
+    ok = write_csv(tmp_path / "ok.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-21,1"])
     assert services.import_evidence(app, ok, "xu") == 1  # xu's department leads ZJ-2026-005
     with pytest.raises(PermissionDenied) as denied:
         services.import_evidence(app, ok, "lin")  # 自然资源厅 takes no part in it

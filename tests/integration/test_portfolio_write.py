@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
@@ -374,3 +375,59 @@ def test_one_audit_event_per_project(engine: Engine, loaded: pf.LoadSummary) -> 
         assert tuple(row[1:8]) == ("onboarding", "onboard", "recorded", "wang", "program_office", None, phase)
         assert zh in row[9] and "项目组合文档" in row[9] and phase in row[9]
     assert all(r[8] == NOW for r in rows)
+
+
+def test_shape_rule_and_reference_problems_of_every_row_are_reported_at_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A malformed row is set aside and reported; the rows that parsed are still judged, under the paths and
+    lines of the file; references to a row set aside are not reported again."""
+    doc = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    doc["departments"][1]["level"] = "national"  # BIGDATA: named by many agreements
+    projects = doc["projects"]
+    projects[0]["catalog"][0]["share_type"] = "sometimes"  # C-001, named by agreement A-001
+    projects[0]["catalog"][2]["category"] = "basic"  # conditional: 第三条
+    projects[1]["om_budget"] = "lots"  # the whole project is set aside
+    projects[2]["lead_department"] = "91330000MA0000000X"
+    projects[3]["code"] = "ZJ-2026-003"  # the code of projects[2]
+    projects[3]["catalog"][1]["secrecy"] = "topsecret"
+    projects[3]["agreements"][0]["items"][1]["consumer"] = "91330000MA0000000X"
+    doc["evidence"][0]["records"] = "many"
+    doc["evidence"][5]["date"] = dt.date(2026, 12, 1)
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(InvalidInput) as err, unit_of_work(engine) as s:
+        pf.load(s, pf.parse_document(path), actor="wang", role="program_office", now=NOW, today=TODAY)
+    reasons = err.value.reasons
+    assert [(r.code, r.path) for r in reasons] == [
+        ("SCHEMA", "departments[1].level"),
+        ("SCHEMA", "projects[0].catalog[0].share_type"),
+        ("BASIC_NOT_UNCONDITIONAL", "projects[0].catalog[2].share_type"),
+        ("BASIC_NOT_ALL_DEPARTMENTS", "projects[0].catalog[2].authorized"),
+        ("SCHEMA", "projects[1].om_budget"),
+        ("UNKNOWN_DEPARTMENT", "projects[2].lead_department"),
+        ("DUPLICATE_CODE", "projects[3].code"),
+        ("SCHEMA", "projects[3].catalog[1].secrecy"),
+        ("UNKNOWN_DEPARTMENT", "projects[3].agreements[0].items[1].consumer"),
+        ("SCHEMA", "evidence[0].records"),
+        ("EVIDENCE_IN_FUTURE", "evidence[5].date"),
+    ]
+    duplicate = reasons[6]
+    assert (
+        "首次出现于 projects[2].code" in duplicate.message and duplicate.detail["first"] == "projects[2].code"
+    )
+    assert "（第 9 行）" in reasons[0].message  # shape errors keep the YAML line
+    with unit_of_work(engine, write=False) as s:
+        assert count(s, Project) == 0 and count(s, Department) == 0 and count(s, DeliveryEvidence) == 0
+
+
+def test_a_document_whose_frame_is_broken_reports_its_shape_alone(tmp_path: Path) -> None:
+    doc = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    doc["departments"] = {"code": NDRC}  # not a list: no row can be told from another
+    doc["projects"][0]["catalog"][0]["category"] = "basic"
+    doc["projects"][0]["catalog"][0]["share_type"] = "conditional"
+    path = tmp_path / "frame.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        pf.parse_document(path)
+    assert [(r.code, r.path) for r in err.value.reasons] == [("SCHEMA", "departments")]

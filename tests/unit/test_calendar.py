@@ -123,6 +123,18 @@ def test_first_year_past_the_data_raises(cal: WorkCalendar) -> None:
         cal.is_workday(date(missing, 6, 1))
 
 
+def test_the_error_carries_the_missing_year(cal: WorkCalendar) -> None:
+    """Callers key alarms on ``year`` (``alarm/calendar/{year}``) instead of reading it out of the message."""
+    last = max(cal.years)
+    with pytest.raises(CalendarDataMissing) as info:
+        cal.add_workdays(date(last, 12, 30), 5)  # counting runs into the first year without data
+    assert info.value.year == last + 1
+    with pytest.raises(CalendarDataMissing) as info:
+        cal.is_workday(date(min(cal.years) - 1, 6, 2))
+    assert info.value.year == min(cal.years) - 1
+    assert CalendarDataMissing("…", "…", year=2031).year == 2031
+
+
 def test_year_before_the_data_raises(cal: WorkCalendar) -> None:
     with pytest.raises(CalendarDataMissing, match=str(min(cal.years) - 1)):
         cal.is_workday(date(min(cal.years) - 1, 6, 2))

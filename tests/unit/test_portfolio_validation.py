@@ -453,13 +453,15 @@ def test_catalog_csv_errors_name_row_and_line(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInput) as err:
         tb.parse_catalog_rows(path)
-    # shape first: a row that does not parse stops the rule checks
+    # all at once, in row order: the rules of the rows that parse, the shape of the one that does not
     assert [(r.code, r.path) for r in err.value.reasons] == [
+        ("BASIC_NOT_UNCONDITIONAL", "rows[1].share_type"),
+        ("SECRET_WITHOUT_AUTHORIZATION", "rows[2].authorized"),
         ("SCHEMA", "rows[3].fields[0]"),
         ("SCHEMA", "rows[3].share_type"),
     ]
-    assert "第 3 条数据，文件第 5 行" in err.value.reasons[1].message
-    assert "data row 3, line 5" in err.value.reasons[1].message_en
+    assert "第 3 条数据，文件第 5 行" in err.value.reasons[3].message
+    assert "data row 3, line 5" in err.value.reasons[3].message_en
 
     path.write_text(
         path.read_text(encoding="utf-8").replace("unconditonal", "unconditional").replace(",uscc", ",")
