@@ -5,8 +5,16 @@ upgraded at the next successful sign-in. An API token is 256 random bits shown o
 (``app_user.token_hash``, indexed), which is enough for a value nobody can guess and lets a request find its user
 in one indexed lookup. A user has at most one token: issuing a new one revokes the old.
 
-Sign-ins, failed sign-ins, password changes and token issues are security events in the audit trail.
-Password rules follow GB/T 22239-2019 (等级保护 2.0) 8.1.4.1 a): 口令具有复杂度要求.
+Sign-ins, failed sign-ins, password changes, token issues and (de)activations are security events in the audit
+trail. Password rules follow GB/T 22239-2019 (等级保护 2.0) 8.1.4.1 a): 口令具有复杂度要求; deactivating an account
+that is no longer needed is its 8.1.4.2 c): 应及时删除或停用多余的、过期的账户.
+
+A deactivated user can do nothing from the next request on: sign-in, the API token and every open session are
+checked against ``app_user.active`` on each request (:func:`authenticate`, :func:`actor_for_token`,
+:func:`actor_for_session`, ``services.get_actor``), and deactivation also revokes the API token, so that
+reactivating an account never brings an old token back to life. A session cookie is bound to the password and to
+the user's session epoch (its fingerprint); deactivation raises the epoch, so a session issued before it never
+holds again, not even after reactivation.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from govflow.services import Actor, App, authorize, get_actor, use_case
@@ -27,12 +35,15 @@ from models.audit import AuditRecord
 from models.db import unit_of_work
 from models.facts import DEPT, t
 from models.tables import AppUser
-from states.errors import GovflowError, NotFound, RuleRefused
+from states.errors import GovflowError, NotFound, RuleRefused, UsageError
 from states.permissions import Role
 from states.verdict import Reason
 
 USER = t(AppUser)
 SECURITY_CLAUSE = "GB/T 22239-2019 8.1.4.1"
+ACCOUNT_CLAUSE = "GB/T 22239-2019 8.1.4.2"
+#: the product's own rules on accounts (no standard says an administrator may not lock itself out)
+ADMIN_RULE = "govflow 用户管理"
 TOKEN_PREFIX = "gft_"
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -70,8 +81,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def password_fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:32]
+def password_fingerprint(password_hash: str | None, epoch: int = 0) -> str:
+    """What a session cookie is bound to: the password (a reset ends every session) and the session epoch (a
+    deactivation ends every session, for good)."""
+    return hashlib.sha256(f"{epoch}:{password_hash or ''}".encode()).hexdigest()[:32]
 
 
 def password_reasons(name: str, password: str) -> list[Reason]:
@@ -119,7 +132,15 @@ def password_reasons(name: str, password: str) -> list[Reason]:
 
 
 def _security(
-    s: Session, app: App, *, action: str, outcome: str, actor: str, role: str, note: str | None = None
+    s: Session,
+    app: App,
+    *,
+    action: str,
+    outcome: str,
+    actor: str,
+    role: str,
+    note: str | None = None,
+    clause: str = SECURITY_CLAUSE,
 ) -> None:
     audit.append(
         s,
@@ -132,24 +153,30 @@ def _security(
                 role=role,
                 occurred_at=app.clock(),
                 note=note,
-                clauses=[SECURITY_CLAUSE],
+                clauses=[clause],
             )
         ],
     )
 
 
+_USER_COLUMNS = select(
+    USER.c.id,
+    USER.c.name,
+    USER.c.role,
+    USER.c.active,
+    USER.c.department_id,
+    USER.c.display_name,
+    USER.c.password_hash,
+    USER.c.session_epoch,
+    DEPT.c.code.label("department"),
+).outerjoin(DEPT, DEPT.c.id == USER.c.department_id)
+#: built once with bound parameters: every API request reads one of these
+_USER_BY_NAME = _USER_COLUMNS.where(USER.c.name == bindparam("name"))
+_USER_BY_TOKEN = _USER_COLUMNS.where(USER.c.token_hash == bindparam("token_hash"), USER.c.active.is_(True))
+
+
 def _user_row(s: Session, name: str) -> dict[str, object] | None:
-    q = select(
-        USER.c.id,
-        USER.c.name,
-        USER.c.role,
-        USER.c.active,
-        USER.c.department_id,
-        USER.c.display_name,
-        USER.c.password_hash,
-        DEPT.c.code.label("department"),
-    ).outerjoin(DEPT, DEPT.c.id == USER.c.department_id)
-    r = s.execute(q.where(USER.c.name == name)).first()
+    r = s.execute(_USER_BY_NAME, {"name": name}).first()
     return dict(r._mapping) if r is not None else None
 
 
@@ -187,7 +214,8 @@ def authenticate(app: App, name: str, password: str) -> SignedIn:
                 stored = new_hash
             _security(s, app, action="auth.login", outcome="recorded", actor=name, role=str(row["role"]))
             display = row["display_name"]
-            return SignedIn(_actor(row), password_fingerprint(stored), str(display) if display else None)
+            fingerprint = password_fingerprint(stored, int(str(row["session_epoch"])))
+            return SignedIn(_actor(row), fingerprint, str(display) if display else None)
     raise Unauthenticated()
 
 
@@ -196,14 +224,10 @@ def actor_for_token(app: App, token: str) -> Actor:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise Unauthenticated()
     with unit_of_work(app.engine, write=False) as s:
-        q = select(USER.c.name).where(USER.c.token_hash == hash_token(token), USER.c.active.is_(True))
-        name = s.execute(q).scalar()
-        if name is None:
-            raise Unauthenticated()
-        try:
-            return get_actor(s, str(name))
-        except NotFound as exc:
-            raise Unauthenticated() from exc
+        r = s.execute(_USER_BY_TOKEN, {"token_hash": hash_token(token)}).first()
+    if r is None:
+        raise Unauthenticated()
+    return _actor(dict(r._mapping))
 
 
 def actor_for_session(app: App, name: str, fingerprint: str) -> SignedIn:
@@ -214,7 +238,9 @@ def actor_for_session(app: App, name: str, fingerprint: str) -> SignedIn:
         row is None
         or not row["active"]
         or not row["password_hash"]
-        or not secrets.compare_digest(password_fingerprint(str(row["password_hash"])), fingerprint)
+        or not secrets.compare_digest(
+            password_fingerprint(str(row["password_hash"]), int(str(row["session_epoch"]))), fingerprint
+        )
     ):
         raise Unauthenticated()
     display = row["display_name"]
@@ -315,3 +341,142 @@ def revoke_token(app: App, actor_name: str | None, user: str) -> None:
             role=actor.role.value,
             note=user,
         )
+
+
+@dataclass(frozen=True)
+class UserState:
+    """A user as the administrator sees it after a change: never the hashes, only whether they are set."""
+
+    name: str
+    role: Role
+    department: str | None
+    display_name: str | None
+    active: bool
+    has_password: bool
+    has_token: bool
+    #: False when the user already was in the state asked for (nothing written, nothing audited)
+    changed: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "role": self.role.value,
+            "department": self.department,
+            "display_name": self.display_name,
+            "active": self.active,
+            "has_password": self.has_password,
+            "has_token": self.has_token,
+            "changed": self.changed,
+        }
+
+
+_USER_STATE = select(
+    USER.c.id,
+    USER.c.name,
+    USER.c.role,
+    USER.c.active,
+    USER.c.display_name,
+    USER.c.password_hash.is_not(None).label("has_password"),
+    USER.c.token_hash.is_not(None).label("has_token"),
+    DEPT.c.code.label("department"),
+).outerjoin(DEPT, DEPT.c.id == USER.c.department_id)
+
+
+def _user_state(s: Session, user: str, changed: bool) -> UserState:
+    r = s.execute(_USER_STATE.where(USER.c.name == user)).first()
+    if r is None:
+        raise NotFound(f"用户 {user} 不存在", f"user {user} does not exist")
+    return UserState(
+        str(r.name),
+        Role(str(r.role)),
+        str(r.department) if r.department is not None else None,
+        str(r.display_name) if r.display_name else None,
+        bool(r.active),
+        bool(r.has_password),
+        bool(r.has_token),
+        changed,
+    )
+
+
+def _deactivation_refusals(s: Session, actor: Actor, own: bool, row: UserState) -> list[Reason]:
+    """Why ``row`` may not be deactivated: it is the acting administrator, or the last active administrator.
+
+    The active administrators are read ``FOR UPDATE`` (PostgreSQL; SQLite's write transaction already holds
+    the database), so that two administrators deactivating each other at once cannot both succeed."""
+    out: list[Reason] = []
+    if own:
+        out.append(
+            Reason(
+                "CANNOT_DEACTIVATE_SELF",
+                ADMIN_RULE,
+                f"管理员 {actor.name} 不能停用自己的账户（停用后将无法登录）；请由另一名管理员操作",
+                f"administrator {actor.name} may not deactivate their own account (they could not sign in "
+                "again); ask another administrator",
+                path="name",
+                detail={"user": row.name},
+            )
+        )
+    if row.role is Role.ADMIN and row.active:
+        admins = (
+            s.execute(
+                select(USER.c.name)
+                .where(USER.c.role == Role.ADMIN.value, USER.c.active.is_(True))
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        if set(admins) <= {row.name}:
+            out.append(
+                Reason(
+                    "LAST_ACTIVE_ADMIN",
+                    ADMIN_RULE,
+                    f"{row.name} 是最后一名启用的系统管理员，停用后将无人能管理用户；请先启用或新增另一名管理员",
+                    f"{row.name} is the last active administrator: nobody could administer users after "
+                    "deactivating them; activate or add another administrator first",
+                    path="name",
+                    detail={"user": row.name, "active_admins": len(admins)},
+                )
+            )
+    return out
+
+
+@use_case
+def set_active(
+    app: App, actor_name: str | None, user: str, active: bool, reason: str | None = None
+) -> UserState:
+    """Activate or deactivate ``user`` (administrators only), with a reason for the trail (required to deactivate).
+
+    Deactivation takes effect on the user's next request: its sessions and API token are refused because the
+    user is inactive, and its token is revoked as well. An administrator may not deactivate itself, and the last
+    active administrator may not be deactivated (:class:`RuleRefused`, 422). Asking for the state the user is
+    already in changes nothing and records nothing (``changed`` is False)."""
+    text = (reason or "").strip() or None
+    if not active and text is None:
+        raise UsageError("停用用户须填写理由（--reason）", "deactivating a user needs a reason (--reason)")
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "user.admin")
+        row = _user_state(s, user, changed=False)
+        if row.active == active:
+            return row
+        if not active:
+            refusals = _deactivation_refusals(s, actor, actor_name is not None and actor.name == user, row)
+            if refusals:
+                raise RuleRefused(refusals)
+        values: dict[str, object] = {"active": active}
+        if not active:
+            values["token_hash"] = None
+            values["session_epoch"] = USER.c.session_epoch + 1
+        s.execute(update(USER).where(USER.c.name == user).values(**values))
+        _security(
+            s,
+            app,
+            action="user.activate" if active else "user.deactivate",
+            outcome="recorded",
+            actor=actor.name,
+            role=actor.role.value,
+            note=f"{user}：{text}" if text else user,
+            clause=ACCOUNT_CLAUSE,
+        )
+        return _user_state(s, user, changed=True)

@@ -1,5 +1,6 @@
 """Read use cases the API and the web pages need beyond :mod:`govflow.services`: a project's sharing materials
-(with secret catalog items hidden from those not entitled to them), the audit trail, users and flow runs.
+(with secret catalog items hidden from those not entitled to them), the sweep's findings, the audit trail, users
+and flow runs.
 
 Like every use case they resolve the actor, check the permission table (a denial is a security event) and read
 in one transaction. Lists are paged in SQL and return a :class:`Page`.
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
+from govflow import rectification, secrecy, sweep
+from govflow.rectification import OrderView
+from govflow.secrecy import secret_visible
 from govflow.services import Actor, App, _project_row, authorize, get_actor, use_case, verify_audit
 from models.audit import ChainReport
 from models.db import unit_of_work
@@ -29,13 +33,18 @@ from models.tables import (
     AuditEvent,
     CatalogAuthorization,
     CatalogItem,
+    Finding,
     FlowRun,
     Opinion,
+    Project,
+    ProjectDepartment,
+    RectificationOrder,
     Review,
     ReviewJudgment,
 )
+from states.errors import UsageError
 from states.permissions import Role
-from states.sharing import Secrecy
+from states.verdict import clause
 
 CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
 MAX_PAGE_SIZE = 500
@@ -76,25 +85,6 @@ def require(app: App, actor_name: str, action: str, code: str | None = None) -> 
 
 
 # ---------------------------------------------------------------------------------------------- secrecy
-
-
-def secret_visible(actor: Actor) -> ColumnElement[bool]:
-    """SQL condition on ``catalog_item``: may ``actor`` see the item?
-
-    A secret item (国家秘密, 第二条第三款) is visible only to its provider, the departments explicitly authorized
-    on it, and audit. Authorization is by department, so a program-office user sees it only if its own
-    department is authorized; "all departments" never counts for a secret item, and administrators are not
-    entitled by their role.
-    """
-    if actor.role is Role.AUDIT:
-        return true()
-    not_secret: ColumnElement[bool] = CI.c.secrecy != Secrecy.SECRET.value
-    if actor.department_id is None:
-        return not_secret
-    authorized = exists().where(
-        and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == actor.department_id)
-    )
-    return or_(not_secret, CI.c.provider_id == actor.department_id, authorized)
 
 
 @use_case
@@ -257,6 +247,206 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
         return out
 
 
+# ---------------------------------------------------------------------------------------------- findings
+
+FINDING_STATUSES = ("open", "closed")
+FINDING_STATUS_LABELS = {"open": ("未解决", "open"), "closed": ("已关闭", "closed")}
+SECRET_CLAUSE = clause("第二条", "第三款")
+
+
+def _one_of(value: str | None, allowed: Sequence[str], zh: str, en: str) -> None:
+    if value is not None and value not in allowed:
+        raise UsageError(
+            f"{zh} {value} 无效；可选：{', '.join(allowed)}",
+            f"invalid {en} {value}; one of {', '.join(allowed)}",
+        )
+
+
+@use_case
+def list_findings(
+    app: App,
+    actor_name: str,
+    *,
+    status: str | None = None,
+    project: str | None = None,
+    rule: str | None = None,
+    lang: str = "zh",
+    page: int = 1,
+    size: int = 50,
+) -> Page:
+    """Findings of the obligation sweep (SPEC §4.1), by project, oldest first: rule, clause, subject, period,
+    dates, one sentence explaining it (``lang``) and the rectification order issued for it (one per finding).
+
+    Scope as for orders: a department user sees the findings of the projects its department leads or takes part
+    in. A finding on a secret catalog item (国家秘密, 第二条第三款) that the actor may not see (the same test as
+    :func:`secret_visible`) is listed — the program office and finance still need to know that an obligation is
+    broken and which order runs — but masked (``masked: true``): its key, evidence and the catalog item and
+    consumer in its subject and description are left out; the subject is only the agreement's code.
+    """
+    _one_of(status, FINDING_STATUSES, "状态", "status")
+    _one_of(rule, sweep.RULES, "规则", "rule")
+    fi, pr, ro, pd = t(Finding), t(Project), t(RectificationOrder), t(ProjectDepartment)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        cond: list[ColumnElement[bool]] = []
+        if project is not None:
+            p = _project_row(s, project)
+            authorize(app, s, actor, "finding.read", p)
+            cond.append(fi.c.project_id == p["id"])
+        else:
+            authorize(app, s, actor, "finding.read")
+            if actor.role is Role.DEPARTMENT:
+                mine = select(pd.c.project_id).where(pd.c.department_id == actor.department_id)
+                cond.append(or_(pr.c.lead_department_id == actor.department_id, pr.c.id.in_(mine)))
+        if status is not None:
+            cond.append(fi.c.status == status)
+        if rule is not None:
+            cond.append(fi.c.rule == rule)
+        # the catalog item a finding is about (none for AGREEMENT_EXPIRED): codes are unique per project
+        on_item = and_(CI.c.project_id == fi.c.project_id, CI.c.code == fi.c.evidence["catalog"].as_string())
+        visible = or_(CI.c.id.is_(None), secret_visible(actor))
+        q = (
+            select(
+                fi.c.id,
+                fi.c.key,
+                pr.c.code.label("project"),
+                pr.c.name.label("project_name"),
+                fi.c.rule,
+                fi.c.clause,
+                fi.c.subject,
+                fi.c.period,
+                fi.c.status,
+                fi.c.opened_on,
+                fi.c.closed_on,
+                fi.c.closed_reason,
+                fi.c.evidence,
+                ro.c.code.label("order"),
+                ro.c.status.label("order_status"),
+                case((visible, false()), else_=true()).label("masked"),
+            )
+            .select_from(fi)
+            .join(pr, pr.c.id == fi.c.project_id)
+            .outerjoin(CI, on_item)
+            .outerjoin(ro, ro.c.finding_id == fi.c.id)
+            .where(and_(true(), *cond))
+            .order_by(pr.c.code, fi.c.opened_on, fi.c.id)
+        )
+        out = _page(s, q, page, size)
+    return Page([_finding_out(r, lang) for r in out.items], out.total, out.page, out.size)
+
+
+def _finding_out(r: dict[str, Any], lang: str) -> dict[str, Any]:
+    i = 1 if lang == "en" else 0
+    rule, evidence = str(r["rule"]), dict(r.pop("evidence") or {})
+    masked = bool(r.pop("masked"))
+    label = sweep.RULE_LABELS.get(rule, (rule, rule))[i]
+    basis = sweep.RULE_BASIS.get(rule, ("", ""))[i]
+    closed = sweep.CLOSED_REASON_LABELS.get(r["closed_reason"] or "")
+    out = {
+        **r,
+        "rule_label": label,
+        "basis": basis,
+        "status_label": FINDING_STATUS_LABELS.get(str(r["status"]), (r["status"], r["status"]))[i],
+        "closed_reason_label": closed[i] if closed else None,
+        "description": sweep.describe_finding(rule, evidence, lang),
+        "evidence": evidence,
+        "masked": masked,
+    }
+    if masked:
+        agreement = str(evidence.get("agreement") or "")
+        out |= {
+            "key": None,
+            "subject": agreement,
+            "evidence": None,
+            "description": _masked_description(rule, agreement, lang),
+        }
+    return out
+
+
+def _masked_description(rule: str, agreement: str, lang: str) -> str:
+    """What a user who may not see a secret catalog item learns of a finding on it."""
+    i = 1 if lang == "en" else 0
+    label = sweep.RULE_LABELS.get(rule, (rule, rule))[i]
+    basis = sweep.RULE_BASIS.get(rule, ("", ""))[i]
+    if i:
+        return (
+            f"{label}: a secret catalog item of agreement {agreement} ({SECRET_CLAUSE}); the item, its consumer and "
+            f"its deliveries are visible only to its provider, the authorized departments and audit ({basis})"
+        )
+    return (
+        f"{label}：协定 {agreement} 中的一项涉密共享信息目录条目（{SECRET_CLAUSE}）；条目、使用部门和交付情况"
+        f"仅对提供部门、被授权部门和审计可见（{basis}）"
+    )
+
+
+def _hidden_findings(s: Session, actor: Actor, keys: Sequence[str]) -> dict[str, str]:
+    """Of the findings ``keys``, those about a secret catalog item ``actor`` may not see: key → agreement."""
+    fi = t(Finding)
+    on_item = and_(CI.c.project_id == fi.c.project_id, CI.c.code == fi.c.evidence["catalog"].as_string())
+    out: dict[str, str] = {}
+    for start in range(0, len(keys), 5000):
+        q = (
+            select(fi.c.key, fi.c.evidence["agreement"].as_string())
+            .join(CI, on_item)
+            .where(fi.c.key.in_(keys[start : start + 5000]), ~secret_visible(actor))
+        )
+        out.update((str(k), str(a or "")) for k, a in s.execute(q))
+    return out
+
+
+def orders_out(
+    app: App, actor_name: str, views: Sequence[OrderView], lang: str = "zh"
+) -> list[dict[str, Any]]:
+    """Orders as the API and pages show them: an order issued for a finding on a secret catalog item the actor may
+    not see (第二条第三款) keeps its code, dates and status, but not the finding's key or the sentence naming the
+    item (the steps' references to the key are masked too)."""
+    rows = [v.to_dict(lang) for v in views]
+    keys = sorted({str(v.finding) for v in views if v.finding})
+    with unit_of_work(app.engine, write=False) as s:
+        reader = get_actor(s, actor_name)
+        hidden = _hidden_findings(s, reader, keys) if keys else {}
+        # a failed acceptance's reasons, and what people wrote on an order's steps, can name a secret item too
+        items = secrecy.hidden_in_projects(s, reader, [str(r["project"]) for r in rows])
+    if items:
+        for row in rows:
+            row["reasons"] = secrecy.redact_dicts(row["reasons"], items)
+            for st in row["steps"]:
+                if st["note"]:
+                    st["note"] = items.text(
+                        str(st["note"]), secrecy.MARK_EN if lang == "en" else secrecy.MARK_ZH
+                    )
+    for row in rows:
+        key = row["finding"]
+        if key not in hidden:
+            continue
+        agreement = hidden[key]
+        row["finding"] = None
+        for r in row["reasons"]:
+            if r.get("code") in sweep.RULES:
+                r["message"] = _masked_description(str(r["code"]), agreement, lang)
+        mark = "（涉密）" if lang != "en" else "(secret)"
+        for st in row["steps"]:
+            st["payload"] = {k: (None if v == key else v) for k, v in st["payload"].items()}
+            if st["note"]:
+                st["note"] = str(st["note"]).replace(key, mark)
+    return rows
+
+
+@use_case
+def list_orders(
+    app: App, actor_name: str, *, status: str | None = None, project: str | None = None, lang: str = "zh"
+) -> list[dict[str, Any]]:
+    """:func:`govflow.rectification.list_orders` with secret findings masked (:func:`orders_out`)."""
+    views = rectification.list_orders(app, actor_name, status=status, project=project)
+    return orders_out(app, actor_name, views, lang)
+
+
+@use_case
+def show_order(app: App, code: str, actor_name: str, *, lang: str = "zh") -> dict[str, Any]:
+    """:func:`govflow.rectification.show_order` with secret findings masked (:func:`orders_out`)."""
+    return orders_out(app, actor_name, [rectification.show_order(app, code, actor_name)], lang)[0]
+
+
 # ---------------------------------------------------------------------------------------------- audit
 
 
@@ -312,7 +502,16 @@ def audit_trail(
             ae.c.note,
             ae.c.hash,
         ).where(and_(true(), *cond))
-        return _page(s, q.order_by(ae.c.seq.desc() if newest_first else ae.c.seq), page, size)
+        result = _page(s, q.order_by(ae.c.seq.desc() if newest_first else ae.c.seq), page, size)
+        # 第二条第三款: the record keeps every word; a reader other than audit gets secret items masked
+        hidden = secrecy.hidden_in_projects(s, who, [str(r["project"]) for r in result.items if r["project"]])
+    if hidden:
+        for r in result.items:
+            if r["project"]:
+                r["reasons"] = secrecy.redact_dicts(r["reasons"] or [], hidden)
+                if r["note"]:
+                    r["note"] = hidden.text(str(r["note"]), secrecy.MARK_ZH)
+    return result
 
 
 @use_case
@@ -386,11 +585,15 @@ __all__ = [
     "flow_runs",
     "list_agreements",
     "list_catalog",
+    "list_findings",
     "list_opinions",
+    "list_orders",
     "list_reviews",
     "list_users",
+    "orders_out",
     "paginate",
     "require",
     "secret_visible",
+    "show_order",
     "verify_audit_chain",
 ]

@@ -33,7 +33,6 @@ escalation levels do not.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -423,8 +422,6 @@ def _reason(code: str, zh: str, en: str, o: Any, version: int, src: str, dst: st
 
 # ---------------------------------------------------------------------------------------------- calendar alarm
 
-_MISSING_YEAR = re.compile(r"no data for (\d{4})")
-
 
 def raise_calendar_alarm(app: App, exc: CalendarDataMissing, *, flow: str, as_of: date | None) -> NoReturn:
     """Tell the administrator that the calendar lacks a year (once per year), then re-raise ``exc``.
@@ -432,8 +429,7 @@ def raise_calendar_alarm(app: App, exc: CalendarDataMissing, *, flow: str, as_of
     Called after the failed transaction has rolled back: the alarm is written in a transaction of its own so
     that it survives the failure it reports.
     """
-    m = _MISSING_YEAR.search(exc.message_en)
-    year = m.group(1) if m else "unknown"
+    year = str(exc.year)  # the payload has always carried the year as text
     with unit_of_work(app.engine) as s:
         enqueue(
             s,
@@ -948,6 +944,10 @@ def _change(
     *,
     expect_version: int | None = None,
 ) -> OrderView:
+    """Run one order use case in one transaction. ``expect_version`` is the order version the caller saw (a page,
+    ``--expect-version``, an API body): any change since is a :class:`Conflict`, told before the status check so
+    that a stale page learns it is stale rather than that the new status forbids the action. Without it the
+    write is still conditional on the version read here, so two concurrent changes never both apply."""
     now = app.clock()
     today = business_date(now)  # deadlines are Beijing days
     with unit_of_work(app.engine) as s:
@@ -1108,7 +1108,14 @@ def submit_evidence(
 
 
 @use_case
-def verify_order(app: App, order_code: str, actor: str | None, note: str | None = None) -> OrderView:
+def verify_order(
+    app: App,
+    order_code: str,
+    actor: str | None,
+    note: str | None = None,
+    *,
+    expect_version: int | None = None,
+) -> OrderView:
     """The program office verifies the evidence: evidence_submitted → closed (late if after the deadline)."""
 
     def decide(o: Any, today: date) -> Decision:
@@ -1121,11 +1128,14 @@ def verify_order(app: App, order_code: str, actor: str | None, note: str | None 
         }
         return values, {"closed_on": today, "closed_late": late}
 
-    return _change(app, order_code, actor, VERIFY, (note or "").strip() or None, decide)
+    text = (note or "").strip() or None
+    return _change(app, order_code, actor, VERIFY, text, decide, expect_version=expect_version)
 
 
 @use_case
-def reject_evidence(app: App, order_code: str, actor: str | None, reason: str | None) -> OrderView:
+def reject_evidence(
+    app: App, order_code: str, actor: str | None, reason: str | None, *, expect_version: int | None = None
+) -> OrderView:
     """The program office rejects the evidence: back to open, or to overdue when the deadline has passed."""
     text = _required(reason, "退回理由（--reason）", "a reason (--reason)")
 
@@ -1135,11 +1145,13 @@ def reject_evidence(app: App, order_code: str, actor: str | None, reason: str | 
             return {"status": OrderStatus.OVERDUE.value, "overdue_since": since}, {"overdue_since": since}
         return {"status": OrderStatus.OPEN.value}, {}
 
-    return _change(app, order_code, actor, REJECT, text, decide)
+    return _change(app, order_code, actor, REJECT, text, decide, expect_version=expect_version)
 
 
 @use_case
-def reopen_order(app: App, order_code: str, actor: str | None, reason: str | None) -> OrderView:
+def reopen_order(
+    app: App, order_code: str, actor: str | None, reason: str | None, *, expect_version: int | None = None
+) -> OrderView:
     """The program office reopens a closed order (e.g. the fix did not last): closed → open, with a reason."""
     text = _required(reason, "重新打开的理由（--reason）", "a reason (--reason)")
 
@@ -1152,7 +1164,7 @@ def reopen_order(app: App, order_code: str, actor: str | None, reason: str | Non
         }
         return values, {"was_closed_on": o.closed_on, "was_closed_reason": o.closed_reason}
 
-    return _change(app, order_code, actor, REOPEN, text, decide)
+    return _change(app, order_code, actor, REOPEN, text, decide, expect_version=expect_version)
 
 
 @use_case
@@ -1164,6 +1176,7 @@ def extend_order(
     *,
     new_deadline: date | None = None,
     workdays: int | None = None,
+    expect_version: int | None = None,
 ) -> OrderView:
     """The program office extends the deadline, to a later working day (``new_deadline``) or by ``workdays``
     working days after the current deadline. The first deadline stays in ``original_deadline``; an overdue
@@ -1191,7 +1204,7 @@ def extend_order(
         return values, payload
 
     try:
-        return _change(app, order_code, actor, EXTEND, text, decide)
+        return _change(app, order_code, actor, EXTEND, text, decide, expect_version=expect_version)
     except CalendarDataMissing as exc:
         raise_calendar_alarm(app, exc, flow="order.extend", as_of=business_date(app.clock()))
 

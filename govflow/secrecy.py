@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from models.facts import t
-from models.tables import CatalogAuthorization, CatalogItem
+from models.tables import CatalogAuthorization, CatalogItem, Project
 from states.permissions import Role
 from states.sharing import Secrecy
 from states.verdict import DOC, Reason
@@ -100,6 +100,20 @@ def hidden_items(s: Session, reader: Reader, project_ids: Iterable[int]) -> Hidd
         CI.c.project_id.in_(ids), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader)
     )
     return Hidden(tuple((str(r.code), str(r.name)) for r in s.execute(q)))
+
+
+def hidden_in_projects(s: Session, reader: Reader, codes: Iterable[str]) -> Hidden:
+    """:func:`hidden_items` for projects named by code (what audit rows and orders carry)."""
+    wanted = sorted({c for c in codes if c})
+    if reader.role is Role.AUDIT or not wanted:
+        return Hidden()
+    pr = t(Project)
+    q = (
+        select(CI.c.code, CI.c.name)
+        .join(pr, pr.c.id == CI.c.project_id)
+        .where(pr.c.code.in_(wanted), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader))
+    )
+    return Hidden(tuple(sorted({(str(r.code), str(r.name)) for r in s.execute(q)})))
 
 
 def redact(reasons: Sequence[Reason], hidden: Hidden) -> tuple[Reason, ...]:

@@ -43,6 +43,8 @@ class AppUser(SQLModel, table=True):
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)
     token_hash: str | None = Field(default=None, max_length=128, index=True)
+    #: part of every session's fingerprint: raised on deactivation, so no session issued before it ever holds again
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Project(SQLModel, table=True):

@@ -1,10 +1,19 @@
-"""The REST API application: ``create_app(settings)``; OpenAPI at ``/openapi.json``, Swagger UI at ``/docs``."""
+"""The REST API application: ``create_app(settings)``; OpenAPI at ``/openapi.json``, Swagger UI at ``/docs``.
+
+Swagger UI is served with its JavaScript and CSS from this server (FastAPI's "self-hosting JavaScript and CSS for
+docs" recipe): government networks are often offline, and a page that loads its script from a CDN is blank there.
+The files come from the ``fastapi-offline`` package (Swagger UI 5, which renders the OpenAPI 3.1 document FastAPI
+writes; ``swagger-ui-bundle`` ships Swagger UI 4, which cannot). ReDoc is not offered.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from govflow import __version__
 from govflow.api import errors
@@ -46,7 +55,15 @@ TAGS = [
     {"name": "audit", "description": "审计链 / the audit trail"},
     {"name": "users", "description": "用户、口令与 API 令牌（管理员） / users, passwords, tokens"},
     {"name": "flows", "description": "治理流程运行记录 / governance flow runs"},
+    {
+        "name": "governance",
+        "description": "共享问题、整改通知、削减建议与报表（第十一条） / findings, orders, cuts, reports",
+    },
 ]
+
+DOCS_URL = "/docs"
+#: where Swagger UI's own files are served (from the installed fastapi-offline package, never a CDN)
+DOCS_ASSETS = "/docs/assets"
 
 
 #: answers any operation may give (the error body is the same for all; routes document the rest)
@@ -67,9 +84,10 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        docs_url="/docs",
+        docs_url=None,  # served below with local assets
         redoc_url=None,
     )
+    _offline_docs(api)
     api.state.govflow = gov
     api.state.settings = settings
     api.state.default_lang = settings.lang
@@ -80,6 +98,32 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     api.include_router(auth.router, responses=COMMON_ERRORS)
     api.include_router(v1)
     return api
+
+
+def _offline_docs(api: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with every asset served by this application."""
+    api.mount(DOCS_ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
+    openapi_url = api.openapi_url or "/openapi.json"
+    oauth2_redirect = api.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{api.title} — Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            oauth2_redirect_url=root + oauth2_redirect,
+            # the online validator badge would call validator.swagger.io from the browser
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    api.add_api_route(DOCS_URL, swagger_ui, methods=["GET"], include_in_schema=False)
+    api.add_api_route(oauth2_redirect, swagger_ui_redirect, methods=["GET"], include_in_schema=False)
 
 
 def from_environment() -> FastAPI:

@@ -51,11 +51,19 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-def get_lang(request: Request) -> str:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, and
+# a hop there and back per dependency was most of what a project read cost over HTTP (bench/api.py).
+
+
+async def get_lang(request: Request) -> str:
     return request_lang(request)
 
 
-GovApp = Annotated[App, Depends(get_app)]
+async def _app_dependency(request: Request) -> App:
+    return get_app(request)
+
+
+GovApp = Annotated[App, Depends(_app_dependency)]
 Lang = Annotated[str, Depends(get_lang)]
 
 
@@ -134,7 +142,7 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def current_actor_name(principal: CurrentPrincipal) -> str:
+async def current_actor_name(principal: CurrentPrincipal) -> str:
     return principal.name
 
 
@@ -151,7 +159,7 @@ class Paging:
     size: int
 
 
-def paging(
+async def paging(
     page: Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 起 / page number")] = 1,
     size: Annotated[int, Query(ge=1, le=500, description="每页条数 / page size")] = 50,
 ) -> Paging:

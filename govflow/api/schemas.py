@@ -6,7 +6,7 @@ import datetime as dt
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from states.permissions import Role
 from states.phases import Event, Phase, ReviewStage
@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 #: free text: anything but control characters other than tab and newlines (PostgreSQL refuses NUL)
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: free text with at least one character that is not white space (a reason, a note)
+NONBLANK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 #: a code or a name: one line, no control characters
 CODE = r"^[^\x00-\x1f\x7f]{1,64}$"
 DEPARTMENT_CODE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # 统一社会信用代码 alphabet (GB 32100-2015)
@@ -353,6 +355,30 @@ class UserIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=100, pattern=TEXT)
 
 
+class DeactivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        max_length=500,
+        pattern=NONBLANK,
+        description="停用理由（必填，记入审计链） / reason (required, audited)",
+    )
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None, max_length=500, pattern=TEXT, description="启用说明（记入审计链） / note for the trail"
+    )
+
+
+class UserStateOut(UserOut):
+    changed: bool = Field(
+        description="是否有变化（已是所求状态时为 false，不记审计） / false when it already was in that state"
+    )
+
+
 class PasswordIn(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
@@ -372,3 +398,135 @@ class FlowRunOut(BaseModel):
     stats: dict[str, Any]
     error: str | None = None
     prefect_flow_run_id: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------- governance
+
+
+class FindingOut(BaseModel):
+    """A broken sharing obligation found by the sweep (SPEC §4.1)."""
+
+    id: int
+    key: str | None = Field(
+        description="项目/规则/协定/目录/使用部门/期间；涉密且无权查看时为空 / null when masked"
+    )
+    project: str
+    project_name: str
+    rule: str = Field(examples=["MILESTONE_MISSED"])
+    rule_label: str
+    clause: str = Field(examples=["733号文 第十一条"])
+    basis: str = Field(description="所依据的第八条事项 / the term of 第八条 it rests on")
+    subject: str = Field(description="协定/目录/使用部门，或协定 / agreement/catalog/consumer, or agreement")
+    period: str
+    status: str
+    status_label: str
+    opened_on: date
+    closed_on: date | None = None
+    closed_reason: str | None = None
+    closed_reason_label: str | None = None
+    description: str
+    evidence: dict[str, Any] | None = Field(description="应有与实有；涉密且无权查看时为空 / null when masked")
+    order: str | None = Field(default=None, description="整改通知编号 / rectification order code")
+    order_status: str | None = None
+    masked: bool = Field(
+        description="涉密目录条目（第二条第三款），详情对本用户隐藏 / a secret item hidden from this user"
+    )
+
+
+class OrderReasonOut(BaseModel):
+    code: str | None = None
+    clause: str | None = None
+    message: str | None = None
+
+
+class OrderStepOut(BaseModel):
+    key: str
+    kind: str
+    kind_label: str
+    on: date
+    at: datetime
+    actor: str
+    note: str | None = None
+    payload: dict[str, Any]
+
+
+class OrderOut(BaseModel):
+    """整改通知 (限期整改, 733号文 第十一条); ``steps`` only when one order is shown."""
+
+    code: str
+    project: str
+    project_name: str
+    department: str
+    department_name: str
+    status: str
+    status_label: str
+    origin: str
+    finding: str | None = None
+    clause: str
+    notice_date: date
+    workdays: int
+    deadline: date
+    original_deadline: date | None = None
+    overdue_since: date | None = None
+    escalation_level: int
+    closed_on: date | None = None
+    closed_late: bool | None = None
+    closed_reason: str | None = None
+    closed_reason_label: str | None = None
+    policy_version: str | None = None
+    version: int = Field(description="乐观锁版本 / the optimistic-lock version")
+    reasons: list[OrderReasonOut]
+    steps: list[OrderStepOut]
+
+
+#: the order version the client saw (``version`` of the order); another change since then is a 409
+ExpectVersion = Annotated[
+    int | None,
+    Field(
+        ge=1, description="预期版本（乐观锁），过时则 409 / expected version (optimistic lock); stale → 409"
+    ),
+]
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(
+        max_length=4000, pattern=NONBLANK, description="整改材料说明（必填） / what was done (required)"
+    )
+    expect_version: ExpectVersion = None
+
+
+class VerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=4000, pattern=TEXT, description="核验意见 / note")
+    expect_version: ExpectVersion = None
+
+
+class OrderReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, pattern=NONBLANK, description="理由（必填） / reason (required)")
+    expect_version: ExpectVersion = None
+
+
+class ExtendIn(BaseModel):
+    """A new deadline (``to``, a working day after the current one) or a number of working days (not both)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, pattern=NONBLANK, description="延期理由（必填） / reason (required)")
+    to: date | None = Field(
+        default=None, description="新的截止日期（工作日） / the new deadline, a working day"
+    )
+    workdays: int | None = Field(
+        default=None, ge=1, le=250, description="在当前截止日期后延长的工作日数 / working days added"
+    )
+    expect_version: ExpectVersion = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ExtendIn:
+        if (self.to is None) == (self.workdays is None):
+            raise ValueError("须且只能给出 to 或 workdays 之一 / give exactly one of to or workdays")
+        return self

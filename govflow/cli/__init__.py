@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from govflow import portfolio, services
+from govflow import auth, portfolio, services
 from govflow.cli.common import (
     AsOpt,
     JsonOpt,
@@ -133,6 +133,12 @@ def project_list(
     department: Annotated[
         str | None, typer.Option(help="按牵头部门筛选 / filter by lead department code")
     ] = None,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue", help="只列出有逾期整改通知的项目（第十一条） / only projects with an overdue order"
+        ),
+    ] = False,
     as_json: bool = JsonOpt,
     actor: str | None = AsOpt,
 ) -> None:
@@ -140,7 +146,7 @@ def project_list(
     with guarded(ctx, as_json) as st:
         if phase is not None and phase not in {p.value for p in Phase}:
             raise typer.BadParameter(f"--phase: {', '.join(p.value for p in Phase)}")
-        rows = services.list_projects(st.app, actor, phase=phase, department=department)
+        rows = services.list_projects(st.app, actor, phase=phase, department=department, overdue=overdue)
         if as_json:
             emit_json(rows)
             return
@@ -447,6 +453,58 @@ def user_add(
             out.print(st.tr(f"已新增用户 {name}（{role}）", f"user {name} ({role}) added"))
 
 
+def _user_state_done(st: State, state: auth.UserState, as_json: bool) -> None:
+    if as_json:
+        emit_json(state.to_dict())
+        return
+    zh, en = ("启用", "active") if state.active else ("停用", "inactive")
+    if not state.changed:
+        out.print(st.tr(f"用户 {state.name} 已是{zh}状态，未做改动", f"user {state.name} was already {en}"))
+    elif state.active:
+        out.print(
+            st.tr(
+                f"已启用用户 {state.name}；如需 API 令牌请重新签发（govflow user token {state.name}）",
+                f"user {state.name} activated; issue a new API token if needed (govflow user token {state.name})",
+            ),
+            markup=False,
+        )
+    else:
+        out.print(
+            st.tr(
+                f"已停用用户 {state.name}：不能再登录，已有会话立即失效，API 令牌已吊销",
+                f"user {state.name} deactivated: no more sign-ins, open sessions end now, API token revoked",
+            )
+        )
+
+
+@user_app.command("deactivate")
+def user_deactivate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="用户名 / user name")],
+    reason: Annotated[str, typer.Option("--reason", help="停用理由（必填，记入审计链） / reason (required)")],
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """停用用户：不能再登录，会话与 API 令牌立即失效（管理员；不能停用自己或最后一名管理员） / deactivate a user."""
+    with guarded(ctx, as_json) as st:
+        _user_state_done(st, auth.set_active(st.app, actor, name, False, reason), as_json)
+
+
+@user_app.command("activate")
+def user_activate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="用户名 / user name")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="启用说明（记入审计链） / note for the audit trail")
+    ] = None,
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """重新启用已停用的用户（管理员；API 令牌须重新签发） / reactivate a user (admin)."""
+    with guarded(ctx, as_json) as st:
+        _user_state_done(st, auth.set_active(st.app, actor, name, True, reason), as_json)
+
+
 # ---------------------------------------------------------------------------------------------- bulk input
 
 
@@ -524,11 +582,24 @@ def evidence_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件：project, catalog, consumer, date, records")],
     actor: str | None = AsOpt,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="以本文件为准替换库中同一条目、使用部门和日期的已有记录（更正后的导出） / replace the records "
+            "already on record for the same item, consumer and day (a corrected export)",
+        ),
+    ] = False,
     as_json: bool = JsonOpt,
 ) -> None:
-    """导入交换平台的交付记录（按条目、使用部门、日期汇总）；任一行有误则不写入 / import delivery evidence."""
+    """导入交换平台的交付记录（按条目、使用部门、日期汇总）；任一行有误则不写入 / import delivery evidence.
+
+    同一文件不能重复导入；库中已有同一条目、使用部门和日期记录的行视为重复，须加 --replace 替换 /
+    the same file is never imported twice; rows for an item, consumer and day already on record are refused
+    unless --replace is given.
+    """
     with guarded(ctx, as_json) as st:
-        n = services.import_evidence(st.app, file, actor)
+        n = services.import_evidence(st.app, file, actor, replace=replace)
         if as_json:
             emit_json({"imported": n})
         else:

@@ -22,6 +22,17 @@ StatusOpt = Annotated[
 ]
 ProjectOpt = Annotated[str | None, typer.Option("--project", help="按项目编号筛选 / filter by project code")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="理由（必填，记入审计链） / reason (required)")]
+#: the order version the user saw (``order show``); another change since then is a conflict (exit 5)
+VersionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--expect-version",
+        "--version",
+        min=1,
+        help="所见的通知版本（order show 显示）；其后已被他人修改则不办理，退出码 5 / expected version: "
+        "stale → exit 5",
+    ),
+]
 
 
 def _print_order(st: State, view: OrderView) -> None:
@@ -128,10 +139,7 @@ def order_evidence(
     ctx: typer.Context,
     code: str,
     note: Annotated[str, typer.Option("--note", help="整改材料说明（必填） / what was done (required)")],
-    version: Annotated[
-        int | None,
-        typer.Option("--version", help="所见的通知版本；已被他人修改则冲突（退出码 5） / expected version"),
-    ] = None,
+    version: VersionOpt = None,
     as_json: bool = JsonOpt,
     actor: str | None = AsOpt,
 ) -> None:
@@ -146,32 +154,43 @@ def order_verify(
     ctx: typer.Context,
     code: str,
     note: Annotated[str | None, typer.Option("--note", help="核验意见 / verification note")] = None,
+    version: VersionOpt = None,
     as_json: bool = JsonOpt,
     actor: str | None = AsOpt,
 ) -> None:
     """项目审批部门核验通过，关闭整改通知（逾期完成的记为逾期） / the program office verifies and closes it."""
     with guarded(ctx, as_json) as st:
-        view = rectification.verify_order(st.app, code, actor, note)
+        view = rectification.verify_order(st.app, code, actor, note, expect_version=version)
         _done(st, view, as_json, "核验通过", "verified")
 
 
 @app.command("reject")
 def order_reject(
-    ctx: typer.Context, code: str, reason: ReasonOpt, as_json: bool = JsonOpt, actor: str | None = AsOpt
+    ctx: typer.Context,
+    code: str,
+    reason: ReasonOpt,
+    version: VersionOpt = None,
+    as_json: bool = JsonOpt,
+    actor: str | None = AsOpt,
 ) -> None:
     """退回整改材料：回到整改中（已过期限则为已逾期） / reject the evidence: back to open, or overdue."""
     with guarded(ctx, as_json) as st:
-        view = rectification.reject_evidence(st.app, code, actor, reason)
+        view = rectification.reject_evidence(st.app, code, actor, reason, expect_version=version)
         _done(st, view, as_json, "已退回整改材料", "evidence rejected")
 
 
 @app.command("reopen")
 def order_reopen(
-    ctx: typer.Context, code: str, reason: ReasonOpt, as_json: bool = JsonOpt, actor: str | None = AsOpt
+    ctx: typer.Context,
+    code: str,
+    reason: ReasonOpt,
+    version: VersionOpt = None,
+    as_json: bool = JsonOpt,
+    actor: str | None = AsOpt,
 ) -> None:
     """重新打开已关闭的整改通知 / reopen a closed order."""
     with guarded(ctx, as_json) as st:
-        view = rectification.reopen_order(st.app, code, actor, reason)
+        view = rectification.reopen_order(st.app, code, actor, reason, expect_version=version)
         _done(st, view, as_json, "已重新打开", "reopened")
 
 
@@ -187,6 +206,7 @@ def order_extend(
         int | None,
         typer.Option("--workdays", min=1, help="在现有期限后延长的工作日数 / working days added"),
     ] = None,
+    version: VersionOpt = None,
     as_json: bool = JsonOpt,
     actor: str | None = AsOpt,
 ) -> None:
@@ -198,6 +218,12 @@ def order_extend(
             )
         new_deadline = parse_date(to, "--to") if to is not None else None
         view = rectification.extend_order(
-            st.app, code, actor, reason, new_deadline=new_deadline, workdays=workdays
+            st.app,
+            code,
+            actor,
+            reason,
+            new_deadline=new_deadline,
+            workdays=workdays,
+            expect_version=version,
         )
         _done(st, view, as_json, "已延长整改期限", "deadline extended")

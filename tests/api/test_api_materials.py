@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from govflow.flowruns import recorded_run
 from govflow.services import App
 from models.db import unit_of_work
 from models.facts import t
-from models.tables import AuditEvent, CatalogAuthorization, CatalogItem, Department
+from models.tables import AuditEvent, CatalogAuthorization, CatalogItem, DeliveryEvidence, Department
 from states.errors import PermissionDenied
 
 from .support import BIGDATA, NDRC, SAMR, As
@@ -124,11 +125,33 @@ def test_uploads_past_the_limit_are_413(gov: App, db_url: str, tokens: dict[str,
     assert r.status_code == 413 and r.json()["error"] == "UPLOAD_TOO_LARGE"
 
 
-def test_evidence_upload(client: TestClient, as_: As) -> None:
-    csv = (DATA / "evidence.csv").read_bytes()
+def test_evidence_upload(client: TestClient, gov: App, as_: As) -> None:
+    # a day the demo has not recorded (tests/data/evidence.csv re-exports recorded days: refused as such)
+    csv = f"project,catalog,consumer,date,records\nZJ-2026-005,C-001,{NDRC},2026-11-21,5\n".encode()
     r = client.post(f"{V1}/evidence", headers=as_("xu"), files={"file": ("evidence.csv", csv, "text/csv")})
     assert r.status_code == 200, r.json()
     assert r.json()["imported"] >= 1
+    again = client.post(
+        f"{V1}/evidence", headers=as_("xu"), files={"file": ("evidence.csv", csv, "text/csv")}
+    )
+    assert again.status_code == 422 and again.json()["reasons"][0]["code"] == "EVIDENCE_FILE_ALREADY_IMPORTED"
+    # a corrected export of that day: refused as already recorded, taken with replace=true (replaces, never adds)
+    fixed = f"project,catalog,consumer,date,records\nZJ-2026-005,C-001,{NDRC},2026-11-21,7\n".encode()
+    overlap = client.post(
+        f"{V1}/evidence", headers=as_("xu"), files={"file": ("fixed.csv", fixed, "text/csv")}
+    )
+    assert overlap.status_code == 422 and overlap.json()["reasons"][0]["code"] == "EVIDENCE_ALREADY_RECORDED"
+    replaced = client.post(
+        f"{V1}/evidence",
+        params={"replace": "true"},
+        headers=as_("xu"),
+        files={"file": ("fixed.csv", fixed, "text/csv")},
+    )
+    assert replaced.status_code == 200, replaced.json()
+    de = t(DeliveryEvidence)
+    with unit_of_work(gov.engine, write=False) as s:
+        recorded = s.execute(select(de.c.records).where(de.c.day == date(2026, 11, 21))).scalars().all()
+    assert recorded == [7]
     foreign = client.post(f"{V1}/evidence", headers=as_("lin"), files={"file": ("e.csv", csv, "text/csv")})
     assert foreign.status_code == 403 and foreign.json()["reasons"][0]["code"] == "OUT_OF_DEPARTMENT"
 

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from govflow import services
 from govflow.api import ApiSettings, create_app
 from govflow.services import App
 from models.db import unit_of_work
@@ -31,6 +32,7 @@ from .support import BIGDATA, SAMR, As
 DATA = Path(__file__).resolve().parents[1] / "data"
 CODE = "ZJ-2026-001"
 TARGET_USER = "xu"  # the user whose password and token the user endpoints change (never an actor here)
+ORDER = "RO-ZJ-2026-001-01"  # opened by a failed acceptance of ZJ-2026-001 (:func:`open_order`)
 
 #: one representative user per role; department users by the scope the action needs
 ACTOR: dict[Role, str] = {
@@ -73,13 +75,15 @@ class Call:
 
     @property
     def url(self) -> str:
-        return self.route.format(code=CODE, name=TARGET_USER)
+        return self.route.format(code=CODE, name=TARGET_USER, order=ORDER)
 
     def __str__(self) -> str:
         return f"{self.method} {self.route} [{self.action}]"
 
 
 P = "/api/v1/projects/{code}"
+R = "/api/v1/orders/{order}"
+WALK = "走查 / walk"
 REVIEW = {"stage": "proposal", "judgments": {fp: {"judgment": "met"} for fp in ("agreement", "catalog")}}
 CALLS: list[Call] = [
     Call("GET", "/api/v1/projects", "project.list"),
@@ -101,8 +105,19 @@ CALLS: list[Call] = [
     Call("PUT", "/api/v1/users/{name}/password", "user.admin", body={"password": "Xu-2026-Zhejiang!"}),
     Call("POST", "/api/v1/users/{name}/token", "user.admin"),
     Call("DELETE", "/api/v1/users/{name}/token", "user.admin"),
+    # deactivated, then active again at once: TARGET_USER is never an actor, but later calls may name it
+    Call("POST", "/api/v1/users/{name}/deactivate", "user.admin", body={"reason": WALK}),
+    Call("POST", "/api/v1/users/{name}/activate", "user.admin", body={"reason": WALK}),
     Call("GET", "/api/v1/flow-runs", "flow.read"),
+    Call("GET", "/api/v1/findings", "finding.read"),
     Call("GET", "/api/v1/orders", "order.read"),
+    Call("GET", R, "order.read"),
+    # in this order each permitted call is accepted: open → evidence_submitted → closed (reject: 422) → open
+    Call("POST", R + "/evidence", "order.evidence", body={"note": WALK}),
+    Call("POST", R + "/verify", "order.verify", body={"note": WALK}),
+    Call("POST", R + "/reject", "order.verify", body={"reason": WALK}),
+    Call("POST", R + "/reopen", "order.reopen", body={"reason": WALK}),
+    Call("POST", R + "/extend", "order.extend", body={"reason": WALK, "workdays": 1}),
     Call("GET", "/api/v1/cuts", "cuts.read", params={"period": "2026"}),
     Call(
         "POST",
@@ -144,9 +159,28 @@ def denials(gov: App) -> list[tuple[str, str]]:
         return [(str(a), str(b)) for a, b in s.execute(q.order_by(ae.c.seq))]
 
 
+def open_order(gov: App) -> None:
+    """ZJ-2026-001 through its lifecycle to a failed acceptance, which opens :data:`ORDER` (限期整改, 第十一条)."""
+    for event, actor in [
+        (Event.SUBMIT_PROPOSAL, "li"),
+        (Event.INTAKE, "wang"),
+        (Event.APPROVE, "wang"),
+        (Event.SUBMIT_FEASIBILITY, "li"),
+        (Event.APPROVE, "wang"),
+        (Event.SUBMIT_DESIGN, "li"),
+        (Event.APPROVE, "wang"),
+        (Event.REQUEST_ACCEPTANCE, "li"),
+        (Event.FAIL_ACCEPTANCE, "wang"),
+    ]:
+        res = services.fire_event(gov, CODE, event, actor, reason=WALK)
+        assert res.accepted, event
+    assert res.order == ORDER
+
+
 def test_each_role_is_denied_or_permitted_as_the_table_says(client: TestClient, gov: App, as_: As) -> None:
     """One database per backend for the whole walk: every check precedes the state it would change, so the
     order of the calls cannot turn a denial into a permission or back."""
+    open_order(gov)
     wrong: list[str] = []
     expected_denials: list[tuple[str, str]] = []
     for call in CALLS:

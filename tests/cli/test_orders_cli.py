@@ -142,6 +142,27 @@ def test_exit_codes_usage_refused_not_found_conflict(orders: Orders) -> None:
     assert stale["error"] == "CONFLICT"
 
 
+def test_every_order_action_takes_the_expected_version(orders: Orders) -> None:
+    """``--expect-version`` on evidence, verify, reject, reopen and extend: a stale one is exit 5, nothing done."""
+    steps: list[tuple[str, list[str], int]] = [  # (command, its options, the version it acts on)
+        ("evidence", ["--as", "chen", "--note", "已整改"], 1),
+        ("reject", ["--as", "wang", "--reason", "不全"], 2),
+        ("evidence", ["--as", "chen", "--note", "补交"], 3),
+        ("verify", ["--as", "wang"], 4),
+        ("reopen", ["--as", "wang", "--reason", "再次中断"], 5),
+        ("extend", ["--as", "wang", "--reason", "协调", "--workdays", "5"], 6),
+    ]
+    for command, options, version in steps:
+        if version > 1:
+            stale = orders.json(command, ORDER, *options, "--expect-version", str(version - 1), code=5)
+            assert stale["error"] == "CONFLICT" and f"预期版本 {version - 1}" in stale["message"], command
+            text = orders(command, ORDER, *options, "--expect-version", str(version - 1))
+            assert text.exit_code == 5 and "请刷新后重试" in text.stderr, text.output
+        d = orders.json(command, ORDER, *options, "--expect-version", str(version))
+        assert d["version"] == version + 1 and d["steps"][-1]["kind"] == command, command
+    assert orders("verify", ORDER, "--as", "wang", "--expect-version", "0").exit_code == 2
+
+
 def test_extending_into_2027_is_refused_with_exit_3(orders: Orders) -> None:
     res = orders("extend", ORDER, "--as", "wang", "--reason", "跨年", "--to", "2027-01-08")
     assert res.exit_code == 3 and "2027" in res.stderr

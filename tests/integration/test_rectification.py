@@ -390,6 +390,64 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(issued: App) -> None:
     assert submit_evidence(day, ORDER, "chen", "刷新后提交", expect_version=3).version == 4
 
 
+def _to_evidence(app: App) -> int:
+    return submit_evidence(app, ORDER, "chen", "已整改").version
+
+
+def _to_closed(app: App) -> int:
+    submit_evidence(app, ORDER, "chen", "已整改")
+    return verify_order(app, ORDER, "wang", None).version
+
+
+#: each order action: how to bring the order to a status that allows it, and the action with an expected version
+ACTIONS: dict[str, tuple[Any, Any]] = {
+    "verify": (_to_evidence, lambda a, v: verify_order(a, ORDER, "wang", "核验", expect_version=v)),
+    "reject": (_to_evidence, lambda a, v: reject_evidence(a, ORDER, "wang", "不全", expect_version=v)),
+    "reopen": (_to_closed, lambda a, v: reopen_order(a, ORDER, "wang", "再次中断", expect_version=v)),
+    "extend": (
+        lambda a: show_order(a, ORDER, "wang").version,
+        lambda a, v: extend_order(a, ORDER, "wang", "协调", workdays=5, expect_version=v),
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_order_action_refuses_a_stale_version_and_changes_nothing(issued: App, action: str) -> None:
+    """verify, reject, reopen and extend take ``expect_version`` like evidence does: a page or script that saw
+    an older version is told so (Conflict, exit 5 / HTTP 409) and writes no step, audit event or message."""
+    day = at(issued, date(2026, 10, 27))
+    prepare, act = ACTIONS[action]
+    seen = prepare(day)
+    before = (count(issued, AuditEvent), count(issued, OrderStep), count(issued, OutboxMessage))
+    with pytest.raises(Conflict) as exc:
+        act(day, seen - 1)
+    assert (
+        exc.value.exit_code == 5
+        and ORDER in exc.value.message
+        and f"预期版本 {seen - 1}" in exc.value.message
+    )
+    assert show_order(issued, ORDER, "wang").version == seen
+    assert (count(issued, AuditEvent), count(issued, OrderStep), count(issued, OutboxMessage)) == before
+    done = act(day, seen)
+    assert done.version == seen + 1 and done.steps[-1].kind == action
+    assert done.steps[-1].payload["version"] == seen + 1
+
+
+def test_a_stale_version_is_told_before_the_status_and_the_permission_comes_first(issued: App) -> None:
+    """An order verified since the page was loaded: the stale page learns it is stale (not that a closed order
+    cannot be verified); someone without the permission learns only that (nothing about versions)."""
+    day = at(issued, date(2026, 10, 27))
+    submit_evidence(day, ORDER, "chen", "已整改", expect_version=1)
+    verify_order(day, ORDER, "wang", "先核验", expect_version=2)
+    with pytest.raises(Conflict):
+        reject_evidence(day, ORDER, "wang", "基于旧页面退回", expect_version=2)
+    with pytest.raises(PermissionDenied):
+        reopen_order(day, ORDER, "zheng", "审计不能办理", expect_version=1)
+    with pytest.raises(RuleRefused) as exc:  # the current version, a status that does not allow it
+        verify_order(day, ORDER, "wang", "再次核验", expect_version=3)
+    assert exc.value.reasons[0].code == "ORDER_STATUS"
+
+
 def test_permissions_deny_by_default_and_scope_departments(issued: App) -> None:
     day = at(issued, date(2026, 10, 20))
     with pytest.raises(PermissionDenied) as exc:

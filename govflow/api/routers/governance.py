@@ -1,4 +1,5 @@
-"""Rectification orders, O&M cut recommendations with finance decisions, and the reports (JSON, CSV, XLSX)."""
+"""Findings, rectification orders and their use cases, O&M cut recommendations with finance decisions, and the
+reports (JSON, CSV, XLSX)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from pydantic import BaseModel, Field
 
 from govflow import cuts, queries, rectification, reports
 from govflow.api.deps import ActorName, GovApp, Lang, PageParams
-from govflow.api.schemas import CODE, ErrorBody
+from govflow.api.schemas import (
+    CODE,
+    ErrorBody,
+    EvidenceIn,
+    ExtendIn,
+    FindingOut,
+    OrderOut,
+    OrderReasonIn,
+    PageOut,
+    VerifyIn,
+)
 
 #: besides the common errors: unknown project (404), a decided recommendation (409), no calendar data (503)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -34,7 +45,34 @@ REPORT_CONTENT: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(
+    "/findings",
+    response_model=PageOut[FindingOut],
+    summary="共享问题 / findings of the obligation sweep",
+    description="清单扫描发现的问题（733号文 第八条、第十一条）及所下达的整改通知；建设部门只看到本部门牵头或参与的项目。"
+    "涉密目录条目（第二条第三款）的问题对无权查看该条目的用户只显示协定编号（masked）。\n\n"
+    "Findings of the obligation sweep with the order issued for each; a department user sees only its own "
+    "projects' findings. A finding on a secret catalog item is masked for a user who may not see the item.",
+)
+def list_findings(
+    app: GovApp,
+    actor: ActorName,
+    lang: Lang,
+    paging: PageParams,
+    status: Annotated[Literal["open", "closed"] | None, Query(description="open | closed")] = None,
+    project: Annotated[str | None, Query(pattern=CODE, description="项目编号 / project code")] = None,
+    rule: Annotated[
+        Literal["MILESTONE_MISSED", "DELIVERY_STALE", "AGREEMENT_EXPIRED"] | None,
+        Query(description="规则 / rule"),
+    ] = None,
+) -> dict[str, Any]:
+    return queries.list_findings(
+        app, actor, status=status, project=project, rule=rule, lang=lang, page=paging.page, size=paging.size
+    ).to_dict()
+
+
+@router.get(
     "/orders",
+    response_model=PageOut[OrderOut],
     summary="整改通知 / rectification orders",
     description="限期整改（733号文 第十一条）；建设部门只看到本部门的项目。\n\nRectification orders; a department "
     "user sees only its own projects' orders.",
@@ -47,8 +85,126 @@ def list_orders(
     status: Annotated[Literal["open", "evidence_submitted", "overdue", "closed"] | None, Query()] = None,
     project: Annotated[str | None, Query(pattern=CODE, description="项目编号 / project code")] = None,
 ) -> dict[str, Any]:
-    rows = [o.to_dict(lang) for o in rectification.list_orders(app, actor, status=status, project=project)]
+    rows = queries.list_orders(app, actor, status=status, project=project, lang=lang)
     return queries.paginate(rows, paging.page, paging.size).to_dict()
+
+
+OrderCode = Annotated[str, PathParam(pattern=CODE, description="整改通知编号 / order code")]
+#: what an order use case may answer besides 200 (422: a rule refuses, e.g. the order's status or the new deadline)
+ORDER_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "整改通知不存在 / no such order"},
+    409: {"model": ErrorBody, "description": "版本冲突（expect_version 已过时） / stale version"},
+    422: {
+        "model": ErrorBody,
+        "description": "参数无效或被规则拒绝（第十一条） / invalid, or refused by a rule",
+    },
+}
+_ORDER_DOC = (
+    "\n\n可选 expect_version 为客户端所见的通知版本（乐观锁）：此后已被他人修改则 409，不再办理。"
+    "成功时返回更新后的整改通知及其全部步骤；状态不允许时 422（列出原因及条款）。\n\n"
+    "Optional expect_version is the order version the client saw (optimistic lock): 409 when someone changed "
+    "the order since. Answers the updated order with its steps; 422 when its status does not allow it "
+    "(reasons and clauses)."
+)
+
+
+@router.get(
+    "/orders/{order}",
+    response_model=OrderOut,
+    summary="查看整改通知 / show a rectification order",
+    description="整改通知及其全部步骤（下达、提醒、逾期、升级、整改材料、核验、延期），按时间先后。\n\n"
+    "One order with its steps (issue, reminders, overdue, escalations, evidence, decisions), oldest first.",
+)
+def show_order(app: GovApp, actor: ActorName, lang: Lang, order: OrderCode) -> dict[str, Any]:
+    return queries.show_order(app, order, actor, lang=lang)
+
+
+@router.post(
+    "/orders/{order}/evidence",
+    response_model=OrderOut,
+    responses=ORDER_ERRORS,
+    summary="提交整改材料 / submit rectification evidence",
+    description="牵头建设部门提交整改材料：整改中或已逾期 → 已提交整改材料。" + _ORDER_DOC,
+)
+def submit_evidence(
+    app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: EvidenceIn
+) -> dict[str, Any]:
+    view = rectification.submit_evidence(app, order, actor, body.note, expect_version=body.expect_version)
+    return queries.orders_out(app, actor, [view], lang)[0]
+
+
+@router.post(
+    "/orders/{order}/verify",
+    response_model=OrderOut,
+    responses=ORDER_ERRORS,
+    summary="核验整改 / verify the rectification",
+    description="项目审批部门核验通过：已提交整改材料 → 已关闭（截止后关闭记为逾期完成）。" + _ORDER_DOC,
+)
+def verify_order(
+    app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: VerifyIn | None = None
+) -> dict[str, Any]:
+    view = rectification.verify_order(
+        app,
+        order,
+        actor,
+        body.note if body else None,
+        expect_version=body.expect_version if body else None,
+    )
+    return queries.orders_out(app, actor, [view], lang)[0]
+
+
+@router.post(
+    "/orders/{order}/reject",
+    response_model=OrderOut,
+    responses=ORDER_ERRORS,
+    summary="退回整改材料 / reject the evidence",
+    description="项目审批部门退回整改材料（理由必填）：回到整改中，已过截止日期则为已逾期。" + _ORDER_DOC,
+)
+def reject_evidence(
+    app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: OrderReasonIn
+) -> dict[str, Any]:
+    view = rectification.reject_evidence(app, order, actor, body.reason, expect_version=body.expect_version)
+    return queries.orders_out(app, actor, [view], lang)[0]
+
+
+@router.post(
+    "/orders/{order}/reopen",
+    response_model=OrderOut,
+    responses=ORDER_ERRORS,
+    summary="重新打开整改通知 / reopen an order",
+    description="项目审批部门重新打开已关闭的整改通知（理由必填）：已关闭 → 整改中。" + _ORDER_DOC,
+)
+def reopen_order(
+    app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: OrderReasonIn
+) -> dict[str, Any]:
+    view = rectification.reopen_order(app, order, actor, body.reason, expect_version=body.expect_version)
+    return queries.orders_out(app, actor, [view], lang)[0]
+
+
+@router.post(
+    "/orders/{order}/extend",
+    response_model=OrderOut,
+    responses=ORDER_ERRORS,
+    summary="延长整改期限 / extend the deadline",
+    description="项目审批部门延长整改期限（理由必填）：给出新的截止日期 to（须为晚于当前截止日期的工作日）或延长的工作日数 "
+    "workdays，二者只能选一；原截止日期保留。新的截止日期所在年度没有工作日历数据时 503。"
+    + _ORDER_DOC
+    + " A new "
+    "deadline in a year without working-day calendar data: 503.",
+)
+def extend_order(
+    app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: ExtendIn
+) -> dict[str, Any]:
+    view = rectification.extend_order(
+        app,
+        order,
+        actor,
+        body.reason,
+        new_deadline=body.to,
+        workdays=body.workdays,
+        expect_version=body.expect_version,
+    )
+    return queries.orders_out(app, actor, [view], lang)[0]
 
 
 @router.get(

@@ -160,8 +160,10 @@ def record_review(app: GovApp, actor: ActorName, code: ProjectCode, body: Review
     response_model=EvidenceImported,
     summary="导入交付记录（CSV/XLSX） / import delivery evidence",
     description="交换平台导出的 project, catalog, consumer, date, records；按条目、使用部门、日期汇总，任一行有误"
-    "则不写入。\n\nRows of project, catalog, consumer, date, records from the exchange platform, aggregated "
-    "per item, consumer and day; all rows or none.",
+    "则不写入。同一文件只导入一次；某条目、使用部门、日期已有记录的行视为有误，除非 replace=true（以本文件的数"
+    "为准替换）。\n\nRows of project, catalog, consumer, date, records from the exchange platform, aggregated "
+    "per item, consumer and day; all rows or none. A file is imported once; a row whose item, consumer and day "
+    "are already on record is refused unless replace=true (the file's number replaces the recorded one).",
     responses=ERRORS,
 )
 def import_evidence(
@@ -169,10 +171,13 @@ def import_evidence(
     actor: ActorName,
     settings: Settings,
     file: Annotated[UploadFile, File(description="CSV 或 XLSX / CSV or XLSX")],
+    replace: Annotated[
+        bool, Query(description="以本文件为准替换已有记录 / the file's numbers replace those on record")
+    ] = False,
 ) -> dict[str, Any]:
     queries.require(app, actor, "evidence.import")
     with saved(file, TABULAR, settings.upload_max_bytes) as path:
-        return {"imported": services.import_evidence(app, path, actor)}
+        return {"imported": services.import_evidence(app, path, actor, replace=replace)}
 
 
 @router.post(

@@ -64,9 +64,10 @@ def localize_reasons(reasons: list[dict[str, Any]], lang: str) -> list[dict[str,
     "",
     response_model=PageOut[ProjectSummary],
     summary="项目列表 / list projects",
-    description="按阶段、牵头部门筛选；建设部门只看到本部门牵头或参与的项目。\n\n"
-    "Filter by phase and lead department; a department user sees only projects its department leads or "
-    "takes part in.",
+    description="按阶段、牵头部门筛选；overdue=true 只列出有逾期整改通知（733号文 第十一条）的项目；建设部门只看到"
+    "本部门牵头或参与的项目。\n\n"
+    "Filter by phase and lead department; overdue=true lists only projects with at least one overdue "
+    "rectification order; a department user sees only projects its department leads or takes part in.",
 )
 def list_projects(
     app: GovApp,
@@ -77,10 +78,19 @@ def list_projects(
     department: Annotated[
         str | None, Query(pattern=DEPARTMENT_CODE, description="牵头部门代码 / lead department code")
     ] = None,
+    overdue: Annotated[
+        bool, Query(description="只列出有逾期整改通知的项目 / only projects with an overdue order")
+    ] = False,
 ) -> dict[str, Any]:
     page, size = max(paging.page, 1), min(max(paging.size, 1), queries.MAX_PAGE_SIZE)
     rows, total = services.page_projects(
-        app, actor, page=page, size=size, phase=phase.value if phase else None, department=department
+        app,
+        actor,
+        page=page,
+        size=size,
+        phase=phase.value if phase else None,
+        department=department,
+        overdue=overdue,
     )
     for r in rows:
         r["phase_label"] = Phase(r["phase"]).label(lang)

@@ -1,4 +1,4 @@
-"""Users, passwords and API tokens (administrators)."""
+"""Users, passwords, API tokens and (de)activation (administrators)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from fastapi import APIRouter, Query, Response
 
 from govflow import auth, queries, services
 from govflow.api.deps import ActorName, GovApp, PageParams, UserName
-from govflow.api.schemas import ErrorBody, PageOut, PasswordIn, TokenOut, UserIn, UserOut
+from govflow.api.schemas import (
+    ActivateIn,
+    DeactivateIn,
+    ErrorBody,
+    PageOut,
+    PasswordIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserStateOut,
+)
 from states.permissions import Role
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -85,3 +95,48 @@ def issue_token(app: GovApp, actor: ActorName, name: UserName) -> dict[str, Any]
 def revoke_token(app: GovApp, actor: ActorName, name: UserName) -> Response:
     auth.revoke_token(app, actor, name)
     return Response(status_code=204)
+
+
+#: deactivation's own answers: the user does not exist (404), or the rules refuse (422: oneself, the last admin)
+STATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "无权（仅系统管理员，已记入审计链） / administrators only (audited)",
+    },
+    404: {"model": ErrorBody, "description": "用户不存在 / no such user"},
+    422: {
+        "model": ErrorBody,
+        "description": "参数无效，或不能停用自己/最后一名启用的管理员 / invalid, or oneself or the last active "
+        "administrator",
+    },
+}
+
+
+@router.post(
+    "/{name}/deactivate",
+    response_model=UserStateOut,
+    summary="停用用户 / deactivate a user",
+    description="停用后该用户无法登录，已有的登录会话和 API 令牌从下一个请求起失效，令牌同时吊销（重新启用后须另行签发）。"
+    "管理员不能停用自己，也不能停用最后一名启用的管理员（422，CANNOT_DEACTIVATE_SELF / LAST_ACTIVE_ADMIN）。"
+    "已停用的用户再次停用不做改动（changed 为 false）。依据 GB/T 22239-2019 8.1.4.2：及时停用多余的、过期的账户。\n\n"
+    "The user can no longer sign in; its sessions and API token stop working from the next request, and the "
+    "token is revoked (issue a new one after reactivating). An administrator may not deactivate itself nor the "
+    "last active administrator (422). Deactivating an inactive user changes nothing (`changed: false`).",
+    responses=STATE_ERRORS,
+)
+def deactivate(app: GovApp, actor: ActorName, name: UserName, body: DeactivateIn) -> dict[str, Any]:
+    return auth.set_active(app, actor, name, False, body.reason).to_dict()
+
+
+@router.post(
+    "/{name}/activate",
+    response_model=UserStateOut,
+    summary="启用用户 / activate a user",
+    description="重新启用已停用的用户：口令照旧可用，须重新登录；API 令牌须重新签发。停用前的登录会话永久失效。"
+    "已启用的用户不做改动（changed 为 false）。\n\n"
+    "Reactivate a user: its password works again (sign in anew); issue a new API token. Sessions from before "
+    "the deactivation never hold again. An active user is left as it is (`changed: false`).",
+    responses=STATE_ERRORS,
+)
+def activate(app: GovApp, actor: ActorName, name: UserName, body: ActivateIn | None = None) -> dict[str, Any]:
+    return auth.set_active(app, actor, name, True, body.reason if body else None).to_dict()
