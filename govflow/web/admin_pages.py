@@ -1,5 +1,5 @@
 """The administrator's pages: users (list, add with an initial password, reset a password, issue or revoke an API
-token), the active governance policy (read-only), the flow runs and the notification outbox.
+token, deactivate or reactivate), the active governance policy (read-only), the flow runs and the notification outbox.
 
 Each calls the use case the CLI and the REST API call (:mod:`govflow.auth`, :func:`govflow.services.add_user`,
 :mod:`govflow.queries`, :mod:`govflow.policy_service`, :mod:`govflow.dispatch`); the permission table decides
@@ -44,7 +44,7 @@ def _when(value: datetime | None) -> str:
 
 def _page_no(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    return max(int(raw), 1) if raw.isascii() and raw.isdigit() else 1  # "²" is a digit to isdigit
 
 
 def _role_label(code: object, lang: str) -> str:
@@ -187,6 +187,28 @@ def revoke_token(request: Request, name: str, csrf: Csrf) -> Response:
     def call(app: App, actor: str, lang: str) -> str:
         auth.revoke_token(app, actor, name)
         return f"{tr('token_revoked', lang)}{name}"
+
+    return _user_action(request, csrf, call)
+
+
+@router.post("/users/{name}/deactivate", response_class=HTMLResponse)
+def deactivate(
+    request: Request, name: str, csrf: Csrf, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    """The user's sessions and API token stop working at its next request (``auth.set_active``)."""
+
+    def call(app: App, actor: str, lang: str) -> str:
+        done = auth.set_active(app, actor, name, False, reason)
+        return f"{tr('user_deactivated' if done.changed else 'user_was_inactive', lang)}{name}"
+
+    return _user_action(request, csrf, call)
+
+
+@router.post("/users/{name}/activate", response_class=HTMLResponse)
+def activate(request: Request, name: str, csrf: Csrf) -> Response:
+    def call(app: App, actor: str, lang: str) -> str:
+        done = auth.set_active(app, actor, name, True)
+        return f"{tr('user_activated' if done.changed else 'user_was_active', lang)}{name}"
 
     return _user_action(request, csrf, call)
 

@@ -1,6 +1,10 @@
 """The rectification orders page (限期整改, 第十一条): every order the user may read, filtered by status and
 paginated, with its steps, deadline, working days overdue and escalation level; and, per order, only the
-actions the user may take on it now (verify, reject the evidence, extend the deadline, reopen)."""
+actions the user may take on it now (verify, reject the evidence, extend the deadline, reopen).
+
+Each action form carries the order version the page showed: an order changed since (by someone else, or by a
+scheduled run marking it overdue) is not acted on; the page comes back up to date with a conflict message
+(409), so nobody verifies or extends an order they have not seen."""
 
 from __future__ import annotations
 
@@ -27,10 +31,15 @@ from govflow.web.routes import (
     signed_in,
 )
 from govflow.web.text import code_label, page_lang, tr
-from states.errors import GovflowError
+from states.errors import Conflict, GovflowError
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 STATUSES = tuple(s.value for s in rectification.OrderStatus)
+
+
+def _number(text: str) -> int | None:
+    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _status(value: str | None) -> str | None:
@@ -90,7 +99,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
 
 def _page(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    return max(_number(raw) or 1, 1)
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -112,7 +121,8 @@ def _act(
     order: str,
     back_status: str,
     back_page: str,
-    call: Callable[[App, str], object],
+    call: Callable[[App, str, int | None], object],
+    version: str = "",
 ) -> Response:
     """Run one order use case for the signed-in user and show the orders page again (the same filter/page)."""
     user = signed_in(request)
@@ -123,12 +133,16 @@ def _act(
     lang = page_lang(request)
     app = _gov(request)
     error, message, status = None, None, 200
+    seen = _number(version)  # no version (a page from before versions were sent): no check
     try:
-        call(app, user.name)
+        call(app, user.name, seen)
         message = f"{tr('order_done', lang)}{tr('colon', lang)}{order}"
+    except Conflict:  # the use case's "reload and try again": the page shown below is that reload
+        stale = f"{order}{tr('colon', lang)}{tr('order_stale', lang)}"
+        error, status = {"message": stale, "reasons": []}, 409
     except GovflowError as exc:
         error, status = _error(exc, lang), 422
-    page = int(back_page) if back_page.isdigit() else 1
+    page = _number(back_page) or 1
     try:
         ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
     except GovflowError as exc:
@@ -140,11 +154,19 @@ def _act(
 Csrf = Annotated[str, Form(max_length=100)]
 Text = Annotated[str, Form(max_length=2000)]
 Back = Annotated[str, Form(max_length=32)]
+#: the order version the page showed (a hidden field); text, so that an empty or odd value is no 422 of FastAPI's
+Version = Annotated[str, Form(max_length=12)]
 
 
 @router.post("/orders/{order}/verify", response_class=HTMLResponse)
 def verify(
-    request: Request, order: str, csrf: Csrf, note: Text = "", back_status: Back = "", back_page: Back = ""
+    request: Request,
+    order: str,
+    csrf: Csrf,
+    note: Text = "",
+    version: Version = "",
+    back_status: Back = "",
+    back_page: Back = "",
 ) -> Response:
     return _act(
         request,
@@ -152,13 +174,22 @@ def verify(
         order,
         back_status,
         back_page,
-        lambda app, who: rectification.verify_order(app, order, who, note.strip() or None),
+        lambda app, who, seen: rectification.verify_order(
+            app, order, who, note.strip() or None, expect_version=seen
+        ),
+        version,
     )
 
 
 @router.post("/orders/{order}/reject", response_class=HTMLResponse)
 def reject(
-    request: Request, order: str, csrf: Csrf, reason: Text = "", back_status: Back = "", back_page: Back = ""
+    request: Request,
+    order: str,
+    csrf: Csrf,
+    reason: Text = "",
+    version: Version = "",
+    back_status: Back = "",
+    back_page: Back = "",
 ) -> Response:
     return _act(
         request,
@@ -166,13 +197,20 @@ def reject(
         order,
         back_status,
         back_page,
-        lambda app, who: rectification.reject_evidence(app, order, who, reason),
+        lambda app, who, seen: rectification.reject_evidence(app, order, who, reason, expect_version=seen),
+        version,
     )
 
 
 @router.post("/orders/{order}/reopen", response_class=HTMLResponse)
 def reopen(
-    request: Request, order: str, csrf: Csrf, reason: Text = "", back_status: Back = "", back_page: Back = ""
+    request: Request,
+    order: str,
+    csrf: Csrf,
+    reason: Text = "",
+    version: Version = "",
+    back_status: Back = "",
+    back_page: Back = "",
 ) -> Response:
     return _act(
         request,
@@ -180,7 +218,8 @@ def reopen(
         order,
         back_status,
         back_page,
-        lambda app, who: rectification.reopen_order(app, order, who, reason),
+        lambda app, who, seen: rectification.reopen_order(app, order, who, reason, expect_version=seen),
+        version,
     )
 
 
@@ -191,13 +230,19 @@ def extend(
     csrf: Csrf,
     to: Annotated[str, Form(max_length=10)] = "",
     reason: Text = "",
+    version: Version = "",
     back_status: Back = "",
     back_page: Back = "",
 ) -> Response:
-    def call(app: App, who: str) -> object:
+    def call(app: App, who: str, seen: int | None) -> object:
         target = parse_day(to, date.min)
         return rectification.extend_order(
-            app, order, who, reason, new_deadline=None if target == date.min else target
+            app,
+            order,
+            who,
+            reason,
+            new_deadline=None if target == date.min else target,
+            expect_version=seen,
         )
 
-    return _act(request, csrf, order, back_status, back_page, call)
+    return _act(request, csrf, order, back_status, back_page, call, version)

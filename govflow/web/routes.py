@@ -517,7 +517,9 @@ def department(request: Request) -> Response:
     return _role_page(request, department_context, "department.html")
 
 
-async def _import_upload(request: Request, app: App, user: WebUser, file: UploadFile) -> tuple[str, int]:
+async def _import_upload(
+    request: Request, app: App, user: WebUser, file: UploadFile, *, replace: bool = False
+) -> tuple[str, int]:
     """An uploaded CSV/XLSX of delivery evidence through ``services.import_evidence`` (all rows or none):
     the file's name and the number of (item, consumer, day) sums written."""
     limit = get_settings(request).upload_max_bytes
@@ -531,7 +533,7 @@ async def _import_upload(request: Request, app: App, user: WebUser, file: Upload
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / safe
         path.write_bytes(data)
-        return original, services.import_evidence(app, path, user.name)
+        return original, services.import_evidence(app, path, user.name, replace=replace)
 
 
 @router.post("/orders/{order}/evidence", response_class=HTMLResponse)
@@ -577,6 +579,7 @@ async def upload_evidence(
     request: Request,
     csrf: Annotated[str, Form(max_length=100)],
     file: Annotated[UploadFile, File()],
+    replace: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     user = signed_in(request)
     if user is None:
@@ -587,7 +590,7 @@ async def upload_evidence(
     app = _gov(request)
     error, message, status = None, None, 200
     try:
-        _, n = await _import_upload(request, app, user, file)
+        _, n = await _import_upload(request, app, user, file, replace=replace == "1")
         message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
     except GovflowError as exc:
         error, status = _error(exc, lang), 422

@@ -87,6 +87,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "upload_evidence": ("上传交付记录（CSV/XLSX）", "Upload delivery evidence (CSV/XLSX)"),
     "upload": ("上传", "Upload"),
     "imported": ("已导入交付记录行数", "delivery rows imported"),
+    "replace_evidence": (
+        "更正后的导出：以本文件的数为准替换已有记录",
+        "corrected export: the file's numbers replace those on record",
+    ),
     "audit": ("审计监察", "Audit"),
     "overdue": ("逾期整改（按逾期工作日数排序）", "Overdue rectifications (most overdue first)"),
     "overdue_days": ("逾期工作日数", "Working days overdue"),
@@ -178,6 +182,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "reopen": ("重新打开", "Reopen"),
     "order_done": ("已办理", "Done"),
     "no_order_actions": ("当前没有您可办理的操作", "Nothing you may do now"),
+    "order_stale": (
+        "该整改通知在您打开页面之后已被他人办理或由定时流程更新，本次操作未执行。下面已是最新内容，请核对后重试。",
+        "This order was changed (by someone else or a scheduled run) after you opened the page; nothing was done. "
+        "The page below is up to date: check it and try again.",
+    ),
     "not_overdue": ("未逾期", "not overdue"),
     "prev": ("上一页", "Previous"),
     "next": ("下一页", "Next"),
@@ -218,6 +227,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "user_added": ("已新增用户并设置初始口令：", "User added with an initial password: "),
     "password_set": ("已重设口令：", "Password reset: "),
     "token_revoked": ("已吊销 API 令牌：", "API token revoked: "),
+    "deactivate_user": ("停用", "Deactivate"),
+    "activate_user": ("启用", "Activate"),
+    "deactivate_reason": ("停用理由（必填）", "Reason (required)"),
+    "deactivate_rule": (
+        "停用后该用户不能再登录，已有会话立即失效，API 令牌一并吊销（GB/T 22239-2019 8.1.4.2）；"
+        "不能停用自己或最后一名启用的管理员。",
+        "A deactivated user cannot sign in; its open sessions end at once and its API token is revoked "
+        "(GB/T 22239-2019 8.1.4.2). You cannot deactivate yourself or the last active administrator.",
+    ),
+    "this_is_you": ("当前登录账户", "signed in as this user"),
+    "user_deactivated": (
+        "已停用用户（会话已失效、API 令牌已吊销）：",
+        "User deactivated (sessions ended, token revoked): ",
+    ),
+    "user_activated": (
+        "已启用用户（API 令牌须重新签发）：",
+        "User activated (issue a new API token if needed): ",
+    ),
+    "user_was_inactive": ("该用户已是停用状态，未做改动：", "Already inactive, nothing changed: "),
+    "user_was_active": ("该用户已是启用状态，未做改动：", "Already active, nothing changed: "),
     "department_optional": ("所属部门（建设部门用户必填）", "Department (required for a department user)"),
     "no_department": ("—（不属于某一部门）", "— (no department)"),
     "policy": ("治理策略", "Governance policy"),
@@ -376,6 +405,8 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "user.password": ("设置口令", "password set"),
     "user.token": ("签发 API 令牌", "API token issued"),
     "user.token.revoke": ("吊销 API 令牌", "API token revoked"),
+    "user.deactivate": ("停用用户", "user deactivated"),
+    "user.activate": ("启用用户", "user activated"),
     "auth.login": ("登录", "sign-in"),
     "notify.retry": ("重发通知", "notification retried"),
     "notify.test": ("测试通知渠道", "notification test"),

@@ -15,7 +15,7 @@ from govflow.services import App, fire_event
 from govflow.settings import Settings
 from models.db import unit_of_work
 from models.facts import t
-from models.tables import AuditEvent, OutboxMessage, Project, RectificationOrder
+from models.tables import AuditEvent, OrderStep, OutboxMessage, Project, RectificationOrder
 from states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
 from states.phases import Event, Phase
 
@@ -126,6 +126,8 @@ def test_an_opinion_and_a_review_make_a_refused_step_pass(app: App) -> None:
         comment="已协商一致",
     )
     assert v == phase_version(app, "ZJ-2026-003")[1]
+    history = services.project_history(app, "ZJ-2026-003", "wang")
+    assert history[-1]["note"] == "浙江省公安厅（11330000GF0000004D）意见：同意"
     res = fire_event(app, "ZJ-2026-003", Event.APPROVE, "wang")
     assert res.accepted, res.reasons  # the newest opinion of a department supersedes its earlier one
 
@@ -264,10 +266,36 @@ def test_failed_acceptance_opens_an_order_due_in_twenty_working_days(app: App) -
         order = s.execute(select(RectificationOrder)).scalars().one()
         assert (order.status, order.notice_date, order.workdays) == ("open", date(2026, 11, 26), 20)
         assert {r["code"] for r in order.reasons} == {"DELIVERY_MISSING", "ACCEPTANCE_FAILED"}
+        # its history starts with its issue, by whom and with the deadline, like the orders the flows issue
+        [step] = s.execute(select(OrderStep).where(OrderStep.order_id == order.id)).scalars().all()
+        assert (step.kind, step.actor, step.on, step.key) == (
+            "issued",
+            "wang",
+            date(2026, 11, 26),
+            f"{res.order}/issued",
+        )
+        assert step.payload["deadline"] == "2026-12-24" and "第十一条" in (step.note or "")
     # the department asks again after rectifying
     assert (
         fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen").to_phase is Phase.ACCEPTANCE_REVIEW
     )
+
+
+def test_an_opinion_of_unmet_needs_must_list_them_each_with_a_name(app: App) -> None:
+    version = phase_version(app, "ZJ-2026-003")[1]
+    for needs in ([], [{"name": "  ", "catalog": None}]):
+        with pytest.raises(RuleRefused) as exc:
+            services.record_opinion(
+                app, "ZJ-2026-003", "zhou", department="11330000GF0000004D", on=date(2026, 11, 20),
+                verdict="unmet_needs", unmet_needs=needs, comment=None,
+            )  # fmt: skip
+        [reason] = exc.value.reasons
+        assert (reason.code, reason.clause, reason.path) == (
+            "UNMET_NEEDS_NOT_LISTED",
+            "733号文 第九条",
+            "unmet_needs",
+        )
+    assert phase_version(app, "ZJ-2026-003")[1] == version  # nothing was recorded
 
 
 def test_onboarded_projects_are_recorded_as_such(app: App) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -230,6 +231,21 @@ def page_of(client: TestClient, path: str = "/web/department") -> str:
     return client.get(path).text
 
 
+def test_a_corrected_evidence_export_replaces_only_when_asked(clients: dict[str, TestClient]) -> None:
+    li = clients["li"]
+
+    def upload(records: int, replace: bool) -> Any:
+        body = f"project,catalog,consumer,date,records\nZJ-2026-001,C-001,11330000GF00000027,2026-11-20,{records}\n"
+        data = {"csrf": csrf(page_of(li)), **({"replace": "1"} if replace else {})}
+        return li.post("/web/evidence", data=data, files={"file": ("export.csv", body.encode(), "text/csv")})
+
+    assert 'name="replace"' in page_of(li)
+    assert upload(10, replace=False).status_code == 200
+    refused = upload(12, replace=False)  # the same day again, without the box ticked
+    assert refused.status_code == 422 and "已在库中" in refused.text
+    assert upload(12, replace=True).status_code == 200
+
+
 # ---------------------------------------------------------------------------------------------- orders
 
 
@@ -278,6 +294,62 @@ def test_the_orders_page_offers_only_what_the_user_may_do_now(
     assert order_forms(r.text, order) == {"reopen"}
     steps = r.text.split(f'id="order-{order}"')[1].split("</section>")[0]
     assert "核验通过" in steps and "抽查交换日志" in steps
+
+
+def order_card(page: str, code: str) -> str:
+    return page.split(f'id="order-{code}"')[1].split("</section>")[0]
+
+
+def test_a_stale_orders_page_gets_a_conflict_instead_of_acting_on_a_changed_order(
+    gov: App, clients: dict[str, TestClient], order: str
+) -> None:
+    """Every action form carries the version the page showed; an order changed since is not acted on: the page
+    comes back up to date with a conflict message (409), and the fresh page's form then works."""
+    from govflow import rectification
+
+    if rectification.show_order(gov, order, "wang").status is not rectification.OrderStatus.CLOSED:
+        if (
+            rectification.show_order(gov, order, "wang").status
+            is not rectification.OrderStatus.EVIDENCE_SUBMITTED
+        ):
+            rectification.submit_evidence(gov, order, "chen", "已恢复交换")
+        rectification.verify_order(gov, order, "wang", None)
+    wang = clients["wang"]
+    stale = wang.get("/web/orders").text
+    seen = rectification.show_order(gov, order, "wang").version
+    card = order_card(stale, order)
+    assert f'data-version="{seen}"' in stale
+    assert re.findall(r'name="version" value="(\d+)"', card) == [str(seen)]  # the reopen form
+    # meanwhile a colleague reopens it and extends the deadline
+    rectification.reopen_order(gov, order, "wang", "同事先重新打开")
+    rectification.extend_order(gov, order, "wang", "同事延期", workdays=3)
+    r = wang.post(
+        f"/web/orders/{order}/reopen",
+        data={"csrf": csrf(stale), "reason": "基于旧页面", "version": str(seen)},
+    )
+    assert r.status_code == 409 and 'id="error"' in r.text
+    assert TEXT["order_stale"][0] in r.text and order in r.text
+    fresh = order_card(r.text, order)
+    assert f'data-version="{seen + 2}"' in r.text and order_forms(r.text, order) == {"extend"}
+    assert rectification.show_order(gov, order, "wang").version == seen + 2, "nothing was done"
+    assert set(re.findall(r'name="version" value="(\d+)"', fresh)) == {str(seen + 2)}
+    en = wang.post(
+        f"/web/orders/{order}/extend?lang=en",
+        data={"csrf": csrf(stale), "to": "2027-01-08", "reason": "x", "version": str(seen)},
+    )
+    assert en.status_code == 409 and TEXT["order_stale"][1] in en.text
+    ok = wang.post(
+        f"/web/orders/{order}/extend",
+        data={"csrf": csrf(stale), "to": "2026-12-31", "reason": "按最新页面延期", "version": str(seen + 2)},
+    )
+    assert ok.status_code == 200 and 'id="message"' in ok.text, ok.text[:2000]
+    assert rectification.show_order(gov, order, "wang").deadline.isoformat() == "2026-12-31"
+    # odd numbers in a form or the address are no number (not a server error): "²" passes str.isdigit
+    odd = wang.post(
+        f"/web/orders/{order}/extend", data={"csrf": csrf(stale), "version": "²", "back_page": "²"}
+    )
+    assert odd.status_code == 422 and wang.get("/web/orders?page=²").status_code == 200
+    assert clients["admin"].get("/web/admin/users?page=²").status_code == 200
 
 
 # ---------------------------------------------------------------------------------------------- admin
@@ -338,6 +410,53 @@ def test_admin_adds_a_user_who_can_then_sign_in(gov: App, clients: dict[str, Tes
         admin.post("/web/admin/users/sun/password", data={"csrf": "forged", "password": "x"}).status_code
         == 403
     )
+
+
+def test_admin_deactivates_a_user_whose_session_ends_then_reactivates_them(
+    gov: App, clients: dict[str, TestClient]
+) -> None:
+    admin, zhou = clients["admin"], clients["zhou"]
+    assert zhou.get("/web/department").status_code == 200
+    page = admin.get("/web/admin/users").text
+    row = page.split('data-user="zhou"')[1].split("</tr>")[0]
+    assert 'class="act-deactivate"' in row and 'name="reason"' in row and f'value="{csrf(page)}"' in row
+    own = page.split('data-user="admin"')[1].split("</tr>")[0]
+    assert 'class="act-deactivate"' not in own and TEXT["this_is_you"][0] in own
+    assert TEXT["deactivate_rule"][0] in page
+
+    assert (
+        admin.post("/web/admin/users/zhou/deactivate", data={"csrf": "forged", "reason": "x"}).status_code
+        == 403
+    )
+    r = admin.post("/web/admin/users/zhou/deactivate", data={"csrf": csrf(page), "reason": " "})
+    assert r.status_code == 422 and "停用用户须填写理由" in r.text
+    r = clients["wang"].post(
+        "/web/admin/users/zhou/deactivate",
+        data={"csrf": csrf(page_of(clients["wang"], "/web/board")), "reason": "x"},
+    )
+    assert r.status_code == 403 and "govflow 权限表" in r.text
+    # the administrator itself, by a crafted form: refused with both reasons
+    r = admin.post("/web/admin/users/admin/deactivate", data={"csrf": csrf(page), "reason": "x"})
+    assert r.status_code == 422 and "不能停用自己" in r.text and "最后一名启用的系统管理员" in r.text
+    assert zhou.get("/web/department").status_code == 200, "nothing refused was written"
+
+    r = admin.post("/web/admin/users/zhou/deactivate", data={"csrf": csrf(page), "reason": "调离本单位"})
+    assert r.status_code == 200 and TEXT["user_deactivated"][0] in r.text
+    row = r.text.split('data-user="zhou"')[1].split("</tr>")[0]
+    assert TEXT["user_inactive"][0] in row and 'class="act-activate"' in row and "act-deactivate" not in row
+    gone = zhou.get("/web/department", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/web/login")
+    assert not next(u for u in queries.list_users(gov, "admin").items if u["name"] == "zhou")["active"]
+
+    r = admin.post("/web/admin/users/zhou/activate?lang=en", data={"csrf": csrf(page)})
+    assert r.status_code == 200 and TEXT["user_activated"][1] in r.text
+    row = r.text.split('data-user="zhou"')[1].split("</tr>")[0]
+    assert 'class="act-deactivate"' in row
+    # the session from before the deactivation never holds again (auth.set_active raised the session epoch)
+    stale = zhou.get("/web/department", follow_redirects=False)
+    assert stale.status_code == 303 and stale.headers["location"].startswith("/web/login")
+    signed = zhou.post("/web/login", data={"name": "zhou", "password": PASSWORD}, follow_redirects=False)
+    assert signed.status_code == 303 and zhou.get("/web/department").status_code == 200
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

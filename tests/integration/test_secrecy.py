@@ -1,0 +1,125 @@
+"""第二条第三款 in words: a refusal or a project's history never names a secret catalog item to a reader who may not
+see it; the stored record keeps every word for audit. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from govflow import queries, secrecy, services
+from govflow.demo import demo_portfolio
+from govflow.services import App, fire_event
+from govflow.settings import Settings
+from govflow.web import views
+from models.db import unit_of_work
+from models.facts import t
+from models.tables import AgreementItem, AuditEvent, CatalogItem, Project
+from states.phases import Event
+from states.verdict import Reason
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+CODE = "ZJ-2026-001"
+SECRET_CODE, SECRET_NAME = "C-004", "出入境证件签发记录"  # provider 公安厅 (zhou), authorized 大数据局 (li)
+
+
+@pytest.fixture
+def app(engine: Engine, db_url: str) -> Iterator[App]:
+    clock = iter(NOW + timedelta(seconds=i) for i in range(10_000))
+    application = App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
+    services.load_portfolio(application, demo_portfolio(), None)
+    yield application
+
+
+def _to_acceptance_review_with_the_secret_item_overdue(app: App) -> None:
+    steps = [
+        (Event.SUBMIT_PROPOSAL, "li"), (Event.INTAKE, "wang"), (Event.APPROVE, "wang"),
+        (Event.SUBMIT_FEASIBILITY, "li"), (Event.APPROVE, "wang"), (Event.SUBMIT_DESIGN, "li"),
+        (Event.APPROVE, "wang"), (Event.REQUEST_ACCEPTANCE, "li"),
+    ]  # fmt: skip
+    for ev, who in steps:
+        assert fire_event(app, CODE, ev, who).accepted
+    ci, ai, pr = t(CatalogItem), t(AgreementItem), t(Project)
+    with unit_of_work(app.engine) as s:
+        item = s.execute(
+            select(ci.c.id)
+            .join(pr, pr.c.id == ci.c.project_id)
+            .where(pr.c.code == CODE, ci.c.code == SECRET_CODE)
+        ).scalar_one()
+        # the secret item's delivery was due on 1 November and nothing was delivered
+        s.execute(update(ai).where(ai.c.catalog_item_id == item).values(due=date(2026, 11, 1)))
+
+
+def _words(reasons: object) -> str:
+    return repr(reasons)
+
+
+def test_a_refusal_names_the_secret_item_only_to_those_who_may_see_it(app: App) -> None:
+    _to_acceptance_review_with_the_secret_item_overdue(app)
+
+    refused = fire_event(app, CODE, Event.PASS_ACCEPTANCE, "wang")  # program office: not authorized on C-004
+    assert not refused.accepted
+    [reason] = [r for r in refused.reasons if r.code == "DELIVERY_MISSING"]
+    assert SECRET_CODE not in _words(reason.to_dict("zh")) and SECRET_CODE not in reason.message_en
+    assert secrecy.MARK_ZH in reason.message and secrecy.MARK_EN in reason.message_en
+    assert reason.clause == "733号文 第十一条"  # the rule is still cited
+
+    # the history: masked for the program office and a related department, whole for the lead (authorized)
+    # and for audit
+    for reader, sees in (("wang", False), ("zhao", False), ("li", True), ("zheng", True)):
+        history = services.project_history(app, CODE, reader)
+        refusal = [h for h in history if h["outcome"] == "refused"][-1]
+        text = _words(refusal["reasons"])
+        assert (SECRET_CODE in text) is sees, reader
+        assert (secrecy.MARK_ZH in text) is not sees, reader
+
+    # the record itself keeps every word (audit reads it; the chain still verifies)
+    ae = t(AuditEvent)
+    with unit_of_work(app.engine, write=False) as s:
+        stored = s.execute(
+            select(ae.c.reasons).where(ae.c.project_code == CODE, ae.c.outcome == "refused")
+        ).scalar_one()
+    assert SECRET_CODE in _words(stored)
+    assert services.verify_audit(app).ok
+
+
+def test_orders_and_the_audit_trail_hide_the_secret_item_from_the_program_office(app: App) -> None:
+    _to_acceptance_review_with_the_secret_item_overdue(app)
+    assert not fire_event(app, CODE, Event.PASS_ACCEPTANCE, "wang").accepted
+    failed = fire_event(app, CODE, Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享")
+    assert failed.accepted and failed.order
+    for reader, sees in (("wang", False), ("li", True), ("zheng", True)):
+        [order] = queries.list_orders(app, reader, project=CODE)
+        assert (SECRET_CODE in _words(order["reasons"])) is sees, reader
+        assert order["code"] == failed.order  # the order itself is never hidden
+    for reader, sees in (("wang", False), ("zheng", True)):
+        trail = queries.audit_trail(app, reader, project=CODE, outcome="refused")
+        assert trail.total == 1
+        assert (SECRET_CODE in _words(trail.items[0]["reasons"])) is sees, reader
+
+
+def test_the_dashboard_preview_of_the_next_step_hides_the_secret_item_too(app: App) -> None:
+    _to_acceptance_review_with_the_secret_item_overdue(app)
+    for reader, sees in (("wang", False), ("li", True)):
+        [preview] = [p for p in views.previews(app, CODE, reader) if p.event is Event.PASS_ACCEPTANCE]
+        text = _words([r.to_dict("zh") for r in preview.reasons] + [r.message_en for r in preview.reasons])
+        assert (SECRET_CODE in text) is sees, reader
+        assert preview.reasons, "the preview still says what is missing"
+
+
+def test_masking_never_touches_a_longer_code_and_masks_a_quoted_name() -> None:
+    hidden = secrecy.Hidden((("C-001", "企业登记信息"),))
+    reason = Reason(
+        "X",
+        "733号文 第九条",
+        "目录条目 C-001「企业登记信息」与 C-0011、DC-001 不同",
+        "item C-001 differs from C-0011",
+        detail={"catalog": "C-001", "items": ["C-001", "C-0011"]},
+    )
+    [masked] = secrecy.redact([reason], hidden)
+    assert masked.message == f"目录条目 {secrecy.MARK_ZH}{secrecy.MARK_ZH}与 C-0011、DC-001 不同"
+    assert masked.message_en == f"item {secrecy.MARK_EN} differs from C-0011"
+    assert masked.detail == {"catalog": secrecy.MARK_EN, "items": [secrecy.MARK_EN, "C-0011"]}
+    assert secrecy.redact([reason], secrecy.Hidden()) == (reason,)
