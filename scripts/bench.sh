@@ -9,6 +9,10 @@
 #       `govflow run all` wall time and peak RSS. Options: --scale 0.1 (quick), --skip-pg, --pg-url URL,
 #       --sample N, --no-prefect, --profile-sweep FILE. Results: bench/results/governance-<timestamp>.json.
 #
+#   ./scripts/bench.sh api [options]           the REST API under a 200 req/s open-loop load on project reads
+#       (20,000 projects; uvicorn in its own process, load from this one on loopback). Results: api-<timestamp>.json.
+#   ./scripts/bench.sh web [options]           server time of the pipeline board and the overdue list
+#       (20,000 projects). Results: web-<timestamp>.json.
 # `./scripts/bench.sh governance --help` (or lifecycle --help) lists every option.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +21,7 @@ VENV="${VENV:-.venv}"
 "$VENV/bin/python" -c 'import govflow' 2>/dev/null || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
 bench=lifecycle
 case "${1:-}" in
-    lifecycle | governance)
+    lifecycle | governance | api | web)
         bench="$1"
         shift
         ;;
