@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -76,12 +77,29 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+_READ_BINDS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _read_bind(engine: Engine) -> Engine:
+    """What a read-only unit of work runs on. PostgreSQL: autocommit. Under READ COMMITTED every statement takes
+    its own snapshot inside a transaction too, so a read loses nothing by it, and saves the BEGIN and ROLLBACK
+    round trips (two of the eight an API read made). SQLite: the engine itself — its BEGIN holds one WAL snapshot
+    for the whole read, and costs no round trip."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    bind = _READ_BINDS.get(engine)
+    if bind is None:
+        bind = _READ_BINDS[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return bind
+
+
 @contextmanager
 def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
-    """One use case, one transaction: commit on success, roll back on any error."""
+    """One use case, one transaction: commit on success, roll back on any error. A read-only one (``write=False``)
+    never commits; on PostgreSQL it reads in autocommit mode (:func:`_read_bind`)."""
     token = _write_intent.set(write)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(engine if write else _read_bind(engine), expire_on_commit=False) as session:
             try:
                 yield session
                 if write:
