@@ -93,7 +93,15 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     api.state.default_lang = settings.lang
     errors.install(api)
     v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
-    for r in (projects.router, materials.router, audit.router, users.router, flows.router, governance.router):
+    for r in (
+        projects.router,
+        materials.router,
+        audit.router,
+        users.router,
+        flows.router,
+        flows.policy_router,
+        governance.router,
+    ):
         v1.include_router(r)
     api.include_router(auth.router, responses=COMMON_ERRORS)
     api.include_router(v1)

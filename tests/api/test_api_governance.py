@@ -64,3 +64,18 @@ def test_finance_decides_a_recommendation_and_audit_downloads_the_reports(
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     orders = client.get(f"{V1}/orders", headers=as_("zheng"))
     assert orders.status_code == 200 and "items" in orders.json()
+
+
+def test_the_policy_in_force_is_readable_by_those_it_concerns(client: TestClient, gov: App, as_: As) -> None:
+    from govflow import policy_service
+
+    expected, _ = policy_service.show_policy(gov, None)
+    for user in ("wang", "qian", "zheng", "admin"):
+        r = client.get(f"{V1}/policy", headers=as_(user))
+        assert r.status_code == 200, (user, r.text)
+        body = r.json()
+        assert body["active"]["version"] == expected.version and body["digest"] == expected.digest()
+        assert body["active"]["rectification"]["workdays"] == expected.rectification.workdays
+        assert [v["version"] for v in body["versions"] if v["active"]] == [expected.version]
+    denied = client.get(f"{V1}/policy", headers=as_("li"))
+    assert denied.status_code == 403 and denied.json()["reasons"][0]["code"] == "PERMISSION_DENIED"

@@ -109,6 +109,7 @@ CALLS: list[Call] = [
     Call("POST", "/api/v1/users/{name}/deactivate", "user.admin", body={"reason": WALK}),
     Call("POST", "/api/v1/users/{name}/activate", "user.admin", body={"reason": WALK}),
     Call("GET", "/api/v1/flow-runs", "flow.read"),
+    Call("GET", "/api/v1/policy", "policy.read"),
     Call("GET", "/api/v1/findings", "finding.read"),
     Call("GET", "/api/v1/orders", "order.read"),
     Call("GET", R, "order.read"),
