@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from govflow.services import Actor, App, authorize, get_actor, use_case
@@ -34,7 +35,7 @@ from models import audit
 from models.audit import AuditRecord
 from models.db import unit_of_work
 from models.facts import DEPT, t
-from models.tables import AppUser
+from models.tables import AppUser, AuditEvent
 from states.errors import GovflowError, NotFound, RuleRefused, UsageError
 from states.permissions import Role
 from states.verdict import Reason
@@ -67,6 +68,59 @@ class Unauthenticated(GovflowError):
         super().__init__(
             "用户名或口令错误，或登录已失效", "wrong user name or password, or the sign-in expired"
         )
+
+
+#: GB/T 22239-2019 8.1.4.1 b) 限制非法登录次数: this many failed sign-ins of one name within the window lock it
+#: for the rest of the window (counted from the audit trail, since the name's last successful sign-in)
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+
+
+class SignInLocked(Unauthenticated):
+    """Too many failed sign-ins of one name lately (HTTP 429). Said for any name, existing or not, so it tells
+    nobody whether a user exists; the password is not even checked while it holds."""
+
+    code = "SIGN_IN_LOCKED"
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = max(int(retry_after.total_seconds()), 1)
+        minutes = -(-self.retry_after // 60)
+        GovflowError.__init__(
+            self,
+            f"该用户名在 {LOCKOUT_WINDOW.seconds // 60} 分钟内连续登录失败 {LOCKOUT_FAILURES} 次，已暂时锁定，"
+            f"请 {minutes} 分钟后再试（{SECURITY_CLAUSE} b 限制非法登录次数）",
+            f"{LOCKOUT_FAILURES} failed sign-ins of this name within {LOCKOUT_WINDOW.seconds // 60} minutes: "
+            f"locked for now, try again in {minutes} minutes ({SECURITY_CLAUSE} b)",
+        )
+
+
+_AE = t(AuditEvent)
+_LAST_SIGN_IN = (
+    select(func.max(_AE.c.occurred_at))
+    .where(_AE.c.actor == bindparam("name"), _AE.c.action == "auth.login", _AE.c.outcome == "recorded")
+    .scalar_subquery()
+)
+_RECENT_FAILURES = (
+    select(_AE.c.occurred_at)
+    .where(
+        _AE.c.actor == bindparam("name"),
+        _AE.c.action == "auth.login",
+        _AE.c.outcome == "denied",
+        _AE.c.occurred_at >= bindparam("since"),
+        _AE.c.occurred_at > func.coalesce(_LAST_SIGN_IN, bindparam("since")),
+    )
+    .order_by(_AE.c.occurred_at.desc())
+    .limit(LOCKOUT_FAILURES)
+)
+
+
+def _locked_for(s: Session, name: str, now: datetime) -> timedelta | None:
+    """How much longer ``name`` stays locked (None: not locked)."""
+    failures = s.execute(_RECENT_FAILURES, {"name": name[:64], "since": now - LOCKOUT_WINDOW}).scalars().all()
+    if len(failures) < LOCKOUT_FAILURES:
+        return None
+    oldest: datetime = min(failures)
+    return oldest + LOCKOUT_WINDOW - now
 
 
 @dataclass(frozen=True)
@@ -195,8 +249,17 @@ def authenticate(app: App, name: str, password: str) -> SignedIn:
 
     The slow hash is checked outside any transaction, so that a sign-in never holds SQLite's write lock.
     """
+    now = app.clock()
     with unit_of_work(app.engine, write=False) as s:
         row = _user_row(s, name)
+        locked = _locked_for(s, name, now)
+    if locked is not None and locked.total_seconds() > 0:
+        # recorded like any failed sign-in (so that trying on keeps the name locked); the password is not checked
+        with unit_of_work(app.engine) as s:
+            role = str(row["role"]) if row else "-"
+            note = "登录失败次数过多，已暂时锁定"
+            _security(s, app, action="auth.login", outcome="denied", actor=name, role=role, note=note)
+        raise SignInLocked(locked)
     stored = str(row["password_hash"]) if row and row["password_hash"] else None
     if stored and len(password) <= MAX_PASSWORD_LENGTH:
         ok, new_hash = _hasher.verify_and_update(password, stored)

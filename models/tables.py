@@ -305,6 +305,8 @@ class AuditEvent(SQLModel, table=True):
     """One link of the append-only, hash-chained audit trail."""
 
     __tablename__ = "audit_event"
+    #: a user's recent failed sign-ins are counted on every sign-in (auth.authenticate: lockout)
+    __table_args__ = (Index("ix_audit_event_actor_action_occurred_at", "actor", "action", "occurred_at"),)
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, index=True)
     kind: str = Field(max_length=16)  # decision | security | onboarding | data

@@ -8,6 +8,7 @@ with messages in the language of ``Accept-Language``. The mapping (SPEC §5 exit
 error                      HTTP  why
 =========================  ====  ====================================================================
 UsageError                 400   the request itself is malformed (unreadable file, bad If-Match)
+SignInLocked               429   too many failed sign-ins of the name lately (GB/T 22239-2019 8.1.4.1 b)
 Unauthenticated            401   no or bad credentials
 PermissionDenied           403   the role × action table or the department scope says no (audited)
 CsrfFailed                 403   a cookie-authenticated change without the session's CSRF token
@@ -31,7 +32,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govflow.api.i18n import request_lang
-from govflow.auth import Unauthenticated
+from govflow.auth import SignInLocked, Unauthenticated
 from states.errors import (
     CalendarDataMissing,
     Conflict,
@@ -63,6 +64,7 @@ class UploadTooLarge(GovflowError):
 
 #: most specific first
 STATUS: tuple[tuple[type[GovflowError], int], ...] = (
+    (SignInLocked, 429),
     (Unauthenticated, 401),
     (PermissionDenied, 403),
     (CsrfFailed, 403),

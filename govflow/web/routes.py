@@ -226,6 +226,9 @@ def login(
     app = _gov(request)
     try:
         signed = auth.authenticate(app, name, password)
+    except auth.SignInLocked as exc:
+        locked = exc.text(page_lang(request))
+        return render(request, "login.html", None, {"locked": locked, "next": next}, status=429)
     except GovflowError:
         return render(request, "login.html", None, {"failed": True, "next": next}, status=401)
     target = next if next.startswith("/web/") and not next.startswith("//") else HOME[signed.actor.role]

@@ -173,3 +173,43 @@ def test_production_cookies_are_secure(gov: App, db_url: str) -> None:
     with TestClient(create_app(settings, app=gov), base_url="https://testserver") as c:
         r = c.post("/api/auth/login", json={"name": "li", "password": LI_PASSWORD})
         assert r.status_code == 200 and "Secure" in r.headers["set-cookie"]
+
+
+def test_five_failed_sign_ins_lock_a_name_for_the_rest_of_fifteen_minutes(
+    client: TestClient, gov: App
+) -> None:
+    """GB/T 22239-2019 8.1.4.1 b) 限制非法登录次数: counted per name from the audit trail; said for any name, so
+    it tells nobody whether the user exists; the password is not checked while the lock holds."""
+    from datetime import UTC, datetime, timedelta
+
+    auth.set_password(gov, None, "li", LI_PASSWORD)
+    start = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    now = [start]
+    gov.clock = lambda: now[0]
+
+    def tick(seconds: int = 1) -> None:
+        now[0] += timedelta(seconds=seconds)
+
+    for name in ("li", "ghost"):  # an existing user and a name nobody has
+        for _ in range(auth.LOCKOUT_FAILURES):
+            tick()
+            assert login(client, name, "wrong-Passw0rd!").status_code == 401
+        tick()
+        locked = login(client, name, LI_PASSWORD)  # even the right password: not checked while locked
+        assert locked.status_code == 429, locked.json()
+        assert locked.json()["error"] == "SIGN_IN_LOCKED" and "15 分钟" in locked.json()["message"]
+    assert login(client, "wang", "wrong-Passw0rd!").status_code == 401  # other names are not affected
+
+    en = client.post(
+        "/api/auth/login", json={"name": "li", "password": "x"}, headers={"Accept-Language": "en"}
+    )
+    assert en.status_code == 429 and "try again in" in en.json()["message"]
+
+    now[0] = start + auth.LOCKOUT_WINDOW + timedelta(minutes=1)  # the window has passed
+    assert login(client, "li", LI_PASSWORD).status_code == 200
+    # a successful sign-in starts the count again
+    for _ in range(auth.LOCKOUT_FAILURES - 1):
+        tick()
+        assert login(client, "li", "wrong-Passw0rd!").status_code == 401
+    tick()
+    assert login(client, "li", LI_PASSWORD).status_code == 200

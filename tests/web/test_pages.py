@@ -78,6 +78,20 @@ def test_not_signed_in_goes_to_sign_in(gov: App) -> None:
         assert bad.status_code == 401
 
 
+def test_the_sign_in_page_says_when_a_name_is_locked(gov: App) -> None:
+    from govflow import auth
+    from govflow.api import ApiSettings
+    from govflow.web.site import create_site
+
+    with TestClient(create_site(ApiSettings(database_url=str(gov.engine.url)), app=gov)) as c:
+        for _ in range(auth.LOCKOUT_FAILURES):
+            assert c.post("/web/login", data={"name": "nobody-here", "password": "x"}).status_code == 401
+        r = c.post("/web/login", data={"name": "nobody-here", "password": "x"})
+        assert r.status_code == 429 and 'id="login-locked"' in r.text and "暂时锁定" in r.text
+        r = c.post("/web/login?lang=en", data={"name": "nobody-here", "password": "x"})
+        assert r.status_code == 429 and "try again in" in r.text
+
+
 def test_home_leads_each_role_to_its_page(clients: dict[str, TestClient]) -> None:
     where = {"wang": "/web/board", "li": "/web/department", "qian": "/web/finance", "zheng": "/web/audit"}
     for name, path in where.items():

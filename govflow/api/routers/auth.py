@@ -21,10 +21,16 @@ Settings = Annotated[ApiSettings, Depends(get_settings)]
     summary="登录 / sign in",
     description="用户名与口令正确则设置会话 Cookie（HttpOnly、SameSite=Lax，生产模式下仅限 HTTPS），并返回 "
     "csrf_token：之后凡修改数据的会话请求须带 X-CSRF-Token 请求头。失败返回 401（不说明用户是否存在），并记入"
-    "审计链。\n\nOn a right name and password, sets the session cookie (HttpOnly, SameSite=Lax, HTTPS only in "
+    "审计链。15 分钟内同一用户名登录失败 5 次即暂时锁定至该时段结束，返回 429，不再校验口令（GB/T 22239-2019 "
+    "8.1.4.1 b）。\n\nOn a right name and password, sets the session cookie (HttpOnly, SameSite=Lax, HTTPS only in "
     "production) and returns csrf_token: every session request that changes data must send it as "
-    "X-CSRF-Token. A failure is 401 (never saying whether the name exists) and is recorded in the audit trail.",
-    responses={401: {"model": ErrorBody}},
+    "X-CSRF-Token. A failure is 401 (never saying whether the name exists) and is recorded in the audit trail. "
+    "After 5 failed sign-ins of a name within 15 minutes the name is locked for the rest of the window: 429, "
+    "without checking the password (GB/T 22239-2019 8.1.4.1 b).",
+    responses={
+        401: {"model": ErrorBody},
+        429: {"model": ErrorBody, "description": "暂时锁定 / locked for now"},
+    },
 )
 def login(app: GovApp, settings: Settings, body: LoginIn, response: Response) -> dict[str, Any]:
     signed = auth.authenticate(app, body.name, body.password)
