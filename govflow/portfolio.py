@@ -1615,10 +1615,12 @@ def _write_opinions_needs_reviews(
 
 
 def write_evidence(session: Session, rows: Sequence[EvidenceIn]) -> int:
-    """Add delivery evidence, summed per (catalog item, consumer, day), to what is already recorded.
+    """Record delivery evidence, summed per (catalog item, consumer, day) within the document.
 
     References are resolved in bulk against the database, so the projects may be new in this transaction or
-    old. Returns the number of distinct (item, consumer, day) keys written.
+    old. A key already on record is refused (``EVIDENCE_ALREADY_RECORDED`` at ``evidence[i].date``, every such
+    row at once, nothing written), as ``govflow evidence import`` refuses it without ``--replace``: a document
+    loaded twice must not count its deliveries twice. Returns the number of distinct keys written.
     """
     if not rows:
         return 0
@@ -1641,6 +1643,27 @@ def write_evidence(session: Session, rows: Sequence[EvidenceIn]) -> int:
         }
         for (item, consumer, day), n in totals.items()
     ]
+    recorded = _recorded_evidence(session, list(totals))
+    if recorded:
+        reasons = []
+        for i, e in enumerate(rows):
+            key = (cid[(pid[e.project], e.catalog)], dept[e.consumer], e.date)
+            if key in recorded:
+                reasons.append(
+                    Reason(
+                        "EVIDENCE_ALREADY_RECORDED",
+                        DOC_CLAUSE,
+                        f"evidence[{i}].date：项目 {e.project} 目录条目 {e.catalog} 向使用部门 {e.consumer} 在 "
+                        f"{e.date.isoformat()} 的交付记录已在库中（{recorded[key]} 条）；同一条目、使用部门和日期的"
+                        "记录只导入一次（更正请用 govflow evidence import --replace）",
+                        f"evidence[{i}].date: deliveries of item {e.catalog} of project {e.project} to {e.consumer} "
+                        f"on {e.date.isoformat()} are already on record ({recorded[key]} records); an item, "
+                        "consumer and day is recorded once (correct it with govflow evidence import --replace)",
+                        f"evidence[{i}].date",
+                        {"recorded": recorded[key]},
+                    )
+                )
+        raise InvalidInput(listed(reasons))
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(EVIDENCE)
@@ -1652,6 +1675,20 @@ def write_evidence(session: Session, rows: Sequence[EvidenceIn]) -> int:
     else:  # pragma: no cover - other databases are not supported; kept correct anyway
         _add_evidence_portably(session, values)
     return len(values)
+
+
+def _recorded_evidence(
+    session: Session, keys: Sequence[tuple[int, int, dt.date]]
+) -> dict[tuple[int, int, dt.date], int]:
+    """Of these (item, consumer, day) keys, those already on record, with their numbers."""
+    wanted = set(keys)
+    found: dict[tuple[int, int, dt.date], int] = {}
+    for chunk in _chunks(sorted({k[0] for k in wanted})):
+        q = select(EVIDENCE.c.catalog_item_id, EVIDENCE.c.consumer_id, EVIDENCE.c.day, EVIDENCE.c.records)
+        for item, consumer, day, records in session.execute(q.where(EVIDENCE.c.catalog_item_id.in_(chunk))):
+            if (item, consumer, day) in wanted:
+                found[(item, consumer, day)] = int(records)
+    return found
 
 
 def _add_evidence_portably(session: Session, values: list[dict[str, Any]]) -> None:

@@ -209,7 +209,8 @@ def test_evidence_is_summed_per_item_consumer_and_day(engine: Engine, loaded: pf
         )
         assert s.execute(q).scalar_one() == 1200 + 455
 
-    # A later document with evidence only: rows for an existing key add to it, new keys are created.
+    # A later document with evidence only: a key already on record is refused, every such row at once, and
+    # nothing is written (a document loaded twice must not count twice); new keys alone go in.
     later = pf.PortfolioDocument.model_validate(
         {
             "evidence": [
@@ -237,11 +238,23 @@ def test_evidence_is_summed_per_item_consumer_and_day(engine: Engine, loaded: pf
             ]
         }
     )
-    with unit_of_work(engine) as s:
-        summary = pf.load(s, later, actor="wang", role="program_office", now=NOW, today=TODAY)
-    assert (summary.evidence_rows, summary.evidence_days, summary.projects) == (3, 2, 0)
+    with pytest.raises(InvalidInput) as err, unit_of_work(engine) as s:
+        pf.load(s, later, actor="wang", role="program_office", now=NOW, today=TODAY)
+    assert [(r.code, r.path) for r in err.value.reasons] == [
+        ("EVIDENCE_ALREADY_RECORDED", "evidence[0].date"),
+        ("EVIDENCE_ALREADY_RECORDED", "evidence[1].date"),
+    ]
+    assert "1655" in err.value.reasons[0].message
     with unit_of_work(engine, write=False) as s:
-        assert s.execute(q).scalar_one() == 1200 + 455 + 45 + 100
+        assert s.execute(q).scalar_one() == 1200 + 455
+        assert count(s, DeliveryEvidence) == 13
+    new_day = pf.PortfolioDocument.model_validate(
+        {"evidence": [later.model_dump(mode="json")["evidence"][2]]}
+    )
+    with unit_of_work(engine) as s:
+        summary = pf.load(s, new_day, actor="wang", role="program_office", now=NOW, today=TODAY)
+    assert (summary.evidence_rows, summary.evidence_days, summary.projects) == (1, 1, 0)
+    with unit_of_work(engine, write=False) as s:
         assert count(s, DeliveryEvidence) == 14
 
 
