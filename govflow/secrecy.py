@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, or_, select, true
@@ -23,7 +24,7 @@ from states.permissions import Role
 from states.sharing import Secrecy
 from states.verdict import DOC, Reason
 
-CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
+CI, AUTH, PROJECT = t(CatalogItem), t(CatalogAuthorization), t(Project)
 MARK_ZH = "［涉密条目］"
 MARK_EN = "[classified item]"
 SECRET_CLAUSE = f"{DOC} 第二条第三款"
@@ -67,7 +68,7 @@ class Hidden:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    @property
+    @cached_property  # built once per reader and read: text() runs on every message and detail value
     def _pattern(self) -> re.Pattern[str] | None:
         words = {code for code, _ in self.items} | {name for _, name in self.items if len(name) >= 2}
         if not words:
@@ -91,29 +92,28 @@ class Hidden:
         return value
 
 
-def hidden_items(s: Session, reader: Reader, project_ids: Iterable[int]) -> Hidden:
-    """The secret items of these projects that ``reader`` may not see (none for audit): one statement."""
-    ids = sorted(set(project_ids))
-    if reader.role is Role.AUDIT or not ids:
+def _hidden(s: Session, reader: Reader, project: ColumnElement[Any], keys: Iterable[object]) -> Hidden:
+    """The secret items of the projects whose ``project`` column is one of ``keys`` that ``reader`` may not see
+    (none for audit): one statement."""
+    wanted = sorted({k for k in keys if k is not None and k != ""}, key=str)
+    if reader.role is Role.AUDIT or not wanted:
         return Hidden()
-    q = select(CI.c.code, CI.c.name).where(
-        CI.c.project_id.in_(ids), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader)
+    q = (
+        select(CI.c.code, CI.c.name)
+        .join(PROJECT, PROJECT.c.id == CI.c.project_id)
+        .where(project.in_(wanted), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader))
     )
-    return Hidden(tuple((str(r.code), str(r.name)) for r in s.execute(q)))
+    return Hidden(tuple(sorted({(str(r.code), str(r.name)) for r in s.execute(q)})))
+
+
+def hidden_items(s: Session, reader: Reader, project_ids: Iterable[int]) -> Hidden:
+    """The secret items of these projects (by id) that ``reader`` may not see."""
+    return _hidden(s, reader, PROJECT.c.id, project_ids)
 
 
 def hidden_in_projects(s: Session, reader: Reader, codes: Iterable[str]) -> Hidden:
-    """:func:`hidden_items` for projects named by code (what audit rows and orders carry)."""
-    wanted = sorted({c for c in codes if c})
-    if reader.role is Role.AUDIT or not wanted:
-        return Hidden()
-    pr = t(Project)
-    q = (
-        select(CI.c.code, CI.c.name)
-        .join(pr, pr.c.id == CI.c.project_id)
-        .where(pr.c.code.in_(wanted), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader))
-    )
-    return Hidden(tuple(sorted({(str(r.code), str(r.name)) for r in s.execute(q)})))
+    """The same for projects named by code (what audit rows and orders carry)."""
+    return _hidden(s, reader, PROJECT.c.code, codes)
 
 
 def redact(reasons: Sequence[Reason], hidden: Hidden) -> tuple[Reason, ...]:
