@@ -25,7 +25,9 @@ from govflow.web.routes import (
     _error,
     _forbidden,
     _gov,
+    _role_page,
     _to_login,
+    page_number,
     render,
     signed_in,
 )
@@ -42,25 +44,8 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(services.BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _page_no(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(int(raw), 1) if raw.isascii() and raw.isdigit() else 1  # "²" is a digit to isdigit
-
-
 def _role_label(code: object, lang: str) -> str:
     return Role(str(code)).label(lang) if str(code) in ROLE_CODES else str(code or "")
-
-
-def _page(request: Request, template: str, build: Callable[[App, WebUser, str], dict[str, Any]]) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = build(_gov(request), user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, template, user, ctx)
 
 
 # ---------------------------------------------------------------------------------------------- users
@@ -96,8 +81,10 @@ def _role(value: str | None) -> str | None:
 
 @router.get("/users", response_class=HTMLResponse)
 def users(request: Request, role: str | None = None) -> Response:
-    page = _page_no(request)
-    return _page(request, "users.html", lambda app, u, lang: users_context(app, u, lang, _role(role), page))
+    page = page_number(request)
+    return _role_page(
+        request, lambda app, u, lang: users_context(app, u, lang, _role(role), page), "users.html"
+    )
 
 
 def _user_action(
@@ -254,7 +241,7 @@ def policy_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 @router.get("/policy", response_class=HTMLResponse)
 def policy(request: Request) -> Response:
-    return _page(request, "policy.html", policy_context)
+    return _role_page(request, policy_context, "policy.html")
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -305,8 +292,8 @@ def runs_context(app: App, user: WebUser, lang: str, page: int) -> dict[str, Any
 
 @router.get("/runs", response_class=HTMLResponse)
 def runs(request: Request) -> Response:
-    page = _page_no(request)
-    return _page(request, "runs.html", lambda app, u, lang: runs_context(app, u, lang, page))
+    page = page_number(request)
+    return _role_page(request, lambda app, u, lang: runs_context(app, u, lang, page), "runs.html")
 
 
 # ---------------------------------------------------------------------------------------------- outbox
@@ -340,4 +327,4 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(request: Request) -> Response:
-    return _page(request, "outbox.html", outbox_context)
+    return _role_page(request, outbox_context, "outbox.html")

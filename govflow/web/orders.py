@@ -25,21 +25,19 @@ from govflow.web.routes import (
     _error,
     _forbidden,
     _gov,
+    _role_page,
     _to_login,
+    page_number,
     parse_day,
     render,
     signed_in,
+    whole_number,
 )
 from govflow.web.text import code_label, page_lang, tr
 from states.errors import Conflict, GovflowError
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 STATUSES = tuple(s.value for s in rectification.OrderStatus)
-
-
-def _number(text: str) -> int | None:
-    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _status(value: str | None) -> str | None:
@@ -97,22 +95,13 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
     }
 
 
-def _page(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return max(_number(raw) or 1, 1)
-
-
 @router.get("/orders", response_class=HTMLResponse)
 def orders(request: Request, status: str | None = None) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = orders_context(_gov(request), user, lang, _status(status), _page(request))
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "orders.html", user, ctx)
+    return _role_page(
+        request,
+        lambda app, user, lang: orders_context(app, user, lang, _status(status), page_number(request)),
+        "orders.html",
+    )
 
 
 def _act(
@@ -133,7 +122,7 @@ def _act(
     lang = page_lang(request)
     app = _gov(request)
     error, message, status = None, None, 200
-    seen = _number(version)  # no version (a page from before versions were sent): no check
+    seen = whole_number(version)  # no version (a page from before versions were sent): no check
     try:
         call(app, user.name, seen)
         message = f"{tr('order_done', lang)}{tr('colon', lang)}{order}"
@@ -142,7 +131,7 @@ def _act(
         error, status = {"message": stale, "reasons": []}, 409
     except GovflowError as exc:
         error, status = _error(exc, lang), 422
-    page = _number(back_page) or 1
+    page = whole_number(back_page) or 1
     try:
         ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
     except GovflowError as exc:

@@ -282,9 +282,13 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 
 def _role_page(
-    request: Request, context: Callable[[App, WebUser, str], dict[str, Any]], template: str
+    request: Request,
+    context: Callable[[App, WebUser, str], dict[str, Any]],
+    template: str,
+    *,
+    refused_status: int = 403,
 ) -> Response:
-    """A role's home page: signed in, its context built by the service layer, refusals shown as a 403 page."""
+    """A page: signed in, its context built by the service layer, a refusal shown on the error page."""
     user = signed_in(request)
     if user is None:
         return _to_login(request)
@@ -292,8 +296,18 @@ def _role_page(
     try:
         ctx = context(_gov(request), user, lang)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=refused_status)
     return render(request, template, user, ctx)
+
+
+def whole_number(text: str) -> int | None:
+    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def page_number(request: Request) -> int:
+    """The ``page`` query parameter, 1 when missing or not a whole number ≥ 1."""
+    return max(whole_number(request.query_params.get("page", "1")) or 1, 1)
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -376,15 +390,12 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
 
 @router.get("/projects/{code}", response_class=HTMLResponse)
 def project_page(request: Request, code: str) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = project_context(_gov(request), code, user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
-    return render(request, "project.html", user, ctx)
+    return _role_page(
+        request,
+        lambda app, user, lang: project_context(app, code, user, lang),
+        "project.html",
+        refused_status=404,
+    )
 
 
 @router.post("/projects/{code}/events/{event}", response_class=HTMLResponse)
@@ -749,16 +760,11 @@ def _period(request: Request, app: App) -> str:
 
 @router.get("/finance", response_class=HTMLResponse)
 def finance(request: Request) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    app = _gov(request)
-    try:
-        ctx = finance_context(app, user, lang, _period(request, app))
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "finance.html", user, ctx)
+    return _role_page(
+        request,
+        lambda app, user, lang: finance_context(app, user, lang, _period(request, app)),
+        "finance.html",
+    )
 
 
 @router.post("/finance/{project}/{period}", response_class=HTMLResponse)
