@@ -868,13 +868,6 @@ def record_review(
         return version
 
 
-_VERDICT_ZH = {
-    OpinionVerdict.AGREE: "同意",
-    OpinionVerdict.AGREE_WITH_CHANGES: "修改后同意",
-    OpinionVerdict.UNMET_NEEDS: "需求未满足",
-}
-
-
 @use_case
 def record_opinion(
     app: App,
@@ -943,7 +936,7 @@ def record_opinion(
             actor,
             code,
             "opinion.record",
-            f"{dept_name}（{department}）意见：{_VERDICT_ZH[v]}"
+            f"{dept_name}（{department}）意见：{v.label()}"
             + (
                 f"；未满足的共享需求：{'、'.join(str(n.get('name')) for n in unmet_needs)}"
                 if unmet_needs

@@ -73,6 +73,16 @@ class OpinionVerdict(StrEnum):
     AGREE_WITH_CHANGES = "agree_with_changes"
     UNMET_NEEDS = "unmet_needs"
 
+    def label(self, lang: str = "zh") -> str:
+        return VERDICT_LABELS[self][1 if lang == "en" else 0]
+
+
+VERDICT_LABELS: dict[OpinionVerdict, tuple[str, str]] = {
+    OpinionVerdict.AGREE: ("同意", "agree"),
+    OpinionVerdict.AGREE_WITH_CHANGES: ("修改后同意", "agree with changes"),
+    OpinionVerdict.UNMET_NEEDS: ("需求未满足", "unmet needs"),
+}
+
 
 class FocusPoint(StrEnum):
     """The five focus points of a review (第十条第一款)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from govflow.api.i18n import SUPPORTED, negotiate
+from states.sharing import VERDICT_LABELS
 
 LANG_COOKIE = "govflow_lang"
 
@@ -347,9 +348,7 @@ CODE_LABELS: dict[str, tuple[str, str]] = {
     "agreement": ("信息共享协定", "sharing agreement"),
     "joint_document": ("联合发文", "joint document"),
     # opinion verdicts (第九条)
-    "agree": ("同意", "agree"),
-    "agree_with_changes": ("修改后同意", "agree with changes"),
-    "unmet_needs": ("需求未满足", "unmet needs"),
+    **{v.value: labels for v, labels in VERDICT_LABELS.items()},
     # order origins
     "finding": ("共享义务检查发现的问题", "a sweep finding"),
     "fail_acceptance": ("验收未通过", "failed acceptance"),
