@@ -23,10 +23,10 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from models.db import make_engine
-from models.migrate import migration_connection
-from models.types import Money, UTCDateTime
+import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from govflow.models.db import make_engine
+from govflow.models.migrate import migration_connection
+from govflow.models.types import Money, UTCDateTime
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -51,8 +51,8 @@ def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str |
     if isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length is not None else "sa.String()"
     if isinstance(obj, Money | UTCDateTime):
-        autogen_context.imports.add("import models.types")
-        return f"models.types.{type(obj).__name__}()"
+        autogen_context.imports.add("import govflow.models.types")
+        return f"govflow.models.types.{type(obj).__name__}()"
     return False
 
 

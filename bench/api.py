@@ -35,11 +35,11 @@ from sqlalchemy import text
 
 from bench.databases import Database, PgServer, SqliteFiles
 from bench.national import generate
-from govflow import auth
-from govflow.services import App
+from govflow.access import auth
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
+from govflow.models.migrate import upgrade
 from govflow.settings import Settings
-from models.db import make_engine
-from models.migrate import upgrade
 
 TARGET_RATE = 200.0
 TARGET_P99_MS = 100.0

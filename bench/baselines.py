@@ -32,8 +32,8 @@ from sqlmodel import Session, col, select
 
 from bench.schedule import Step
 from bench.timing import Timing, stopwatch
-from models.audit import event_hash
-from models.tables import (
+from govflow.models.audit import event_hash
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AppUser,
@@ -50,11 +50,11 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from models.types import utcnow
-from states.lifecycle import transition_for
-from states.permissions import Role
-from states.phases import REVIEW_STAGE_OF, Event, Phase
-from states.sharing import FocusPoint
+from govflow.models.types import utcnow
+from govflow.states.lifecycle import transition_for
+from govflow.states.permissions import Role
+from govflow.states.phases import REVIEW_STAGE_OF, Event, Phase
+from govflow.states.sharing import FocusPoint
 
 # ------------------------------------------------------------------------------------------------ naive ORM
 
@@ -232,7 +232,7 @@ def _hash(seq: int, prev: str, now: datetime, step: Step, source: Phase, dest: P
 
 
 def _sqlite_time(value: datetime) -> str:
-    """UTC as SQLAlchemy's SQLite DateTime stores it (what :class:`models.types.UTCDateTime` reads back)."""
+    """UTC as SQLAlchemy's SQLite DateTime stores it (what :class:`govflow.models.types.UTCDateTime` reads back)."""
     return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 

@@ -1,6 +1,6 @@
 """A realistic portfolio document of N projects, every one able to walk from draft to retired.
 
-The shape is the one :mod:`govflow.portfolio` accepts (see ``govflow/data/demo-portfolio.yaml``): 50
+The shape is the one :mod:`govflow.lifecycle.portfolio` accepts (see ``govflow/data/demo-portfolio.yaml``): 50
 departments of a province and its capital with valid 统一社会信用代码 (GB 32100-2015 check character from
 ``stdnum``), one department user per department, a program-office user and a review-agency user, and per
 project a refined catalog of 5 items, 2 agreements with 4 items fixing every 第八条 term (due dates in the
@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from stdnum.cn import uscc
 
-from states.sharing import FocusPoint
+from govflow.states.sharing import FocusPoint
 
 PROGRAM_OFFICE = "bench_po"
 REVIEW_AGENCY = "bench_review"

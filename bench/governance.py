@@ -13,7 +13,7 @@ the server does not answer), each measured next to baselines run in the same pro
    inserts in one transaction*: the same file already resolved to ids and summed (outside the clock), written
    with one ``executemany`` of a plain ``INSERT`` into a copy of the same database. Both end with the same
    ``delivery_evidence`` (checked). Target ≥ 200,000 rows/s;
-3. **sweep**: ``govflow.sweep.run_sweep(app, as_of)`` over the whole portfolio against (a) a naive baseline
+3. **sweep**: ``govflow.governance.sweep.run_sweep(app, as_of)`` over the whole portfolio against (a) a naive baseline
    that checks one project at a time through the ORM (and writes its findings and outbox messages the same
    way), timed on a sample of projects and extrapolated linearly to every swept project, and (b) one
    hand-written SQL query computing the same broken obligations. The three sets of finding keys must match.
@@ -55,11 +55,10 @@ from sqlmodel import Session, col, select
 from bench import national
 from bench.databases import DEFAULT_PG_ADMIN_URL, Database, PgServer, SqliteFiles, libpq_uri
 from bench.timing import Timing, load_average, stopwatch
-from govflow import evidence, services
-from govflow.services import App
-from govflow.settings import Settings
-from models.db import make_engine, unit_of_work
-from models.tables import (
+from govflow.lifecycle import evidence, services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine, unit_of_work
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     CatalogItem,
@@ -70,8 +69,9 @@ from models.tables import (
     OutboxMessage,
     Project,
 )
-from states.phases import SWEPT_PHASES, Phase
-from states.sharing import FREQUENCY_DAYS, Frequency
+from govflow.settings import Settings
+from govflow.states.phases import SWEPT_PHASES, Phase
+from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -384,7 +384,7 @@ def swept_ids(app: App) -> list[int]:
 def measure_sweep(
     sweep_db: Database, naive_db: Database, sample_size: int, seed: int, profile: Path | None, backend: str
 ) -> SweepMeasure:
-    from govflow.sweep import run_sweep
+    from govflow.governance.sweep import run_sweep
 
     as_of = national.AS_OF
     app = new_app(sweep_db)
@@ -606,7 +606,7 @@ def _flows_available(backend: str) -> bool:
     same service functions in sequence (``--no-prefect``) and the report says so. Checked in a child process:
     importing Prefect here would change this process (its size, its logging) for nothing."""
     check = subprocess.run(
-        [sys.executable, "-c", "import flows.governance"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-c", "import govflow.flows.governance"], cwd=ROOT, capture_output=True, text=True
     )
     if check.returncode != 0:
         last = (check.stderr.strip().splitlines() or ["?"])[-1]

@@ -49,12 +49,12 @@ from bench.databases import DEFAULT_PG_ADMIN_URL, Database, PgServer, SqliteFile
 from bench.generate import Portfolio, generate, write_json, write_yaml
 from bench.schedule import Step, schedule
 from bench.timing import Timing, load_average, stopwatch
-from govflow import portfolio, services
-from govflow.services import App
+from govflow.lifecycle import portfolio, services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine, unit_of_work
+from govflow.models.tables import AuditHead, Project
 from govflow.settings import Settings
-from models.db import make_engine, unit_of_work
-from models.tables import AuditHead, Project
-from states.phases import Phase
+from govflow.states.phases import Phase
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_EVENTS_PER_S = 1000.0

@@ -1,6 +1,6 @@
 """A national-scale portfolio, written straight into a migrated database with bulk inserts.
 
-Not through the portfolio loader (:mod:`govflow.portfolio` checks every rule of 733号文 for a document a person
+Not through the portfolio loader (:mod:`govflow.lifecycle.portfolio` checks every rule of 733号文 for a document a person
 wrote; a benchmark of the scheduled flows needs a portfolio that already *is* in the database): at scale 1,
 
 * 500 departments — central ministries and the departments of the 31 provinces, their capitals and counties —
@@ -21,7 +21,7 @@ Needs analyses, opinions and reviews are not generated: the scheduled flows do n
 
 The last ``import_days`` days before ``as_of`` are *not* written to the database: they are the exchange
 platform's export, written as a CSV file of raw batch rows (several per item, consumer and day, as the platform
-logs them; about 1,000,000 rows at scale 1), for :func:`govflow.services.import_evidence` to add. Importing it
+logs them; about 1,000,000 rows at scale 1), for :func:`govflow.lifecycle.services.import_evidence` to add. Importing it
 completes the portfolio: ``delivery_evidence`` then holds exactly the designed rows.
 
 Everything is drawn from a seeded RNG; the same arguments give the same data. Rows go in through the DBAPI:
@@ -49,8 +49,8 @@ import psycopg
 from stdnum.cn import uscc
 
 from bench.databases import Database, libpq_uri
-from states.phases import SWEPT_PHASES, Phase
-from states.sharing import FREQUENCY_DAYS, Frequency
+from govflow.states.phases import SWEPT_PHASES, Phase
+from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 
 #: the day the benchmark's flows judge (a Friday; 20 working days later is still in 2026, which the calendar covers)
 AS_OF = date(2026, 11, 20)
@@ -640,7 +640,7 @@ class _SqliteWriter:
 
 
 def _sqlite_value(v: Any) -> Any:
-    if isinstance(v, datetime):  # SQLAlchemy's SQLite DATETIME text, UTC without zone (models.types)
+    if isinstance(v, datetime):  # SQLAlchemy's SQLite DATETIME text, UTC without zone (govflow.models.types)
         return v.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(v, date):
         return v.isoformat()
@@ -760,10 +760,10 @@ def generate(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from govflow import services
-    from govflow.services import App
+    from govflow.lifecycle import services
+    from govflow.lifecycle.services import App
+    from govflow.models.db import make_engine
     from govflow.settings import Settings
-    from models.db import make_engine
 
     ap = argparse.ArgumentParser(prog="python -m bench.national", description=__doc__.splitlines()[0])
     ap.add_argument("--db-url", required=True, help="an empty database (it is migrated first)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bench.generate import Portfolio
-from states.permissions import Role
-from states.phases import Event
+from govflow.states.permissions import Role
+from govflow.states.phases import Event
 
 #: (event, acted by the lead department's user?) — otherwise by the program office
 LIFECYCLE: tuple[tuple[Event, bool], ...] = (

@@ -23,15 +23,15 @@ from fastapi.testclient import TestClient
 
 from bench.databases import Database, PgServer, SqliteFiles
 from bench.generate import generate, write_json
-from govflow import services
 from govflow.api import ApiSettings
-from govflow.cuts import run_cuts
 from govflow.demo import DEMO_NOW
-from govflow.rectification import run_deadlines
-from govflow.services import App
-from govflow.sweep import run_sweep
+from govflow.governance.cuts import run_cuts
+from govflow.governance.rectification import run_deadlines
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
 from govflow.web.site import create_site, seed_demo
-from models.db import make_engine
 
 BUDGET_MS = 300.0
 PASSWORD = "Bench-Passw0rd!2026"

@@ -10,7 +10,7 @@ To scale out, :func:`register` puts the same deployments on a work pool instead 
 --work-pool NAME``); Prefect workers (``prefect worker start --pool NAME``) on hosts with govflow installed and
 ``GOVFLOW_*`` set then run them, each flow run in its own process.
 
-``python -m flows.deployments`` serves them too (for a service manager unit without the CLI around it).
+``python -m govflow.flows.deployments`` serves them too (for a service manager unit without the CLI around it).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL
 from prefect.types.entrypoint import EntrypointType
 
-from flows.governance import BY_NAME
-from govflow import scheduling
-from govflow.scheduling import ScheduleSpec
+from govflow.flows.governance import BY_NAME
+from govflow.governance import scheduling
+from govflow.governance.scheduling import ScheduleSpec
 from govflow.settings import Settings
-from states.errors import UsageError
+from govflow.states.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The scheduled governance flows (SPEC §4) on Prefect: ``sweep``, ``deadlines``, ``cuts``, ``dispatch`` and
 ``run_all`` (the four in that order).
 
-Thin by design: the work is :mod:`govflow.scheduling` calling the service functions (``run_sweep``,
+Thin by design: the work is :mod:`govflow.governance.scheduling` calling the service functions (``run_sweep``,
 ``run_deadlines``, ``run_cuts``, ``run_dispatch``); Prefect adds one task per chunk of projects, retries and
 visibility. ``govflow run … --no-prefect`` walks the same chunks without Prefect and gives the same results.
 
@@ -28,8 +28,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.runtime import flow_run, task_run
 
-from govflow import scheduling
-from govflow.scheduling import ALL, Chunk
+from govflow.governance import scheduling
+from govflow.governance.scheduling import ALL, Chunk
 from govflow.settings import Settings
 
 

@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from govflow import services
-from govflow.services import App, EventResult
-from models.db import unit_of_work
-from models.tables import Project
-from states.errors import PermissionDenied, UsageError
-from states.phases import Event, Phase
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App, EventResult
+from govflow.models.db import unit_of_work
+from govflow.models.tables import Project
+from govflow.states.errors import PermissionDenied, UsageError
+from govflow.states.phases import Event, Phase
 
 DEMO_FILE = "demo-portfolio.yaml"
 

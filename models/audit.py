@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from models.tables import AuditEvent, AuditHead
-from models.types import utcnow
+from govflow.models.tables import AuditEvent, AuditHead
+from govflow.models.types import utcnow
 
 GENESIS = "0" * 64
 _COLS = AuditEvent.__table__.c  # type: ignore[attr-defined]

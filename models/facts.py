@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from models.tables import (
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AgreementParty,
@@ -28,8 +28,8 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from states.phases import Event
-from states.sharing import (
+from govflow.states.phases import Event
+from govflow.states.sharing import (
     AgreementFact,
     AgreementForm,
     AgreementItemFact,

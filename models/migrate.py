@@ -26,9 +26,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
 # Private on purpose in models.db; a migration is a write, so it must take SQLite's write lock up front.
-from models.db import write_intent
+from govflow.models.db import write_intent
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+# The migrations ship inside the package: govflow/migrations is the repository's alembic/ folder.
+ALEMBIC_DIR = Path(__file__).parent.parent / "migrations"
 
 #: pg_advisory_xact_lock key shared by every govflow migration run (any fixed bigint would do).
 _PG_LOCK_KEY = zlib.crc32(b"govflow.migrate")

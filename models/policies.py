@@ -8,9 +8,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models.tables import PolicyVersion
-from models.types import utcnow
-from states.policy import Policy, default_policy
+from govflow.models.tables import PolicyVersion
+from govflow.models.types import utcnow
+from govflow.states.policy import Policy, default_policy
 
 POLICY = PolicyVersion.__table__  # type: ignore[attr-defined]
 

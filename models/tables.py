@@ -1,7 +1,7 @@
 """The govflow tables (SQLModel). Alembic owns the schema; these classes are its ``target_metadata``.
 
-Enumerated values are stored as their codes (the ``states`` vocabularies); money is :class:`~models.types.Money`,
-times are :class:`~models.types.UTCDateTime`, calendar dates are ``date``.
+Enumerated values are stored as their codes (the ``states`` vocabularies); money is :class:`~govflow.models.types.Money`,
+times are :class:`~govflow.models.types.UTCDateTime`, calendar dates are ``date``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import Money, UTCDateTime, utcnow
+from govflow.models.types import Money, UTCDateTime, utcnow
 
 # Explicit constraint names (migration 0001 uses exactly these) so later migrations can drop them by name.
 SQLModel.metadata.naming_convention = {

@@ -28,9 +28,9 @@ with warnings.catch_warnings():
 
 import apprise
 
-from notifications.base import DeliveryFailed, Notice, mask_url, scrub
-from notifications.config import NotifyConfig
-from states.errors import UsageError
+from govflow.notifications.base import DeliveryFailed, Notice, mask_url, scrub
+from govflow.notifications.config import NotifyConfig
+from govflow.states.errors import UsageError
 
 log = logging.getLogger(__name__)
 

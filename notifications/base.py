@@ -2,7 +2,7 @@
 
 A :class:`Notifier` delivers one rendered :class:`Notice` to channel URLs (apprise URLs in production, anything
 in tests). It makes exactly one attempt per channel and never retries on its own: retries, backoff and the
-"never twice once delivered" bookkeeping belong to the outbox (``govflow.dispatch``), which can see the database.
+"never twice once delivered" bookkeeping belong to the outbox (``govflow.governance.dispatch``), which can see the database.
 """
 
 from __future__ import annotations

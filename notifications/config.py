@@ -31,10 +31,10 @@ from urllib.parse import parse_qsl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from notifications.base import mask_url
-from states.errors import UsageError
-from states.permissions import Role
-from states.rules import check_credit_code
+from govflow.notifications.base import mask_url
+from govflow.states.errors import UsageError
+from govflow.states.permissions import Role
+from govflow.states.rules import check_credit_code
 
 #: apprise schemes govflow accepts: e-mail, generic webhooks, and the office IM robots used by government
 SCHEMES: dict[str, str] = {

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from notifications.base import DeliveryFailed, Notice
+from govflow.notifications.base import DeliveryFailed, Notice
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,15 @@
 Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``order.reminder``,
 ``reminder`` and ``order/reminder`` all find the reminder template. What the producers write today:
 
-* ``decision.<event>.<accepted|refused>`` (govflow.services): project, project_name, department, event,
+* ``decision.<event>.<accepted|refused>`` (govflow.lifecycle.services): project, project_name, department, event,
   accepted, from, to, reasons[], order, deadline — clause by event (第十条第一款/第二款, 第十一条)
-* ``finding.opened`` (govflow.sweep): rule, clause, project, agreement, catalog, consumer, period, since,
+* ``finding.opened`` (govflow.governance.sweep): rule, clause, project, agreement, catalog, consumer, period, since,
   finding, as_of (``finding.closed`` is understood too)
-* ``notice.agreement_expiry`` (govflow.sweep): agreement, form, term_end, days_left, message — 第八条
+* ``notice.agreement_expiry`` (govflow.governance.sweep): agreement, form, term_end, days_left, message — 第八条
 * ``order.<issued|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
-  (govflow.rectification): order, deadline, message, and per event reminder, overdue_since,
+  (govflow.governance.rectification): order, deadline, message, and per event reminder, overdue_since,
   overdue_workdays, level, name, from/to (order status) … — 第十一条
-* ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.cuts): period, percent,
+* ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.governance.cuts): period, percent,
   amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
 * ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
 * ``test`` (``govflow notify test``)
@@ -33,9 +33,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from notifications.base import Notice
-from states.permissions import Role
-from states.phases import Event, Phase
+from govflow.notifications.base import Notice
+from govflow.states.permissions import Role
+from govflow.states.phases import Event, Phase
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ ORDER_STATES: dict[str, tuple[str, str]] = {
     "overdue": ("已逾期", "overdue"),
 }
 
-#: rectification order events (``order.<event>`` topics of govflow.rectification)
+#: rectification order events (``order.<event>`` topics of govflow.governance.rectification)
 ORDER_EVENTS: dict[str, tuple[str, str]] = {
     "issued": ("下达整改通知", "Order issued"),
     "closed": ("整改通知关闭", "Order closed"),

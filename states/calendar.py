@@ -24,7 +24,7 @@ from typing import Any
 import chinese_calendar  # type: ignore[import-untyped]
 import yaml
 
-from states.errors import CalendarDataMissing, UsageError
+from govflow.states.errors import CalendarDataMissing, UsageError
 
 ONE_DAY = timedelta(days=1)
 

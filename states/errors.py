@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from states.verdict import Reason
+from govflow.states.verdict import Reason
 
 
 class GovflowError(Exception):

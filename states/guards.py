@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from states.phases import REVIEW_STAGE_OF, Event, Phase
-from states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
-from states.sharing import FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
-from states.verdict import Reason, Verdict, clause
+from govflow.states.phases import REVIEW_STAGE_OF, Event, Phase
+from govflow.states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
+from govflow.states.sharing import FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
+from govflow.states.verdict import Reason, Verdict, clause
 
 NOT_ACCEPTED = clause("第十条", "第二款")  # 不予受理 / 不予审批
 REVIEW_FOCUS = clause("第十条", "第一款")

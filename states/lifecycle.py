@@ -14,11 +14,11 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from states.errors import RuleRefused
-from states.guards import GuardContext, guard_for
-from states.phases import Event, Phase
-from states.sharing import ProjectFacts
-from states.verdict import Reason, Verdict
+from govflow.states.errors import RuleRefused
+from govflow.states.guards import GuardContext, guard_for
+from govflow.states.phases import Event, Phase
+from govflow.states.sharing import ProjectFacts
+from govflow.states.verdict import Reason, Verdict
 
 
 @dataclass(frozen=True)

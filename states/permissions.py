@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from states.phases import Event
-from states.verdict import Reason
+from govflow.states.phases import Event
+from govflow.states.verdict import Reason
 
 
 class Role(StrEnum):

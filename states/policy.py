@@ -29,9 +29,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from states.errors import InvalidInput, UsageError
-from states.permissions import Role
-from states.verdict import Reason
+from govflow.states.errors import InvalidInput, UsageError
+from govflow.states.permissions import Role
+from govflow.states.verdict import Reason
 
 #: 限期整改: working days between the notice and the deadline when no policy says otherwise (SPEC §4.2)
 RECTIFICATION_WORKDAYS = 20

@@ -10,8 +10,8 @@ import re
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from states.sharing import AgreementFact, AgreementItemFact, CatalogFact, Category, Secrecy, ShareType
-from states.verdict import Reason, clause
+from govflow.states.sharing import AgreementFact, AgreementItemFact, CatalogFact, Category, Secrecy, ShareType
+from govflow.states.verdict import Reason, clause
 
 GB32100 = "GB 32100-2015"
 GB2260 = "GB/T 2260"

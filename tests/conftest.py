@@ -86,8 +86,8 @@ class PgServer:
 
 
 def _migrate(url: str) -> None:
-    from models.db import make_engine
-    from models.migrate import upgrade
+    from govflow.models.db import make_engine
+    from govflow.models.migrate import upgrade
 
     engine = make_engine(url)
     try:
@@ -170,7 +170,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """The application's engine on ``db_url``; disposed before the database is dropped."""
-    from models.db import make_engine
+    from govflow.models.db import make_engine
 
     engine = make_engine(db_url)
     yield engine

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import models.types
+import govflow.models.types
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"
@@ -36,8 +36,8 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
-        sa.Column("occurred_at", models.types.UTCDateTime(), nullable=False),
-        sa.Column("recorded_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", govflow.models.types.UTCDateTime(), nullable=False),
+        sa.Column("recorded_at", govflow.models.types.UTCDateTime(), nullable=False),
         sa.Column("from_phase", sa.String(length=32), nullable=True),
         sa.Column("to_phase", sa.String(length=32), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
@@ -74,11 +74,11 @@ def upgrade() -> None:
         sa.Column("project_code", sa.String(length=64), nullable=True),
         sa.Column("recipients_role", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", govflow.models.types.UTCDateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", models.types.UTCDateTime(), nullable=True),
-        sa.Column("delivered_at", models.types.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", govflow.models.types.UTCDateTime(), nullable=True),
+        sa.Column("delivered_at", govflow.models.types.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
         sa.UniqueConstraint("key", name=op.f("uq_outbox_message_key")),
@@ -107,11 +107,11 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=300), nullable=False),
         sa.Column("lead_department_id", sa.Integer(), nullable=False),
-        sa.Column("om_budget", models.types.Money(), nullable=False),
+        sa.Column("om_budget", govflow.models.types.Money(), nullable=False),
         sa.Column("phase", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
-        sa.Column("last_event_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("created_at", govflow.models.types.UTCDateTime(), nullable=False),
+        sa.Column("last_event_at", govflow.models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["lead_department_id"], ["department.id"], name=op.f("fk_project_lead_department_id_department")
         ),

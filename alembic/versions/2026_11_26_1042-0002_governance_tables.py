@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate may render sqlmodel.sql.sqltypes.* types)
 from alembic import op
 
-import models.types
+import govflow.models.types
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("flow", sa.String(length=32), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
-        sa.Column("started_at", models.types.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", models.types.UTCDateTime(), nullable=True),
+        sa.Column("started_at", govflow.models.types.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", govflow.models.types.UTCDateTime(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("stats", sa.JSON(), nullable=False),
         sa.Column("error", sa.String(), nullable=True),
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("activated_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("activated_at", govflow.models.types.UTCDateTime(), nullable=False),
         sa.Column("activated_by", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_version")),
         sa.UniqueConstraint("version", name=op.f("uq_policy_version_version")),
@@ -56,13 +56,13 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=8), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("policy_version", sa.String(length=32), nullable=False),
-        sa.Column("percent", models.types.Money(), nullable=False),
-        sa.Column("base_budget", models.types.Money(), nullable=False),
-        sa.Column("amount", models.types.Money(), nullable=False),
+        sa.Column("percent", govflow.models.types.Money(), nullable=False),
+        sa.Column("base_budget", govflow.models.types.Money(), nullable=False),
+        sa.Column("amount", govflow.models.types.Money(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("decided_at", models.types.UTCDateTime(), nullable=True),
+        sa.Column("decided_at", govflow.models.types.UTCDateTime(), nullable=True),
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("decision_reason", sa.String(), nullable=True),
         sa.Column("withdrawn_on", sa.Date(), nullable=True),
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("on", sa.Date(), nullable=False),
-        sa.Column("at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("at", govflow.models.types.UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("note", sa.String(), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlmodel  # noqa: F401  (autogenerate may render sqlmodel.sql.sqltypes.* types)
 from alembic import op
 
-import models.types  # noqa: F401  (Money, UTCDateTime are rendered as models.types.*)
+import govflow.models.types  # noqa: F401  (Money, UTCDateTime are rendered as govflow.models.types.*)
 
 # revision identifiers, used by Alembic.
 revision: str = "0004"

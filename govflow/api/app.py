@@ -20,7 +20,7 @@ from govflow.api import errors
 from govflow.api.routers import audit, auth, flows, governance, materials, projects, users
 from govflow.api.schemas import ErrorBody
 from govflow.api.settings import ApiSettings
-from govflow.services import App
+from govflow.lifecycle.services import App
 
 DESCRIPTION = """
 电子政务项目全生命周期信息共享治理（发改高技〔2013〕733号）的 REST API。

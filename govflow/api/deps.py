@@ -17,12 +17,12 @@ from fastapi import Depends, Path, Query, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from govflow import auth
+from govflow.access import auth
 from govflow.api.errors import CsrfFailed
 from govflow.api.i18n import request_lang
 from govflow.api.schemas import CODE
 from govflow.api.settings import ApiSettings
-from govflow.services import Actor, App
+from govflow.lifecycle.services import Actor, App
 
 SESSION_COOKIE = "govflow_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -31,9 +31,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govflow.access.auth import SignInLocked, Unauthenticated
 from govflow.api.i18n import request_lang
-from govflow.auth import SignInLocked, Unauthenticated
-from states.errors import (
+from govflow.states.errors import (
     CalendarDataMissing,
     Conflict,
     GovflowError,
@@ -42,7 +42,7 @@ from states.errors import (
     RuleRefused,
     UsageError,
 )
-from states.verdict import Reason
+from govflow.states.verdict import Reason
 
 log = logging.getLogger("govflow.api")
 API_CLAUSE = "govflow API"

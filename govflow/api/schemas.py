@@ -8,9 +8,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from states.permissions import Role
-from states.phases import Event, Phase, ReviewStage
-from states.sharing import FocusPoint, Judgment, OpinionVerdict
+from govflow.states.permissions import Role
+from govflow.states.phases import Event, Phase, ReviewStage
+from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from govflow.settings import Settings
-from states.errors import UsageError
+from govflow.states.errors import UsageError
 
 #: the shipped value of ``GOVFLOW_SECRET_KEY``: fine on a developer's machine, refused in production
 PLACEHOLDER_SECRET = "change-me-insecure-development-secret"

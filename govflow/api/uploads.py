@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from fastapi import UploadFile
 
 from govflow.api.errors import UploadTooLarge
-from states.errors import UsageError
+from govflow.states.errors import UsageError
 
 TABULAR = (".csv", ".xlsx", ".xlsm")
 DOCUMENT = (".yaml", ".yml", ".json")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from govflow import auth, portfolio, services
+from govflow.access import auth
 from govflow.cli.common import (
     AsOpt,
     JsonOpt,
@@ -20,9 +20,10 @@ from govflow.cli.common import (
     print_reasons,
     table,
 )
+from govflow.lifecycle import portfolio, services
 from govflow.settings import Settings
-from states.lifecycle import mermaid
-from states.phases import Event, Phase
+from govflow.states.lifecycle import mermaid
+from govflow.states.phases import Event, Phase
 
 app = typer.Typer(
     help="govflow：电子政务项目全生命周期信息共享治理（发改高技〔2013〕733号）。\n\n"

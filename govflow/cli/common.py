@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from govflow.services import App
+from govflow.lifecycle.services import App
 from govflow.settings import Settings
-from states.errors import GovflowError, RuleRefused
+from govflow.states.errors import GovflowError, RuleRefused
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from govflow import cuts, policy_service
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, table
-from states.errors import UsageError
-from states.policy import Policy, load_policy_file
+from govflow.governance import cuts, policy_service
+from govflow.states.errors import UsageError
+from govflow.states.policy import Policy, load_policy_file
 
 app = typer.Typer(help="运维经费削减建议（733号文 第十一条） / O&M cut recommendations", no_args_is_help=True)
 policy_app = typer.Typer(help="治理策略（版本化） / governance policy", no_args_is_help=True)

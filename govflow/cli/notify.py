@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from govflow import dispatch
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, table
+from govflow.governance import dispatch
 
 app = typer.Typer(help="通知：发件箱与渠道 / notifications", no_args_is_help=True)
 
@@ -145,7 +145,7 @@ def retry(
 @app.command("check")
 def check(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """校验通知渠道配置文件（GOVFLOW_NOTIFY_FILE）；无效则退出码 2 并列出问题 / validate the channel file."""
-    from notifications.base import mask_url
+    from govflow.notifications.base import mask_url
 
     with guarded(ctx, as_json) as st:
         config = dispatch.load_notify_config(st.settings)

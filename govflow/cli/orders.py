@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from govflow import rectification
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, parse_date, table
-from govflow.rectification import OrderStatus, OrderView
+from govflow.governance import rectification
+from govflow.governance.rectification import OrderStatus, OrderView
 
 app = typer.Typer(help="整改通知（限期整改，第十一条） / rectification orders", no_args_is_help=True)
 

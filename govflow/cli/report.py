@@ -24,7 +24,7 @@ app = typer.Typer(
 
 
 class Fmt(StrEnum):
-    """The output formats (mirrors ``govflow.reports.Format``, which this module does not import eagerly)."""
+    """The output formats (mirrors ``govflow.reads.reports.Format``, which this module does not import eagerly)."""
 
     TABLE = "table"
     JSON = "json"
@@ -56,14 +56,14 @@ def _format(fmt: Fmt, as_json: bool) -> Fmt:
 
 
 def _as_of(st: State, value: str | None) -> date:
-    from govflow.reports import local_today
+    from govflow.reads.reports import local_today
 
     return parse_date(value, "--as-of") if value else local_today(st.app)
 
 
 def _emit(st: State, build: Callable[[], Any], fmt: Fmt, output: Path | None, default_name: str) -> None:
     """Build the report, then write it; a file written is announced (on stdout, it is not the report)."""
-    from govflow.reports import render
+    from govflow.reads.reports import render
 
     df = build()
     path = output
@@ -94,7 +94,7 @@ def overdue(
     """
     f = _format(fmt, as_json)
     with guarded(ctx, f is Fmt.JSON) as st:
-        from govflow.reports import overdue_report
+        from govflow.reads.reports import overdue_report
 
         day = _as_of(st, as_of)
         _emit(st, lambda: overdue_report(st.app, day, actor), f, output, f"govflow-overdue-{day}.xlsx")
@@ -119,7 +119,7 @@ def cuts(
     """
     f = _format(fmt, as_json)
     with guarded(ctx, f is Fmt.JSON) as st:
-        from govflow.reports import cuts_report
+        from govflow.reads.reports import cuts_report
 
         day = _as_of(st, as_of)
         year = period or str(day.year)
@@ -148,7 +148,7 @@ def portfolio(
     """
     f = _format(fmt, as_json)
     with guarded(ctx, f is Fmt.JSON) as st:
-        from govflow.reports import portfolio_report
+        from govflow.reads.reports import portfolio_report
 
         day = _as_of(st, as_of)
         _emit(st, lambda: portfolio_report(st.app, day, actor), f, output, f"govflow-portfolio-{day}.xlsx")

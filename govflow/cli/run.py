@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from govflow import scheduling
 from govflow.cli.common import Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
-from states.errors import UsageError
+from govflow.governance import scheduling
+from govflow.states.errors import UsageError
 
 if TYPE_CHECKING:  # Prefect loads only when a command needs it
-    from flows.deployments import Planned
+    from govflow.flows.deployments import Planned
 
 app = typer.Typer(help="运行治理流程（Prefect） / run the governance flows", no_args_is_help=True)
 
@@ -106,7 +106,7 @@ def run_flow(st: State, flow: str, as_of: date, no_prefect: bool) -> dict[str, A
     if no_prefect:
         return scheduling.run_direct(st.settings, flow, as_of)
     with prefect_session():
-        from flows.governance import BY_NAME
+        from govflow.flows.governance import BY_NAME
 
         # no database URL as a parameter: the flow reads the same environment (a URL would be stored, password
         # and all, with the flow run on the Prefect server)
@@ -207,7 +207,7 @@ def schedule(
         if serve and work_pool:
             raise UsageError("--serve 与 --work-pool 只能选其一", "give --serve or --work-pool, not both")
         apply_prefect_env()
-        from flows import deployments
+        from govflow.flows import deployments
 
         if serve or work_pool:
             deployments.require_server()

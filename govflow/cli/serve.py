@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from govflow import auth
+from govflow.access import auth
 from govflow.cli.common import AsOpt, JsonOpt, emit_json, guarded, out
 
 

@@ -1,8 +1,8 @@
 """The administrator's pages: users (list, add with an initial password, reset a password, issue or revoke an API
 token, deactivate or reactivate), the active governance policy (read-only), the flow runs and the notification outbox.
 
-Each calls the use case the CLI and the REST API call (:mod:`govflow.auth`, :func:`govflow.services.add_user`,
-:mod:`govflow.queries`, :mod:`govflow.policy_service`, :mod:`govflow.dispatch`); the permission table decides
+Each calls the use case the CLI and the REST API call (:mod:`govflow.access.auth`, :func:`govflow.lifecycle.services.add_user`,
+:mod:`govflow.reads.queries`, :mod:`govflow.governance.policy_service`, :mod:`govflow.governance.dispatch`); the permission table decides
 who sees what (``user.admin``, ``policy.read``, ``flow.read``, ``notify.admin``)."""
 
 from __future__ import annotations
@@ -15,9 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from govflow import admin, auth, dispatch, policy_service, queries, services
-from govflow.scheduling import LABELS as FLOW_LABELS
-from govflow.services import App
+from govflow.access import auth
+from govflow.governance import dispatch, policy_service
+from govflow.governance.scheduling import LABELS as FLOW_LABELS
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.reads import admin, queries
+from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused
+from govflow.states.permissions import Role
 from govflow.web.routes import (
     ROLE_CODES,
     WebUser,
@@ -32,8 +37,6 @@ from govflow.web.routes import (
     signed_in,
 )
 from govflow.web.text import code_label, page_lang, stat_text, topic_text, tr
-from states.errors import GovflowError, PermissionDenied, RuleRefused
-from states.permissions import Role
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25

@@ -16,9 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from govflow import admin, rectification
-from govflow.services import App
-from govflow.web import views
+from govflow.governance import rectification
+from govflow.lifecycle.services import App
+from govflow.reads import admin, dashboard
+from govflow.states.errors import Conflict, GovflowError
 from govflow.web.routes import (
     WebUser,
     _csrf_ok,
@@ -34,7 +35,6 @@ from govflow.web.routes import (
     whole_number,
 )
 from govflow.web.text import code_label, page_lang, tr
-from states.errors import Conflict, GovflowError
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 STATUSES = tuple(s.value for s in rectification.OrderStatus)
@@ -63,7 +63,7 @@ def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
     d = o.to_dict(lang)
     d["overdue_workdays"] = line.overdue_workdays
     d["origin_label"] = code_label(o.origin, lang)
-    d["actions"] = views.order_actions(user.actor, o)
+    d["actions"] = dashboard.order_actions(user.actor, o)
     names = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
     d["escalation_name"] = names[-1] if names else None  # the policy's name for the level reached
     d["step_rows"] = [

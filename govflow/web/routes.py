@@ -17,9 +17,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature
 
-from govflow import admin, auth, cuts, queries, rectification, reports, services
+from govflow.access import auth
 from govflow.api.deps import SESSION_COOKIE, close_session, get_app, get_settings, open_session, signer
-from govflow.services import Actor, App
+from govflow.governance import cuts, rectification
+from govflow.lifecycle import services
+from govflow.lifecycle.services import Actor, App
+from govflow.reads import admin, dashboard, queries, reports
+from govflow.states.errors import GovflowError, UsageError
+from govflow.states.permissions import Role, allowed_scope
+from govflow.states.phases import Event, Phase, ReviewStage
+from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
+from govflow.states.verdict import Reason
 from govflow.web import views
 from govflow.web.text import (
     ACTION_LABELS,
@@ -32,11 +40,6 @@ from govflow.web.text import (
     page_lang,
     tr,
 )
-from states.errors import GovflowError, UsageError
-from states.permissions import Role, allowed_scope
-from states.phases import Event, Phase, ReviewStage
-from states.sharing import FocusPoint, Judgment, OpinionVerdict
-from states.verdict import Reason
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -272,7 +275,7 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         [(p.label(lang), float(counts.get(p.value, 0)), str(counts.get(p.value, 0))) for p in shown],
         title=tr("projects_per_phase", lang),
     )
-    cover = views.coverage_by_department(app, app.today())
+    cover = dashboard.coverage_by_department(app, app.today())
     cover_chart = views.bar_chart(
         [(c.department_name, c.percent, f"{c.percent:.0f}% ({c.delivered}/{c.due})") for c in cover],
         title=tr("coverage_per_dept", lang),
@@ -356,7 +359,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         o["verdict_label"] = code_label(o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
     today = app.today()
-    last = views.last_deliveries(app, code)
+    last = dashboard.last_deliveries(app, code)
     due = delivered = 0
     for a in agreements:
         for i in a["items"]:
@@ -374,14 +377,14 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "agreements": agreements,
         "names": names,
         "events": [
-            (e.value, e.label(lang), e in views.NEEDS_REASON)
-            for e in views.allowed_events(app, code, user.name)
+            (e.value, e.label(lang), e in dashboard.NEEDS_REASON)
+            for e in dashboard.allowed_events(app, code, user.name)
         ],
-        "previews": views.previews(app, code, user.name),
+        "previews": dashboard.previews(app, code, user.name),
         "Event": Event,
         "opinions": opinions,
         "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
-        "opinion_for": [(d, names.get(d, d)) for d in views.opinion_departments(user.actor, view)],
+        "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
         "verdicts": [(v.value, code_label(v.value, lang)) for v in OpinionVerdict],
         "today": app.today().isoformat(),
         "page_path": f"/web/projects/{code}",
@@ -510,7 +513,7 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
             {
                 **r,
                 "phase_label": Phase(r["phase"]).label(lang),
-                "previews": views.previews(app, r["code"], user.name),
+                "previews": dashboard.previews(app, r["code"], user.name),
             }
         )
     orders = [

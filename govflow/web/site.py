@@ -6,10 +6,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
-from govflow import auth, services
+from govflow.access import auth
 from govflow.api import ApiSettings, create_app
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
 from govflow.web import web_router
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from govflow.api.i18n import SUPPORTED, negotiate
-from states.sharing import VERDICT_LABELS
+from govflow.states.sharing import VERDICT_LABELS
 
 LANG_COOKIE = "govflow_lang"
 
@@ -421,8 +421,8 @@ OUTCOME_LABELS: dict[str, tuple[str, str]] = {
 
 
 def action_text(action: str, lang: str) -> str:
-    from states.permissions import action_label
-    from states.phases import Event
+    from govflow.states.permissions import action_label
+    from govflow.states.phases import Event
 
     if action in {e.value for e in Event}:
         return Event(action).label(lang)
@@ -507,7 +507,7 @@ def topic_text(topic: str, lang: str) -> str:
     pair = TOPIC_LABELS.get(topic)
     if pair is not None:
         return pair[1 if lang == "en" else 0]
-    from states.phases import Event
+    from govflow.states.phases import Event
 
     parts = topic.split(".")
     if len(parts) == 3 and parts[0] == "decision" and parts[1] in {e.value for e in Event}:

@@ -15,10 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from govflow import auth, services
+from govflow.access import auth
 from govflow.api import ApiSettings, create_app
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
 
 from .support import DEMO_USERS, NOW, As
 

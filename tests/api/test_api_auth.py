@@ -8,12 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
 
-from govflow import auth
+from govflow.access import auth
 from govflow.api import ApiSettings, create_app
 from govflow.api.deps import CSRF_HEADER, SESSION_COOKIE
 from govflow.api.settings import PLACEHOLDER_SECRET
-from govflow.services import App
-from states.errors import PermissionDenied, RuleRefused, UsageError
+from govflow.lifecycle.services import App
+from govflow.states.errors import PermissionDenied, RuleRefused, UsageError
 
 from .support import As
 

@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.api import ApiSettings
 from govflow.cli import app as cli_app
-from govflow.rectification import run_deadlines
-from govflow.services import App
-from govflow.sweep import run_sweep
-from states.phases import Event
+from govflow.governance.rectification import run_deadlines
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.states.phases import Event
 
 from .support import As
 

@@ -26,13 +26,14 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
-from govflow import auth, services
+from govflow.access import auth
 from govflow.api import ApiSettings, create_app
 from govflow.demo import demo_portfolio
-from govflow.rectification import run_deadlines
-from govflow.services import App
-from govflow.sweep import run_sweep
-from models.db import make_engine
+from govflow.governance.rectification import run_deadlines
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
 
 from .support import NOW
 

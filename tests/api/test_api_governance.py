@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
 
-from govflow.cuts import run_cuts
-from govflow.services import App
+from govflow.governance.cuts import run_cuts
+from govflow.lifecycle.services import App
 
 from .support import As
 
@@ -67,7 +67,7 @@ def test_finance_decides_a_recommendation_and_audit_downloads_the_reports(
 
 
 def test_the_policy_in_force_is_readable_by_those_it_concerns(client: TestClient, gov: App, as_: As) -> None:
-    from govflow import policy_service
+    from govflow.governance import policy_service
 
     expected, _ = policy_service.show_policy(gov, None)
     for user in ("wang", "qian", "zheng", "admin"):

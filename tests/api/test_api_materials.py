@@ -1,4 +1,4 @@
-"""Sharing materials over HTTP and the read use cases behind them (govflow.queries): secret catalog items
+"""Sharing materials over HTTP and the read use cases behind them (govflow.reads.queries): secret catalog items
 (第二条第三款), agreements, opinions, uploads; the audit trail, users and flow runs."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
-from govflow import queries
 from govflow.api import ApiSettings, create_app
-from govflow.flowruns import recorded_run
-from govflow.services import App
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent, CatalogAuthorization, CatalogItem, DeliveryEvidence, Department
-from states.errors import PermissionDenied
+from govflow.governance.flowruns import recorded_run
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent, CatalogAuthorization, CatalogItem, DeliveryEvidence, Department
+from govflow.reads import queries
+from govflow.states.errors import PermissionDenied
 
 from .support import BIGDATA, NDRC, SAMR, As
 

@@ -18,14 +18,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from govflow import services
 from govflow.api import ApiSettings, create_app
-from govflow.services import App
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent
-from states.permissions import TABLE, Role, Scope
-from states.phases import Event
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent
+from govflow.states.permissions import TABLE, Role, Scope
+from govflow.states.phases import Event
 
 from .support import BIGDATA, SAMR, As
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from govflow import services
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
 
 from .support import BIGDATA, LAND, SAMR, As
 

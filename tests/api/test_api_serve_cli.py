@@ -10,13 +10,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from govflow import auth, services
+from govflow.access import auth
 from govflow.cli.common import State
 from govflow.cli.serve import register
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
 from govflow.settings import Settings
-from models.db import make_engine
 
 #: the commands are thin over use cases that the other suites run on both databases
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -11,13 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from govflow import auth, services
+from govflow.access import auth
 from govflow.api.deps import CSRF_HEADER, SESSION_COOKIE
-from govflow.services import App
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AppUser, AuditEvent
-from states.errors import NotFound, RuleRefused, UsageError
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AppUser, AuditEvent
+from govflow.states.errors import NotFound, RuleRefused, UsageError
 
 from .support import As
 

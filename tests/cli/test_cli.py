@@ -44,14 +44,14 @@ import yaml
 from sqlalchemy import Engine, event, inspect, text
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.cli import app
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
 from govflow.settings import Settings
-from models.db import make_engine
-from states import lifecycle
-from states.phases import Event, Phase
+from govflow.states import lifecycle
+from govflow.states.phases import Event, Phase
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

@@ -1,6 +1,6 @@
 """`govflow cuts …` and `govflow policy …` as finance and the operator use them, on SQLite and PostgreSQL.
 
-The recommendations are made by calling :func:`govflow.cuts.run_cuts` on the same database (``govflow run
+The recommendations are made by calling :func:`govflow.governance.cuts.run_cuts` on the same database (``govflow run
 cuts`` is another module's command); everything else goes through the CLI in-process (typer's CliRunner),
 with the application clock pinned to the demo's "today" and every engine a command built disposed after it.
 """
@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.cli import app
-from govflow.cuts import run_cuts
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.governance.cuts import run_cuts
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
 from govflow.settings import Settings
-from models.db import make_engine
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 AS_OF = date(2026, 11, 26)

@@ -18,14 +18,14 @@ import yaml
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.cli import app
-from govflow.outbox import enqueue
-from govflow.services import App
+from govflow.governance.outbox import enqueue
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent, OutboxMessage
 from govflow.settings import Settings
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent, OutboxMessage
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 OUTBOX = t(OutboxMessage)

@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.cli import app as cli_app
 from govflow.demo import demo_portfolio
-from govflow.rectification import run_deadlines
-from govflow.services import App
+from govflow.governance.rectification import run_deadlines
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
 from govflow.settings import Settings
-from govflow.sweep import run_sweep
 
 ORDER = "RO-ZJ-2026-004-01"  # ZJ-2026-004 (lead 人社厅: chen), due 2026-10-30
 COMMANDS = ["list", "show", "evidence", "verify", "reject", "reopen", "extend"]

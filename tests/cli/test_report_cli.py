@@ -21,14 +21,14 @@ import pytest
 from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
-from govflow import services
 from govflow.cli import app as cli_app
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine, unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import CutRecommendation, Project, RectificationOrder
 from govflow.settings import Settings
-from models.db import make_engine, unit_of_work
-from models.facts import t
-from models.tables import CutRecommendation, Project, RectificationOrder
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 
@@ -138,7 +138,7 @@ def recommendation(project_id: int, percent: str, base: str, amount: str) -> dic
 
 def test_the_cli_offers_exactly_the_formats_render_knows() -> None:
     from govflow.cli.report import Fmt
-    from govflow.reports import Format
+    from govflow.reads.reports import Format
 
     assert [f.value for f in Fmt] == [f.value for f in Format]
 

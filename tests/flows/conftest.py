@@ -65,7 +65,7 @@ def prefect_api() -> Iterator[str]:
 @pytest.fixture
 def portfolio_url(db_url: str) -> str:
     from govflow.demo import demo_portfolio
-    from govflow.services import App, load_portfolio
+    from govflow.lifecycle.services import App, load_portfolio
     from govflow.settings import Settings
 
     app = App.from_settings(Settings(database_url=db_url))
@@ -105,8 +105,14 @@ class Look:
     def snapshot(url: str) -> dict[str, list[str]]:
         """Every row of :data:`RUN_TABLES`, comparable across databases: without its surrogate id and its
         wall-clock timestamps, foreign keys to findings and orders replaced by their keys and codes."""
-        from models.facts import t
-        from models.tables import CutRecommendation, Finding, OrderStep, OutboxMessage, RectificationOrder
+        from govflow.models.facts import t
+        from govflow.models.tables import (
+            CutRecommendation,
+            Finding,
+            OrderStep,
+            OutboxMessage,
+            RectificationOrder,
+        )
 
         tables = dict(
             zip(
@@ -134,8 +140,8 @@ class Look:
 
     @staticmethod
     def flow_runs(url: str) -> list[dict[str, Any]]:
-        from models.facts import t
-        from models.tables import FlowRun
+        from govflow.models.facts import t
+        from govflow.models.tables import FlowRun
 
         runs = t(FlowRun)
         with Look._connect(url) as c:
@@ -143,7 +149,7 @@ class Look:
 
     @staticmethod
     def count(url: str, model: Any) -> int:
-        from models.facts import t
+        from govflow.models.facts import t
 
         with Look._connect(url) as c:
             return int(c.execute(select(func.count()).select_from(t(model))).scalar_one())
@@ -151,7 +157,7 @@ class Look:
     @staticmethod
     @contextmanager
     def _connect(url: str) -> Iterator[Connection]:
-        from models.db import make_engine
+        from govflow.models.db import make_engine
 
         engine = make_engine(url)
         try:

@@ -23,13 +23,13 @@ from prefect import State
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
-from flows.governance import BY_NAME, run_all
-from govflow import scheduling
 from govflow.cli import app as cli_app
-from govflow.scheduling import ALL, FLOWS, run_direct
-from govflow.services import App, verify_audit
+from govflow.flows.governance import BY_NAME, run_all
+from govflow.governance import scheduling
+from govflow.governance.scheduling import ALL, FLOWS, run_direct
+from govflow.lifecycle.services import App, verify_audit
+from govflow.models.tables import AuditEvent, OutboxMessage
 from govflow.settings import Settings
-from models.tables import AuditEvent, OutboxMessage
 
 if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are imported
     from tests.flows.conftest import CleanEnv, Look

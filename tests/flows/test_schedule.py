@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 import govflow.cli
 from govflow.cli import run as run_cli
-from govflow.scheduling import FLOWS
+from govflow.governance.scheduling import FLOWS
 
 if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are imported
     from tests.flows.conftest import CleanEnv, Look
@@ -108,9 +108,9 @@ def test_schedule_registers_the_deployments_on_a_work_pool(prefect_api: str) -> 
     assert body["work_pool"] == "govflow-test" and len(body["registered"]) == 5
     with get_client(sync_client=True) as client:
         found = [client.read_deployment(UUID(i)) for i in body["registered"]]
-    assert {d.entrypoint for d in found} == {f"flows.governance.{f}" for f in (*FLOWS[:4], "run_all")}
+    assert {d.entrypoint for d in found} == {f"govflow.flows.governance.{f}" for f in (*FLOWS[:4], "run_all")}
     assert {d.work_pool_name for d in found} == {"govflow-test"}
-    nightly = next(d for d in found if d.entrypoint == "flows.governance.run_all")
+    nightly = next(d for d in found if d.entrypoint == "govflow.flows.governance.run_all")
     assert [s.schedule.model_dump(include={"cron", "timezone"}) for s in nightly.schedules] == [
         {"cron": "0 1 * * *", "timezone": "Asia/Shanghai"}
     ]
@@ -186,7 +186,10 @@ def test_a_cron_schedule_fires_a_scheduled_run_on_a_prefect_server(
     try:
         wait(lambda: healthy(api), server, 120, "the Prefect server to answer")
         served = start(
-            [sys.executable, "-m", "flows.deployments"], served_env, tmp_path / "served.log", cwd=tmp_path
+            [sys.executable, "-m", "govflow.flows.deployments"],
+            served_env,
+            tmp_path / "served.log",
+            cwd=tmp_path,
         )
         wait(
             lambda: any(r["status"] == "completed" for r in look.flow_runs(db_url)),

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from govflow import cuts, policy_service, services
-from govflow.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
 from govflow.demo import demo_portfolio
-from govflow.services import App
-from govflow.settings import Settings
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import (
+from govflow.governance import cuts, policy_service
+from govflow.governance.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import (
     AuditEvent,
     CatalogItem,
     CutRecommendation,
@@ -33,7 +33,8 @@ from models.tables import (
     Project,
     RectificationOrder,
 )
-from states.errors import (
+from govflow.settings import Settings
+from govflow.states.errors import (
     CalendarDataMissing,
     Conflict,
     InvalidInput,
@@ -42,7 +43,7 @@ from states.errors import (
     RuleRefused,
     UsageError,
 )
-from states.phases import Event
+from govflow.states.phases import Event
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 AS_OF = date(2026, 11, 26)

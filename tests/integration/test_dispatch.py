@@ -28,19 +28,19 @@ import pytest
 import yaml
 from sqlalchemy import Engine, insert, select
 
-from govflow import dispatch
-from govflow.dispatch import DispatchResult, retry_messages, run_dispatch
-from govflow.outbox import enqueue
-from govflow.services import App
+from govflow.governance import dispatch
+from govflow.governance.dispatch import DispatchResult, retry_messages, run_dispatch
+from govflow.governance.outbox import enqueue
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine, unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import Department, FlowRun, OutboxMessage, Project
+from govflow.notifications.apprise_notifier import AppriseNotifier
+from govflow.notifications.base import DeliveryFailed, Notice, channel_id
+from govflow.notifications.config import load_config, parse_config
+from govflow.notifications.fake import FakeNotifier
 from govflow.settings import Settings
-from models.db import make_engine, unit_of_work
-from models.facts import t
-from models.tables import Department, FlowRun, OutboxMessage, Project
-from notifications.apprise_notifier import AppriseNotifier
-from notifications.base import DeliveryFailed, Notice, channel_id
-from notifications.config import load_config, parse_config
-from notifications.fake import FakeNotifier
-from states.errors import NotFound, RuleRefused, UsageError
+from govflow.states.errors import NotFound, RuleRefused, UsageError
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 EXAMPLE = Path(__file__).resolve().parents[2] / "govflow" / "data" / "notify.example.yaml"

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from govflow import services
 from govflow.demo import demo_portfolio
-from govflow.services import App, fire_event
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App, fire_event
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent, OrderStep, OutboxMessage, Project, RectificationOrder
 from govflow.settings import Settings
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent, OrderStep, OutboxMessage, Project, RectificationOrder
-from states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
-from states.phases import Event, Phase
+from govflow.states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
+from govflow.states.phases import Event, Phase
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 

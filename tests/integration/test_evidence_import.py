@@ -1,4 +1,4 @@
-"""Bulk delivery-evidence import (:mod:`govflow.evidence` through ``services.import_evidence``), on SQLite and
+"""Bulk delivery-evidence import (:mod:`govflow.lifecycle.evidence` through ``services.import_evidence``), on SQLite and
 PostgreSQL: sums per item, consumer and day written once; every bad row reported with its path (rows already on
 record among them) and nothing written; the same file never twice; ``replace``; header problems; XLSX; the
 department scope; a file of 200,000 rows.
@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from govflow import evidence, services
 from govflow.demo import demo_portfolio
-from govflow.services import App
+from govflow.lifecycle import evidence, services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AuditEvent, CatalogItem, DeliveryEvidence, Project
 from govflow.settings import Settings
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import AuditEvent, CatalogItem, DeliveryEvidence, Project
-from states.errors import InvalidInput, PermissionDenied, RuleRefused, UsageError
+from govflow.states.errors import InvalidInput, PermissionDenied, RuleRefused, UsageError
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 TODAY = NOW.date()

@@ -18,9 +18,9 @@ from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from models.db import make_engine
-from models.migrate import current, downgrade, head, make_config, pending, upgrade
+import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from govflow.models.db import make_engine
+from govflow.models.migrate import current, downgrade, head, make_config, pending, upgrade
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_TABLES = set(SQLModel.metadata.tables)
@@ -137,8 +137,8 @@ def test_a_failed_migration_leaves_nothing_behind(empty_engine: Engine, empty_db
 
 _UPGRADE_WHEN_TOLD = """
 import sys
-from models.db import make_engine
-from models.migrate import upgrade
+from govflow.models.db import make_engine
+from govflow.models.migrate import upgrade
 
 engine = make_engine(sys.argv[1])
 print("ready", flush=True)

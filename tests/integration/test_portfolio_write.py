@@ -1,4 +1,4 @@
-"""Writing a portfolio document (``govflow.portfolio.write`` / ``load``), on SQLite and PostgreSQL.
+"""Writing a portfolio document (``govflow.lifecycle.portfolio.write`` / ``load``), on SQLite and PostgreSQL.
 
 The demo document is the fixture: its counts, its links (ids resolved per project, not by bare code), the
 reuse of departments already in the database, evidence aggregation, and one audit event per project.
@@ -16,10 +16,10 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
-from govflow import portfolio as pf
-from models.audit import verify
-from models.db import unit_of_work
-from models.tables import (
+from govflow.lifecycle import portfolio as pf
+from govflow.models.audit import verify
+from govflow.models.db import unit_of_work
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AgreementParty,
@@ -36,7 +36,7 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from states.errors import InvalidInput
+from govflow.states.errors import InvalidInput
 
 DEMO = Path(pf.__file__).resolve().parent / "data" / "demo-portfolio.yaml"
 NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from govflow import rectification, services
 from govflow.demo import demo_portfolio
-from govflow.flowruns import recorded_run
-from govflow.rectification import (
+from govflow.governance import rectification
+from govflow.governance.flowruns import recorded_run
+from govflow.governance.rectification import (
     DeadlinesResult,
     OrderStatus,
     extend_order,
@@ -29,14 +29,22 @@ from govflow.rectification import (
     submit_evidence,
     verify_order,
 )
-from govflow.services import App, fire_event
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App, fire_event
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
 from govflow.settings import Settings
-from govflow.sweep import run_sweep
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
-from states.errors import CalendarDataMissing, Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
-from states.phases import Event
+from govflow.states.errors import (
+    CalendarDataMissing,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RuleRefused,
+    UsageError,
+)
+from govflow.states.phases import Event
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, the demo's "today"
 NOTICE = date(2026, 9, 28)

@@ -23,17 +23,19 @@ import pandas as pd  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from govflow import policy_service, reports, services
 from govflow.demo import demo_portfolio
-from govflow.reports import COLUMNS, Format, Kind
-from govflow.services import App, fire_event
+from govflow.governance import policy_service
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App, fire_event
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
+from govflow.reads import reports
+from govflow.reads.reports import COLUMNS, Format, Kind
 from govflow.settings import Settings
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
-from states.errors import CalendarDataMissing, NotFound, PermissionDenied, UsageError
-from states.phases import Event, Phase
-from states.policy import default_policy
+from govflow.states.errors import CalendarDataMissing, NotFound, PermissionDenied, UsageError
+from govflow.states.phases import Event, Phase
+from govflow.states.policy import default_policy
 
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 in Beijing: the demo portfolio's "today"
 CST = timezone(timedelta(hours=8))

@@ -9,16 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from govflow import queries, secrecy, services
 from govflow.demo import demo_portfolio
-from govflow.services import App, fire_event
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App, fire_event
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import AgreementItem, AuditEvent, CatalogItem, Project
+from govflow.reads import dashboard, queries, secrecy
 from govflow.settings import Settings
-from govflow.web import views
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import AgreementItem, AuditEvent, CatalogItem, Project
-from states.phases import Event
-from states.verdict import Reason
+from govflow.states.phases import Event
+from govflow.states.verdict import Reason
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 CODE = "ZJ-2026-001"
@@ -103,7 +103,7 @@ def test_orders_and_the_audit_trail_hide_the_secret_item_from_the_program_office
 def test_the_dashboard_preview_of_the_next_step_hides_the_secret_item_too(app: App) -> None:
     _to_acceptance_review_with_the_secret_item_overdue(app)
     for reader, sees in (("wang", False), ("li", True)):
-        [preview] = [p for p in views.previews(app, CODE, reader) if p.event is Event.PASS_ACCEPTANCE]
+        [preview] = [p for p in dashboard.previews(app, CODE, reader) if p.event is Event.PASS_ACCEPTANCE]
         text = _words([r.to_dict("zh") for r in preview.reasons] + [r.message_en for r in preview.reasons])
         assert (SECRET_CODE in text) is sees, reader
         assert preview.reasons, "the preview still says what is missing"

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from govflow import portfolio, services
 from govflow.demo import demo_portfolio
-from govflow.rectification import run_deadlines, show_order
-from govflow.services import App, fire_event
-from govflow.settings import Settings
-from govflow.sweep import SweepResult, describe_finding, run_sweep
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import (
+from govflow.governance.rectification import run_deadlines, show_order
+from govflow.governance.sweep import SweepResult, describe_finding, run_sweep
+from govflow.lifecycle import portfolio, services
+from govflow.lifecycle.services import App, fire_event
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import (
     AgreementItem,
     AuditEvent,
     CatalogItem,
@@ -33,7 +32,8 @@ from models.tables import (
     Project,
     RectificationOrder,
 )
-from states.phases import Event
+from govflow.settings import Settings
+from govflow.states.phases import Event
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, the demo's "today"
 SMALL = Path(__file__).resolve().parents[1] / "data" / "governance" / "sweep-portfolio.yaml"

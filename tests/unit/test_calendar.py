@@ -21,8 +21,8 @@ import chinese_calendar  # type: ignore[import-untyped]
 import holidays
 import pytest
 
-from states.calendar import WorkCalendar, load_override
-from states.errors import CalendarDataMissing, UsageError
+from govflow.states.calendar import WorkCalendar, load_override
+from govflow.states.errors import CalendarDataMissing, UsageError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "govflow" / "data" / "calendar-override.example.yaml"
 

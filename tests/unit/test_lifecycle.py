@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from states.errors import RuleRefused
-from states.guards import GuardContext
-from states.lifecycle import TRANSITIONS, Outcome, events_from, fire, mermaid
-from states.phases import Event, Phase
-from states.sharing import (
+from govflow.states.errors import RuleRefused
+from govflow.states.guards import GuardContext
+from govflow.states.lifecycle import TRANSITIONS, Outcome, events_from, fire, mermaid
+from govflow.states.phases import Event, Phase
+from govflow.states.sharing import (
     AgreementFact,
     AgreementForm,
     AgreementItemFact,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from states.lifecycle import TRANSITIONS
-from states.permissions import TABLE, Role, Scope, decide, event_action
+from govflow.states.lifecycle import TRANSITIONS
+from govflow.states.permissions import TABLE, Role, Scope, decide, event_action
 
 LEAD, OTHER, STRANGER = "LEAD", "OTHER", "STRANGER"
 EXPECTED_EVENT_ROLES = {

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from states.errors import InvalidInput, UsageError
-from states.policy import (
+from govflow.states.errors import InvalidInput, UsageError
+from govflow.states.policy import (
     RECTIFICATION_WORKDAYS,
     Policy,
     default_policy,

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import yaml
 
-from govflow import portfolio as pf
-from govflow import tabular as tb
-from states import guards
-from states.errors import InvalidInput, UsageError
-from states.phases import Event, Phase
-from states.sharing import NeedsFact, OpinionFact, ProjectFacts, ReviewFact, UnmetNeed
+from govflow.lifecycle import portfolio as pf
+from govflow.lifecycle import tabular as tb
+from govflow.states import guards
+from govflow.states.errors import InvalidInput, UsageError
+from govflow.states.phases import Event, Phase
+from govflow.states.sharing import NeedsFact, OpinionFact, ProjectFacts, ReviewFact, UnmetNeed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEMO = Path(pf.__file__).resolve().parent / "data" / "demo-portfolio.yaml"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from govflow.services import _NOTIFY
-from notifications.templates import notice, render
-from states.phases import Event
+from govflow.lifecycle.services import _NOTIFY
+from govflow.notifications.templates import notice, render
+from govflow.states.phases import Event
 
 PLACEHOLDER = re.compile(r"[{}]|\$\{|%\(|%s")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -24,7 +24,7 @@ EVIDENCE = {
 
 
 def decision(event: str, accepted: bool) -> dict[str, Any]:
-    """The payload ``govflow.services._notify_decision`` writes."""
+    """The payload ``govflow.lifecycle.services._notify_decision`` writes."""
     refused = [
         {
             "code": "NO_AGREEMENT",
@@ -47,7 +47,7 @@ def decision(event: str, accepted: bool) -> dict[str, Any]:
     }
 
 
-#: rectification order events and what each adds to the payload (govflow.rectification._message)
+#: rectification order events and what each adds to the payload (govflow.governance.rectification._message)
 ORDER_EXTRAS: list[tuple[str, dict[str, Any]]] = [
     ("issued", {"notice_date": "2026-11-26", "workdays": 20, "finding": "F-1"}),
     ("reminder", {"reminder": 5, "due_on": "2026-12-17", "late": False}),
@@ -199,7 +199,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
         None,
     ),
     "test": ("test", "program_office", {"sent_by": "admin", "at": "2026-11-26T09:00:00+00:00"}, None),
-    # the topics and payloads as govflow.sweep, govflow.rectification and govflow.cuts write them
+    # the topics and payloads as govflow.governance.sweep, govflow.governance.rectification and govflow.governance.cuts write them
     "sweep-finding-opened": (
         "finding.opened",
         "department",

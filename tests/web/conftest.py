@@ -62,7 +62,7 @@ class Clock:
 @dataclass
 class Site:
     base: str
-    gov: Any  # govflow.services.App
+    gov: Any  # govflow.lifecycle.services.App
     clock: Clock
     artifacts: Path
     pages: dict[str, Any] = field(default_factory=dict)
@@ -74,9 +74,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) 
 
     from govflow.api import ApiSettings
     from govflow.demo import DEMO_NOW
-    from govflow.services import App, init_db
+    from govflow.lifecycle.services import App, init_db
+    from govflow.models.db import make_engine
     from govflow.web.site import create_site, seed_demo
-    from models.db import make_engine
 
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
     settings = ApiSettings(database_url=url)

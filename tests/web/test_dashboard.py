@@ -264,10 +264,10 @@ def test_program_office_verifies_the_order_after_a_refused_extension(browser: Br
 
 
 def test_a_month_later_audit_and_finance(browser: Browser, site: Site) -> None:
-    from govflow.cuts import run_cuts
-    from govflow.flowruns import recorded_run
-    from govflow.rectification import run_deadlines
-    from govflow.sweep import run_sweep
+    from govflow.governance.cuts import run_cuts
+    from govflow.governance.flowruns import recorded_run
+    from govflow.governance.rectification import run_deadlines
+    from govflow.governance.sweep import run_sweep
 
     first, later = date(2026, 11, 26), date(2026, 12, 30)
     for flow, run in (("sweep", run_sweep), ("deadlines", run_deadlines), ("cuts", run_cuts)):
@@ -344,8 +344,8 @@ def test_english_board(browser: Browser, site: Site) -> None:
 
 
 def test_admin_adds_a_user_who_then_signs_in(browser: Browser, site: Site) -> None:
-    from govflow.dispatch import run_dispatch
-    from notifications.fake import FakeNotifier
+    from govflow.governance.dispatch import run_dispatch
+    from govflow.notifications.fake import FakeNotifier
 
     run_dispatch(site.gov, FakeNotifier())  # no channel file: messages wait, the run is recorded
     admin = as_(browser, site, "admin")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from govflow import queries
-from govflow.services import App
+from govflow.lifecycle.services import App
+from govflow.reads import queries
 from govflow.web.text import TEXT
 
 from .conftest import PASSWORD, Clock
@@ -23,9 +23,9 @@ USERS = ("wang", "li", "qian", "zheng", "pingshen", "zhou", "chen", "admin")
 def gov(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     from govflow.api import ApiSettings
     from govflow.demo import DEMO_NOW
-    from govflow.services import init_db
+    from govflow.lifecycle.services import init_db
+    from govflow.models.db import make_engine
     from govflow.web.site import seed_demo
-    from models.db import make_engine
 
     url = f"sqlite:///{tmp_path_factory.mktemp('pages') / 'pages.db'}"
     app = App(ApiSettings(database_url=url), make_engine(url), clock=Clock(DEMO_NOW))
@@ -79,7 +79,7 @@ def test_not_signed_in_goes_to_sign_in(gov: App) -> None:
 
 
 def test_the_sign_in_page_says_when_a_name_is_locked(gov: App) -> None:
-    from govflow import auth
+    from govflow.access import auth
     from govflow.api import ApiSettings
     from govflow.web.site import create_site
 
@@ -266,7 +266,7 @@ def test_a_corrected_evidence_export_replaces_only_when_asked(clients: dict[str,
 @pytest.fixture(scope="module")
 def order(gov: App) -> str:
     """ZJ-2026-004 fails acceptance: rectification order RO-ZJ-2026-004-01 (open)."""
-    from govflow.services import fire_event
+    from govflow.lifecycle.services import fire_event
 
     fire_event(gov, "ZJ-2026-004", "request_acceptance", "chen")
     res = fire_event(gov, "ZJ-2026-004", "fail_acceptance", "wang", reason="C-001、C-002 到期未交付")
@@ -282,7 +282,7 @@ def order_forms(page: str, code: str) -> set[str]:
 def test_the_orders_page_offers_only_what_the_user_may_do_now(
     gov: App, clients: dict[str, TestClient], order: str
 ) -> None:
-    from govflow import rectification
+    from govflow.governance import rectification
 
     wang, li = clients["wang"], clients["li"]
     assert order_forms(wang.get("/web/orders").text, order) == {"extend"}
@@ -319,7 +319,7 @@ def test_a_stale_orders_page_gets_a_conflict_instead_of_acting_on_a_changed_orde
 ) -> None:
     """Every action form carries the version the page showed; an order changed since is not acted on: the page
     comes back up to date with a conflict message (409), and the fresh page's form then works."""
-    from govflow import rectification
+    from govflow.governance import rectification
 
     if rectification.show_order(gov, order, "wang").status is not rectification.OrderStatus.CLOSED:
         if (

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from govflow import queries
 from govflow.api.deps import ActorName, GovApp, Lang, PageParams
 from govflow.api.schemas import CODE, AuditEventOut, ChainReportOut, ErrorBody, PageOut, UtcDatetime
+from govflow.reads import queries
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorBody}}

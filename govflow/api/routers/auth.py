@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from govflow import auth
+from govflow.access import auth
 from govflow.api.deps import CurrentPrincipal, GovApp, close_session, get_settings, open_session
 from govflow.api.schemas import ErrorBody, LoginIn, PasswordChangeIn, SessionOut
 from govflow.api.settings import ApiSettings

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from govflow import policy_service, queries
 from govflow.api.deps import ActorName, GovApp, PageParams
 from govflow.api.schemas import CODE, ErrorBody, FlowRunOut, PageOut
+from govflow.governance import policy_service
+from govflow.reads import queries
 
 router = APIRouter(prefix="/flow-runs", tags=["flows"])
 

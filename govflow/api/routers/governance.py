@@ -11,7 +11,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from govflow import cuts, queries, rectification, reports
 from govflow.api.deps import ActorName, GovApp, Lang, PageParams
 from govflow.api.schemas import (
     CODE,
@@ -24,6 +23,8 @@ from govflow.api.schemas import (
     PageOut,
     VerifyIn,
 )
+from govflow.governance import cuts, rectification
+from govflow.reads import queries, reports
 
 #: besides the common errors: unknown project (404), a decided recommendation (409), no calendar data (503)
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
-from govflow import queries, services
 from govflow.api.deps import ActorName, GovApp, PageParams, ProjectCode, get_settings
 from govflow.api.schemas import (
     AgreementOut,
@@ -25,7 +24,9 @@ from govflow.api.schemas import (
 )
 from govflow.api.settings import ApiSettings
 from govflow.api.uploads import DOCUMENT, TABULAR, saved
-from states.sharing import Secrecy
+from govflow.lifecycle import services
+from govflow.reads import queries
+from govflow.states.sharing import Secrecy
 
 router = APIRouter(tags=["materials"])
 Settings = Annotated[ApiSettings, Depends(get_settings)]

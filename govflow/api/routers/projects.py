@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from govflow import queries, services
 from govflow.api.deps import ActorName, GovApp, Lang, PageParams, ProjectCode
 from govflow.api.errors import error_body
 from govflow.api.schemas import (
@@ -22,9 +21,11 @@ from govflow.api.schemas import (
     ProjectDetail,
     ProjectSummary,
 )
-from states.errors import RuleRefused, UsageError
-from states.phases import Phase
-from states.verdict import Reason
+from govflow.lifecycle import services
+from govflow.reads import queries
+from govflow.states.errors import RuleRefused, UsageError
+from govflow.states.phases import Phase
+from govflow.states.verdict import Reason
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 

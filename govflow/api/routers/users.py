@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from govflow import auth, queries, services
+from govflow.access import auth
 from govflow.api.deps import ActorName, GovApp, PageParams, UserName
 from govflow.api.schemas import (
     ActivateIn,
@@ -19,7 +19,9 @@ from govflow.api.schemas import (
     UserOut,
     UserStateOut,
 )
-from states.permissions import Role
+from govflow.lifecycle import services
+from govflow.reads import queries
+from govflow.states.permissions import Role
 
 router = APIRouter(prefix="/users", tags=["users"])
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -1,8 +1,8 @@
-"""Read use cases the dashboard needs beyond those of :mod:`govflow.queries` and :mod:`govflow.rectification`:
+"""Read use cases the dashboard needs beyond those of :mod:`govflow.reads.queries` and :mod:`govflow.governance.rectification`:
 a page of rectification orders with their steps and working days overdue, and the departments to choose from.
 
 They read in one read-only unit of work each and change nothing; permissions are checked by the use cases they
-build on (``order.read`` through :func:`govflow.rectification.list_orders`).
+build on (``order.read`` through :func:`govflow.governance.rectification.list_orders`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from govflow.rectification import ORDER, STEP, OrderStatus, OrderView, StepView, list_orders
-from govflow.services import App, use_case
-from models.db import unit_of_work
-from models.facts import DEPT
+from govflow.governance.rectification import ORDER, STEP, OrderStatus, OrderView, StepView, list_orders
+from govflow.lifecycle.services import App, use_case
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT
 
 #: orders on one page of the orders list
 ORDER_PAGE_SIZE = 20

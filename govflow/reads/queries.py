@@ -1,4 +1,4 @@
-"""Read use cases the API and the web pages need beyond :mod:`govflow.services`: a project's sharing materials
+"""Read use cases the API and the web pages need beyond :mod:`govflow.lifecycle.services`: a project's sharing materials
 (with secret catalog items hidden from those not entitled to them), the sweep's findings, the audit trail, users
 and flow runs.
 
@@ -18,14 +18,13 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow import rectification, secrecy, sweep
-from govflow.rectification import OrderView
-from govflow.secrecy import secret_visible
-from govflow.services import Actor, App, _project_row, authorize, get_actor, use_case, verify_audit
-from models.audit import ChainReport
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import (
+from govflow.governance import rectification, sweep
+from govflow.governance.rectification import OrderView
+from govflow.lifecycle.services import Actor, App, _project_row, authorize, get_actor, use_case, verify_audit
+from govflow.models.audit import ChainReport
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AgreementParty,
@@ -42,9 +41,11 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from states.errors import UsageError
-from states.permissions import Role
-from states.verdict import clause
+from govflow.reads import secrecy
+from govflow.reads.secrecy import secret_visible
+from govflow.states.errors import UsageError
+from govflow.states.permissions import Role
+from govflow.states.verdict import clause
 
 CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
 MAX_PAGE_SIZE = 500
@@ -436,14 +437,14 @@ def orders_out(
 def list_orders(
     app: App, actor_name: str, *, status: str | None = None, project: str | None = None, lang: str = "zh"
 ) -> list[dict[str, Any]]:
-    """:func:`govflow.rectification.list_orders` with secret findings masked (:func:`orders_out`)."""
+    """:func:`govflow.governance.rectification.list_orders` with secret findings masked (:func:`orders_out`)."""
     views = rectification.list_orders(app, actor_name, status=status, project=project)
     return orders_out(app, actor_name, views, lang)
 
 
 @use_case
 def show_order(app: App, code: str, actor_name: str, *, lang: str = "zh") -> dict[str, Any]:
-    """:func:`govflow.rectification.show_order` with secret findings masked (:func:`orders_out`)."""
+    """:func:`govflow.governance.rectification.show_order` with secret findings masked (:func:`orders_out`)."""
     return orders_out(app, actor_name, [rectification.show_order(app, code, actor_name)], lang)[0]
 
 

@@ -8,7 +8,7 @@ the same results.
 
 Chunks. A chunk is an inclusive range of project ids handed to ``run_sweep`` / ``run_deadlines`` /
 ``run_cuts``. The ranges are cut so that each holds at most ``flow_chunk_size`` projects of the phases the flow
-works on (:func:`govflow.flowruns.project_id_chunks`), and are then widened to *tile* every project id from the
+works on (:func:`govflow.governance.flowruns.project_id_chunks`), and are then widened to *tile* every project id from the
 smallest to the largest: a project that has left those phases still falls in a chunk, so its open findings are
 closed and its cut recommendation withdrawn (a range covering only the swept projects would skip them).
 """
@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from govflow.flowruns import project_id_chunks, recorded_run
-from govflow.policy_service import active_policy
-from govflow.services import App
+from govflow.governance.flowruns import project_id_chunks, recorded_run
+from govflow.governance.policy_service import active_policy
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
 from govflow.settings import Settings
-from models.db import unit_of_work
-from states.errors import UsageError
-from states.phases import SWEPT_PHASES, Phase
+from govflow.states.errors import UsageError
+from govflow.states.phases import SWEPT_PHASES, Phase
 
 #: the four governance flows, in the order the nightly ``all`` runs them
 FLOWS: tuple[str, ...] = ("sweep", "deadlines", "cuts", "dispatch")
@@ -117,15 +117,15 @@ def run_chunk(settings: Settings, flow: str, as_of: date, chunk: Chunk) -> dict[
     """One chunk of a chunked flow, through its service function; the result's ``to_dict()``."""
     with open_app(settings) as app:
         if flow == "sweep":
-            from govflow.sweep import run_sweep
+            from govflow.governance.sweep import run_sweep
 
             return run_sweep(app, as_of, chunk).to_dict()
         if flow == "deadlines":
-            from govflow.rectification import run_deadlines
+            from govflow.governance.rectification import run_deadlines
 
             return run_deadlines(app, as_of, chunk).to_dict()
         if flow == "cuts":
-            from govflow.cuts import run_cuts
+            from govflow.governance.cuts import run_cuts
 
             return run_cuts(app, as_of, chunk).to_dict()
     raise ValueError(f"not a chunked flow: {flow}")
@@ -138,7 +138,7 @@ def run_dispatch_once(
     prefect_flow_run_id: str | None = None,
 ) -> dict[str, Any]:
     """One dispatch pass with the configured channels (``run_dispatch`` records its own flow run)."""
-    from govflow.dispatch import default_notifier, run_dispatch
+    from govflow.governance.dispatch import default_notifier, run_dispatch
 
     notifier = default_notifier(settings)
     with open_app(settings) as app:
@@ -199,7 +199,7 @@ def all_result(as_of: date, results: Mapping[str, Mapping[str, Any]]) -> dict[st
 def recording(
     settings: Settings, flow: str, as_of: date | None, prefect_flow_run_id: str | None = None
 ) -> Iterator[dict[str, Any]]:
-    """A ``flow_run`` record around a run (:func:`govflow.flowruns.recorded_run`); fill the yielded dict."""
+    """A ``flow_run`` record around a run (:func:`govflow.governance.flowruns.recorded_run`); fill the yielded dict."""
     with open_app(settings) as app, recorded_run(app, flow, as_of, prefect_flow_run_id) as stats:
         yield stats
 

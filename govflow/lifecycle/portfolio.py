@@ -39,8 +39,8 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models.audit import AuditRecord, append
-from models.tables import (
+from govflow.models.audit import AuditRecord, append
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AgreementParty,
@@ -56,11 +56,11 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from states.errors import InvalidInput, UsageError
-from states.permissions import Role
-from states.phases import Phase, ReviewStage
-from states.rules import check_agreement, check_catalog_item, check_credit_code, check_region
-from states.sharing import (
+from govflow.states.errors import InvalidInput, UsageError
+from govflow.states.permissions import Role
+from govflow.states.phases import Phase, ReviewStage
+from govflow.states.rules import check_agreement, check_catalog_item, check_credit_code, check_region
+from govflow.states.sharing import (
     AgreementFact,
     AgreementForm,
     AgreementItemFact,
@@ -76,7 +76,7 @@ from states.sharing import (
     Secrecy,
     ShareType,
 )
-from states.verdict import Reason, clause
+from govflow.states.verdict import Reason, clause
 
 #: The clause cited for problems of the document itself (shape, references) rather than of 733号文.
 DOC_CLAUSE = "govflow 项目组合文档"
@@ -1178,7 +1178,7 @@ def check_evidence(
 
     With ``existing`` None the references (project, catalog item, consumer) are not checked; give it, filled
     by :func:`read_existing`, before writing. ``path_of`` names row *i* (0-based); by default ``rows[i+1]``,
-    the numbering of :mod:`govflow.tabular`.
+    the numbering of :mod:`govflow.lifecycle.tabular`.
     """
     reasons = []
     for i, ev in enumerate(rows):

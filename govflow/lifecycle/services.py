@@ -19,15 +19,14 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from govflow import portfolio, secrecy, tabular
-from govflow.outbox import enqueue
-from govflow.settings import Settings
-from models import audit
-from models.audit import AuditRecord
-from models.db import make_engine, unit_of_work
-from models.facts import DEPT, PARTS, load_facts, related_departments, t
-from models.policies import active_policy
-from models.tables import (
+from govflow.governance.outbox import enqueue
+from govflow.lifecycle import portfolio, tabular
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import make_engine, unit_of_work
+from govflow.models.facts import DEPT, PARTS, load_facts, related_departments, t
+from govflow.models.policies import active_policy
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AppUser,
@@ -42,15 +41,17 @@ from models.tables import (
     Review,
     ReviewJudgment,
 )
-from models.types import utcnow
-from states.calendar import WorkCalendar
-from states.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
-from states.guards import GuardContext, guard_for
-from states.lifecycle import events_from, fire, invalid_event, transition_for
-from states.permissions import Role, Scope, allowed_scope, decide, event_action
-from states.phases import Event, Phase, ReviewStage
-from states.sharing import FocusPoint, Judgment, OpinionVerdict
-from states.verdict import Reason
+from govflow.models.types import utcnow
+from govflow.reads import secrecy
+from govflow.settings import Settings
+from govflow.states.calendar import WorkCalendar
+from govflow.states.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
+from govflow.states.guards import GuardContext, guard_for
+from govflow.states.lifecycle import events_from, fire, invalid_event, transition_for
+from govflow.states.permissions import Role, Scope, allowed_scope, decide, event_action
+from govflow.states.phases import Event, Phase, ReviewStage
+from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
+from govflow.states.verdict import Reason
 
 PROJECT, USER = t(Project), t(AppUser)
 P = ParamSpec("P")
@@ -1007,7 +1008,7 @@ def department_names(session: Session) -> dict[str, str]:
 
 def init_db(app: App) -> tuple[str | None, str]:
     """Create or migrate the database to the newest schema; returns (revision before, revision after)."""
-    from models import migrate
+    from govflow.models import migrate
 
     before = migrate.current(app.engine)
     migrate.upgrade(app.engine)
@@ -1037,7 +1038,7 @@ def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portf
 def import_evidence(app: App, path: Path, actor_name: str | None = None, *, replace: bool = False) -> int:
     """Delivery evidence from a CSV/XLSX export of the exchange platform; all rows or none.
 
-    The file is read and checked (:mod:`govflow.evidence`) between two transactions: a read that resolves the
+    The file is read and checked (:mod:`govflow.lifecycle.evidence`) between two transactions: a read that resolves the
     actor, refuses a role that may not import at all and loads the codes rows may name, and the write, which
     checks the department scope on every project the file names (before any row error is shown: a report
     must not tell a department about projects it may not see), refuses a file imported before (same SHA-256),
@@ -1045,7 +1046,7 @@ def import_evidence(app: App, path: Path, actor_name: str | None = None, *, repl
     — and records one audit event. Reading a million rows inside the write transaction would hold SQLite's
     write lock for seconds.
     """
-    from govflow import evidence  # imported here: the rest of this module does not need it
+    from govflow.lifecycle import evidence  # imported here: the rest of this module does not need it
 
     action = "evidence.import"
     with unit_of_work(app.engine, write=False) as s:
@@ -1240,7 +1241,7 @@ def set_needs_analysis(
     central_local: str | None,
 ) -> int:
     """需求分析 (第九条): the three dimensions of sharing needs; given dimensions replace the recorded ones."""
-    from models.tables import NeedsAnalysis
+    from govflow.models.tables import NeedsAnalysis
 
     with unit_of_work(app.engine) as s:
         actor = get_actor(s, actor_name)

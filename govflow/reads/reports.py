@@ -53,14 +53,14 @@ import pandas as pd  # type: ignore[import-untyped]
 from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session
 
-from govflow.policy_service import active_policy
-from govflow.services import App, authorize, get_actor, use_case
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
-from states.errors import UsageError
-from states.phases import Phase
-from states.policy import EscalationStep
+from govflow.governance.policy_service import active_policy
+from govflow.lifecycle.services import App, authorize, get_actor, use_case
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
+from govflow.states.errors import UsageError
+from govflow.states.phases import Phase
+from govflow.states.policy import EscalationStep
 
 #: pandas ships no type information (and pandas-stubs is not a dependency): DataFrames are Any to mypy
 DataFrame: TypeAlias = Any
@@ -79,7 +79,7 @@ PROJECT, ORDER, STEP, CUT, AUDIT = (
     t(AuditEvent),
 )
 
-#: order steps that change what an order's status was on a day (kinds written by govflow.rectification)
+#: order steps that change what an order's status was on a day (kinds written by govflow.governance.rectification)
 STEP_STATUS: dict[str, str] = {
     "evidence": "evidence_submitted",
     "reject": "overdue",

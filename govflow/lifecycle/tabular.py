@@ -1,10 +1,10 @@
 """CSV and XLSX import for the large tables (SPEC §5): sharing catalogs and delivery evidence.
 
 A file is a header row of the portfolio document's keys followed by one data row per item; the rows are
-validated with the very models of the document (:class:`~govflow.portfolio.CatalogItemIn`,
-:class:`~govflow.portfolio.EvidenceIn`), and every problem is reported at once: a row with the wrong shape is
+validated with the very models of the document (:class:`~govflow.lifecycle.portfolio.CatalogItemIn`,
+:class:`~govflow.lifecycle.portfolio.EvidenceIn`), and every problem is reported at once: a row with the wrong shape is
 reported and set aside, the rules (and, given the database, the references) are checked on the rows that parsed,
-and all of it comes back in one list in row order (:func:`govflow.portfolio.listed`).
+and all of it comes back in one list in row order (:func:`govflow.lifecycle.portfolio.listed`).
 
 Paths are ``rows[N].field`` where N counts the non-empty data rows from 1 (the header is not a data row); each message also
 says which line of the file (CSV) or row of the sheet (XLSX) that is. Problems with the header are reported
@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from govflow.portfolio import (
+from govflow.lifecycle.portfolio import (
     DOC_CLAUSE,
     SCHEMA_CODE,
     CatalogItemIn,
@@ -49,8 +49,8 @@ from govflow.portfolio import (
     listed,
     validation_reasons,
 )
-from states.errors import InvalidInput, UsageError
-from states.verdict import Reason
+from govflow.states.errors import InvalidInput, UsageError
+from govflow.states.verdict import Reason
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -286,7 +286,7 @@ class Rows(Generic[M]):
 
     def report(self, found: Sequence[Reason]) -> list[Reason]:
         """The shape errors and ``found`` (rule and reference reasons of the parsed rows, with ``rows[N]``
-        paths), located in the file, in row order, at most :data:`~govflow.portfolio.MAX_REASONS`."""
+        paths), located in the file, in row order, at most :data:`~govflow.lifecycle.portfolio.MAX_REASONS`."""
         return listed([*self.reasons, *_located(self.table, list(found))])
 
 

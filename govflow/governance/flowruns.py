@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from govflow.services import App
-from models.db import unit_of_work
-from models.facts import t
-from models.tables import FlowRun, Project
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import FlowRun, Project
 
 RUNS = t(FlowRun)
 

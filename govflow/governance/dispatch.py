@@ -44,20 +44,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlmodel import Session
 
-from govflow.flowruns import recorded_run
-from govflow.services import App, authorize, get_actor, use_case
+from govflow.governance.flowruns import recorded_run
+from govflow.lifecycle.services import App, authorize, get_actor, use_case
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import OutboxMessage, Project
+from govflow.notifications import templates
+from govflow.notifications.base import DeliveryFailed, Notifier, channel_id, mask_url, scrub
+from govflow.notifications.config import NotifyConfig, load_config
 from govflow.settings import Settings
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import OutboxMessage, Project
-from notifications import templates
-from notifications.base import DeliveryFailed, Notifier, channel_id, mask_url, scrub
-from notifications.config import NotifyConfig, load_config
-from states.errors import NotFound, RuleRefused, UsageError
-from states.permissions import Role
-from states.verdict import Reason
+from govflow.states.errors import NotFound, RuleRefused, UsageError
+from govflow.states.permissions import Role
+from govflow.states.verdict import Reason
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,9 @@ def load_notify_config(settings: Settings) -> NotifyConfig | None:
 
 def default_notifier(settings: Settings) -> Notifier:
     """The production notifier (apprise) for the configured channels; refuses URLs apprise cannot use."""
-    from notifications.apprise_notifier import AppriseNotifier  # apprise loads only when something is sent
+    from govflow.notifications.apprise_notifier import (
+        AppriseNotifier,  # apprise loads only when something is sent
+    )
 
     config = load_notify_config(settings)
     return AppriseNotifier() if config is None else AppriseNotifier.from_config(config)

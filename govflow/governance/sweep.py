@@ -31,7 +31,7 @@ Set-based, in one transaction per chunk of projects, with no Python loop over ag
 Idempotent: a finding's key is ``{project}/{rule}/{agreement}/{catalog}/{consumer}/{period}`` (``-`` for the
 catalog and consumer of ``AGREEMENT_EXPIRED``), and a key that exists — open or closed — is never inserted again,
 so rerunning an ``as_of`` creates nothing. A later ``as_of`` closes (never deletes) the open findings whose cause
-is gone, and the rectification orders issued for them (see :func:`govflow.rectification.close_orders_of_findings`).
+is gone, and the rectification orders issued for them (see :func:`govflow.governance.rectification.close_orders_of_findings`).
 Findings opened after ``as_of`` (by a run for a later day) are never touched by a run for an earlier day.
 """
 
@@ -68,19 +68,19 @@ from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from govflow.outbox import OUTBOX, enqueue_many
-from govflow.policy_service import active_policy
-from govflow.services import App
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Finding, Project
-from models.types import UTCDateTime
-from states.permissions import Role
-from states.phases import SWEPT_PHASES, Phase
-from states.sharing import FREQUENCY_DAYS, AgreementForm, Frequency
-from states.verdict import clause
+from govflow.governance.outbox import OUTBOX, enqueue_many
+from govflow.governance.policy_service import active_policy
+from govflow.lifecycle.services import App
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Finding, Project
+from govflow.models.types import UTCDateTime
+from govflow.states.permissions import Role
+from govflow.states.phases import SWEPT_PHASES, Phase
+from govflow.states.sharing import FREQUENCY_DAYS, AgreementForm, Frequency
+from govflow.states.verdict import clause
 
 FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
 ITEM, CATALOG, EVIDENCE = t(AgreementItem), t(CatalogItem), t(DeliveryEvidence)
@@ -186,7 +186,7 @@ CURRENT = Table(
 def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> SweepResult:
     """Sweep the projects with ids in ``chunk`` (inclusive; None = all) as of ``as_of``, in one transaction."""
     # rectification builds on findings (it imports this module); closing orders is the one call back
-    from govflow.rectification import close_orders_of_findings
+    from govflow.governance.rectification import close_orders_of_findings
 
     with unit_of_work(app.engine) as s:
         sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
@@ -472,7 +472,7 @@ def _close_gone(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[
 
 def _notify_new(s: Session, sql: _Sql, first_id: int, chunk: tuple[int, int] | None, now: datetime) -> None:
     """One outbox message per new finding to the project's lead department (key ``finding/{key}``), written by
-    one ``INSERT … SELECT``: the same row :func:`govflow.outbox.enqueue_many` writes, without a round trip
+    one ``INSERT … SELECT``: the same row :func:`govflow.governance.outbox.enqueue_many` writes, without a round trip
     through Python per finding. The message carries the finding's identity and dates; its evidence stays with
     the finding."""
     lead = DEPT.alias("lead")

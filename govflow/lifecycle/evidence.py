@@ -1,10 +1,10 @@
 """Bulk import of delivery evidence (SPEC §3, §5): exchange-platform exports of millions of rows, all or none.
 
 A file is the header ``project,catalog,consumer,date,records`` (any order) and one row per delivery, as
-:mod:`govflow.tabular` reads it: CSV in UTF-8 with or without a byte-order mark, or the first sheet of an XLSX
+:mod:`govflow.lifecycle.tabular` reads it: CSV in UTF-8 with or without a byte-order mark, or the first sheet of an XLSX
 workbook; empty rows are skipped; dates may be written ``2026-07-01`` or ``2026/7/1``. The rows mean exactly
-what :class:`~govflow.portfolio.EvidenceIn` means, and problems are reported in the format of
-:func:`govflow.tabular.parse_evidence_rows` (``rows[N].field``, data row N and the file line in the message, and
+what :class:`~govflow.lifecycle.portfolio.EvidenceIn` means, and problems are reported in the format of
+:func:`govflow.lifecycle.tabular.parse_evidence_rows` (``rows[N].field``, data row N and the file line in the message, and
 both in ``detail``) — all kinds at once, not stage by stage — but without a pydantic model per row, which is far
 too slow for a file of a million rows:
 
@@ -13,8 +13,8 @@ too slow for a file of a million rows:
 2. :func:`read_evidence` streams the file. A row whose codes, date and count resolve at once through those
    dictionaries (and a cache of the dates already seen) costs a handful of dictionary lookups; only a row that
    does not (a stray space, a slashed date, a new date, an error) takes the slow path, which applies the very
-   pydantic validators of :class:`~govflow.portfolio.EvidenceIn` to it, and only a row that is really wrong is
-   explained, with :func:`govflow.portfolio.validation_reasons` and :func:`govflow.portfolio.check_evidence`.
+   pydantic validators of :class:`~govflow.lifecycle.portfolio.EvidenceIn` to it, and only a row that is really wrong is
+   explained, with :func:`govflow.lifecycle.portfolio.validation_reasons` and :func:`govflow.lifecycle.portfolio.check_evidence`.
    Every row is checked; after :data:`MAX_REASONS` problems the rest are only counted, and one last reason says
    how many rows were not listed. Good rows are summed per (catalog item, consumer, day) in a dictionary;
 3. :func:`write_evidence` writes the sums inside the caller's transaction, through the DBAPI connection: one
@@ -25,7 +25,7 @@ too slow for a file of a million rows:
    import recorded in its audit note (:func:`audit_note`).
 
 Validation is all-or-nothing: :class:`EvidenceBatch` carries the reasons, and the caller
-(:func:`govflow.services.import_evidence`) checks permissions on the projects the file names before it raises
+(:func:`govflow.lifecycle.services.import_evidence`) checks permissions on the projects the file names before it raises
 them, so that the report of a file never tells a department about projects it may not see.
 """
 
@@ -46,7 +46,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from govflow.portfolio import (
+from govflow.lifecycle.portfolio import (
     DOC_CLAUSE,
     EvidenceIn,
     Existing,
@@ -54,15 +54,15 @@ from govflow.portfolio import (
     listed,
     validation_reasons,
 )
-from govflow.portfolio import (
+from govflow.lifecycle.portfolio import (
     MAX_REASONS as MAX_REASONS,  # re-exported: problems listed before the rest are only counted
 )
-from govflow.tabular import Row, Table, _cell, _header_reasons, read_table
-from models.facts import DEPT, t
-from models.tables import AuditEvent, Project, ProjectDepartment
-from states.errors import InvalidInput, RuleRefused, UsageError
-from states.permissions import Role, Scope, allowed_scope, decide
-from states.verdict import Reason
+from govflow.lifecycle.tabular import Row, Table, _cell, _header_reasons, read_table
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AuditEvent, Project, ProjectDepartment
+from govflow.states.errors import InvalidInput, RuleRefused, UsageError
+from govflow.states.permissions import Role, Scope, allowed_scope, decide
+from govflow.states.verdict import Reason
 
 if TYPE_CHECKING:
     import _csv
@@ -136,7 +136,7 @@ def refused_project(
 
     :func:`states.permissions.decide` for every project, with the lead and related departments read in bulk
     (a file of a national exchange platform names thousands of projects); the caller hands a refused
-    project to :func:`govflow.services.authorize`, which raises and records the denial.
+    project to :func:`govflow.lifecycle.services.authorize`, which raises and records the denial.
     """
     scope = allowed_scope(role, action)
     parties = _project_parties(session, project_ids, related=scope not in (None, Scope.ALL))
@@ -209,7 +209,7 @@ class EvidenceBatch:
 
     def report(self, more: Iterable[Reason] = (), unlisted: int = 0) -> list[Reason]:
         """The reasons, with ``more`` (rows already on record; ``unlisted`` more of them not explained), in row
-        order, capped like every import report (:func:`govflow.portfolio.listed`)."""
+        order, capped like every import report (:func:`govflow.lifecycle.portfolio.listed`)."""
         return listed([*self.reasons, *more], unlisted_rows=self.unlisted + unlisted)
 
     def raise_for_errors(self) -> None:
@@ -218,7 +218,7 @@ class EvidenceBatch:
 
 
 class _Where:
-    """How a row's position reads in messages, like :meth:`govflow.tabular.Table.where`."""
+    """How a row's position reads in messages, like :meth:`govflow.lifecycle.tabular.Table.where`."""
 
     def __init__(self, line_zh: str, line_en: str) -> None:
         self.line_zh, self.line_en = line_zh, line_en
@@ -490,7 +490,7 @@ def _first_line(reader: _csv.Reader, record: list[str]) -> int:
 
 
 def _read_table(table: Table, refs: References, today: dt.date) -> EvidenceBatch:
-    """An XLSX sheet (already read by :func:`govflow.tabular.read_table`): every row through the slow path."""
+    """An XLSX sheet (already read by :func:`govflow.lifecycle.tabular.read_table`): every row through the slow path."""
     batch = EvidenceBatch(table.path)
     checker = _Checker(refs, today, batch, _Where(table.line_zh, table.line_en))
     reasons = _header_reasons(table, EvidenceIn)
@@ -523,7 +523,7 @@ ACTION = "evidence.import"
 _BEIJING = ZoneInfo("Asia/Shanghai")
 #: serializes evidence imports on PostgreSQL, so that of two imports of one file at once exactly one is
 #: recorded (SQLite's write transaction, ``BEGIN IMMEDIATE``, already does)
-_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('govflow.evidence.import'))"
+_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('govflow.lifecycle.evidence.import'))"
 AUDIT = t(AuditEvent)
 
 

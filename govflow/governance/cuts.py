@@ -67,14 +67,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.outbox import enqueue_many
-from govflow.policy_service import active_policy
-from govflow.services import App, _project_row, authorize, get_actor, use_case
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import (
+from govflow.governance.outbox import enqueue_many
+from govflow.governance.policy_service import active_policy
+from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import (
     Agreement,
     AgreementItem,
     CatalogItem,
@@ -83,13 +83,13 @@ from models.tables import (
     Project,
     RectificationOrder,
 )
-from states.calendar import WorkCalendar
-from states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
-from states.permissions import Role
-from states.phases import Phase
-from states.policy import CUTS_CLAUSE, CutTier, Policy
-from states.sharing import FREQUENCY_DAYS, Frequency
-from states.verdict import Reason
+from govflow.states.calendar import WorkCalendar
+from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
+from govflow.states.permissions import Role
+from govflow.states.phases import Phase
+from govflow.states.policy import CUTS_CLAUSE, CutTier, Policy
+from govflow.states.sharing import FREQUENCY_DAYS, Frequency
+from govflow.states.verdict import Reason
 
 CUT, PROJECT, ORDER = t(CutRecommendation), t(Project), t(RectificationOrder)
 CLAUSE = CUTS_CLAUSE

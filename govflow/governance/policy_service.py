@@ -6,15 +6,15 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from govflow.services import App, authorize, get_actor, use_case
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import t
-from models.policies import active_policy, store_policy
-from models.tables import PolicyVersion
-from states.errors import Conflict
-from states.policy import Policy, load_policy_file
+from govflow.lifecycle.services import App, authorize, get_actor, use_case
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.policies import active_policy, store_policy
+from govflow.models.tables import PolicyVersion
+from govflow.states.errors import Conflict
+from govflow.states.policy import Policy, load_policy_file
 
 POLICY = t(PolicyVersion)
 

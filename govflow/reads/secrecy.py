@@ -18,11 +18,11 @@ from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from models.facts import t
-from models.tables import CatalogAuthorization, CatalogItem, Project
-from states.permissions import Role
-from states.sharing import Secrecy
-from states.verdict import DOC, Reason
+from govflow.models.facts import t
+from govflow.models.tables import CatalogAuthorization, CatalogItem, Project
+from govflow.states.permissions import Role
+from govflow.states.sharing import Secrecy
+from govflow.states.verdict import DOC, Reason
 
 CI, AUTH, PROJECT = t(CatalogItem), t(CatalogAuthorization), t(Project)
 MARK_ZH = "［涉密条目］"
@@ -31,7 +31,7 @@ SECRET_CLAUSE = f"{DOC} 第二条第三款"
 
 
 class Reader(Protocol):
-    """Who reads: :class:`govflow.services.Actor` (role and department id)."""
+    """Who reads: :class:`govflow.lifecycle.services.Actor` (role and department id)."""
 
     @property
     def role(self) -> Role: ...

@@ -44,20 +44,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from govflow.outbox import enqueue, enqueue_many
-from govflow.policy_service import active_policy
-from govflow.services import Actor, App, _project_row, authorize, business_date, get_actor, use_case
-from govflow.sweep import SWEEP_ACTOR, SYSTEM_ROLE, describe_finding
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import Finding, OrderStep, Project, ProjectDepartment, RectificationOrder
-from states.calendar import WorkCalendar
-from states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
-from states.permissions import Role
-from states.policy import Policy
-from states.verdict import Reason, clause
+from govflow.governance.outbox import enqueue, enqueue_many
+from govflow.governance.policy_service import active_policy
+from govflow.governance.sweep import SWEEP_ACTOR, SYSTEM_ROLE, describe_finding
+from govflow.lifecycle.services import Actor, App, _project_row, authorize, business_date, get_actor, use_case
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import Finding, OrderStep, Project, ProjectDepartment, RectificationOrder
+from govflow.states.calendar import WorkCalendar
+from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
+from govflow.states.permissions import Role
+from govflow.states.policy import Policy
+from govflow.states.verdict import Reason, clause
 
 ORDER, STEP, FINDING, PROJECT = t(RectificationOrder), t(OrderStep), t(Finding), t(Project)
 CLAUSE = clause("第十一条")

@@ -30,15 +30,15 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from govflow.services import Actor, App, authorize, get_actor, use_case
-from models import audit
-from models.audit import AuditRecord
-from models.db import unit_of_work
-from models.facts import DEPT, t
-from models.tables import AppUser, AuditEvent
-from states.errors import GovflowError, NotFound, RuleRefused, UsageError
-from states.permissions import Role
-from states.verdict import Reason
+from govflow.lifecycle.services import Actor, App, authorize, get_actor, use_case
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AppUser, AuditEvent
+from govflow.states.errors import GovflowError, NotFound, RuleRefused, UsageError
+from govflow.states.permissions import Role
+from govflow.states.verdict import Reason
 
 USER = t(AppUser)
 SECURITY_CLAUSE = "GB/T 22239-2019 8.1.4.1"

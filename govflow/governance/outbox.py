@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models.facts import t
-from models.tables import OutboxMessage
-from models.types import utcnow
+from govflow.models.facts import t
+from govflow.models.tables import OutboxMessage
+from govflow.models.types import utcnow
 
 OUTBOX = t(OutboxMessage)
 #: INSERT … ON CONFLICT (key) DO NOTHING RETURNING id, built once: [SQLite, PostgreSQL]

@@ -1,0 +1,1 @@
+"""Who is acting: users, passwords, API tokens, sessions and sign-in lockout."""
