@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, text
 
 # Private on purpose in models.db; a migration is a write, so it must take SQLite's write lock up front.
 from govflow.models.db import write_intent
+from govflow.states.errors import UsageError
 
 # The migrations ship inside the package: govflow/migrations is the repository's alembic/ folder.
 ALEMBIC_DIR = Path(__file__).parent.parent / "migrations"
@@ -38,6 +39,12 @@ _IN_PROCESS = threading.Lock()
 
 class MigrationError(RuntimeError):
     """A migration left the database inconsistent (it has been rolled back)."""
+
+
+class NotInitialised(UsageError):
+    """The database was never migrated by ``govflow init``, or is behind the installed migrations."""
+
+    code = "NOT_INITIALISED"
 
 
 def make_config(connection: Connection | None = None) -> Config:
@@ -117,3 +124,32 @@ def head() -> str:
 def pending(engine: Engine) -> bool:
     """Whether :func:`upgrade` has anything to do."""
     return current(engine) != head()
+
+
+def require_current(engine: Engine) -> None:
+    """Refuse to work on a database that ``govflow init`` has not brought to the installed schema.
+
+    Without this, the first query of a command on a fresh database fails deep inside SQLAlchemy with "no such
+    table". A SQLite file that does not exist is not created by asking.
+    """
+    where = engine.url.render_as_string(hide_password=True)
+    database = engine.url.database
+    if (
+        engine.dialect.name == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not Path(database).exists()
+    ):
+        found: str | None = None
+    else:
+        found = current(engine)
+    if found is None:
+        raise NotInitialised(
+            f"数据库尚未初始化（{where}）：请先运行 govflow init",
+            f"the database has not been initialised ({where}): run `govflow init` first",
+        )
+    wanted = head()
+    if found != wanted:
+        raise NotInitialised(
+            f"数据库结构版本 {found} 与本程序的 {wanted} 不一致（{where}）：请运行 govflow init 升级",
+            f"the database schema is at {found}, this govflow needs {wanted} ({where}): run `govflow init`",
+        )

@@ -58,6 +58,7 @@ def main(
     if chosen not in ("zh", "en"):
         raise typer.BadParameter("--lang 须为 zh 或 en / must be zh or en")
     ctx.obj = State(settings, chosen)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # ---------------------------------------------------------------------------------------------- setup
@@ -67,11 +68,11 @@ def main(
 def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """创建或升级数据库（幂等） / create or migrate the database (idempotent)."""
     with guarded(ctx, as_json) as st:
-        before, after = services.init_db(st.app)
+        before, after = services.init_db(st.unchecked_app)
         if as_json:
             emit_json(
                 {
-                    "database": st.app.engine.url.render_as_string(hide_password=True),
+                    "database": st.unchecked_app.engine.url.render_as_string(hide_password=True),
                     "from": before,
                     "to": after,
                 }
@@ -631,7 +632,7 @@ def demo(
             if not as_json:
                 out.print(st.tr(zh, en), markup=False)
 
-        report = run_demo(st.app, say)
+        report = run_demo(st.unchecked_app, say)
         if as_json:
             emit_json(
                 {

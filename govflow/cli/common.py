@@ -30,12 +30,27 @@ class State:
     settings: Settings
     lang: str
     _app: App | None = None
+    _checked: bool = False
 
     @property
     def app(self) -> App:
+        """The app of every command that works on an initialised database (exit 2 naming `govflow init` else)."""
+        if not self._checked:
+            self.unchecked_app.ready()
+            self._checked = True
+        return self.unchecked_app
+
+    @property
+    def unchecked_app(self) -> App:
+        """The app of ``init`` and ``demo``, which create the schema themselves."""
         if self._app is None:
             self._app = App.from_settings(self.settings)
         return self._app
+
+    def close(self) -> None:
+        """Return the database connections when the command ends (a long-lived caller may run many)."""
+        if self._app is not None:
+            self._app.engine.dispose()
 
     def tr(self, zh: str, en: str) -> str:
         return en if self.lang == "en" else zh

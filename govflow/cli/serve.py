@@ -12,6 +12,7 @@ import typer
 
 from govflow.access import auth
 from govflow.cli.common import AsOpt, JsonOpt, emit_json, guarded, out
+from govflow.lifecycle.services import App
 
 
 def register(app: typer.Typer, user_app: typer.Typer) -> None:
@@ -42,6 +43,8 @@ def serve(
 
     with guarded(ctx) as st:
         settings = ApiSettings()
+        # Exit 2 naming `govflow init` before listening, not a 500 on the first request.
+        App.from_settings(settings).ready().engine.dispose()
         application = create_site(settings)  # refuses placeholder secrets in production before listening
         out.print(
             st.tr(

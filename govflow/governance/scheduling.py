@@ -76,7 +76,7 @@ def open_app(settings: Settings) -> Iterator[App]:
     """An :class:`App` for one flow or task, its engine disposed afterwards (tasks get settings, never an App)."""
     app = App.from_settings(settings)
     try:
-        yield app
+        yield app.ready()
     finally:
         app.engine.dispose()
 

@@ -70,6 +70,18 @@ class App:
     def from_settings(cls, settings: Settings) -> App:
         return cls(settings, make_engine(settings.database_url))
 
+    def ready(self) -> App:
+        """This app, once its database is known to be at the installed schema (``NotInitialised`` otherwise:
+        exit 2 telling the operator to run ``govflow init``). Entry points call it before any use case."""
+        from govflow.models import migrate
+
+        try:
+            migrate.require_current(self.engine)
+        except Exception:
+            self.engine.dispose()  # nobody will use this app: return the connection the check took
+            raise
+        return self
+
     def today(self) -> date:
         """Today in Beijing by the app's clock."""
         return business_date(self.clock())

@@ -100,6 +100,10 @@ CASES = [
 ]
 
 
+# Hypothesis warns when the global `random` state moves while it draws a case. In the whole suite it does: the
+# session's Prefect test server runs background threads that use `random` (jitter) while schemathesis draws. The
+# warning is about those threads, not this test, and made it flaky under load.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @pytest.mark.parametrize(("method", "path", "mode", "known"), CASES)
 def test_no_operation_answers_5xx_or_off_schema(
     method: str,
