@@ -96,7 +96,12 @@ def _read_bind(engine: Engine) -> Engine:
 @contextmanager
 def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any error. A read-only one (``write=False``)
-    never commits; on PostgreSQL it reads in autocommit mode (:func:`_read_bind`)."""
+    never commits; on PostgreSQL it reads in autocommit mode (:func:`_read_bind`).
+
+    The first unit of work on an engine checks that ``govflow init`` brought the database to the installed
+    schema (``NotInitialised``, exit 2, otherwise): after a use case has validated its input, before any query
+    could fail with "no such table"."""
+    require_schema(engine)
     token = _write_intent.set(write)
     try:
         with Session(engine if write else _read_bind(engine), expire_on_commit=False) as session:
@@ -111,6 +116,21 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
                 raise
     finally:
         _write_intent.reset(token)
+
+
+#: engines whose database was found at the installed schema (checked once per engine and process)
+_SCHEMA_CHECKED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise ``NotInitialised`` unless the database is at the installed migrations' head; cheap after the first
+    success for an engine."""
+    if engine in _SCHEMA_CHECKED:
+        return
+    from govflow.models.migrate import require_current  # migrate builds on this module
+
+    require_current(engine)
+    _SCHEMA_CHECKED.add(engine)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -286,6 +286,20 @@ class PolicyVersion(SQLModel, table=True):
     activated_by: str = Field(max_length=64)
 
 
+class CalendarYear(SQLModel, table=True):
+    """A year of the working-day calendar imported from the State Council notice (《国务院办公厅关于20XX年部分节假日
+    安排的通知》): it replaces the packaged data for that year in every process. Re-importing a year replaces it."""
+
+    __tablename__ = "calendar_year"
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    holidays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    workdays: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=500)
+    digest: str = Field(max_length=64)
+    imported_by: str = Field(max_length=64)
+    imported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class FlowRun(SQLModel, table=True):
     """One run of a governance flow (sweep, deadlines, cuts, dispatch) with what it did, for operators and audit."""
 

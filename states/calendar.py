@@ -23,6 +23,7 @@ from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
 import yaml
+from holidays.countries.china import China as ChinaHolidays
 
 from govflow.states.errors import CalendarDataMissing, UsageError
 
@@ -33,8 +34,23 @@ KIND_HOLIDAY = "holiday"
 KIND_MAKEUP_WORKDAY = "makeup_workday"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_OVERRIDE_KEYS = frozenset({"years"})
+_OVERRIDE_KEYS = frozenset({"years", "source"})
 _YEAR_KEYS = frozenset({"holidays", "workdays"})
+_YEAR_OPTIONAL = frozenset({"source"})
+
+#: the regulation that fixes the statutory days off (the notice of each year only arranges the days around them)
+STATUTORY_LAW = "《全国年节及纪念日放假办法》"
+STATUTORY_LAW_EN = "the National Holidays Regulation (全国年节及纪念日放假办法)"
+
+
+@dataclass(frozen=True)
+class YearData:
+    """One year's days off and 调休 make-up working days, and the notice they come from."""
+
+    year: int
+    holidays: tuple[date, ...]
+    workdays: tuple[date, ...]
+    source: str = ""
 
 
 class _CalendarProblem(Exception):
@@ -147,8 +163,9 @@ class WorkCalendar:
     """Where the data came from, e.g. ``chinesecalendar 1.11.0 + /etc/govflow/calendar-override.yaml``."""
 
     @classmethod
-    def official(cls, override: Path | None = None) -> WorkCalendar:
-        """The package data, with each year of the ``override`` file replacing or extending it."""
+    def official(cls, override: Path | None = None, stored: Iterable[YearData] = ()) -> WorkCalendar:
+        """The package data; each year imported into the database (``stored``) replaces or extends it, and each
+        year of the ``override`` file (tests, fictional years) replaces or extends both."""
         # Known years are the years present in the package's holidays dict, not "no NotImplementedError
         # from chinese_calendar.is_workday": that check only compares against its first and last year, so a
         # gap would pass silently, and we need the set anyway to merge the override and to name the years.
@@ -162,6 +179,13 @@ class WorkCalendar:
         source = f"chinesecalendar {version}"
         holidays = set(pkg_holidays)
         workdays = set(pkg_workdays)
+        imported = sorted(stored, key=lambda y: y.year)
+        for data in imported:
+            holidays = {d for d in holidays if d.year != data.year} | set(data.holidays)
+            workdays = {d for d in workdays if d.year != data.year} | set(data.workdays)
+            years.add(data.year)
+        if imported:
+            source += " + " + "，".join(f"{y.year}（{y.source}）" for y in imported)
         if override is not None:
             for year, (hol, work) in load_override(override).items():
                 holidays = {d for d in holidays if d.year != year} | set(hol)
@@ -195,14 +219,12 @@ class WorkCalendar:
             raise CalendarDataMissing(
                 f"工作日历没有 {d.year} 年的数据（日期 {d.isoformat()}；已知年份：{known}；"
                 f"数据来源：{self.source}）。"
-                f"请依据《国务院办公厅关于{d.year}年部分节假日安排的通知》在日历覆盖文件中添加 {d.year} 年的"
-                f"放假日（holidays）和调休上班日（workdays），"
-                f"格式见 govflow/data/calendar-override.example.yaml；或升级 chinesecalendar 包。",
+                f"请管理员依据《国务院办公厅关于{d.year}年部分节假日安排的通知》导入 {d.year} 年的"
+                f"放假日（holidays）和调休上班日（workdays）：govflow calendar import 文件 --as 管理员。",
                 f"The working-day calendar has no data for {d.year} (date {d.isoformat()}; "
-                f"known years: {known}; source: {self.source}). Add {d.year} to the calendar override file "
+                f"known years: {known}; source: {self.source}). An administrator imports {d.year} "
                 f"(holidays and make-up workdays from the State Council notice on the {d.year} holiday "
-                f"arrangements, see govflow/data/calendar-override.example.yaml), "
-                f"or upgrade the chinesecalendar package.",
+                f"arrangements): govflow calendar import FILE --as ADMIN.",
                 year=d.year,
             )
 
@@ -318,6 +340,13 @@ def load_override(path: Path) -> dict[int, tuple[list[date], list[date]]]:
 
     Any breach raises :class:`UsageError` naming the file, the year, the offending value and the rule.
     """
+    return {y: (list(v.holidays), list(v.workdays)) for y, v in load_calendar_file(path).items()}
+
+
+def load_calendar_file(path: Path) -> dict[int, YearData]:
+    """Read a calendar document: ``{"years": {"2027": {"holidays": [...], "workdays": [...], "source": …}},
+    "source": …}`` (a year's ``source`` wins over the top-level one). Checks each year's lists as
+    :func:`load_override` does; :func:`statutory_problems` is the import's further check."""
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json"):
         raise UsageError(
@@ -361,21 +390,32 @@ def load_override(path: Path) -> dict[int, tuple[list[date], list[date]]]:
             "", "", f"未知的顶层键 {names}（只允许 years）", f"unknown top-level keys {names} (only 'years')"
         )
 
-    result: dict[int, tuple[list[date], list[date]]] = {}
+    default_source = raw.get("source", "")
+    if not isinstance(default_source, str):
+        raise bad(
+            "source ",
+            "source ",
+            "须为文字（通知的标题和文号）",
+            "must be text (the notice's title and number)",
+        )
+    result: dict[int, YearData] = {}
     for key, entry in raw["years"].items():
         year = _parse_year(key)
         if year is None:
             raise bad(f"年份键 {key!r} ", f"year key {key!r} ", "不是四位数年份", "is not a four-digit year")
         if year in result:
             raise bad(f"{year} 年", f"year {year} ", "重复出现", "is listed twice")
-        if not isinstance(entry, dict) or set(entry) != _YEAR_KEYS:
+        if not isinstance(entry, dict) or not _YEAR_KEYS <= set(entry) <= _YEAR_KEYS | _YEAR_OPTIONAL:
             raise bad(
                 f"{year} 年",
                 f"year {year} ",
-                "须恰有 holidays 和 workdays 两个列表（没有调休时写 workdays: []）",
+                "须恰有 holidays 和 workdays 两个列表（没有调休时写 workdays: []），可另有 source",
                 "must have exactly the lists 'holidays' and 'workdays' "
-                "(write workdays: [] if there is no 调休)",
+                "(write workdays: [] if there is no 调休), and may have a 'source'",
             )
+        source = entry.get("source", default_source)
+        if not isinstance(source, str):
+            raise bad(f"{year} 年的 source ", f"year {year}: source ", "须为文字", "must be text")
         lists: dict[str, list[date]] = {}
         for name in ("holidays", "workdays"):
             values = entry[name]
@@ -395,7 +435,8 @@ def load_override(path: Path) -> dict[int, tuple[list[date], list[date]]]:
                     )
                 lists[name].append(d)
         try:
-            result[year] = _check_year(year, lists["holidays"], lists["workdays"])
+            hol, work = _check_year(year, lists["holidays"], lists["workdays"])
+            result[year] = YearData(year, tuple(hol), tuple(work), source.strip())
         except _CalendarProblem as exc:
             raise UsageError(
                 f"日历覆盖文件 {path}：{exc.message}", f"calendar override file {path}: {exc.message_en}"
@@ -430,3 +471,43 @@ def _parse_date(value: object) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         return None
+
+
+def statutory_days(year: int) -> list[tuple[date, str, str]]:
+    """The days off that 《全国年节及纪念日放假办法》 itself fixes in ``year`` (元旦, 农历除夕 and 春节, 清明节,
+    劳动节, 端午节, 中秋节, 国庆节) as ``(day, zh name, en name)``: the regulation and the lunar calendar, not the
+    arrangement around them, which only the State Council notice gives and govflow never guesses."""
+    zh = ChinaHolidays(years=year, observed=False, language="zh_CN")  # type: ignore[no-untyped-call]
+    en = ChinaHolidays(years=year, observed=False, language="en_US")  # type: ignore[no-untyped-call]
+    return [(d, name, en.get(d, name)) for d, name in sorted(zh.items()) if "调休" not in name]
+
+
+def statutory_problems(data: YearData) -> list[str]:
+    """Why ``data`` cannot be the arrangement of its year, one line each (zh, then en after `` / ``): every
+    statutory day must lie inside a holiday period — a run of days off holding at least one listed holiday —
+    and none may be a make-up working day. A year whose notice was copied without 春节 is refused by name."""
+    holidays, workdays = set(data.holidays), set(data.workdays)
+
+    def off(d: date) -> bool:
+        return d in holidays or (_is_weekend(d) and d not in workdays)
+
+    def in_period(d: date) -> bool:
+        run = {d}
+        for step in (ONE_DAY, -ONE_DAY):
+            day = d + step
+            while day.year == d.year and off(day):
+                run.add(day)
+                day += step
+        return bool(run & holidays)
+
+    missing: dict[tuple[str, str], list[str]] = {}
+    for d, zh, en in statutory_days(data.year):
+        festival = ("春节", "Spring Festival") if zh in ("春节", "农历除夕") else (zh, en)
+        if d in workdays or not off(d) or not in_period(d):
+            missing.setdefault(festival, []).append(d.isoformat())
+    return [
+        f"{data.year} 年缺少{zh}：法定假日 {'、'.join(days)} 不在任何放假期间内（{STATUTORY_LAW}）"
+        f" / year {data.year} lacks {en}: the statutory days off {', '.join(days)} are in no holiday period "
+        f"({STATUTORY_LAW_EN})"
+        for (zh, en), days in missing.items()
+    ]

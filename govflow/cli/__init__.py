@@ -68,11 +68,11 @@ def main(
 def init(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
     """创建或升级数据库（幂等） / create or migrate the database (idempotent)."""
     with guarded(ctx, as_json) as st:
-        before, after = services.init_db(st.unchecked_app)
+        before, after = services.init_db(st.app)
         if as_json:
             emit_json(
                 {
-                    "database": st.unchecked_app.engine.url.render_as_string(hide_password=True),
+                    "database": st.app.engine.url.render_as_string(hide_password=True),
                     "from": before,
                     "to": after,
                 }
@@ -405,7 +405,7 @@ def calendar_add_workdays(
     """起算日之后第 N 个工作日（法定节假日与调休） / the N-th working day after a date."""
     with guarded(ctx, as_json) as st:
         d = parse_date(start, "DATE")
-        cal = st.app.calendar
+        cal = st.app.calendar  # answers from the packaged data on a database not initialised yet
         result = cal.add_workdays(d, n)
         skipped = cal.skipped(d, n)
         if as_json:
@@ -632,7 +632,7 @@ def demo(
             if not as_json:
                 out.print(st.tr(zh, en), markup=False)
 
-        report = run_demo(st.unchecked_app, say)
+        report = run_demo(st.app, say)
         if as_json:
             emit_json(
                 {
@@ -649,6 +649,7 @@ def demo(
 # ---------------------------------------------------------------------------------------------- governance groups
 # Each lives in its own module (imported last: they use govflow.cli.common, not this package's names).
 
+from govflow.cli import calendar as _calendar  # noqa: E402
 from govflow.cli import cuts as _cuts  # noqa: E402
 from govflow.cli import notify as _notify  # noqa: E402
 from govflow.cli import orders as _orders  # noqa: E402
@@ -656,6 +657,7 @@ from govflow.cli import report as _report  # noqa: E402
 from govflow.cli import run as _run  # noqa: E402
 
 app.add_typer(_run.app, name="run")
+_calendar.register(calendar_app)
 app.command("schedule")(_run.schedule)
 app.add_typer(_orders.app, name="order")
 app.add_typer(_cuts.app, name="cuts")

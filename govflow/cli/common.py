@@ -30,19 +30,11 @@ class State:
     settings: Settings
     lang: str
     _app: App | None = None
-    _checked: bool = False
 
     @property
     def app(self) -> App:
-        """The app of every command that works on an initialised database (exit 2 naming `govflow init` else)."""
-        if not self._checked:
-            self.unchecked_app.ready()
-            self._checked = True
-        return self.unchecked_app
-
-    @property
-    def unchecked_app(self) -> App:
-        """The app of ``init`` and ``demo``, which create the schema themselves."""
+        """The app of the command. Its first unit of work refuses (exit 2, naming `govflow init`) a database that
+        was never initialised or is behind the installed migrations; ``init`` and ``demo`` migrate first."""
         if self._app is None:
             self._app = App.from_settings(self.settings)
         return self._app

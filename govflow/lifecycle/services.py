@@ -6,13 +6,14 @@ table (deny by default) and writes its audit event in the same transaction as it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property, wraps
+from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
@@ -21,7 +22,7 @@ from sqlmodel import Session
 
 from govflow.governance.outbox import enqueue
 from govflow.lifecycle import portfolio, tabular
-from govflow.models import audit
+from govflow.models import audit, calendars
 from govflow.models.audit import AuditRecord
 from govflow.models.db import make_engine, unit_of_work
 from govflow.models.facts import DEPT, PARTS, load_facts, related_departments, t
@@ -86,9 +87,29 @@ class App:
         """Today in Beijing by the app's clock."""
         return business_date(self.clock())
 
-    @cached_property
+    #: how long a long-lived process (API, web) trusts its copy of the stored calendar years before asking again
+    CALENDAR_RECHECK_SECONDS: ClassVar[float] = 5.0
+    _calendar: WorkCalendar | None = field(default=None, init=False, repr=False, compare=False)
+    _calendar_stamp: calendars.Stamp = field(default=(), init=False, repr=False, compare=False)
+    _calendar_checked: float = field(default=0.0, init=False, repr=False, compare=False)
+
+    @property
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar.official(self.settings.calendar_file)
+        """The working-day calendar: packaged years, the years imported into the database (the same for every
+        process) and, for tests, the override file. Re-read when an import changed the stored years."""
+        now = time.monotonic()
+        if self._calendar is None or now - self._calendar_checked >= self.CALENDAR_RECHECK_SECONDS:
+            stamp = calendars.calendar_stamp(self.engine)
+            if self._calendar is None or stamp != self._calendar_stamp:
+                stored = calendars.stored_years(self.engine)
+                self._calendar = WorkCalendar.official(self.settings.calendar_file, stored)
+                self._calendar_stamp = stamp
+            self._calendar_checked = now
+        return self._calendar
+
+    def forget_calendar(self) -> None:
+        """Read the calendar afresh on next use (after this process imported a year)."""
+        self._calendar = None
 
 
 @dataclass(frozen=True)

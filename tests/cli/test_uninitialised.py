@@ -22,7 +22,7 @@ COMMANDS: list[list[str]] = [
     ["opinion", "add", "ZJ-2026-001", "--as", "wang", "--department", "x", "--verdict", "agree"],
     ["user", "add", "zhao", "--role", "audit"],
     ["user", "deactivate", "zhao", "--reason", "调离"],
-    ["catalog", "import", "ZJ-2026-001", "{file}", "--as", "li"],
+    ["catalog", "import", "ZJ-2026-001", "{catalog}", "--as", "li"],
     ["evidence", "import", "{file}"],
     ["agreement", "add", "ZJ-2026-001", "{file}", "--as", "li"],
     [
@@ -57,7 +57,8 @@ def test_a_command_on_an_uninitialised_database_asks_for_init(
 ) -> None:
     file = tmp_path / "input.yaml"
     file.write_text("departments: []\n", encoding="utf-8")
-    args = [a.replace("{file}", str(file)) for a in command]
+    catalog = Path(__file__).resolve().parents[1] / "data" / "catalog.csv"  # a valid file: input is checked first
+    args = [a.replace("{file}", str(file)).replace("{catalog}", str(catalog)) for a in command]
     result = CliRunner().invoke(app, args, env={"GOVFLOW_DATABASE_URL": empty_db_url, "GOVFLOW_LANG": "zh"})
     output = result.output
     assert result.exit_code == 2, output

@@ -112,9 +112,12 @@ def test_2027_is_missing_and_the_error_names_the_year(cal: WorkCalendar) -> None
     err = info.value
     assert err.exit_code == 3
     assert "2027 年" in err.message
-    assert "日历覆盖文件" in err.message
+    assert (
+        "govflow calendar import" in err.message
+        and "国务院办公厅关于2027年部分节假日安排的通知" in err.message
+    )
     assert "2027" in err.message_en
-    assert "override file" in err.message_en
+    assert "govflow calendar import" in err.message_en
 
 
 def test_first_year_past_the_data_raises(cal: WorkCalendar) -> None:

@@ -1,0 +1,139 @@
+"""Calendar years as data (SPEC §4): an administrator imports a year from the State Council notice, validated
+whole; every process reads it from the database; a deadline that reaches into it is counted, not refused."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from govflow.cli import app as cli_app
+from govflow.demo import demo_portfolio
+from govflow.governance.calendar_years import known_years
+from govflow.lifecycle.services import App
+from govflow.models.db import make_engine
+from govflow.settings import Settings
+
+FICTIONAL_2027 = Path(__file__).resolve().parents[1] / "data" / "calendar-2027-fictional.yaml"
+
+
+def govflow(db_url: str, *args: str | Path) -> Result:
+    return CliRunner().invoke(
+        cli_app, [str(a) for a in args], env={"GOVFLOW_DATABASE_URL": db_url, "GOVFLOW_CALENDAR_FILE": None}
+    )
+
+
+def ok_json(db_url: str, *args: str | Path) -> Any:
+    result = govflow(db_url, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def admin_db(db_url: str) -> str:
+    assert govflow(db_url, "user", "add", "root", "--role", "admin").exit_code == 0
+    assert govflow(db_url, "user", "add", "clerk9", "--role", "program_office").exit_code == 0
+    return db_url
+
+
+def _document(tmp_path: Path, change: Any = None) -> Path:
+    doc = yaml.safe_load(FICTIONAL_2027.read_text(encoding="utf-8"))
+    if change:
+        change(doc["years"][2027])
+    path = tmp_path / "calendar.json"
+    path.write_text(json.dumps(doc, default=str, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_a_deadline_into_next_year_is_counted_once_the_year_is_imported(admin_db: str) -> None:
+    missing = govflow(admin_db, "calendar", "add-workdays", "2026-12-04", "20", "--json")
+    assert missing.exit_code == 3 and "2027" in missing.output and "govflow calendar import" in missing.output
+
+    imported = ok_json(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "root")["imported"]
+    assert [(y["year"], y["origin"], y["imported_by"]) for y in imported] == [(2027, "imported", "root")]
+    assert imported[0]["source"].startswith("测试用虚构安排")
+
+    # 2026-12-04 + 20 working days: December's 19 remaining working days, then 2027-01-01..03 are days off
+    after = ok_json(admin_db, "calendar", "add-workdays", "2026-12-04", "20")
+    assert after["date"] == "2027-01-04"
+    assert {"date": "2027-01-01", "kind": "holiday"} in after["skipped"]
+
+    years = {y["year"]: y for y in ok_json(admin_db, "calendar", "years")}
+    assert years[2026]["origin"] == "package" and years[2027]["origin"] == "imported"
+    assert years[2027]["holidays"] == 28 and years[2027]["workdays"] == 5
+
+    trail = ok_json(admin_db, "audit", "verify")
+    assert trail["ok"] is True
+
+
+def test_the_nightly_run_on_the_real_date_completes_after_the_import(admin_db: str) -> None:
+    assert govflow(admin_db, "load", demo_portfolio()).exit_code == 0
+    assert govflow(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "root").exit_code == 0
+    run = ok_json(admin_db, "run", "all", "--as-of", "2026-12-04", "--no-prefect")
+    orders = ok_json(admin_db, "order", "list")
+    assert orders, run
+    assert all(o["deadline"] is not None and o["deadline"] > "2026-12-04" for o in orders)
+    assert any(o["deadline"].startswith("2027-") for o in orders)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda y: y.update(holidays=[d for d in y["holidays"] if d.month != 2]), "缺少春节"),
+        (lambda y: y.update(holidays=[d for d in y["holidays"] if d.month != 10]), "缺少国庆节"),
+        (lambda y: y["workdays"].append("2027-10-02"), "2027-10-02"),  # a statutory day worked
+        (lambda y: y["workdays"].append("2027-03-03"), "不是周六或周日"),  # a make-up day on a Wednesday
+        (lambda y: y["holidays"].append("2028-01-01"), "不属于 2027 年"),
+        (lambda y: y["holidays"].append("2027-01-01"), "重复出现"),
+        (lambda y: y.update(source=""), "source"),
+    ],
+    ids=[
+        "no-spring-festival",
+        "no-national-day",
+        "statutory-day-worked",
+        "weekday-makeup",
+        "other-year",
+        "twice",
+        "no-source",
+    ],
+)
+def test_a_year_that_breaks_the_regulation_is_refused_whole(
+    admin_db: str, tmp_path: Path, change: Any, named: str
+) -> None:
+    path = _document(tmp_path, change)
+    if named == "source":  # the year's source is blank, and there is no document-wide one to fall back on
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc.pop("source")
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = govflow(admin_db, "calendar", "import", path, "--as", "root")
+    assert result.exit_code == 2, result.output
+    assert named in result.output, result.output
+    assert [y["year"] for y in ok_json(admin_db, "calendar", "years") if y["origin"] == "imported"] == []
+
+
+def test_only_an_administrator_imports(admin_db: str) -> None:
+    result = govflow(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "clerk9")
+    assert result.exit_code == 3 and "管理工作日历" in result.output, result.output
+    assert [y for y in ok_json(admin_db, "calendar", "years") if y["year"] == 2027] == []
+
+
+def test_every_process_reads_the_same_years_and_a_running_one_notices_an_import(
+    admin_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = App(
+        Settings(database_url=admin_db), make_engine(admin_db)
+    )  # e.g. the web server, started first
+    monkeypatch.setattr(App, "CALENDAR_RECHECK_SECONDS", 0.0)
+    try:
+        assert 2027 not in running.calendar.years
+        assert govflow(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "root").exit_code == 0
+        assert 2027 in running.calendar.years  # another process imported it
+        assert re.search(r"2027（测试用虚构安排", running.calendar.source)
+        assert [y.year for y in known_years(running, "clerk9") if y.origin == "imported"] == [2027]
+    finally:
+        running.engine.dispose()
