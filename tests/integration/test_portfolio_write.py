@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import Session
 
+from govflow.demo import demo_portfolio
 from govflow.lifecycle import portfolio as pf
 from govflow.models.audit import verify
 from govflow.models.db import unit_of_work
@@ -38,7 +39,7 @@ from govflow.models.tables import (
 )
 from govflow.states.errors import InvalidInput
 
-DEMO = Path(pf.__file__).resolve().parent / "data" / "demo-portfolio.yaml"
+DEMO = demo_portfolio()
 NOW = dt.datetime(2026, 11, 26, 9, 30, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 26)
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from govflow.demo import demo_portfolio
 from govflow.lifecycle import portfolio as pf
 from govflow.lifecycle import tabular as tb
 from govflow.states import guards
@@ -24,7 +25,7 @@ from govflow.states.phases import Event, Phase
 from govflow.states.sharing import NeedsFact, OpinionFact, ProjectFacts, ReviewFact, UnmetNeed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-DEMO = Path(pf.__file__).resolve().parent / "data" / "demo-portfolio.yaml"
+DEMO = demo_portfolio()
 TODAY = dt.date(2026, 11, 26)
 DOC = "govflow 项目组合文档"
 
