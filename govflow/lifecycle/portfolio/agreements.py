@@ -17,8 +17,6 @@ from govflow.states.errors import InvalidInput
 from govflow.states.rules import check_agreement
 from govflow.states.verdict import Reason, clause
 
-#: The clause cited for problems of the document itself (shape, references) rather than of 733号文.
-
 
 class AgreementsDocument(InputModel):
     """A file of agreements for one existing project (`govflow agreement add`)."""

@@ -20,8 +20,6 @@ from govflow.lifecycle.portfolio.schema import DOC_CLAUSE, SCHEMA_CODE, Loc, Por
 from govflow.states.errors import InvalidInput, UsageError
 from govflow.states.verdict import Reason
 
-#: The clause cited for problems of the document itself (shape, references) rather than of 733号文.
-
 
 class _YamlLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
     """Safe YAML that refuses duplicate keys: a second ``catalog:`` silently replacing the first loses data."""

@@ -29,8 +29,6 @@ from govflow.states.sharing import (
 )
 from govflow.states.verdict import Reason, clause
 
-#: The clause cited for problems of the document itself (shape, references) rather than of 733号文.
-
 
 @dataclass(frozen=True)
 class Existing:

@@ -23,6 +23,7 @@ from govflow.lifecycle.portfolio.schema import (
     ProjectIn,
 )
 from govflow.models.audit import AuditRecord, append
+from govflow.models.facts import t
 from govflow.models.tables import (
     Agreement,
     AgreementItem,
@@ -43,26 +44,19 @@ from govflow.states.errors import InvalidInput
 from govflow.states.phases import Phase
 from govflow.states.verdict import Reason
 
-#: The clause cited for problems of the document itself (shape, references) rather than of 733号文.
-
 _CHUNK = 500
 
 
-def _t(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
 DEPARTMENT, APP_USER, PROJECT, PROJECT_DEPARTMENT = (
-    _t(Department),
-    _t(AppUser),
-    _t(Project),
-    _t(ProjectDepartment),
+    t(Department),
+    t(AppUser),
+    t(Project),
+    t(ProjectDepartment),
 )
-CATALOG_ITEM, CATALOG_AUTH = _t(CatalogItem), _t(CatalogAuthorization)
-AGREEMENT, AGREEMENT_PARTY, AGREEMENT_ITEM = _t(Agreement), _t(AgreementParty), _t(AgreementItem)
-NEEDS, OPINION, REVIEW, JUDGMENT = _t(NeedsAnalysis), _t(Opinion), _t(Review), _t(ReviewJudgment)
-EVIDENCE = _t(DeliveryEvidence)
+CATALOG_ITEM, CATALOG_AUTH = t(CatalogItem), t(CatalogAuthorization)
+AGREEMENT, AGREEMENT_PARTY, AGREEMENT_ITEM = t(Agreement), t(AgreementParty), t(AgreementItem)
+NEEDS, OPINION, REVIEW, JUDGMENT = t(NeedsAnalysis), t(Opinion), t(Review), t(ReviewJudgment)
+EVIDENCE = t(DeliveryEvidence)
 
 
 @dataclass(frozen=True)
@@ -490,29 +484,24 @@ def _add_evidence_portably(session: Session, values: list[dict[str, Any]]) -> No
 
 
 def _audit_record(p: ProjectIn, *, actor: str, role: str, now: dt.datetime) -> AuditRecord:
-    if p.phase is Phase.DRAFT:
-        return AuditRecord(
-            kind="data",
-            outcome="recorded",
-            action="create",
-            actor=actor,
-            role=role,
-            occurred_at=now,
-            project_code=p.code,
-            to_phase=Phase.DRAFT.value,
-            note=f"从项目组合文档创建项目 {p.code}（{Phase.DRAFT.zh}） / created from the portfolio document",
-        )
+    """A new project is created; one at a later phase is onboarded at that phase."""
+    created = p.phase is Phase.DRAFT
+    note = (
+        f"从项目组合文档创建项目 {p.code}（{Phase.DRAFT.zh}） / created from the portfolio document"
+        if created
+        else f"从项目组合文档按现有阶段「{p.phase.zh}」（{p.phase.value}）纳入管理 / "
+        f"onboarded at phase {p.phase.value} from the portfolio document"
+    )
     return AuditRecord(
-        kind="onboarding",
+        kind="data" if created else "onboarding",
         outcome="recorded",
-        action="onboard",
+        action="create" if created else "onboard",
         actor=actor,
         role=role,
         occurred_at=now,
         project_code=p.code,
         to_phase=p.phase.value,
-        note=f"从项目组合文档按现有阶段「{p.phase.zh}」（{p.phase.value}）纳入管理 / "
-        f"onboarded at phase {p.phase.value} from the portfolio document",
+        note=note,
     )
 
 
