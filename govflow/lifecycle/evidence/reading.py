@@ -103,7 +103,7 @@ def refused_project(
 ) -> tuple[list[str], str | None]:
     """The codes of the projects, sorted, and the first of them ``role`` may not ``action`` (or None).
 
-    :func:`states.permissions.decide` for every project, with the lead and related departments read in bulk
+    :func:`govflow.states.permissions.decide` for every project, with the lead and related departments read in bulk
     (a file of a national exchange platform names thousands of projects); the caller hands a refused
     project to :func:`govflow.lifecycle.services.authorize`, which raises and records the denial.
     """
@@ -369,8 +369,8 @@ def _too_large(n: int, path: str, what: str = "") -> Reason:
 def read_evidence(path: Path, refs: References, today: dt.date) -> EvidenceBatch:
     """Read and check an evidence file: sums per (catalog item, consumer, day), or the reasons not to write.
 
-    A file that cannot be read raises :class:`~states.errors.UsageError`; a bad header raises
-    :class:`~states.errors.InvalidInput` at once (no row can be read without it); bad rows are returned in
+    A file that cannot be read raises :class:`~govflow.states.errors.UsageError`; a bad header raises
+    :class:`~govflow.states.errors.InvalidInput` at once (no row can be read without it); bad rows are returned in
     :attr:`EvidenceBatch.reasons` (see the module docstring for why they are not raised here).
     """
     if path.suffix.lower() != ".csv":
@@ -480,7 +480,8 @@ def recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tupl
     checker = _Checker(batch.refs, batch.today, EvidenceBatch(batch.path), where)
     reasons: list[Reason] = []
     more = 0
-    for number, line, cells in rows:
+    for row in rows:
+        number, line, cells = row.number, row.line, row.cells
         resolved = checker.resolve(cells)
         if resolved is None or (key := resolved[:3]) not in on_record:
             continue
@@ -507,15 +508,15 @@ def recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tupl
     return reasons, more
 
 
-def _data_rows(path: Path) -> tuple[_Where, Iterator[tuple[int, int, dict[str, Any]]]]:
-    """How positions read, and (data row number, line, non-empty cells) of every data row: streamed for CSV."""
+def _data_rows(path: Path) -> tuple[_Where, Iterator[Row]]:
+    """How positions read, and every data row of the file: streamed for CSV."""
     if path.suffix.lower() != ".csv":
         table = read_table(path)
-        return _Where(table.line_zh, table.line_en), ((r.number, r.line, r.cells) for r in table.rows)
+        return _Where(table.line_zh, table.line_en), iter(table.rows)
     return _Where("文件第 {n} 行", "line {n}"), _csv_rows(path)
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def _csv_rows(path: Path) -> Iterator[Row]:
     with csv_reader(path) as reader:
         header = [h.strip() for h in next(reader, [])]
         number = 0
@@ -524,4 +525,4 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
                 continue
             number += 1
             cells = {k: cell(k, v) for k, v in zip(header, record, strict=False) if k and v.strip()}
-            yield number, _first_line(reader, record), cells
+            yield Row(number, _first_line(reader, record), cells)

@@ -158,7 +158,7 @@ class Written(NamedTuple):
 
 def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = False) -> Written:
     """Write the batch's sums to ``delivery_evidence`` in the session's transaction, or raise
-    :class:`~states.errors.InvalidInput` listing every bad row: the batch's own problems and every row whose
+    :class:`~govflow.states.errors.InvalidInput` listing every bad row: the batch's own problems and every row whose
     (item, consumer, day) is already on record — unless ``replace``, which replaces the recorded number.
 
     The common case costs nothing extra: the rows go in with ``ON CONFLICT DO NOTHING``, and only when fewer
