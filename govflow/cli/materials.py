@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from govflow.cli.common import (
     AsOpt,
+    Command,
     JsonOpt,
-    State,
     emit_json,
     guarded,
     out,
     table,
 )
 from govflow.lifecycle import portfolio, services
+from govflow.lifecycle.services import App
 
 catalog_app = typer.Typer(help="共享信息目录（第九条） / sharing catalog", no_args_is_help=True)
 evidence_app = typer.Typer(help="交付记录（交换平台导出） / delivery evidence", no_args_is_help=True)
@@ -72,40 +73,43 @@ LeadOpt = Annotated[str, typer.Option("--as", help="牵头部门用户 / lead de
 
 
 def _into_project(
-    ctx: typer.Context,
-    as_json: bool,
-    code: str,
-    run: Callable[[State], dict[str, Any]],
-    said: Callable[[dict[str, Any]], tuple[str, str]],
-) -> None:
-    """A file written into one project: the service's counts as JSON, or one sentence (zh, en)."""
-    with guarded(ctx, as_json) as st:
-        res = run(st)
-        if as_json:
-            emit_json({"project": code, **res})
-        else:
-            out.print(st.tr(*said(res)))
+    service: Callable[[App, str, Path, str], dict[str, int]],
+    file_help: str,
+    said: Callable[[str, dict[str, int]], tuple[str, str]],
+    doc: str,
+) -> Command:
+    """A file written into one project by its lead department: the counts as JSON, or one sentence."""
+    file_arg = typer.Argument(..., help=file_help)
+
+    def command(
+        ctx: typer.Context,
+        code: CodeArg,
+        file: Path = file_arg,
+        actor: str = typer.Option(..., "--as", help="牵头部门用户 / lead department user"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        with guarded(ctx, as_json) as st:
+            res = service(st.app, code, file, actor)
+            if as_json:
+                emit_json({"project": code, **res})
+            else:
+                out.print(st.tr(*said(code, res)))
+
+    command.__doc__ = doc
+    return command
 
 
-@catalog_app.command("import")
-def catalog_import(
-    ctx: typer.Context,
-    code: CodeArg,
-    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件 / CSV or XLSX file")],
-    actor: LeadOpt,
-    as_json: bool = JsonOpt,
-) -> None:
-    """从 CSV/XLSX 导入或细化项目的共享信息目录；任一行有误则不写入 / import or refine a project's catalog."""
+catalog_app.command("import")(
     _into_project(
-        ctx,
-        as_json,
-        code,
-        lambda st: services.import_catalog(st.app, code, file, actor),
-        lambda r: (
+        services.import_catalog,
+        "CSV 或 XLSX 文件 / CSV or XLSX file",
+        lambda code, r: (
             f"{code}：新增 {r['added']} 条目录条目，细化 {r['refined']} 条（版本 {r['version']}）",
             f"{code}: {r['added']} catalog items added, {r['refined']} refined (version {r['version']})",
         ),
+        "从 CSV/XLSX 导入或细化项目的共享信息目录；任一行有误则不写入 / import or refine a project's catalog.",
     )
+)
 
 
 @evidence_app.command("import")
@@ -142,28 +146,18 @@ def evidence_import(
             )
 
 
-@agreement_app.command("add")
-def agreement_add(
-    ctx: typer.Context,
-    code: CodeArg,
-    file: Annotated[
-        Path, typer.Argument(help="YAML/JSON：agreements: [...]（格式同项目组合文档） / agreements file")
-    ],
-    actor: LeadOpt,
-    as_json: bool = JsonOpt,
-) -> None:
-    """登记共享协定或联合发文：第八条各项约定齐全才写入，任一处有误则不写入 / add agreements to a project."""
+agreement_app.command("add")(
     _into_project(
-        ctx,
-        as_json,
-        code,
-        lambda st: services.add_agreements(st.app, code, file, actor),
-        lambda r: (
+        services.add_agreements,
+        "YAML/JSON：agreements: [...]（格式同项目组合文档） / agreements file",
+        lambda code, r: (
             f"{code}：已登记 {r['agreements']} 份协定、{r['agreement_items']} 个条目（版本 {r['version']}）",
             f"{code}: {r['agreements']} agreements with {r['agreement_items']} items added "
             f"(version {r['version']})",
         ),
+        "登记共享协定或联合发文：第八条各项约定齐全才写入，任一处有误则不写入 / add agreements to a project.",
     )
+)
 
 
 @needs_app.command("set")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from govflow.cli.common import AsOpt, Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
+from govflow.cli.listing import listing
 from govflow.governance import rectification
 from govflow.governance.rectification import OrderStatus, OrderView
 
@@ -95,21 +96,21 @@ def order_list(
     """列出整改通知（建设部门只看到本部门牵头或参与的项目） / list rectification orders."""
     with guarded(ctx, as_json) as st:
         views = rectification.list_orders(st.app, actor, status=status and status.value, project=project)
-        if as_json:
-            emit_json([v.to_dict(st.lang) for v in views])
-            return
-        table(
-            st.tr(f"整改通知（{len(views)} 份）", f"Rectification orders ({len(views)})"),
-            # the order code carries the project code (RO-{project}-nn): no project column, so that the
-            # table fits an 80-column terminal
+        # the order code carries the project code (RO-{project}-nn): no project column, so that the table fits
+        # an 80-column terminal
+        listing(
+            st,
+            as_json,
+            [v.to_dict(st.lang) for v in views],
+            (f"整改通知（{len(views)} 份）", f"Rectification orders ({len(views)})"),
             [
-                st.tr("整改通知", "order"),
-                st.tr("状态", "status"),
-                st.tr("整改期限", "deadline"),
-                st.tr("升级", "level"),
-                st.tr("问题", "problem"),
+                ("整改通知", "order"),
+                ("状态", "status"),
+                ("整改期限", "deadline"),
+                ("升级", "level"),
+                ("问题", "problem"),
             ],
-            [
+            lambda: [
                 [
                     v.code,
                     v.status.label(st.lang),

@@ -18,6 +18,7 @@ from govflow.cli.common import (
     print_reasons,
     table,
 )
+from govflow.cli.listing import listing
 from govflow.lifecycle import services
 from govflow.states.phases import Event, Phase
 
@@ -79,19 +80,19 @@ def project_list(
         rows = services.list_projects(
             st.app, actor, phase=phase and phase.value, department=department, overdue=overdue
         )
-        if as_json:
-            emit_json(rows)
-            return
-        table(
-            st.tr(f"项目（{len(rows)} 个）", f"Projects ({len(rows)})"),
+        listing(
+            st,
+            as_json,
+            rows,
+            (f"项目（{len(rows)} 个）", f"Projects ({len(rows)})"),
             [
-                st.tr("编号", "code"),
-                st.tr("名称", "name"),
-                st.tr("阶段", "phase"),
-                st.tr("版本", "version"),
-                st.tr("牵头部门", "lead"),
+                ("编号", "code"),
+                ("名称", "name"),
+                ("阶段", "phase"),
+                ("版本", "version"),
+                ("牵头部门", "lead"),
             ],
-            [
+            lambda: [
                 [r["code"], r["name"], Phase(r["phase"]).label(st.lang), r["version"], r["lead_name"]]
                 for r in rows
             ],

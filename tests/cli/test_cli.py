@@ -19,7 +19,6 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from govflow.models.db import make_engine
 from govflow.states import lifecycle
 from govflow.states.phases import Event, Phase
 
-from .harness import NOW, Cli, click_command, make_cli
+from .harness import NOW, Cli, Run, click_command, make_cli
 
 # ---------------------------------------------------------------------------------------------- fixtures
 
@@ -168,27 +167,9 @@ def process_env(db_url: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
-class Proc:
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def __str__(self) -> str:
-        return f"{' '.join(self.args)} -> exit {self.returncode}\n{self.stdout}\n{self.stderr}"
-
-
 def run_parallel(
     db_url: str, commands: Sequence[Sequence[str]], env: dict[str, str] | None = None
-) -> list[Proc]:
+) -> list[Run]:
     """Run several real ``govflow`` processes side by side (they only read or refuse: order is irrelevant)."""
     base = process_env(db_url)
     procs = [
@@ -204,7 +185,7 @@ def run_parallel(
     results = []
     for cmd, p in zip(commands, procs, strict=True):
         out, err = p.communicate(timeout=120)
-        results.append(Proc(tuple(cmd), p.returncode, out, err))
+        results.append(Run(tuple(cmd), p.returncode, out, err))
     return results
 
 
@@ -272,14 +253,14 @@ class Racers:
                 raise AssertionError(f"racer stopped before round {r} finished:\n{details}")
             time.sleep(0.002)
 
-    def round(self, r: int) -> list[Proc]:
+    def round(self, r: int) -> list[Run]:
         self._wait("ready", r)
         (self.barrier / f"go-{r}").touch()
         self._wait("out", r)
         results = []
         for i in range(self.n):
             d = json.loads((self.barrier / f"{r}-{i}.out").read_text())
-            results.append(Proc(tuple(d["args"]), d["code"], d["stdout"], d["stderr"]))
+            results.append(Run(tuple(d["args"]), d["code"], d["stdout"], d["stderr"]))
         return results
 
     def close(self, *, kill: bool = False) -> None:
@@ -1120,14 +1101,14 @@ def test_language_and_exit_codes_at_the_process_boundary(cli: Cli, db_url: str) 
             ["project", "show", "ZJ-2099-404"],
         ],
     )
-    assert en_refusal.returncode == 3, en_refusal
+    assert en_refusal.exit_code == 3, en_refusal
     assert "'Intake' refused for ZJ-2026-002" in en_refusal.output
     assert "no sharing agreement or joint document was provided; intake refused" in en_refusal.output
     assert "(733号文 第十条第二款、第八条)" in en_refusal.output  # clauses are cited as written
     assert "the project returned to 'Draft'" in en_refusal.output and "不予受理" not in en_refusal.output
-    assert en_show.returncode == 0 and "possible events" in en_show.stdout
+    assert en_show.exit_code == 0 and "possible events" in en_show.stdout
     assert "Draft (draft)" in en_show.stdout and "编制中" not in en_show.stdout
-    assert zh_missing.returncode == 4 and "项目 ZJ-2099-404 不存在" in zh_missing.stderr
+    assert zh_missing.exit_code == 4 and "项目 ZJ-2099-404 不存在" in zh_missing.stderr
     # default Chinese for project show, exit 2 and 5: in-process above and the concurrency tests below
 
 
@@ -1165,12 +1146,12 @@ def test_concurrent_events_with_one_expected_version_exactly_one_wins(
     try:
         for r, (code, _, _, version) in enumerate(rounds):
             pair = racers.round(r)
-            seen = sorted(p.returncode for p in pair)
+            seen = sorted(p.exit_code for p in pair)
             # Both expected the same version: exactly one wins, the other is told of the conflict, whether it
             # read the project before the winner committed (caught at the write) or after (caught at the read).
             assert seen == [0, 5], "\n".join(map(str, pair))
-            winner = next(p for p in pair if p.returncode == 0).json()
-            loser = next(p for p in pair if p.returncode != 0).json()
+            winner = next(p for p in pair if p.exit_code == 0).json()
+            loser = next(p for p in pair if p.exit_code != 0).json()
             assert winner["accepted"] is True and winner["version"] == version + 1
             assert loser["error"] == "CONFLICT"
             overlapped += 1
@@ -1208,8 +1189,8 @@ def test_concurrent_different_events_leave_a_consistent_trail(cli: Cli, db_url: 
     try:
         for r, code in enumerate(codes):
             a, w = racers.round(r)
-            assert {a.returncode, w.returncode} <= {0, 3, 5}, f"{a}\n{w}"
-            assert 0 in (a.returncode, w.returncode), f"{a}\n{w}"
+            assert {a.exit_code, w.exit_code} <= {0, 3, 5}, f"{a}\n{w}"
+            assert 0 in (a.exit_code, w.exit_code), f"{a}\n{w}"
             view = show(cli, code)
             decisions = [x for x in history(cli, code) if x["kind"] == "decision"]
             moved = [x for x in decisions if x["from_phase"] != x["to_phase"]]
@@ -1217,7 +1198,7 @@ def test_concurrent_different_events_leave_a_consistent_trail(cli: Cli, db_url: 
             assert view["version"] == 1 + len(moved)
             for before, after in itertools.pairwise(moved):
                 assert after["from_phase"] == before["to_phase"]  # each step starts where the last one ended
-            outcomes.append(f"{code}: approve→{a.returncode} withdraw→{w.returncode} final={view['phase']}")
+            outcomes.append(f"{code}: approve→{a.exit_code} withdraw→{w.exit_code} final={view['phase']}")
     finally:
         racers.close()
     print("\n".join(outcomes))

@@ -22,24 +22,9 @@ from govflow.lifecycle.portfolio.schema import (
     PortfolioDocument,
     ProjectIn,
 )
+from govflow.models import tables as m
 from govflow.models.audit import AuditRecord, append
 from govflow.models.facts import t
-from govflow.models.tables import (
-    Agreement,
-    AgreementItem,
-    AgreementParty,
-    AppUser,
-    CatalogAuthorization,
-    CatalogItem,
-    DeliveryEvidence,
-    Department,
-    NeedsAnalysis,
-    Opinion,
-    Project,
-    ProjectDepartment,
-    Review,
-    ReviewJudgment,
-)
 from govflow.states.errors import InvalidInput
 from govflow.states.phases import Phase
 from govflow.states.verdict import Reason
@@ -47,16 +32,17 @@ from govflow.states.verdict import Reason
 _CHUNK = 500
 
 
+# the Core tables a document is written into
 DEPARTMENT, APP_USER, PROJECT, PROJECT_DEPARTMENT = (
-    t(Department),
-    t(AppUser),
-    t(Project),
-    t(ProjectDepartment),
+    t(m.Department),
+    t(m.AppUser),
+    t(m.Project),
+    t(m.ProjectDepartment),
 )
-CATALOG_ITEM, CATALOG_AUTH = t(CatalogItem), t(CatalogAuthorization)
-AGREEMENT, AGREEMENT_PARTY, AGREEMENT_ITEM = t(Agreement), t(AgreementParty), t(AgreementItem)
-NEEDS, OPINION, REVIEW, JUDGMENT = t(NeedsAnalysis), t(Opinion), t(Review), t(ReviewJudgment)
-EVIDENCE = t(DeliveryEvidence)
+CATALOG_ITEM, CATALOG_AUTH = t(m.CatalogItem), t(m.CatalogAuthorization)
+AGREEMENT, AGREEMENT_PARTY, AGREEMENT_ITEM = t(m.Agreement), t(m.AgreementParty), t(m.AgreementItem)
+NEEDS, OPINION, REVIEW, JUDGMENT = t(m.NeedsAnalysis), t(m.Opinion), t(m.Review), t(m.ReviewJudgment)
+EVIDENCE = t(m.DeliveryEvidence)
 
 
 @dataclass(frozen=True)
