@@ -9,13 +9,14 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from sqlmodel import Session
 
+from govflow.lifecycle.portfolio.problems import AGREEMENT_EXISTS, NEW_AGREEMENT_CATALOG_UNKNOWN
 from govflow.lifecycle.portfolio.reading import read_data, validation_reasons
-from govflow.lifecycle.portfolio.rules import agreement_fact, duplicate_codes, unknown_department
-from govflow.lifecycle.portfolio.schema import DOC_CLAUSE, AgreementIn, InputModel, ProjectIn
+from govflow.lifecycle.portfolio.rules import agreement_fact, duplicate_codes, known_department
+from govflow.lifecycle.portfolio.schema import AgreementIn, InputModel, ProjectIn
 from govflow.lifecycle.portfolio.writer import DEPARTMENT, ids_by_code, write_agreement_rows
 from govflow.states.errors import InvalidInput
 from govflow.states.rules import check_agreement
-from govflow.states.verdict import Reason, clause
+from govflow.states.verdict import Reason
 
 
 class AgreementsDocument(InputModel):
@@ -48,38 +49,26 @@ def check_new_agreements(
     for i, a in enumerate(agreements):
         path = f"agreements[{i}]"
         if a.code in existing_codes:
-            reasons.append(
-                Reason(
-                    "AGREEMENT_EXISTS",
-                    DOC_CLAUSE,
-                    f"项目 {project} 已有协定 {a.code}；协定一经登记不可覆盖，请使用新的编号",
-                    f"project {project} already has agreement {a.code}; use a new code",
-                    f"{path}.code",
-                )
-            )
+            reasons.append(AGREEMENT_EXISTS.at(f"{path}.code", project=project, agreement=a.code))
         reasons += check_agreement(agreement_fact(a), path)
         for j, party in enumerate(a.parties):
-            if party not in departments:
-                reasons.append(
-                    unknown_department(party, f"协定 {a.code} 的一方", "party", f"{path}.parties[{j}]")
-                )
+            reasons += known_department(
+                party, departments, f"协定 {a.code} 的一方", "party", f"{path}.parties[{j}]"
+            )
         for j, item in enumerate(a.items):
             if item.catalog not in catalog:
                 reasons.append(
-                    Reason(
-                        "CATALOG_ITEM_UNKNOWN",
-                        clause("第八条"),
-                        f"协定 {a.code} 的条目引用了项目 {project} 目录中没有的条目 {item.catalog}",
-                        f"agreement {a.code} names catalog item {item.catalog}, not in project {project}'s catalog",
-                        f"{path}.items[{j}].catalog",
+                    NEW_AGREEMENT_CATALOG_UNKNOWN.at(
+                        f"{path}.items[{j}].catalog", project=project, agreement=a.code, catalog=item.catalog
                     )
                 )
-            if item.consumer not in departments:
-                reasons.append(
-                    unknown_department(
-                        item.consumer, f"协定 {a.code} 的使用部门", "consumer", f"{path}.items[{j}].consumer"
-                    )
-                )
+            reasons += known_department(
+                item.consumer,
+                departments,
+                f"协定 {a.code} 的使用部门",
+                "consumer",
+                f"{path}.items[{j}].consumer",
+            )
     return reasons
 
 

@@ -7,8 +7,22 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from govflow.lifecycle.portfolio.problems import (
+    AGREEMENT_CATALOG_UNKNOWN,
+    DUPLICATE_CODE,
+    EVIDENCE_CATALOG_UNKNOWN,
+    EVIDENCE_IN_FUTURE,
+    EVIDENCE_NEGATIVE,
+    EVIDENCE_PROJECT_UNKNOWN,
+    OPINION_NOT_RELATED,
+    PROJECT_EXISTS,
+    SECRET_CONSUMER_NOT_AUTHORIZED,
+    UNKNOWN_DEPARTMENT,
+    UNMET_NEEDS_NOT_LISTED,
+    USER_DEPARTMENT_MISSING,
+    USER_EXISTS,
+)
 from govflow.lifecycle.portfolio.schema import (
-    DOC_CLAUSE,
     AgreementIn,
     CatalogItemIn,
     DepartmentIn,
@@ -27,7 +41,7 @@ from govflow.states.sharing import (
     OpinionVerdict,
     Secrecy,
 )
-from govflow.states.verdict import Reason, clause
+from govflow.states.verdict import Reason
 
 
 @dataclass(frozen=True)
@@ -88,15 +102,14 @@ def agreement_fact(agreement: AgreementIn) -> AgreementFact:
 
 
 def unknown_department(code: str, what_zh: str, what_en: str, path: str) -> Reason:
-    return Reason(
-        "UNKNOWN_DEPARTMENT",
-        DOC_CLAUSE,
-        f"{what_zh}“{code}”既不在文档的 departments 中，也不在数据库中；请在 departments 中补充该部门或更正代码",
-        f"{what_en} '{code}' is neither in the document's departments nor in the database; add the department "
-        "or correct the code",
-        path,
-        {"department": code},
-    )
+    return UNKNOWN_DEPARTMENT.at(path, {"department": code}, what=what_zh, what_en=what_en)
+
+
+def known_department(
+    code: str, departments: Collection[str], what_zh: str, what_en: str, path: str
+) -> list[Reason]:
+    """No reason when ``code`` is one of ``departments``; else its ``UNKNOWN_DEPARTMENT``."""
+    return [] if code in departments else [unknown_department(code, what_zh, what_en, path)]
 
 
 def duplicate_codes(values: Iterable[tuple[str, str]], what_zh: str, what_en: str) -> list[Reason]:
@@ -106,14 +119,7 @@ def duplicate_codes(values: Iterable[tuple[str, str]], what_zh: str, what_en: st
     for code, path in values:
         if code in first:
             reasons.append(
-                Reason(
-                    "DUPLICATE_CODE",
-                    DOC_CLAUSE,
-                    f"{what_zh}“{code}”重复（首次出现于 {first[code]}）；每个编码只能出现一次，请删去或改正",
-                    f"{what_en} '{code}' is repeated (first at {first[code]}); each code may appear only once",
-                    path,
-                    {"code": code, "first": first[code]},
-                )
+                DUPLICATE_CODE.at(path, {"code": code, "first": first[code]}, what=what_zh, what_en=what_en)
             )
         else:
             first[code] = path
@@ -139,33 +145,12 @@ def check_users(
     for i, u in enumerate(users):
         path = f"users[{i}]"
         if u.name in existing:
-            reasons.append(
-                Reason(
-                    "USER_EXISTS",
-                    DOC_CLAUSE,
-                    f"用户 {u.name} 已存在于数据库中；导入只新建用户，不修改已有用户。请从文档中删去该用户或改名",
-                    f"user {u.name} already exists; loading creates users and never changes existing ones. "
-                    "Remove the user from the document or rename it",
-                    f"{path}.name",
-                    {"user": u.name},
-                )
-            )
+            reasons.append(USER_EXISTS.at(f"{path}.name", {"user": u.name}))
         if u.role is Role.DEPARTMENT and not u.department:
-            reasons.append(
-                Reason(
-                    "USER_DEPARTMENT_MISSING",
-                    DOC_CLAUSE,
-                    f"用户 {u.name} 的角色为建设部门（department），须填写所属部门（department）",
-                    f"user {u.name} has role department and must name its department (department)",
-                    f"{path}.department",
-                    {"user": u.name},
-                )
-            )
-        if u.department and u.department not in departments:
-            reasons.append(
-                unknown_department(
-                    u.department, f"用户 {u.name} 的所属部门", "department", f"{path}.department"
-                )
+            reasons.append(USER_DEPARTMENT_MISSING.at(f"{path}.department", {"user": u.name}))
+        if u.department:
+            reasons += known_department(
+                u.department, departments, f"用户 {u.name} 的所属部门", "department", f"{path}.department"
             )
     return reasons
 
@@ -182,22 +167,17 @@ def check_catalog_items(
         reasons += check_catalog_item(catalog_fact(item), path)
         if departments is None:
             continue
-        if item.provider not in departments:
-            reasons.append(
-                unknown_department(
-                    item.provider, f"目录条目 {item.code} 的提供部门", "provider", f"{path}.provider"
-                )
-            )
+        reasons += known_department(
+            item.provider, departments, f"目录条目 {item.code} 的提供部门", "provider", f"{path}.provider"
+        )
         for j, code in enumerate(item.authorized_codes):
-            if code not in departments:
-                reasons.append(
-                    unknown_department(
-                        code,
-                        f"目录条目 {item.code} 的被授权部门",
-                        "authorized department",
-                        f"{path}.authorized[{j}]",
-                    )
-                )
+            reasons += known_department(
+                code,
+                departments,
+                f"目录条目 {item.code} 的被授权部门",
+                "authorized department",
+                f"{path}.authorized[{j}]",
+            )
     return reasons
 
 
@@ -215,34 +195,24 @@ def _check_agreements(
         a_path = f"{path}.agreements[{a_i}]"
         reasons += check_agreement(agreement_fact(a), a_path)
         for j, party in enumerate(a.parties):
-            if party not in departments:
-                reasons.append(
-                    unknown_department(party, f"协定 {a.code} 的一方", "party", f"{a_path}.parties[{j}]")
-                )
+            reasons += known_department(
+                party, departments, f"协定 {a.code} 的一方", "party", f"{a_path}.parties[{j}]"
+            )
         for k, item in enumerate(a.items):
             i_path = f"{a_path}.items[{k}]"
             if item.catalog not in catalog and item.catalog not in set_aside:
                 reasons.append(
-                    Reason(
-                        "UNKNOWN_CATALOG_ITEM",
-                        clause("第八条"),
-                        f"协定 {a.code} 约定共享的目录条目 {item.catalog} 不在项目 {p.code} 的共享信息目录中；"
-                        "请先在 catalog 中列出该条目或更正编码",
-                        f"agreement {a.code} shares catalog item {item.catalog}, which is not in the catalog of "
-                        f"project {p.code}; list it in catalog or correct the code",
-                        f"{i_path}.catalog",
-                        {"catalog": item.catalog},
+                    AGREEMENT_CATALOG_UNKNOWN.at(
+                        f"{i_path}.catalog", {"catalog": item.catalog}, agreement=a.code, project=p.code
                     )
                 )
-            if item.consumer not in departments:
-                reasons.append(
-                    unknown_department(
-                        item.consumer,
-                        f"协定 {a.code} 条目 {item.catalog} 的使用部门",
-                        "consumer",
-                        f"{i_path}.consumer",
-                    )
-                )
+            reasons += known_department(
+                item.consumer,
+                departments,
+                f"协定 {a.code} 条目 {item.catalog} 的使用部门",
+                "consumer",
+                f"{i_path}.consumer",
+            )
             reasons += _secret_consumer(
                 a.code, catalog.get(item.catalog), item.consumer, f"{i_path}.consumer"
             )
@@ -256,15 +226,8 @@ def _secret_consumer(agreement: str, item: CatalogItemIn | None, consumer: str, 
     if consumer == item.provider or consumer in item.authorized_codes:
         return []
     return [
-        Reason(
-            "SECRET_CONSUMER_NOT_AUTHORIZED",
-            clause("第二条", "第三款"),
-            f"协定 {agreement} 把涉密目录条目 {item.code} 共享给未经授权的部门 {consumer}；涉密信息的知悉范围"
-            "限于目录条目 authorized 中列明的部门，请在目录条目中授权该部门或删去该协定条目",
-            f"agreement {agreement} shares secret catalog item {item.code} with {consumer}, which the item does "
-            "not authorize; authorize the department on the item or remove the agreement item",
-            path,
-            {"catalog": item.code, "consumer": consumer},
+        SECRET_CONSUMER_NOT_AUTHORIZED.at(
+            path, {"catalog": item.code, "consumer": consumer}, agreement=agreement
         )
     ]
 
@@ -276,28 +239,10 @@ def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
         o_path = f"{path}.opinions[{i}]"
         if op.department not in related:
             reasons.append(
-                Reason(
-                    "OPINION_NOT_RELATED",
-                    clause("第九条"),
-                    f"部门 {op.department} 不是项目 {p.code} 的相关部门，其意见不能作为征求意见登记；"
-                    "请将其列入 departments 或删去该意见",
-                    f"department {op.department} is not a related department of project {p.code}; list it in "
-                    "departments or remove the opinion",
-                    f"{o_path}.department",
-                    {"department": op.department},
-                )
+                OPINION_NOT_RELATED.at(f"{o_path}.department", {"department": op.department}, project=p.code)
             )
         if op.verdict is OpinionVerdict.UNMET_NEEDS and not op.unmet_needs:
-            reasons.append(
-                Reason(
-                    "UNMET_NEEDS_NOT_LISTED",
-                    clause("第九条"),
-                    f"部门 {op.department} 的意见为“需求未满足”（unmet_needs），须列出未满足的共享需求",
-                    f"the opinion of {op.department} says needs are unmet but lists none (unmet_needs)",
-                    f"{o_path}.unmet_needs",
-                    {"department": op.department},
-                )
-            )
+            reasons.append(UNMET_NEEDS_NOT_LISTED.at(f"{o_path}.unmet_needs", {"department": op.department}))
     return reasons
 
 
@@ -306,31 +251,18 @@ def _check_project(
 ) -> list[Reason]:
     reasons: list[Reason] = []
     if p.code in existing.projects:
-        reasons.append(
-            Reason(
-                "PROJECT_EXISTS",
-                DOC_CLAUSE,
-                f"项目 {p.code} 已存在于数据库中；导入只新建项目，不修改已有项目。请从文档中删去该项目，"
-                "已有项目的材料和阶段通过 govflow 的编辑与事件命令变更",
-                f"project {p.code} already exists; loading creates projects and never changes existing ones. "
-                "Remove it from the document; change an existing project through govflow's edit and event commands",
-                f"{path}.code",
-                {"project": p.code},
-            )
-        )
-    if p.lead_department not in departments:
-        reasons.append(
-            unknown_department(
-                p.lead_department, f"项目 {p.code} 的牵头部门", "lead department", f"{path}.lead_department"
-            )
-        )
+        reasons.append(PROJECT_EXISTS.at(f"{path}.code", {"project": p.code}))
+    reasons += known_department(
+        p.lead_department,
+        departments,
+        f"项目 {p.code} 的牵头部门",
+        "lead department",
+        f"{path}.lead_department",
+    )
     for j, code in enumerate(p.departments):
-        if code not in departments:
-            reasons.append(
-                unknown_department(
-                    code, f"项目 {p.code} 的相关部门", "related department", f"{path}.departments[{j}]"
-                )
-            )
+        reasons += known_department(
+            code, departments, f"项目 {p.code} 的相关部门", "related department", f"{path}.departments[{j}]"
+        )
     reasons += check_catalog_items(p.catalog, departments, lambda i: f"{path}.catalog[{i}]")
     aside = {c for project, c in set_aside.catalog_items if project == p.code}
     reasons += _check_agreements(p, path, departments, aside)
@@ -355,55 +287,25 @@ def check_evidence(
     for i, ev in enumerate(rows):
         path = path_of(i)
         if ev.records < 0:
-            reasons.append(
-                Reason(
-                    "EVIDENCE_NEGATIVE",
-                    DOC_CLAUSE,
-                    f"交付记录数 {ev.records} 为负数；交付记录数须为 0 或正整数，请更正",
-                    f"records delivered {ev.records} is negative; it must be 0 or more",
-                    f"{path}.records",
-                    {"records": ev.records},
-                )
-            )
+            reasons.append(EVIDENCE_NEGATIVE.at(f"{path}.records", {"records": ev.records}))
         if today is not None and ev.date > today:
             reasons.append(
-                Reason(
-                    "EVIDENCE_IN_FUTURE",
-                    DOC_CLAUSE,
-                    f"交付日期 {ev.date.isoformat()} 晚于今天 {today.isoformat()}；交付记录只能记载已发生的交付，"
-                    "请更正日期",
-                    f"delivery date {ev.date.isoformat()} is after today {today.isoformat()}; evidence records "
-                    "deliveries that happened",
-                    f"{path}.date",
-                    {"date": ev.date.isoformat(), "today": today.isoformat()},
+                EVIDENCE_IN_FUTURE.at(
+                    f"{path}.date", {"date": ev.date.isoformat(), "today": today.isoformat()}
                 )
             )
         if existing is not None:
             if ev.project not in existing.projects:
-                reasons.append(
-                    Reason(
-                        "UNKNOWN_PROJECT",
-                        DOC_CLAUSE,
-                        f"交付记录所属项目 {ev.project} 既不在文档中，也不在数据库中；请更正项目编码",
-                        f"project {ev.project} of the evidence row is neither in the document nor in the database",
-                        f"{path}.project",
-                        {"project": ev.project},
-                    )
-                )
+                reasons.append(EVIDENCE_PROJECT_UNKNOWN.at(f"{path}.project", {"project": ev.project}))
             elif (ev.project, ev.catalog) not in existing.catalog_items:
                 reasons.append(
-                    Reason(
-                        "UNKNOWN_CATALOG_ITEM",
-                        DOC_CLAUSE,
-                        f"交付记录的目录条目 {ev.catalog} 不在项目 {ev.project} 的共享信息目录中；请更正目录条目编码",
-                        f"catalog item {ev.catalog} of the evidence row is not in the catalog of project {ev.project}",
-                        f"{path}.catalog",
-                        {"project": ev.project, "catalog": ev.catalog},
+                    EVIDENCE_CATALOG_UNKNOWN.at(
+                        f"{path}.catalog", {"project": ev.project, "catalog": ev.catalog}
                     )
                 )
-        if existing is not None and ev.consumer not in existing.departments:
-            reasons.append(
-                unknown_department(ev.consumer, "交付记录的使用部门", "consumer", f"{path}.consumer")
+        if existing is not None:
+            reasons += known_department(
+                ev.consumer, existing.departments, "交付记录的使用部门", "consumer", f"{path}.consumer"
             )
     return reasons
 
