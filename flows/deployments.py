@@ -27,7 +27,7 @@ from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL
 from prefect.types.entrypoint import EntrypointType
 
-from govflow.flows.governance import BY_NAME
+from govflow.flows.governance import flow_of
 from govflow.governance import scheduling
 from govflow.governance.scheduling import ScheduleSpec
 from govflow.settings import Settings
@@ -45,12 +45,12 @@ class Planned:
 
 
 def build(settings: Settings) -> list[Planned]:
-    """One deployment per flow, ``all`` first. Runs of one deployment queue instead of overlapping
+    """One deployment per registered check and one for ``all`` (first). Runs of one deployment queue instead of overlapping
     (concurrency limit 1): two runs working on the same projects at once would race for the same unique keys
     (findings, order codes, message keys) and one of them would fail."""
     planned = []
     for spec in scheduling.schedule_specs(settings):
-        flow = BY_NAME[spec.flow]
+        flow = flow_of(spec.flow)
         try:
             schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron else []
         except ValueError as exc:
@@ -66,6 +66,7 @@ def build(settings: Settings) -> list[Planned]:
             description=f"{scheduling.flow_label(spec.flow)} / {scheduling.flow_label(spec.flow, 'en')}",
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        assert isinstance(deployment, RunnerDeployment)  # called outside an event loop: not a coroutine
         planned.append(Planned(spec, deployment))
     return planned
 

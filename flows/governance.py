@@ -1,9 +1,9 @@
-"""The scheduled governance flows (SPEC §4) on Prefect: ``sweep``, ``deadlines``, ``cuts``, ``dispatch`` and
-``run_all`` (the four in that order).
+"""The scheduled governance flows (SPEC §4) on Prefect: one flow per check of the registry
+(:mod:`govflow.governance.checks`: ``sweep``, ``deadlines``, ``cuts``, ``dispatch``), reached here by the
+check's name, and ``run_all`` (every check in registry order).
 
-Thin by design: the work is :mod:`govflow.governance.scheduling` calling the service functions (``run_sweep``,
-``run_deadlines``, ``run_cuts``, ``run_dispatch``); Prefect adds one task per chunk of projects, retries and
-visibility. ``govflow run … --no-prefect`` walks the same chunks without Prefect and gives the same results.
+Thin by design: the work is :mod:`govflow.governance.scheduling` calling the checks' service functions
+(``run_sweep`` …); Prefect adds one task per chunk of projects, retries and visibility. ``govflow run … --no-prefect`` walks the same chunks without Prefect and gives the same results.
 
 Parameters
     ``as_of`` — the day the run judges; ``None`` (what a scheduled run passes) means today in
@@ -19,17 +19,17 @@ with caching off: a rerun must do the work again, idempotently). Each flow run i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from prefect import flow, task
+from prefect import Flow, flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.runtime import flow_run, task_run
 
-from govflow.governance import scheduling
-from govflow.governance.scheduling import ALL, Chunk
+from govflow.governance import checks, scheduling
+from govflow.governance.checks import ALL, Check, Chunk
 from govflow.settings import Settings
 
 
@@ -50,10 +50,15 @@ def _run_name(name: str) -> Callable[[], str]:
     return run_name
 
 
-def _dispatch_run_name() -> str:
-    now = flow_run.get_parameters().get("now")
-    when = datetime.fromisoformat(str(now)) if now is not None else datetime.now(scheduling.zone(Settings()))
-    return f"dispatch-{when:%Y-%m-%d-%H%M}"
+def _once_run_name(name: str) -> Callable[[], str]:
+    def run_name() -> str:
+        now = flow_run.get_parameters().get("now")
+        when = (
+            datetime.fromisoformat(str(now)) if now is not None else datetime.now(scheduling.zone(Settings()))
+        )
+        return f"{name}-{when:%Y-%m-%d-%H%M}"
+
+    return run_name
 
 
 def _chunk_run_name() -> str:
@@ -69,12 +74,13 @@ def run_chunk(settings: Settings, flow: str, as_of: date, chunk: Chunk) -> dict[
     return scheduling.run_chunk(settings, flow, as_of, chunk)
 
 
-@task(name="govflow-dispatch", cache_policy=NO_CACHE, persist_result=False)
+@task(name="govflow-once", cache_policy=NO_CACHE, persist_result=False)
 def deliver(
-    settings: Settings, now: datetime | None, limit: int | None, run_id: str | None
+    settings: Settings, check: str, now: datetime | None, limit: int | None, run_id: str | None
 ) -> dict[str, Any]:
-    """Send what is due through the configured channels."""
-    return scheduling.run_dispatch_once(settings, now, limit, run_id)
+    """An unchunked check (dispatch: send what is due through the configured channels)."""
+    result: dict[str, Any] = checks.get(check).resolve()(settings, now, limit, run_id)
+    return result
 
 
 def _chunked(name: str, as_of: date | None, database_url: str | None) -> dict[str, Any]:
@@ -93,55 +99,91 @@ def _chunked(name: str, as_of: date | None, database_url: str | None) -> dict[st
     return result
 
 
-@flow(name="govflow-sweep", flow_run_name=_run_name("sweep"))
-def sweep(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
-    """共享义务清单扫描（733号文 第八条、第十一条） / obligation sweep: findings opened and closed."""
-    return _chunked("sweep", as_of, database_url)
+def _chunked_flow(check: Check) -> Flow[..., dict[str, Any]]:
+    def run(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
+        return _chunked(check.name, as_of, database_url)
+
+    return _named(run, check, _run_name(check.name))
 
 
-@flow(name="govflow-deadlines", flow_run_name=_run_name("deadlines"))
-def deadlines(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
-    """整改期限（第十一条 限期整改） / rectification orders, reminders, overdue and escalations."""
-    return _chunked("deadlines", as_of, database_url)
+def _once_flow(check: Check) -> Flow[..., dict[str, Any]]:
+    def run(
+        now: datetime | None = None, database_url: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        # an unchunked check records its own flow_run row, with this flow run's id
+        run_id = flow_run.get_id()
+        return deliver.with_options(name=f"govflow-{check.name}")(
+            _settings(database_url), check.name, now, limit, str(run_id) if run_id else None
+        )
+
+    return _named(run, check, _once_run_name(check.name))
 
 
-@flow(name="govflow-cuts", flow_run_name=_run_name("cuts"))
-def cuts(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
-    """运维经费削减建议（第十一条） / O&M cut recommendations for the budget year of ``as_of``."""
-    return _chunked("cuts", as_of, database_url)
+def _named(
+    fn: Callable[..., dict[str, Any]], check: Check, run_name: Callable[[], str]
+) -> Flow[..., dict[str, Any]]:
+    """A Prefect flow whose module path is ``govflow.flows.governance.<check name>`` (its deployment's
+    entrypoint, resolved by :func:`__getattr__` in the process that runs it)."""
+    fn.__name__ = fn.__qualname__ = check.name
+    fn.__module__ = __name__
+    fn.__doc__ = f"{check.zh} / {check.en}."
+    made: Flow[..., dict[str, Any]] = flow(name=f"govflow-{check.name}", flow_run_name=run_name)(fn)
+    return made
 
 
-@flow(name="govflow-dispatch", flow_run_name=_dispatch_run_name)
-def dispatch(
-    now: datetime | None = None, database_url: str | None = None, limit: int | None = None
-) -> dict[str, Any]:
-    """通知发送（发件箱，至少一次、送达后不重发） / deliver the outbox; ``now`` defaults to the real time."""
-    # run_dispatch records its own flow_run row, with this flow run's id
-    run_id = flow_run.get_id()
-    return deliver(_settings(database_url), now, limit, str(run_id) if run_id else None)
+_FLOWS: dict[str, tuple[Check, Flow[..., dict[str, Any]]]] = {}
+
+
+def flow_of(name: str) -> Flow[..., dict[str, Any]]:
+    """The Prefect flow of a registered check (or ``all``)."""
+    if name == ALL:
+        return run_all
+    check = checks.get(name)
+    made = _FLOWS.get(name)
+    if made is None or made[0] is not check:
+        made = _FLOWS[name] = (check, _chunked_flow(check) if check.chunked else _once_flow(check))
+    return made[1]
+
+
+def __getattr__(name: str) -> Flow[..., dict[str, Any]]:
+    """``govflow.flows.governance.sweep`` … : the flows of the registry, by check name."""
+    try:
+        return flow_of(name)
+    except KeyError:
+        raise AttributeError(name) from None
 
 
 @flow(name="govflow-all", flow_run_name=_run_name(ALL))
 def run_all(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
-    """全部治理流程：扫描 → 整改期限 → 削减建议 → 通知发送；任一步失败即停止 / the four flows in order."""
+    """全部治理流程：按登记顺序运行每项检查（扫描 → 整改期限 → 削减建议 → 通知发送）；任一步失败即停止 /
+    every registered check in order."""
     settings = _settings(database_url)
     day = as_of or scheduling.today(settings)
     with scheduling.recording(settings, ALL, day, flow_run.get_id()) as stats:
         results: dict[str, dict[str, Any]] = {}
-        for name, step in (("sweep", sweep), ("deadlines", deadlines), ("cuts", cuts)):
-            results[name] = step(day, database_url)
+        for check in checks.REGISTRY:
+            step = flow_of(check.name)
+            results[check.name] = step(day, database_url) if check.chunked else step(None, database_url)
             stats["results"] = dict(results)  # a failure keeps what ran before it
-        results["dispatch"] = dispatch(None, database_url)
         summary = scheduling.all_result(day, results)
         stats.update(summary)
     return summary
 
 
-#: the flows by the name ``govflow run`` and ``govflow schedule`` use
-BY_NAME: dict[str, Any] = {
-    "sweep": sweep,
-    "deadlines": deadlines,
-    "cuts": cuts,
-    "dispatch": dispatch,
-    ALL: run_all,
-}
+class _ByName(Mapping[str, Any]):
+    """The flows by the name ``govflow run`` and ``govflow schedule`` use (the registry's, and ``all``)."""
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return flow_of(name)
+        except KeyError:
+            raise KeyError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*checks.names(), ALL))
+
+    def __len__(self) -> int:
+        return len(checks.REGISTRY) + 1
+
+
+BY_NAME: Mapping[str, Any] = _ByName()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -18,17 +21,13 @@ class Settings(BaseSettings):
     notify_file: Path | None = None
     lang: str = "zh"
 
-    # -- scheduled governance (Prefect; see govflow/scheduling.py and `govflow schedule`) ------------------
+    # -- scheduled governance (Prefect; see govflow/governance/checks.py and `govflow schedule`) ----------
     #: the time zone of the cron schedules and of "today" (the ``as_of`` of a scheduled run)
     schedule_tz: str = "Asia/Shanghai"
-    #: cron of each deployment in ``schedule_tz``; "" deploys the flow without a schedule (run on demand).
-    #: The nightly ``all`` runs sweep → deadlines → cuts → dispatch in that order, so the three middle flows
-    #: need no schedule of their own; dispatch also runs every five minutes to deliver daytime messages.
-    schedule_all: str = "0 1 * * *"
-    schedule_sweep: str = ""
-    schedule_deadlines: str = ""
-    schedule_cuts: str = ""
-    schedule_dispatch: str = "*/5 * * * *"
+    #: cron of each deployment in ``schedule_tz`` by check name (and ``all``), from ``GOVFLOW_SCHEDULE_<NAME>``;
+    #: "" deploys the check without a schedule (run on demand); a check not named here keeps the default of
+    #: its registry entry (``all`` nightly at 01:00, dispatch every five minutes, the others on demand).
+    schedules: dict[str, str] = Field(default_factory=dict)
     #: name of the deployments on the Prefect server (``govflow-sweep/<name>`` …): give each installation
     #: that shares one Prefect server its own
     deployment_name: str = "govflow"
@@ -36,3 +35,31 @@ class Settings(BaseSettings):
     flow_chunk_size: int = Field(default=2000, ge=1)
     #: chunks run at the same time (1: one after another; raise it only on PostgreSQL)
     flow_chunk_workers: int = Field(default=1, ge=1, le=64)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _Schedules(settings_cls), dotenv_settings, file_secret_settings)
+
+
+class _Schedules(PydanticBaseSettingsSource):
+    """``GOVFLOW_SCHEDULE_<NAME>`` → ``schedules[name]``, for any check name (the registry decides which exist)."""
+
+    PREFIX = "GOVFLOW_SCHEDULE_"
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            key[len(self.PREFIX) :].lower(): value
+            for key, value in os.environ.items()
+            if key.upper().startswith(self.PREFIX) and key.upper() != "GOVFLOW_SCHEDULE_TZ"
+        }
+        return {"schedules": found} if found else {}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, Select, select
 from sqlalchemy.exc import DBAPIError
 
+from govflow.models.db import read_intent
 from govflow.models.facts import t
 from govflow.models.tables import CalendarYear
 from govflow.states.calendar import YearData
@@ -23,7 +24,7 @@ def _rows(engine: Engine, statement: Select[Any]) -> Sequence[Row[Any]]:
     """Rows of ``statement``; none where the table is not there (a database not initialised yet: the calendar
     still answers from the packaged data, as ``govflow calendar add-workdays`` must on a fresh machine)."""
     try:
-        with engine.connect() as conn:
+        with read_intent(), engine.connect() as conn:
             return conn.execute(statement).all()
     except DBAPIError:
         return ()

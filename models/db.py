@@ -77,6 +77,17 @@ def write_intent() -> Iterator[None]:
         _write_intent.reset(token)
 
 
+@contextmanager
+def read_intent() -> Iterator[None]:
+    """Transactions begun inside are plain reads (``BEGIN``), even while this thread holds a write transaction
+    on another connection: a side read (the calendar years, the schema check) must not queue for that lock."""
+    token = _write_intent.set(False)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 _READ_BINDS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
@@ -129,7 +140,8 @@ def require_schema(engine: Engine) -> None:
         return
     from govflow.models.migrate import require_current  # migrate builds on this module
 
-    require_current(engine)
+    with read_intent():
+        require_current(engine)
     _SCHEMA_CHECKED.add(engine)
 
 

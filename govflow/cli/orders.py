@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, parse_date, table
+from govflow.cli.common import AsOpt, Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
+from govflow.cli.listing import listing
 from govflow.governance import rectification
 from govflow.governance.rectification import OrderStatus, OrderView
 
 app = typer.Typer(help="整改通知（限期整改，第十一条） / rectification orders", no_args_is_help=True)
 
 StatusOpt = Annotated[
-    str | None,
+    OrderStatus | None,
     typer.Option(
         "--status",
         help="按状态筛选：open 整改中 | evidence_submitted 已提交整改材料 | overdue 已逾期 | closed 已关闭 "
@@ -93,24 +95,22 @@ def order_list(
 ) -> None:
     """列出整改通知（建设部门只看到本部门牵头或参与的项目） / list rectification orders."""
     with guarded(ctx, as_json) as st:
-        if status is not None and status not in {s.value for s in OrderStatus}:
-            raise typer.BadParameter(f"--status: {', '.join(s.value for s in OrderStatus)}")
-        views = rectification.list_orders(st.app, actor, status=status, project=project)
-        if as_json:
-            emit_json([v.to_dict(st.lang) for v in views])
-            return
-        table(
-            st.tr(f"整改通知（{len(views)} 份）", f"Rectification orders ({len(views)})"),
-            # the order code carries the project code (RO-{project}-nn): no project column, so that the
-            # table fits an 80-column terminal
+        views = rectification.list_orders(st.app, actor, status=status and status.value, project=project)
+        # the order code carries the project code (RO-{project}-nn): no project column, so that the table fits
+        # an 80-column terminal
+        listing(
+            st,
+            as_json,
+            [v.to_dict(st.lang) for v in views],
+            (f"整改通知（{len(views)} 份）", f"Rectification orders ({len(views)})"),
             [
-                st.tr("整改通知", "order"),
-                st.tr("状态", "status"),
-                st.tr("整改期限", "deadline"),
-                st.tr("升级", "level"),
-                st.tr("问题", "problem"),
+                ("整改通知", "order"),
+                ("状态", "status"),
+                ("整改期限", "deadline"),
+                ("升级", "level"),
+                ("问题", "problem"),
             ],
-            [
+            lambda: [
                 [
                     v.code,
                     v.status.label(st.lang),
@@ -134,64 +134,63 @@ def order_show(ctx: typer.Context, code: str, as_json: bool = JsonOpt, actor: st
             _print_order(st, view)
 
 
-@app.command("evidence")
-def order_evidence(
-    ctx: typer.Context,
-    code: str,
-    note: Annotated[str, typer.Option("--note", help="整改材料说明（必填） / what was done (required)")],
-    version: VersionOpt = None,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """牵头部门提交整改材料：整改中/已逾期 → 已提交整改材料 / the lead department submits its evidence."""
-    with guarded(ctx, as_json) as st:
-        view = rectification.submit_evidence(st.app, code, actor, note, expect_version=version)
-        _done(st, view, as_json, "已提交整改材料", "evidence submitted")
+def _step(action: Callable[..., OrderView], text: Any, zh: str, en: str, doc: str) -> Command:
+    """A step on one order with its text (``--note`` or ``--reason``): evidence, verify, reject, reopen."""
+
+    def command(
+        ctx: typer.Context,
+        code: str,
+        note: str | None = text,
+        version: VersionOpt = None,
+        as_json: bool = JsonOpt,
+        actor: str | None = AsOpt,
+    ) -> None:
+        with guarded(ctx, as_json) as st:
+            _done(st, action(st.app, code, actor, note, expect_version=version), as_json, zh, en)
+
+    command.__doc__ = doc
+    return command
 
 
-@app.command("verify")
-def order_verify(
-    ctx: typer.Context,
-    code: str,
-    note: Annotated[str | None, typer.Option("--note", help="核验意见 / verification note")] = None,
-    version: VersionOpt = None,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """项目审批部门核验通过，关闭整改通知（逾期完成的记为逾期） / the program office verifies and closes it."""
-    with guarded(ctx, as_json) as st:
-        view = rectification.verify_order(st.app, code, actor, note, expect_version=version)
-        _done(st, view, as_json, "核验通过", "verified")
+#: a required reason, recorded in the audit trail
+REASON = typer.Option(..., "--reason", help="理由（必填，记入审计链） / reason (required)")
 
-
-@app.command("reject")
-def order_reject(
-    ctx: typer.Context,
-    code: str,
-    reason: ReasonOpt,
-    version: VersionOpt = None,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """退回整改材料：回到整改中（已过期限则为已逾期） / reject the evidence: back to open, or overdue."""
-    with guarded(ctx, as_json) as st:
-        view = rectification.reject_evidence(st.app, code, actor, reason, expect_version=version)
-        _done(st, view, as_json, "已退回整改材料", "evidence rejected")
-
-
-@app.command("reopen")
-def order_reopen(
-    ctx: typer.Context,
-    code: str,
-    reason: ReasonOpt,
-    version: VersionOpt = None,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """重新打开已关闭的整改通知 / reopen a closed order."""
-    with guarded(ctx, as_json) as st:
-        view = rectification.reopen_order(st.app, code, actor, reason, expect_version=version)
-        _done(st, view, as_json, "已重新打开", "reopened")
+app.command("evidence")(
+    _step(
+        rectification.submit_evidence,
+        typer.Option(..., "--note", help="整改材料说明（必填） / what was done (required)"),
+        "已提交整改材料",
+        "evidence submitted",
+        "牵头部门提交整改材料：整改中/已逾期 → 已提交整改材料 / the lead department submits its evidence.",
+    )
+)
+app.command("verify")(
+    _step(
+        rectification.verify_order,
+        typer.Option(None, "--note", help="核验意见 / verification note"),
+        "核验通过",
+        "verified",
+        "项目审批部门核验通过，关闭整改通知（逾期完成的记为逾期） / the program office verifies and closes it.",
+    )
+)
+app.command("reject")(
+    _step(
+        rectification.reject_evidence,
+        REASON,
+        "已退回整改材料",
+        "evidence rejected",
+        "退回整改材料：回到整改中（已过期限则为已逾期） / reject the evidence: back to open, or overdue.",
+    )
+)
+app.command("reopen")(
+    _step(
+        rectification.reopen_order,
+        REASON,
+        "已重新打开",
+        "reopened",
+        "重新打开已关闭的整改通知 / reopen a closed order.",
+    )
+)
 
 
 @app.command("extend")

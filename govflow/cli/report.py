@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from govflow.cli.common import AsOpt, JsonOpt, State, guarded, out, parse_date
+from govflow.cli.common import AsOpt, Command, JsonOpt, State, guarded, out, parse_date
 
 app = typer.Typer(
     help="报表：逾期整改（审计）、运维经费削减建议（财政）、项目组合；格式 table / json / csv / xlsx / reports",
@@ -78,26 +78,39 @@ def _emit(st: State, build: Callable[[], Any], fmt: Fmt, output: Path | None, de
         )
 
 
-@app.command("overdue")
-def overdue(
-    ctx: typer.Context,
-    as_of: str | None = AsOfOpt,
-    fmt: Fmt = FormatOpt,
-    output: Path | None = OutputOpt,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """逾期整改报表（审计，733号文 第十一条） / overdue rectification orders (audit).
+def _day_report(kind: str, doc: str) -> Command:
+    """A report of one day (``overdue``, ``portfolio``): ``govflow.reads.reports.<kind>_report``."""
+
+    def command(
+        ctx: typer.Context,
+        as_of: str | None = AsOfOpt,
+        fmt: Fmt = FormatOpt,
+        output: Path | None = OutputOpt,
+        as_json: bool = JsonOpt,
+        actor: str | None = AsOpt,
+    ) -> None:
+        f = _format(fmt, as_json)
+        with guarded(ctx, f is Fmt.JSON) as st:
+            from govflow.reads import reports
+
+            build: Callable[..., Any] = getattr(reports, f"{kind}_report")
+            day = _as_of(st, as_of)
+            _emit(st, lambda: build(st.app, day, actor), f, output, f"govflow-{kind}-{day}.xlsx")
+
+    command.__doc__ = doc
+    return command
+
+
+app.command("overdue")(
+    _day_report(
+        "overdue",
+        """逾期整改报表（审计，733号文 第十一条） / overdue rectification orders (audit).
 
     截至该日结束时逾期未整改的整改通知：整改期限、逾期工作日数（法定节假日不计、调休上班日计入）、按现行策略
     的升级级别，按逾期工作日数从多到少排列。 Orders overdue at the end of that day, most overdue first.
-    """
-    f = _format(fmt, as_json)
-    with guarded(ctx, f is Fmt.JSON) as st:
-        from govflow.reads.reports import overdue_report
-
-        day = _as_of(st, as_of)
-        _emit(st, lambda: overdue_report(st.app, day, actor), f, output, f"govflow-overdue-{day}.xlsx")
+    """,
+    )
+)
 
 
 @app.command("cuts")
@@ -132,23 +145,13 @@ def cuts(
         )
 
 
-@app.command("portfolio")
-def portfolio(
-    ctx: typer.Context,
-    as_of: str | None = AsOfOpt,
-    fmt: Fmt = FormatOpt,
-    output: Path | None = OutputOpt,
-    as_json: bool = JsonOpt,
-    actor: str | None = AsOpt,
-) -> None:
-    """项目组合报表：各牵头部门的项目按阶段计数 / projects per lead department and phase.
+app.command("portfolio")(
+    _day_report(
+        "portfolio",
+        """项目组合报表：各牵头部门的项目按阶段计数 / projects per lead department and phase.
 
     阶段按审计记录推算为该日结束时的阶段（尚未纳入管理的项目不计），含合计行与合计列。
     Phases as of the end of that day, from the audit trail, with totals.
-    """
-    f = _format(fmt, as_json)
-    with guarded(ctx, f is Fmt.JSON) as st:
-        from govflow.reads.reports import portfolio_report
-
-        day = _as_of(st, as_of)
-        _emit(st, lambda: portfolio_report(st.app, day, actor), f, output, f"govflow-portfolio-{day}.xlsx")
+    """,
+    )
+)

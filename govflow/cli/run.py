@@ -1,6 +1,7 @@
 """`govflow run …` and `govflow schedule`: the scheduled governance flows (Prefect).
 
-``govflow run sweep|deadlines|cuts|dispatch|all --as-of D`` runs a flow now, in this process: through Prefect
+``govflow run sweep|deadlines|cuts|dispatch|all --as-of D`` (one command per check of
+:mod:`govflow.governance.checks`, then ``all``) runs a flow now, in this process: through Prefect
 (a temporary local Prefect server unless ``PREFECT_API_URL`` names one) or, with ``--no-prefect``, by calling
 the same service functions on the same chunks directly. Both give the same results.
 
@@ -20,13 +21,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from govflow.cli.common import Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
-from govflow.governance import scheduling
+from govflow.governance import checks, scheduling
+from govflow.governance.checks import ALL
 from govflow.states.errors import UsageError
 
 if TYPE_CHECKING:  # Prefect loads only when a command needs it
     from govflow.flows.deployments import Planned
-
-app = typer.Typer(help="运行治理流程（Prefect） / run the governance flows", no_args_is_help=True)
 
 AsOfOpt = typer.Option(
     "--as-of", help="依据日期 YYYY-MM-DD（默认：今天，GOVFLOW_SCHEDULE_TZ 时区） / the day the run judges"
@@ -36,53 +36,6 @@ NoPrefectOpt = typer.Option(
     help="不经 Prefect，直接调用同样的服务函数（结果相同） / call the service functions directly, same results",
 )
 LangOpt = typer.Option("--lang", help="界面语言 zh|en / language")
-
-#: zh and English names of the counts the flows return (anything else is shown by its key)
-COUNT_LABELS: dict[str, tuple[str, str]] = {
-    # sweep
-    "findings_opened": ("新发现问题", "findings opened"),
-    "findings_closed": ("关闭问题", "findings closed"),
-    "findings_still_open": ("仍未解决问题", "findings still open"),
-    "expiry_notices": ("协定即将到期提示", "agreement expiry notices"),
-    "orders_closed": ("随问题关闭的整改通知", "orders closed with their findings"),
-    "opened_by_rule": ("新发现（按规则）", "opened by rule"),
-    "closed_by_rule": ("关闭（按规则）", "closed by rule"),
-    # deadlines
-    "orders_issued": ("下达整改通知", "orders issued"),
-    "issued": ("下达整改通知", "orders issued"),
-    "reminders": ("到期提醒", "reminders"),
-    "overdue": ("转为逾期", "became overdue"),
-    "escalations": ("逐级督办", "escalations"),
-    # cuts
-    "period": ("预算年度", "budget period"),
-    "policy_version": ("策略版本", "policy version"),
-    "projects": ("评估的运行维护项目", "projects in operation assessed"),
-    "with_cause": ("达到削减条件", "with a cause"),
-    "proposed": ("新提出建议", "proposed"),
-    "revised": ("修订建议", "revised"),
-    "refreshed": ("更新证据", "evidence refreshed"),
-    "unchanged": ("无变化", "unchanged"),
-    "withdrawn": ("撤回建议", "withdrawn"),
-    "reproposed": ("重新提出", "proposed again"),
-    "decided": ("财政已决定（不变）", "decided by finance (left alone)"),
-    "newer": ("已由更晚日期更新（不变）", "refreshed by a later as_of (left alone)"),
-    "notified": ("写入通知", "notifications written"),
-    # dispatch
-    "configured": ("已配置通知渠道", "channels configured"),
-    "claimed": ("领取发送", "claimed"),
-    "delivered": ("已送达", "delivered"),
-    "retrying": ("失败待重试", "retrying"),
-    "failed": ("放弃（待人工重试）", "failed (operator retry)"),
-    "skipped": ("无渠道跳过", "skipped (no channel)"),
-    "reclaimed": ("租约过期后重新领取", "reclaimed after an expired lease"),
-    "released": ("未发送即交回", "released unsent"),
-    "lease_lost": ("租约已被他人接管", "lease lost"),
-    "duplicates": ("重复送达", "delivered twice"),
-    "waiting": ("未配置渠道而待发送", "waiting for a channel file"),
-    # every chunked flow
-    "chunks": ("分块（Prefect 任务）数", "chunks (Prefect tasks)"),
-}
-
 
 # ---------------------------------------------------------------------------------------------- running
 
@@ -106,11 +59,12 @@ def run_flow(st: State, flow: str, as_of: date, no_prefect: bool) -> dict[str, A
     if no_prefect:
         return scheduling.run_direct(st.settings, flow, as_of)
     with prefect_session():
-        from govflow.flows.governance import BY_NAME
+        from govflow.flows.governance import flow_of
 
         # no database URL as a parameter: the flow reads the same environment (a URL would be stored, password
-        # and all, with the flow run on the Prefect server)
-        result: dict[str, Any] = BY_NAME[flow]() if flow == "dispatch" else BY_NAME[flow](as_of)
+        # and all, with the flow run on the Prefect server); an unchunked check judges no day
+        chunked = flow == ALL or checks.get(flow).chunked
+        result: dict[str, Any] = flow_of(flow)(as_of) if chunked else flow_of(flow)()
         return result
 
 
@@ -134,33 +88,39 @@ def _command(flow: str) -> Command:
             else:
                 print_result(st, result)
 
-    zh, en = scheduling.LABELS[flow]
-    command.__doc__ = f"{zh} / {en}." + _NOTES.get(flow, "")
+    command.__doc__ = _doc(flow)
     return command
 
 
-_NOTES = {
-    scheduling.ALL: "\n\n依次运行 sweep → deadlines → cuts → dispatch，任一步失败即停止 / the four in order; "
-    "a failure stops the rest.",
-    "dispatch": "\n\n发送此刻到期的通知，--as-of 不影响发送 / sends what is due now; --as-of changes nothing.",
-}
+def _doc(flow: str) -> str:
+    if flow == ALL:
+        return f"{checks.label(ALL)} / {checks.label(ALL, 'en')}.\n\n{checks.all_note()}"
+    check = checks.get(flow)
+    return f"{check.zh} / {check.en}." + (f"\n\n{check.note}" if check.note else "")
 
 
-for _flow in (*scheduling.FLOWS, scheduling.ALL):
-    app.command(_flow)(_command(_flow))
+def build_app() -> typer.Typer:
+    """``govflow run``: one command per registered check, then ``all``."""
+    run_app = typer.Typer(help="运行治理流程（Prefect） / run the governance flows", no_args_is_help=True)
+    for name in (*checks.names(), ALL):
+        run_app.command(name)(_command(name))
+    return run_app
+
+
+app = build_app()
 
 
 def print_result(st: State, result: dict[str, Any]) -> None:
     """One table per flow (``all``: the four in the order they ran)."""
-    results = result["results"] if result["flow"] == scheduling.ALL else {result["flow"]: result}
+    results = result["results"] if result["flow"] == ALL else {result["flow"]: result}
     for flow, res in results.items():
-        label = scheduling.flow_label(flow, st.lang)
+        label = checks.label(flow, st.lang)
         as_of = result.get("as_of")  # dispatch alone has none: it sends what is due now
         table(
             st.tr(f"{label}：截至 {as_of}", f"{label} as of {as_of}") if as_of else label,
             [st.tr("项", "item"), st.tr("数量", "count")],
             [
-                [st.tr(*COUNT_LABELS.get(key, (key, key))), _value(st, value)]
+                [checks.count_label(key, st.lang), _value(st, value)]
                 for key, value in res.items()
                 if key not in ("flow", "as_of")
             ],
@@ -272,7 +232,7 @@ def _print_deployments(st: State, planned: list[Planned], next_runs: list[dateti
         [
             [
                 p.name,
-                scheduling.flow_label(p.spec.flow, st.lang),
+                checks.label(p.spec.flow, st.lang),
                 p.spec.describe(st.lang),
                 p.spec.timezone,
                 nxt.isoformat() if nxt else "—",

@@ -68,9 +68,3 @@ def project_id_chunks(app: App, phases: set[str] | frozenset[str], size: int = 2
             for i in s.execute(select(p.c.id).where(p.c.phase.in_(sorted(phases))).order_by(p.c.id)).scalars()
         ]
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
-
-
-def recent_runs(app: App, limit: int = 50) -> list[dict[str, Any]]:
-    with unit_of_work(app.engine, write=False) as s:
-        q = select(RUNS).order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(limit)
-        return [dict(r._mapping) for r in s.execute(q)]

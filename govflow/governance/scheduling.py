@@ -1,16 +1,17 @@
-"""Scheduled governance (SPEC §4) without Prefect: the flows, how their work is cut into chunks of projects, how
-the chunks' results add up, when each flow is scheduled, and how to run a flow directly.
+"""Scheduled governance (SPEC §4) without Prefect: how the work of the registered checks
+(:mod:`govflow.governance.checks`) is cut into chunks of projects, how the chunks' results add up, when each check
+is scheduled, and how to run one directly.
 
-``flows/governance.py`` wraps exactly these functions in Prefect flows (one Prefect task per chunk), and
+``govflow/flows/governance.py`` wraps exactly these functions in Prefect flows (one Prefect task per chunk), and
 ``govflow run … --no-prefect`` calls :func:`run_direct`, which walks the same chunks one after another: both
 paths call the same service functions on the same chunks and write the same ``flow_run`` records, so they give
 the same results.
 
-Chunks. A chunk is an inclusive range of project ids handed to ``run_sweep`` / ``run_deadlines`` /
-``run_cuts``. The ranges are cut so that each holds at most ``flow_chunk_size`` projects of the phases the flow
-works on (:func:`govflow.governance.flowruns.project_id_chunks`), and are then widened to *tile* every project id from the
-smallest to the largest: a project that has left those phases still falls in a chunk, so its open findings are
-closed and its cut recommendation withdrawn (a range covering only the swept projects would skip them).
+Chunks. A chunk is an inclusive range of project ids handed to a chunked check's service (``run_sweep`` …). The
+ranges are cut so that each holds at most ``flow_chunk_size`` projects of the phases the check works on
+(:func:`govflow.governance.flowruns.project_id_chunks`), and are then widened to *tile* every project id from
+the smallest to the largest: a project that has left those phases still falls in a chunk, so its open findings
+are closed and its cut recommendation withdrawn (a range covering only the swept projects would skip them).
 """
 
 from __future__ import annotations
@@ -23,37 +24,25 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from govflow.governance import checks
+from govflow.governance.checks import ALL as ALL
+from govflow.governance.checks import Chunk as Chunk
 from govflow.governance.flowruns import project_id_chunks, recorded_run
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
 from govflow.settings import Settings
 from govflow.states.errors import UsageError
-from govflow.states.phases import SWEPT_PHASES, Phase
+from govflow.states.phases import Phase
 
-#: the four governance flows, in the order the nightly ``all`` runs them
-FLOWS: tuple[str, ...] = ("sweep", "deadlines", "cuts", "dispatch")
-ALL = "all"
-#: flows whose work is split into chunks of projects, with the phases that size the chunks
-CHUNKED: dict[str, frozenset[Phase]] = {
-    "sweep": SWEPT_PHASES,
-    "deadlines": SWEPT_PHASES,
-    "cuts": frozenset({Phase.OPERATION}),
-}
-LABELS: dict[str, tuple[str, str]] = {
-    "sweep": ("共享义务清单扫描", "obligation sweep"),
-    "deadlines": ("整改期限", "rectification deadlines"),
-    "cuts": ("运维经费削减建议", "O&M cut recommendations"),
-    "dispatch": ("通知发送", "notification dispatch"),
-    ALL: ("全部治理流程", "all governance flows"),
-}
-
-Chunk = tuple[int, int] | None
+# the checks, their order and labels live in the registry (govflow.governance.checks); these names stay for
+# the callers that used them
+FLOWS: tuple[str, ...] = checks.names()
+LABELS: dict[str, tuple[str, str]] = checks.labels()
 
 
 def flow_label(flow: str, lang: str = "zh") -> str:
-    zh, en = LABELS[flow]
-    return en if lang == "en" else zh
+    return checks.label(flow, lang)
 
 
 def zone(settings: Settings) -> ZoneInfo:
@@ -90,7 +79,7 @@ def chunk_plan(settings: Settings, flow: str) -> list[Chunk]:
     with open_app(settings) as app:
         settle_policy(app)
         everything = project_id_chunks(app, frozenset(Phase), size=2**31)
-        parts = project_id_chunks(app, CHUNKED[flow], settings.flow_chunk_size)
+        parts = project_id_chunks(app, _phases(flow), settings.flow_chunk_size)
     return tile(parts, everything[0] if everything else None)
 
 
@@ -113,22 +102,20 @@ def tile(parts: Sequence[tuple[int, int]], bounds: tuple[int, int] | None) -> li
     return list(zip(starts, ends, strict=True))
 
 
+def _phases(flow: str) -> frozenset[Phase]:
+    check = checks.get(flow)
+    if check.phases is None:
+        raise ValueError(f"not a chunked flow: {flow}")
+    return check.phases
+
+
 def run_chunk(settings: Settings, flow: str, as_of: date, chunk: Chunk) -> dict[str, Any]:
-    """One chunk of a chunked flow, through its service function; the result's ``to_dict()``."""
+    """One chunk of a chunked check, through its service function; the result's ``to_dict()``."""
+    _phases(flow)
+    service = checks.get(flow).resolve()
     with open_app(settings) as app:
-        if flow == "sweep":
-            from govflow.governance.sweep import run_sweep
-
-            return run_sweep(app, as_of, chunk).to_dict()
-        if flow == "deadlines":
-            from govflow.governance.rectification import run_deadlines
-
-            return run_deadlines(app, as_of, chunk).to_dict()
-        if flow == "cuts":
-            from govflow.governance.cuts import run_cuts
-
-            return run_cuts(app, as_of, chunk).to_dict()
-    raise ValueError(f"not a chunked flow: {flow}")
+        result: dict[str, Any] = service(app, as_of, chunk).to_dict()
+    return result
 
 
 def run_dispatch_once(
@@ -212,16 +199,18 @@ def run_direct(settings: Settings, flow: str, as_of: date, now: datetime | None 
     if flow == ALL:
         with recording(settings, ALL, as_of) as stats:
             results: dict[str, dict[str, Any]] = {}
-            for f in FLOWS:
-                results[f] = run_direct(settings, f, as_of, now)
+            for name in checks.names():
+                results[name] = run_direct(settings, name, as_of, now)
                 stats["results"] = dict(results)  # a failure keeps what ran before it
             summary = all_result(as_of, results)
             stats.update(summary)
         return summary
-    if flow == "dispatch":
-        return run_dispatch_once(settings, now)
-    if flow not in CHUNKED:
+    if flow not in checks.names():
         raise UsageError(f"未知流程 {flow}", f"unknown flow {flow}")
+    check = checks.get(flow)
+    if not check.chunked:
+        once: dict[str, Any] = check.resolve()(settings, now, None, None)
+        return once
     with recording(settings, flow, as_of) as stats:
         chunks = chunk_plan(settings, flow)
         result = merge(flow, as_of, [run_chunk(settings, flow, as_of, c) for c in chunks])
@@ -248,11 +237,13 @@ class ScheduleSpec:
 
 
 def schedule_specs(settings: Settings) -> list[ScheduleSpec]:
-    """The five deployments, ``all`` first; crons from ``GOVFLOW_SCHEDULE_<FLOW>`` ("" = no schedule)."""
+    """One deployment per check and one for ``all`` (first); crons from ``GOVFLOW_SCHEDULE_<NAME>`` ("" = no
+    schedule), else the registry's default."""
     zone(settings)  # refuse a bad time zone before anything is deployed
+    defaults = {ALL: checks.ALL_DEFAULT_CRON} | {c.name: c.default_cron for c in checks.REGISTRY}
     specs = []
-    for flow in (ALL, *FLOWS):
-        cron = str(getattr(settings, f"schedule_{flow}")).strip()
+    for flow, default in defaults.items():
+        cron = settings.schedules.get(flow, default).strip()
         specs.append(
             ScheduleSpec(flow, cron or None, settings.schedule_tz, f"GOVFLOW_SCHEDULE_{flow.upper()}")
         )

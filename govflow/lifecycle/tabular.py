@@ -32,9 +32,10 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -51,6 +52,9 @@ from govflow.lifecycle.portfolio import (
 )
 from govflow.states.errors import InvalidInput, UsageError
 from govflow.states.verdict import Reason
+
+if TYPE_CHECKING:
+    import _csv
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -101,21 +105,13 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [row.cells for row in read_table(path).rows]
 
 
-def _read_csv(path: Path) -> Table:
+@contextmanager
+def csv_reader(path: Path) -> Iterator[_csv.Reader]:
+    """A CSV file (UTF-8, with or without BOM) as rows of text; a file that cannot be read or decoded, or is not
+    CSV, is a :class:`~govflow.states.errors.UsageError` naming the file and what to do."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header: list[str] | None = None
-            rows: list[Row] = []
-            start = 1
-            for record in reader:
-                if header is None:
-                    header = [h.strip() for h in record]
-                else:
-                    cells = {k: v for k, v in zip(header, record, strict=False) if k and v.strip()}
-                    if any(v.strip() for v in record):
-                        rows.append(Row(len(rows) + 1, start, {k: _cell(k, v) for k, v in cells.items()}))
-                start = reader.line_num + 1
+            yield csv.reader(f)
     except FileNotFoundError as exc:
         raise UsageError(f"文件 {path} 不存在", f"file {path} does not exist") from exc
     except UnicodeDecodeError as exc:
@@ -130,10 +126,27 @@ def _read_csv(path: Path) -> Table:
         raise UsageError(
             f"无法读取文件 {path}：{exc.strerror}", f"cannot read {path}: {exc.strerror}"
         ) from exc
+
+
+def empty_file(path: Path) -> UsageError:
+    return UsageError(f"文件 {path} 是空的：第 1 行须为表头", f"{path} is empty: line 1 must be the header")
+
+
+def _read_csv(path: Path) -> Table:
+    header: list[str] | None = None
+    rows: list[Row] = []
+    with csv_reader(path) as reader:
+        start = 1
+        for record in reader:
+            if header is None:
+                header = [h.strip() for h in record]
+            else:
+                cells = {k: v for k, v in zip(header, record, strict=False) if k and v.strip()}
+                if any(v.strip() for v in record):
+                    rows.append(Row(len(rows) + 1, start, {k: cell(k, v) for k, v in cells.items()}))
+            start = reader.line_num + 1
     if not header or not any(header):
-        raise UsageError(
-            f"文件 {path} 是空的：第 1 行须为表头", f"{path} is empty: line 1 must be the header"
-        )
+        raise empty_file(path)
     return Table(path, tuple(header), tuple(rows), "文件第 {n} 行", "line {n}")
 
 
@@ -162,7 +175,7 @@ def _read_xlsx(path: Path) -> Table:
                 continue
             cells = {k: v for k, v in zip(header, record, strict=False) if k and not _blank(v)}
             if cells:
-                rows.append(Row(len(rows) + 1, line, {k: _cell(k, v) for k, v in cells.items()}))
+                rows.append(Row(len(rows) + 1, line, {k: cell(k, v) for k, v in cells.items()}))
         title = sheet.title
     finally:
         wb.close()
@@ -179,7 +192,7 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _cell(column: str, value: Any) -> Any:
+def cell(column: str, value: Any) -> Any:
     """Normalize a cell: trimmed text, whole floats as ints, midnight datetimes as dates, slashed dates."""
     if isinstance(value, str):
         value = value.strip()
@@ -197,7 +210,7 @@ def _cell(column: str, value: Any) -> Any:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _header_reasons(table: Table, model: type[BaseModel]) -> list[Reason]:
+def header_reasons(table: Table, model: type[BaseModel]) -> list[Reason]:
     allowed = list(model.model_fields)
     reasons = []
     for name in table.columns:
@@ -245,7 +258,7 @@ def _validate_rows(
 ) -> tuple[list[tuple[Row, M]], list[Reason]]:
     """The rows with the right shape, and one reason per shape error of the others (nothing is raised for a
     row; a wrong header raises at once, since no row can be read without it)."""
-    header = _header_reasons(table, model)
+    header = header_reasons(table, model)
     if header:
         raise InvalidInput(header)
     out: list[tuple[Row, M]] = []

@@ -4,23 +4,13 @@ Most commands run in-process through typer's ``CliRunner`` (stdout and stderr ar
 is both). Where the process boundary matters (exit codes of the installed script, ``--lang``, two commands
 racing on one project) the real ``govflow`` runs as a subprocess.
 
-The in-process ``cli`` fixture
-
-* pins the application clock to the demo portfolio's "today" (2026-11-26 09:00 in Beijing, ticking one second
-  per reading), so that date-dependent rules do not drift with the wall clock (``cli.pin = False`` gives the
-  real clock back, for data that real processes then act on);
-* gives each command its own engine on SQLite, disposed after it, and one engine per test on PostgreSQL (a new
-  server connection per command costs more than the command);
-* shortens SQLite's busy timeout from 30 s to 0.3 s: in-process commands never contend, so any wait on the lock
-  is a transaction waiting for itself, which should fail fast instead of hanging for half a minute;
-* builds typer's click command once (typer's ``CliRunner`` rebuilds it on every call: 4/5 of a run's time).
+The in-process ``cli`` fixture is the shared harness of ``tests/cli/conftest.py``.
 
 Tests marked ``xfail(strict=True)`` show a defect found while writing this suite; each reason names it.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -29,7 +19,6 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,26 +26,21 @@ from typing import Any
 import chinese_calendar  # type: ignore[import-untyped]
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-import typer
-import typer.main
-import typer.testing
 import yaml
-from sqlalchemy import Engine, event, inspect, text
-from typer.testing import CliRunner
+from sqlalchemy import inspect, text
 
 from govflow.cli import app
 from govflow.demo import demo_portfolio
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.models.db import make_engine
-from govflow.settings import Settings
 from govflow.states import lifecycle
 from govflow.states.phases import Event, Phase
 
+from .harness import NOW, Cli, Run, click_command, make_cli
+
 # ---------------------------------------------------------------------------------------------- fixtures
 
-#: the demo portfolio's "today": 2026-11-26 09:00 in Beijing
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 DEMO = demo_portfolio()
 DATA = Path(__file__).resolve().parents[1] / "data"
 GOVFLOW = str(Path(sys.executable).parent / "govflow")
@@ -74,135 +58,6 @@ def has_cjk(s: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in s)
 
 
-@dataclass
-class Run:
-    """What one command did: its exit code and its two streams."""
-
-    args: tuple[str, ...]
-    exit_code: int
-    stdout: str
-    stderr: str
-    exception: BaseException | None = None
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.stdout)
-        except json.JSONDecodeError as exc:  # pragma: no cover - shown when a test fails
-            raise AssertionError(f"not JSON: {self}") from exc
-
-    def expect(self, code: int) -> Run:
-        assert self.exit_code == code, f"expected exit {code}: {self}"
-        return self
-
-    def __str__(self) -> str:
-        exc = f"\n--- exception: {self.exception!r}" if self.exception is not None else ""
-        return (
-            f"govflow {' '.join(self.args)} -> exit {self.exit_code}\n--- stdout:\n{self.stdout}"
-            f"\n--- stderr:\n{self.stderr}{exc}"
-        )
-
-
-@dataclass
-class Cli:
-    """``govflow`` in-process on one database: ``cli("project", "show", "X", "--json")``."""
-
-    db_url: str | None
-    pin: bool = True
-    start: datetime = NOW
-    runner: CliRunner = field(default_factory=CliRunner)
-    engines: list[Engine] = field(default_factory=list)
-    server: Engine | None = None
-    ticks: int = 0
-
-    def now(self) -> datetime:
-        self.ticks += 1
-        return self.start + timedelta(seconds=self.ticks)
-
-    def __call__(self, *args: str | Path, lang: str | None = None) -> Run:
-        argv = tuple(str(a) for a in args)
-        env = {"GOVFLOW_DATABASE_URL": self.db_url, "GOVFLOW_LANG": lang, "GOVFLOW_CALENDAR_FILE": None}
-        try:
-            res = self.runner.invoke(app, list(argv), env=env)
-        finally:
-            while self.engines:
-                self.engines.pop().dispose()
-        exc = None if isinstance(res.exception, SystemExit) else res.exception
-        return Run(argv, res.exit_code, res.stdout, res.stderr, exc)
-
-    def json(self, *args: str | Path, code: int = 0, lang: str | None = None) -> Any:
-        return self(*args, "--json", lang=lang).expect(code).json()
-
-    def show(self, code: str) -> dict[str, Any]:
-        view: dict[str, Any] = self.json("project", "show", code)
-        return view
-
-    def history(self, code: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.json("project", "history", code)
-        return rows
-
-    def audit_count(self) -> int:
-        return int(self.json("audit", "verify")["checked"])
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.dispose()
-
-    def app(self) -> App:
-        """An application object on the same database and clock, for a second actor inside one test."""
-        application = App(Settings(database_url=self.db_url or ""), make_engine(self.db_url or ""), self.now)
-        self.engines.append(application.engine)
-        return application
-
-
-def _short_busy_timeout(dbapi_connection: Any, connection_record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA busy_timeout=300")
-    cur.close()
-
-
-@functools.cache
-def click_command(typer_app: typer.Typer) -> Any:
-    """The click command typer builds from the app: building it takes 4/5 of an in-process run, and the app
-    does not change, so it is built once (typer's CliRunner would rebuild it for every invocation)."""
-    return typer.main.get_command(typer_app)
-
-
-def make_cli(db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    runner = Cli(db_url)
-    monkeypatch.setattr(typer.testing, "_get_command", click_command, raising=False)
-    original = services.App.from_settings
-
-    def from_settings(cls: type[App], settings: Settings) -> App:
-        application = original(settings)
-        if runner.pin:
-            application.clock = runner.now
-        if application.engine.dialect.name == "sqlite":
-            runner.engines.append(application.engine)
-            # listeners run in registration order: this one after models.db's 30 s busy_timeout
-            event.listen(application.engine, "connect", _short_busy_timeout)
-        else:
-            # a new server connection per command costs more than the command: one engine per test
-            application.engine.dispose()
-            if runner.server is None:
-                runner.server = make_engine(settings.database_url)
-            application.engine = runner.server
-        return application
-
-    monkeypatch.setattr(services.App, "from_settings", classmethod(from_settings))
-    return runner
-
-
-@pytest.fixture
-def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    runner = make_cli(db_url, monkeypatch)
-    yield runner
-    runner.close()
-
-
 @pytest.fixture
 def demo(cli: Cli) -> Cli:
     """``cli`` on a database holding the demo portfolio."""
@@ -210,10 +65,18 @@ def demo(cli: Cli) -> Cli:
     return cli
 
 
-@pytest.fixture
-def nodb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """For commands that never touch the database (help, schema, diagram, calendar)."""
-    return make_cli(f"sqlite:///{tmp_path / 'unused.db'}", monkeypatch)
+def show(cli: Cli, code: str) -> dict[str, Any]:
+    view: dict[str, Any] = cli.json("project", "show", code)
+    return view
+
+
+def history(cli: Cli, code: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = cli.json("project", "history", code)
+    return rows
+
+
+def audit_count(cli: Cli) -> int:
+    return int(cli.json("audit", "verify")["checked"])
 
 
 def is_sqlite(db_url: str) -> bool:
@@ -304,27 +167,9 @@ def process_env(db_url: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True)
-class Proc:
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def __str__(self) -> str:
-        return f"{' '.join(self.args)} -> exit {self.returncode}\n{self.stdout}\n{self.stderr}"
-
-
 def run_parallel(
     db_url: str, commands: Sequence[Sequence[str]], env: dict[str, str] | None = None
-) -> list[Proc]:
+) -> list[Run]:
     """Run several real ``govflow`` processes side by side (they only read or refuse: order is irrelevant)."""
     base = process_env(db_url)
     procs = [
@@ -340,7 +185,7 @@ def run_parallel(
     results = []
     for cmd, p in zip(commands, procs, strict=True):
         out, err = p.communicate(timeout=120)
-        results.append(Proc(tuple(cmd), p.returncode, out, err))
+        results.append(Run(tuple(cmd), p.returncode, out, err))
     return results
 
 
@@ -408,14 +253,14 @@ class Racers:
                 raise AssertionError(f"racer stopped before round {r} finished:\n{details}")
             time.sleep(0.002)
 
-    def round(self, r: int) -> list[Proc]:
+    def round(self, r: int) -> list[Run]:
         self._wait("ready", r)
         (self.barrier / f"go-{r}").touch()
         self._wait("out", r)
         results = []
         for i in range(self.n):
             d = json.loads((self.barrier / f"{r}-{i}.out").read_text())
-            results.append(Proc(tuple(d["args"]), d["code"], d["stdout"], d["stderr"]))
+            results.append(Run(tuple(d["args"]), d["code"], d["stdout"], d["stderr"]))
         return results
 
     def close(self, *, kill: bool = False) -> None:
@@ -555,7 +400,7 @@ def test_diagram_draws_every_phase_and_event(nodb: Cli) -> None:
 
 
 def test_project_show_json_has_the_contract_keys(demo: Cli) -> None:
-    view = demo.show("ZJ-2026-001")
+    view = show(demo, "ZJ-2026-001")
     assert (view["code"], view["phase"], view["version"]) == ("ZJ-2026-001", "draft", 1)
     assert view["phase_label"] == "编制中"
     assert view["next_events"] == ["submit_proposal", "withdraw"]
@@ -594,7 +439,7 @@ def test_project_list_and_its_filters(demo: Cli) -> None:
 def test_project_history_lists_accepted_and_refused_events_with_reasons(demo: Cli) -> None:
     demo("event", "ZJ-2026-002", "submit_proposal", "--as", "zhao").expect(0)
     demo("event", "ZJ-2026-002", "intake", "--as", "wang").expect(3)
-    rows = demo.history("ZJ-2026-002")
+    rows = history(demo, "ZJ-2026-002")
     assert [(r["action"], r["outcome"]) for r in rows] == [
         ("create", "recorded"),
         ("submit_proposal", "accepted"),
@@ -623,7 +468,7 @@ def test_an_accepted_event_moves_the_phase_and_the_version(demo: Cli) -> None:
         2,
     )
     assert res["reasons"] == []
-    view = demo.show("ZJ-2026-001")
+    view = show(demo, "ZJ-2026-001")
     assert (view["phase"], view["version"]) == ("proposal_submitted", 2)
     text_res = demo("event", "ZJ-2026-001", "intake", "--as", "wang").expect(0)
     assert "已受理：ZJ-2026-001 建议书已报送 → 建议书评审中（版本 3）" in text_res.stdout
@@ -639,7 +484,7 @@ def test_a_refused_intake_cites_its_clauses_and_returns_the_project_to_draft(dem
         assert set(r) >= {"code", "clause", "message"}
         assert r["clause"].startswith("733号文 第十条") and has_cjk(r["message"])
     assert "第八条" in res["reasons"][0]["clause"] and "第九条" in res["reasons"][1]["clause"]
-    view = demo.show("ZJ-2026-002")
+    view = show(demo, "ZJ-2026-002")
     assert (view["phase"], view["version"]) == ("draft", 3)
     # the same refusal for people: each condition with its clause, and where the project went
     demo("event", "ZJ-2026-002", "submit_proposal", "--as", "zhao").expect(0)
@@ -659,30 +504,30 @@ def test_an_event_impossible_from_the_phase_names_the_possible_ones(demo: Cli) -
     assert "submit_proposal" in reason["message"] and "withdraw" in reason["message"]
     out = demo("event", "ZJ-2026-005", "intake", "--as", "wang").expect(3).output
     assert "运行维护" in out and "retire" in out
-    assert demo.show("ZJ-2026-001")["version"] == 1
+    assert show(demo, "ZJ-2026-001")["version"] == 1
 
 
 def test_a_role_outside_the_permission_table_is_refused_and_audited(demo: Cli) -> None:
-    before = demo.audit_count()
+    before = audit_count(demo)
     res = demo.json("event", "ZJ-2026-001", "submit_proposal", "--as", "qian", code=3)
     assert res["refused"] is True and res["error"] == "PERMISSION_DENIED"
     assert res["reasons"][0]["code"] == "PERMISSION_DENIED" and "qian" in res["reasons"][0]["message"]
     out = demo("event", "ZJ-2026-001", "approve", "--as", "zheng").expect(3).output
     assert "用户 zheng（审计监察）无权批复" in out
-    assert demo.audit_count() == before + 2
-    security = [r for r in demo.history("ZJ-2026-001") if r["kind"] == "security"]
+    assert audit_count(demo) == before + 2
+    security = [r for r in history(demo, "ZJ-2026-001") if r["kind"] == "security"]
     assert [(r["actor"], r["outcome"], r["action"]) for r in security] == [
         ("qian", "denied", "event.submit_proposal"),
         ("zheng", "denied", "event.approve"),
     ]
-    assert demo.show("ZJ-2026-001")["version"] == 1
+    assert show(demo, "ZJ-2026-001")["version"] == 1
 
 
 def test_a_department_user_cannot_act_on_another_departments_project(demo: Cli) -> None:
     res = demo.json("event", "ZJ-2026-001", "submit_proposal", "--as", "zhao", code=3)
     assert [r["code"] for r in res["reasons"]] == ["OUT_OF_DEPARTMENT"]
     assert SAMR in res["reasons"][0]["message"]
-    last = demo.history("ZJ-2026-001")[-1]
+    last = history(demo, "ZJ-2026-001")[-1]
     assert (last["kind"], last["actor"], last["reasons"][0]["code"]) == (
         "security",
         "zhao",
@@ -690,21 +535,21 @@ def test_a_department_user_cannot_act_on_another_departments_project(demo: Cli) 
     )
     # zhao may not even read a project his department has nothing to do with (ZJ-2026-004: HRSS, police, big data)
     assert demo.json("project", "show", "ZJ-2026-004", "--as", "zhao", code=3)["error"] == "PERMISSION_DENIED"
-    assert demo.show("ZJ-2026-001")["phase"] == "draft"
+    assert show(demo, "ZJ-2026-001")["phase"] == "draft"
 
 
 def test_deactivate_and_activate_a_user(demo: Cli) -> None:
     """A deactivated user can do nothing (``--as`` it: exit 4, as for an unknown user) until reactivated; the
     operator may not deactivate the last administrator, nor an administrator itself."""
     assert demo.json("project", "list", "--as", "zhou")
-    before = demo.audit_count()
+    before = audit_count(demo)
     res = demo("user", "deactivate", "zhou", "--reason", "调离本单位").expect(0)
     assert res.stdout.strip() == "已停用用户 zhou：不能再登录，已有会话立即失效，API 令牌已吊销"
-    assert demo.audit_count() == before + 1  # a security event in the chain
+    assert audit_count(demo) == before + 1  # a security event in the chain
     assert "已停用" in demo("project", "list", "--as", "zhou").expect(4).stderr
     again = demo.json("user", "deactivate", "zhou", "--reason", "再次")
     assert (again["active"], again["changed"], again["has_token"]) == (False, False, False)
-    assert demo.audit_count() == before + 1  # nothing changed, nothing recorded
+    assert audit_count(demo) == before + 1  # nothing changed, nothing recorded
     assert demo("user", "deactivate", "zhou").expect(2)  # --reason is required
     en = demo("--lang", "en", "user", "activate", "zhou", "--reason", "back").expect(0)
     assert en.stdout.startswith("user zhou activated; issue a new API token")
@@ -743,13 +588,13 @@ def test_the_effective_time_option(cli: Cli, tmp_path: Path) -> None:
     naive = cli("event", "ZJ-2026-001", "submit_proposal", "--as", "li", "--at", "2026-11-20T09:00:00")
     assert naive.expect(2).stderr.startswith("--at 须带时区")
     cli("event", "ZJ-2026-001", "submit_proposal", "--as", "li", "--at", "next tuesday").expect(2)
-    assert cli.show("ZJ-2026-001")["version"] == 1
+    assert show(cli, "ZJ-2026-001")["version"] == 1
     ok = cli.json(
         "event", "ZJ-2026-001", "submit_proposal", "--as", "li", "--at", "2026-11-20T09:30:00+08:00"
     )
     assert ok["accepted"] is True and ok["at"] == "2026-11-20T01:30:00+00:00"
-    assert cli.show("ZJ-2026-001")["last_event_at"] == "2026-11-20T01:30:00+00:00"
-    assert cli.history("ZJ-2026-001")[-1]["occurred_at"] == "2026-11-20T01:30:00+00:00"
+    assert show(cli, "ZJ-2026-001")["last_event_at"] == "2026-11-20T01:30:00+00:00"
+    assert history(cli, "ZJ-2026-001")[-1]["occurred_at"] == "2026-11-20T01:30:00+00:00"
     # the next event may not go back before the backfilled one either
     cli("event", "ZJ-2026-001", "intake", "--as", "wang", "--at", "2026-11-19T09:30:00+08:00").expect(3)
     assert cli.json("event", "ZJ-2026-001", "intake", "--as", "wang")["phase"] == "proposal_review"
@@ -769,13 +614,13 @@ def test_a_stale_expected_version_is_a_conflict_that_changes_nothing(demo: Cli, 
     stale = demo("event", "ZJ-2026-001", "submit_proposal", "--as", "li", "--expect-version", "0").expect(5)
     assert "请刷新后重试" in stale.stderr
     assert table_counts(db_url) == before
-    view = demo.show("ZJ-2026-001")
+    view = show(demo, "ZJ-2026-001")
     assert (view["phase"], view["version"]) == ("draft", 1)
     ok = demo.json("event", "ZJ-2026-001", "submit_proposal", "--as", "li", "--expect-version", "1")
     assert ok["version"] == 2
     # the version moved: the same expectation is stale now
     demo("event", "ZJ-2026-001", "intake", "--as", "wang", "--expect-version", "1").expect(5)
-    assert demo.show("ZJ-2026-001")["phase"] == "proposal_submitted"
+    assert show(demo, "ZJ-2026-001")["phase"] == "proposal_submitted"
 
 
 def test_a_stale_expected_version_is_a_conflict_whatever_the_phase_now(demo: Cli) -> None:
@@ -792,12 +637,12 @@ def test_refuse_and_withdraw_need_a_reason(demo: Cli) -> None:
             res = demo.json("event", "ZJ-2026-001", name, "--as", user, *extra, code=3)
             assert [r["code"] for r in res["reasons"]] == ["REASON_REQUIRED"], res
             assert "--reason" in res["reasons"][0]["message"]
-    assert demo.history("ZJ-2026-001")[-1]["outcome"] == "refused"
-    view = demo.show("ZJ-2026-001")
+    assert history(demo, "ZJ-2026-001")[-1]["outcome"] == "refused"
+    view = show(demo, "ZJ-2026-001")
     assert (view["phase"], view["version"]) == ("proposal_review", 3)
     res = demo.json("event", "ZJ-2026-001", "refuse", "--as", "wang", "--reason", "共享协定未覆盖公安厅需求")
     assert res["phase"] == "rejected"
-    assert demo.history("ZJ-2026-001")[-1]["note"] == "共享协定未覆盖公安厅需求"
+    assert history(demo, "ZJ-2026-001")[-1]["note"] == "共享协定未覆盖公安厅需求"
     demo("event", "ZJ-2026-001", "revise", "--as", "li").expect(0)
     res = demo.json("event", "ZJ-2026-001", "withdraw", "--as", "li", "--reason", "项目合并")
     assert res["phase"] == "withdrawn"
@@ -906,7 +751,7 @@ def test_bad_review_and_opinion_input_is_refused_with_the_right_exit_codes(demo:
     )
     assert [r["code"] for r in speak["reasons"]] == ["NOT_RELATED_DEPARTMENT"]
     assert table_counts(db_url) == before  # nothing recorded, no version moved
-    assert demo.show("ZJ-2026-001")["version"] == 3
+    assert show(demo, "ZJ-2026-001")["version"] == 3
 
 
 def test_a_bad_judgment_lists_what_is_allowed(nodb: Cli) -> None:
@@ -943,12 +788,12 @@ def test_permission_denials_inside_writing_commands_are_refused_and_audited(demo
     demo("event", "ZJ-2026-001", "intake", "--as", "wang").expect(0)
     problems = []
     for args, code in _WRITE_DENIALS:
-        before = demo.audit_count()
+        before = audit_count(demo)
         res = demo(*args, "--json")
         body = res.json() if res.exit_code == 3 else {}
         if res.exit_code != 3 or [r["code"] for r in body.get("reasons", [])] != [code]:
             problems.append(str(res))
-        elif demo.audit_count() != before + 1:
+        elif audit_count(demo) != before + 1:
             problems.append(f"{' '.join(args)}: denial not audited")
     assert not problems, "\n\n".join(problems)
 
@@ -959,10 +804,10 @@ def test_permission_denials_inside_writing_commands_are_refused_and_audited(demo
 def test_catalog_import_adds_and_refines_items_of_a_draft_project(demo: Cli) -> None:
     res = demo.json("catalog", "import", "ZJ-2026-002", DATA / "catalog.csv", "--as", "zhao")
     assert res == {"project": "ZJ-2026-002", "added": 1, "refined": 2, "version": 2}
-    assert demo.show("ZJ-2026-002")["catalog_items"] == 3
+    assert show(demo, "ZJ-2026-002")["catalog_items"] == 3
     out = demo("catalog", "import", "ZJ-2026-002", DATA / "catalog.csv", "--as", "zhao").expect(0).stdout
     assert "ZJ-2026-002：新增 0 条目录条目，细化 3 条（版本 3）" in out
-    last = demo.history("ZJ-2026-002")[-1]
+    last = history(demo, "ZJ-2026-002")[-1]
     assert (last["action"], last["actor"], last["clauses"]) == ("catalog.import", "zhao", ["733号文 第九条"])
     locked = demo.json("catalog", "import", "ZJ-2026-004", DATA / "catalog.csv", "--as", "chen", code=3)
     assert [r["code"] for r in locked["reasons"]] == ["CATALOG_LOCKED"]
@@ -1023,7 +868,7 @@ def test_bad_catalog_rows_are_reported_by_path_and_nothing_is_written(
     res = demo.json("catalog", "import", "ZJ-2026-002", unknown, "--as", "zhao", code=3)
     assert [r["path"] for r in res["reasons"]] == ["rows[2].provider"]
     assert table_counts(db_url) == before
-    assert demo.show("ZJ-2026-002")["version"] == 1
+    assert show(demo, "ZJ-2026-002")["version"] == 1
 
 
 def test_evidence_import_and_its_bad_rows(demo: Cli, db_url: str, tmp_path: Path) -> None:
@@ -1256,14 +1101,14 @@ def test_language_and_exit_codes_at_the_process_boundary(cli: Cli, db_url: str) 
             ["project", "show", "ZJ-2099-404"],
         ],
     )
-    assert en_refusal.returncode == 3, en_refusal
+    assert en_refusal.exit_code == 3, en_refusal
     assert "'Intake' refused for ZJ-2026-002" in en_refusal.output
     assert "no sharing agreement or joint document was provided; intake refused" in en_refusal.output
     assert "(733号文 第十条第二款、第八条)" in en_refusal.output  # clauses are cited as written
     assert "the project returned to 'Draft'" in en_refusal.output and "不予受理" not in en_refusal.output
-    assert en_show.returncode == 0 and "possible events" in en_show.stdout
+    assert en_show.exit_code == 0 and "possible events" in en_show.stdout
     assert "Draft (draft)" in en_show.stdout and "编制中" not in en_show.stdout
-    assert zh_missing.returncode == 4 and "项目 ZJ-2099-404 不存在" in zh_missing.stderr
+    assert zh_missing.exit_code == 4 and "项目 ZJ-2099-404 不存在" in zh_missing.stderr
     # default Chinese for project show, exit 2 and 5: in-process above and the concurrency tests below
 
 
@@ -1301,22 +1146,22 @@ def test_concurrent_events_with_one_expected_version_exactly_one_wins(
     try:
         for r, (code, _, _, version) in enumerate(rounds):
             pair = racers.round(r)
-            seen = sorted(p.returncode for p in pair)
+            seen = sorted(p.exit_code for p in pair)
             # Both expected the same version: exactly one wins, the other is told of the conflict, whether it
             # read the project before the winner committed (caught at the write) or after (caught at the read).
             assert seen == [0, 5], "\n".join(map(str, pair))
-            winner = next(p for p in pair if p.returncode == 0).json()
-            loser = next(p for p in pair if p.returncode != 0).json()
+            winner = next(p for p in pair if p.exit_code == 0).json()
+            loser = next(p for p in pair if p.exit_code != 0).json()
             assert winner["accepted"] is True and winner["version"] == version + 1
             assert loser["error"] == "CONFLICT"
             overlapped += 1
-            assert cli.show(code)["version"] == version + 1
+            assert show(cli, code)["version"] == version + 1
     finally:
         racers.close()
     print(f"{overlapped} of {len(rounds)} races: one winner, one conflict")
     for code in codes:
-        assert cli.show(code)["phase"] == "proposal_approved"
-        decisions = [x for x in cli.history(code) if x["kind"] == "decision"]
+        assert show(cli, code)["phase"] == "proposal_approved"
+        decisions = [x for x in history(cli, code) if x["kind"] == "decision"]
         assert [x["action"] for x in decisions] == ["submit_proposal", "intake", "approve"]
     cli("audit", "verify").expect(0)
 
@@ -1344,16 +1189,16 @@ def test_concurrent_different_events_leave_a_consistent_trail(cli: Cli, db_url: 
     try:
         for r, code in enumerate(codes):
             a, w = racers.round(r)
-            assert {a.returncode, w.returncode} <= {0, 3, 5}, f"{a}\n{w}"
-            assert 0 in (a.returncode, w.returncode), f"{a}\n{w}"
-            view = cli.show(code)
-            decisions = [x for x in cli.history(code) if x["kind"] == "decision"]
+            assert {a.exit_code, w.exit_code} <= {0, 3, 5}, f"{a}\n{w}"
+            assert 0 in (a.exit_code, w.exit_code), f"{a}\n{w}"
+            view = show(cli, code)
+            decisions = [x for x in history(cli, code) if x["kind"] == "decision"]
             moved = [x for x in decisions if x["from_phase"] != x["to_phase"]]
             assert view["phase"] == moved[-1]["to_phase"]
             assert view["version"] == 1 + len(moved)
             for before, after in itertools.pairwise(moved):
                 assert after["from_phase"] == before["to_phase"]  # each step starts where the last one ended
-            outcomes.append(f"{code}: approve→{a.returncode} withdraw→{w.returncode} final={view['phase']}")
+            outcomes.append(f"{code}: approve→{a.exit_code} withdraw→{w.exit_code} final={view['phase']}")
     finally:
         racers.close()
     print("\n".join(outcomes))
@@ -1385,9 +1230,9 @@ def test_an_event_overtaken_between_read_and_write_is_a_conflict(
     _interleave(monkeypatch, demo.app(), "ZJ-2026-001", "withdraw", "li", "项目合并")
     res = demo.json("event", "ZJ-2026-001", "approve", "--as", "wang", code=5)
     assert res["error"] == "CONFLICT"
-    view = demo.show("ZJ-2026-001")
+    view = show(demo, "ZJ-2026-001")
     assert (view["phase"], view["version"]) == ("withdrawn", 4)
-    assert [r["action"] for r in demo.history("ZJ-2026-001") if r["kind"] == "decision"][-1] == "withdraw"
+    assert [r["action"] for r in history(demo, "ZJ-2026-001") if r["kind"] == "decision"][-1] == "withdraw"
 
 
 def test_a_refusal_overtaken_between_read_and_write_is_a_conflict(
@@ -1397,17 +1242,17 @@ def test_a_refusal_overtaken_between_read_and_write_is_a_conflict(
     demo("event", "ZJ-2026-003", "intake", "--as", "wang").expect(0)
     _interleave(monkeypatch, demo.app(), "ZJ-2026-003", "withdraw", "lin", "项目合并")
     demo("event", "ZJ-2026-003", "approve", "--as", "wang").expect(5)
-    last = demo.history("ZJ-2026-003")[-1]
+    last = history(demo, "ZJ-2026-003")[-1]
     assert (last["action"], last["to_phase"]) == ("withdraw", "withdrawn")
 
 
 def test_an_impossible_or_misdated_event_changes_nothing_and_writes_nothing(demo: Cli) -> None:
     """Issue 3, bad input: only a guard's refusal and a permission denial are written to the trail; an event that
     does not exist from the phase, or is dated before the last event, changes nothing at all."""
-    before = demo.audit_count()
+    before = audit_count(demo)
     demo("event", "ZJ-2026-005", "approve", "--as", "wang").expect(3)
     demo("event", "ZJ-2026-005", "retire", "--as", "wang", "--at", "2020-01-01T00:00:00+08:00").expect(3)
-    assert demo.audit_count() == before
+    assert audit_count(demo) == before
 
 
 # ============================================================================================== 12. demo

@@ -2,109 +2,39 @@
 
 The recommendations are made by calling :func:`govflow.governance.cuts.run_cuts` on the same database (``govflow run
 cuts`` is another module's command); everything else goes through the CLI in-process (typer's CliRunner),
-with the application clock pinned to the demo's "today" and every engine a command built disposed after it.
+through the shared harness (``tests/cli/harness.py``).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from govflow.cli import app
 from govflow.demo import demo_portfolio
-from govflow.governance.cuts import run_cuts
-from govflow.lifecycle import services
-from govflow.lifecycle.services import App
-from govflow.models.db import make_engine
-from govflow.settings import Settings
+from govflow.governance.cuts import run_cuts as run_cuts_on
 
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+from .harness import Cli
+
 AS_OF = date(2026, 11, 26)
 POLICY_DATA = Path(__file__).resolve().parents[1] / "data" / "policy"
 P5 = "ZJ-2026-005"
 
 
-@dataclass
-class Run:
-    args: tuple[str, ...]
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def expect(self, code: int) -> Run:
-        assert self.exit_code == code, f"expected exit {code}: {self}"
-        return self
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def __str__(self) -> str:
-        return f"govflow {' '.join(self.args)} -> {self.exit_code}\n--- stdout:\n{self.stdout}\n--- stderr:\n{self.stderr}"
-
-
-@dataclass
-class Cli:
-    db_url: str
-    engines: list[Engine] = field(default_factory=list)
-    ticks: int = 0
-
-    def now(self) -> datetime:
-        self.ticks += 1
-        return NOW + timedelta(seconds=self.ticks)
-
-    def __call__(self, *args: str | Path) -> Run:
-        argv = tuple(str(a) for a in args)
-        # COLUMNS: rich reads it at each print; wide enough that no table folds a word in the captured output
-        env = {
-            "GOVFLOW_DATABASE_URL": self.db_url,
-            "GOVFLOW_LANG": None,
-            "GOVFLOW_CALENDAR_FILE": None,
-            "COLUMNS": "200",
-        }
-        try:
-            res = CliRunner().invoke(app, list(argv), env=env)
-        finally:
-            while self.engines:
-                self.engines.pop().dispose()
-        if res.exception is not None and not isinstance(res.exception, SystemExit):
-            raise res.exception
-        return Run(argv, res.exit_code, res.stdout, res.stderr)
-
-    def run_cuts(self) -> None:
-        application = App(Settings(database_url=self.db_url), make_engine(self.db_url), self.now)
-        try:
-            run_cuts(application, AS_OF)
-        finally:
-            application.engine.dispose()
-
-
-@pytest.fixture
-def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    runner = Cli(db_url)
-    original = services.App.from_settings
-
-    def from_settings(cls: type[App], settings: Settings) -> App:
-        application = original(settings)
-        application.clock = runner.now
-        runner.engines.append(application.engine)
-        return application
-
-    monkeypatch.setattr(services.App, "from_settings", classmethod(from_settings))
-    return runner
+def run_cuts(cli: Cli) -> None:
+    """What ``govflow run cuts`` does on the demo's day (another module's command), on the harness's clock."""
+    application = cli.app()
+    run_cuts_on(application, AS_OF)
 
 
 @pytest.fixture
 def proposed(cli: Cli) -> Cli:
     """The demo portfolio loaded and one cut run made: ZJ-2026-005 has a proposed 5 % recommendation."""
+    # COLUMNS: rich reads it at each print; wide enough that no table folds a word in the captured output
+    cli.env["COLUMNS"] = "200"
     cli("load", demo_portfolio()).expect(0)
-    cli.run_cuts()
+    run_cuts(cli)
     return cli
 
 
@@ -276,7 +206,7 @@ def test_loading_a_policy_activates_it_and_later_runs_cite_it(proposed: Cli) -> 
     data = proposed("policy", "show", "--json").expect(0).json()
     assert data["version"] == "2026.2"
     assert [(h["version"], h["active"]) for h in data["history"]] == [("2026.2", True), ("2026.1", False)]
-    proposed.run_cuts()
+    run_cuts(proposed)
     (r,) = proposed("cuts", "list", "--period", "2026", "--json").expect(0).json()
     assert (r["policy_version"], r["percent"], r["amount"]) == ("2026.2", "8.00", "64000.00")
 

@@ -6,8 +6,6 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,8 @@ from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, OutboxMessage
 from govflow.settings import Settings
 
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+from .harness import NOW, Cli, make_cli
+
 OUTBOX = t(OutboxMessage)
 
 
@@ -68,39 +67,6 @@ class Hook:
         self.thread.join(timeout=5)
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Cli:
-    db_url: str
-    notify_file: Path | None = None
-    engines: list[Engine] = field(default_factory=list)
-
-    def __call__(self, *args: str) -> Run:
-        env = {
-            "GOVFLOW_DATABASE_URL": self.db_url,
-            "GOVFLOW_NOTIFY_FILE": str(self.notify_file) if self.notify_file else None,
-            "GOVFLOW_LANG": None,
-            "GOVFLOW_CALENDAR_FILE": None,
-        }
-        try:
-            res = CliRunner().invoke(app, list(args), env=env)
-        finally:
-            while self.engines:
-                self.engines.pop().dispose()
-        if res.exception is not None and not isinstance(res.exception, SystemExit):
-            raise res.exception
-        return Run(res.exit_code, res.stdout, res.stderr)
-
-
 @pytest.fixture
 def application(db_url: str, engine: Engine) -> App:
     application = App(Settings(database_url=db_url), engine, clock=lambda: NOW)
@@ -110,18 +76,11 @@ def application(db_url: str, engine: Engine) -> App:
 
 
 @pytest.fixture
-def cli(db_url: str, application: App, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    runner = Cli(db_url)
-    original = services.App.from_settings
-
-    def from_settings(cls: type[App], settings: Settings) -> App:
-        built = original(settings)
-        built.clock = lambda: NOW
-        runner.engines.append(built.engine)
-        return built
-
-    monkeypatch.setattr(services.App, "from_settings", classmethod(from_settings))
-    return runner
+def cli(db_url: str, application: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """The harness with its clock standing still at NOW, on a database with an admin and an auditor."""
+    runner = make_cli(db_url, monkeypatch, tick=False)
+    yield runner
+    runner.close()
 
 
 @pytest.fixture
@@ -134,7 +93,7 @@ def hook() -> Iterator[Hook]:
 def channels(cli: Cli, tmp_path: Path, roles: dict[str, Any]) -> Path:
     path = tmp_path / "notify.yaml"
     path.write_text(yaml.safe_dump({"roles": roles}), encoding="utf-8")
-    cli.notify_file = path
+    cli.env["GOVFLOW_NOTIFY_FILE"] = str(path)
     return path
 
 

@@ -1,15 +1,13 @@
 """``govflow order …`` in-process through typer's CliRunner, on SQLite and PostgreSQL.
 
 The database holds the demo portfolio and the orders the deadlines run issued on 2026-09-28 (due 2026-10-30,
-over 国庆). Each command's application clock is pinned to ``Orders.today`` (10:00 in Beijing).
+over 国庆). Commands run through the shared harness (``tests/cli/harness.py``) on 2026-10-27, 10:00 in Beijing.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -23,51 +21,28 @@ from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.settings import Settings
 
+from .harness import Cli, make_cli
+
 ORDER = "RO-ZJ-2026-004-01"  # ZJ-2026-004 (lead 人社厅: chen), due 2026-10-30
 COMMANDS = ["list", "show", "evidence", "verify", "reject", "reopen", "extend"]
 
 
-@dataclass
-class Orders:
-    db_url: str
-    today: date = date(2026, 10, 27)
-    runner: CliRunner = field(default_factory=CliRunner)
-    engines: list[Engine] = field(default_factory=list)
-
-    def __call__(self, *args: str) -> Any:
-        env = {"GOVFLOW_DATABASE_URL": self.db_url, "GOVFLOW_LANG": None, "GOVFLOW_CALENDAR_FILE": None}
-        try:
-            return self.runner.invoke(cli_app, ["order", *args], env=env)
-        finally:
-            while self.engines:
-                self.engines.pop().dispose()
-
-    def json(self, *args: str, code: int = 0) -> Any:
-        res = self(*args, "--json")
-        assert res.exit_code == code, res.output
-        return json.loads(res.stdout)
+#: every command runs on 2026-10-27 at 10:00 in Beijing (a second later each time)
+TODAY = datetime(2026, 10, 27, 2, tzinfo=UTC)
+Orders = Cli
 
 
 @pytest.fixture
-def orders(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Orders:
+def orders(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Orders]:
+    """``govflow order …`` on the demo portfolio with the five orders the deadlines run issued on 2026-09-28."""
     clock = iter(datetime(2026, 11, 26, 2, tzinfo=UTC) + timedelta(seconds=i) for i in range(10_000))
     setup = App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
     services.load_portfolio(setup, demo_portfolio(), None)
     run_sweep(setup, date(2026, 9, 28))
     assert run_deadlines(setup, date(2026, 9, 28)).orders_issued == 5
-    runner = Orders(db_url)
-    original = services.App.from_settings
-    ticks = iter(range(1, 100_000))
-
-    def from_settings(cls: type[App], settings: Settings) -> App:
-        application = original(settings)
-        runner.engines.append(application.engine)
-        start = datetime(runner.today.year, runner.today.month, runner.today.day, 2, tzinfo=UTC)
-        application.clock = lambda: start + timedelta(seconds=next(ticks))
-        return application
-
-    monkeypatch.setattr(services.App, "from_settings", classmethod(from_settings))
-    return runner
+    runner = make_cli(db_url, monkeypatch, start=TODAY, prefix=("order",))
+    yield runner
+    runner.close()
 
 
 def has_cjk(s: str) -> bool:
@@ -169,11 +144,5 @@ def test_extending_into_2027_is_refused_with_exit_3(orders: Orders) -> None:
 
 
 def test_english_output(orders: Orders) -> None:
-    res = orders.runner.invoke(
-        cli_app,
-        ["--lang", "en", "order", "show", ORDER, "--as", "wang", "--json"],
-        env={"GOVFLOW_DATABASE_URL": orders.db_url},
-    )
-    orders("list", "--as", "wang")  # disposes the engine the command built
-    d = json.loads(res.stdout)
+    d = orders.json("show", ORDER, "--as", "wang", lang="en")
     assert d["status_label"] == "open" and d["steps"][0]["kind_label"] == "order issued"

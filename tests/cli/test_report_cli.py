@@ -1,15 +1,13 @@
 """`govflow report …` through typer's CliRunner on SQLite and PostgreSQL: shapes of SPEC §7, formats, exit codes.
 
-The application clock is pinned (``App.from_settings`` is patched) so that the default ``--as-of`` — today in
-Beijing — is known; each command's engines are disposed after it runs.
+The shared harness (``tests/cli/harness.py``) pins the application clock, so that the default ``--as-of`` — today
+in Beijing — is known.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,10 +16,8 @@ from typing import Any
 import openpyxl  # type: ignore[import-untyped]
 import pandas as pd  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import Engine, insert, select
-from typer.testing import CliRunner
+from sqlalchemy import insert, select
 
-from govflow.cli import app as cli_app
 from govflow.demo import demo_portfolio
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
@@ -30,59 +26,20 @@ from govflow.models.facts import t
 from govflow.models.tables import CutRecommendation, Project, RectificationOrder
 from govflow.settings import Settings
 
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Cli:
-    db_url: str
-    now: datetime = NOW
-    engines: list[Engine] = field(default_factory=list)
-    runner: CliRunner = field(default_factory=CliRunner)
-
-    def __call__(self, *args: str, code: int | None = 0) -> Result:
-        env = {"GOVFLOW_DATABASE_URL": self.db_url, "GOVFLOW_LANG": None, "GOVFLOW_CALENDAR_FILE": None}
-        try:
-            res = self.runner.invoke(cli_app, list(args), env=env)
-        finally:
-            while self.engines:
-                self.engines.pop().dispose()
-        out = Result(res.exit_code, res.stdout, res.stderr)
-        if code is not None:
-            assert res.exit_code == code, (
-                f"govflow {' '.join(args)} -> {res.exit_code}: {out}\n{res.exception!r}"
-            )
-        return out
+from .harness import NOW, Cli, make_cli
 
 
 @pytest.fixture
 def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    runner = Cli(db_url)
-    original = services.App.from_settings
-
-    def from_settings(cls: type[App], settings: Settings) -> App:
-        application = original(settings)
-        application.clock = lambda: runner.now
-        runner.engines.append(application.engine)
-        return application
-
-    monkeypatch.setattr(services.App, "from_settings", classmethod(from_settings))
+    """The harness on a seeded database, its clock standing still at ``cli.start`` (NOW unless a test moves it)."""
+    runner = make_cli(db_url, monkeypatch, tick=False)
     engine = make_engine(db_url)
     try:
         seed(App(Settings(database_url=db_url), engine, clock=lambda: NOW))
     finally:
         engine.dispose()
     yield runner
+    runner.close()
 
 
 def seed(app: App) -> None:
@@ -152,7 +109,7 @@ def has_cjk(s: str) -> bool:
 
 @pytest.mark.parametrize("command", [[], ["overdue"], ["cuts"], ["portfolio"]])
 def test_every_report_command_has_zh_help(cli: Cli, command: list[str]) -> None:
-    res = cli("report", *command, "--help")
+    res = cli("report", *command, "--help").expect(0)
     assert has_cjk(res.stdout) and "Usage" in res.stdout
     if command:
         assert "--as-of" in res.stdout and "--format" in res.stdout and "--output" in res.stdout
@@ -162,7 +119,7 @@ def test_every_report_command_has_zh_help(cli: Cli, command: list[str]) -> None:
 
 
 def test_overdue_json_is_the_spec_shape(cli: Cli) -> None:
-    rows = cli("report", "overdue", "--as-of", "2026-10-20", "--format", "json").json()
+    rows = cli("report", "overdue", "--as-of", "2026-10-20", "--format", "json").expect(0).json()
     assert rows == [
         {
             "project": "ZJ-2026-005",
@@ -180,36 +137,37 @@ def test_overdue_json_is_the_spec_shape(cli: Cli) -> None:
             "clause": "733号文 第十一条",
         }
     ]
-    assert cli("report", "overdue", "--as-of", "2026-10-20", "--json").json() == rows
+    assert cli("report", "overdue", "--as-of", "2026-10-20", "--json").expect(0).json() == rows
 
 
 def test_as_of_defaults_to_today_in_beijing(cli: Cli) -> None:
-    cli.now = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)  # already Friday 11-27, 01:00 in Beijing
-    rows = cli("report", "overdue", "--json").json()
+    cli.start = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)  # already Friday 11-27, 01:00 in Beijing
+    rows = cli("report", "overdue", "--json").expect(0).json()
     assert [(r["order"], r["overdue_workdays"]) for r in rows] == [
         ("RO-ZJ-2026-005-01", 38),  # 18 working days in October after 国庆, 20 in November
         ("RO-ZJ-2026-004-01", 1),  # due 11-26: overdue on Beijing's 11-27, not yet on UTC's 11-26
     ]
     assert (
-        cli("report", "overdue", "--as-of", "2026-11-26", "--json").json()[-1]["order"] == "RO-ZJ-2026-005-01"
+        cli("report", "overdue", "--as-of", "2026-11-26", "--json").expect(0).json()[-1]["order"]
+        == "RO-ZJ-2026-005-01"
     )
 
 
 def test_cuts_json_is_the_spec_shape(cli: Cli) -> None:
-    rows = cli("report", "cuts", "--period", "2026", "--format", "json").json()
+    rows = cli("report", "cuts", "--period", "2026", "--format", "json").expect(0).json()
     assert [(r["project"], r["percent"], r["amount"]) for r in rows] == [
         ("ZJ-2026-005", "10.00", "80000.00"),
         ("ZJ-2026-004", "5.00", "45000.00"),
     ]
     assert all(r["clause"] == "733号文 第十一条" and isinstance(r["evidence"], dict) for r in rows)
     assert rows[0]["status"] == "proposed" and rows[0]["base_budget"] == "800000.00"
-    assert cli("report", "cuts", "--json").json() == rows  # the period defaults to this year
-    assert cli("report", "cuts", "--period", "2026", "--as-of", "2026-11-01", "--json").json() == []
-    assert cli("report", "cuts", "--period", "2025", "--json").json() == []
+    assert cli("report", "cuts", "--json").expect(0).json() == rows  # the period defaults to this year
+    assert cli("report", "cuts", "--period", "2026", "--as-of", "2026-11-01", "--json").expect(0).json() == []
+    assert cli("report", "cuts", "--period", "2025", "--json").expect(0).json() == []
 
 
 def test_portfolio_json_table_and_english(cli: Cli) -> None:
-    rows = cli("report", "portfolio", "--as-of", "2026-11-26", "--json").json()
+    rows = cli("report", "portfolio", "--as-of", "2026-11-26", "--json").expect(0).json()
     assert (rows[-1]["department"], rows[-1]["department_name"]) == (None, "total")
     assert (rows[-1]["draft"], rows[-1]["construction"], rows[-1]["operation"], rows[-1]["total"]) == (
         3,
@@ -217,12 +175,12 @@ def test_portfolio_json_table_and_english(cli: Cli) -> None:
         1,
         5,
     )
-    table = cli("report", "portfolio", "--as-of", "2026-11-26").stdout
+    table = cli("report", "portfolio", "--as-of", "2026-11-26").expect(0).stdout
     assert "项目组合（截至 2026-11-26）" in table and "合计" in table and "编制中" in table
     assert "建议书评审中" not in table  # phases nobody is in stay out of the terminal table
-    english = cli("--lang", "en", "report", "portfolio", "--as-of", "2026-11-26").stdout
+    english = cli("--lang", "en", "report", "portfolio", "--as-of", "2026-11-26").expect(0).stdout
     assert "Portfolio as of 2026-11-26" in english and "Total" in english and "Draft" in english
-    assert cli("report", "portfolio", "--as-of", "2026-11-25", "--json").json()[-1]["total"] == 0
+    assert cli("report", "portfolio", "--as-of", "2026-11-25", "--json").expect(0).json()[-1]["total"] == 0
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -231,8 +189,8 @@ def test_portfolio_json_table_and_english(cli: Cli) -> None:
 def test_json_csv_and_xlsx_from_the_cli_carry_the_same_numbers(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = cli("report", "overdue", "--as-of", "2026-11-27", "--json").json()
-    csv_text = cli("report", "overdue", "--as-of", "2026-11-27", "--format", "csv").stdout
+    rows = cli("report", "overdue", "--as-of", "2026-11-27", "--json").expect(0).json()
+    csv_text = cli("report", "overdue", "--as-of", "2026-11-27", "--format", "csv").expect(0).stdout
     assert not csv_text.startswith("\ufeff")  # stdout: no BOM (it would corrupt the first header in a pipe)
     csv = pd.read_csv(io.StringIO(csv_text), dtype=str)
     assert list(csv.columns[:4]) == ["项目编号", "项目名称", "牵头部门代码", "牵头部门"]
@@ -240,12 +198,14 @@ def test_json_csv_and_xlsx_from_the_cli_carry_the_same_numbers(
     assert csv["整改期限"].tolist() == [r["deadline"] for r in rows]
     assert set(csv["状态"]) == {"逾期未整改"}
 
-    res = cli("report", "overdue", "--as-of", "2026-11-27", "-f", "csv", "-o", str(tmp_path / "o.csv"))
+    res = cli(
+        "report", "overdue", "--as-of", "2026-11-27", "-f", "csv", "-o", str(tmp_path / "o.csv")
+    ).expect(0)
     assert str(tmp_path / "o.csv") in res.stdout
     assert (tmp_path / "o.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
     monkeypatch.chdir(tmp_path)
-    res = cli("report", "cuts", "--period", "2026", "--as-of", "2026-11-20", "--format", "xlsx")
+    res = cli("report", "cuts", "--period", "2026", "--as-of", "2026-11-20", "--format", "xlsx").expect(0)
     default = tmp_path / "govflow-cuts-2026-2026-11-20.xlsx"
     assert default.name in res.stdout and default.exists()
     ws = openpyxl.load_workbook(default).active
@@ -253,7 +213,7 @@ def test_json_csv_and_xlsx_from_the_cli_carry_the_same_numbers(
     amounts = [ws.cell(row=r, column=heads.index("建议削减金额（元）") + 1).value for r in (2, 3)]
     assert [Decimal(str(a)) for a in amounts] == [Decimal("80000"), Decimal("45000")]
 
-    cli("--lang", "en", "report", "overdue", "--as-of", "2026-11-27", "-f", "xlsx", "-o", "en.xlsx")
+    cli("--lang", "en", "report", "overdue", "--as-of", "2026-11-27", "-f", "xlsx", "-o", "en.xlsx").expect(0)
     back = pd.read_excel(tmp_path / "en.xlsx")
     assert back["Working days overdue"].tolist() == [r["overdue_workdays"] for r in rows]
     assert [d.date().isoformat() for d in back["Deadline"]] == [r["deadline"] for r in rows]
@@ -263,18 +223,18 @@ def test_json_csv_and_xlsx_from_the_cli_carry_the_same_numbers(
 
 
 def test_a_department_user_is_refused_with_exit_3(cli: Cli) -> None:
-    res = cli("report", "overdue", "--as-of", "2026-10-20", "--json", "--as", "li", code=3)
+    res = cli("report", "overdue", "--as-of", "2026-10-20", "--json", "--as", "li").expect(3)
     body = res.json()
     assert body["refused"] is True and body["reasons"][0]["code"] == "PERMISSION_DENIED"
-    assert cli("report", "cuts", "--as", "chen", code=3).stderr
-    assert cli("report", "portfolio", "--as", "zheng").stdout  # audit reads the portfolio
+    assert cli("report", "cuts", "--as", "chen").expect(3).stderr
+    assert cli("report", "portfolio", "--as", "zheng").expect(0).stdout  # audit reads the portfolio
 
 
 def test_unknown_user_bad_options_and_missing_calendar_data(cli: Cli) -> None:
-    assert cli("report", "overdue", "--as", "nobody", "--json", code=4).json()["error"] == "NOT_FOUND"
-    assert "YYYY-MM-DD" in cli("report", "overdue", "--as-of", "2026-13-01", code=2).stderr
-    cli("report", "overdue", "--format", "pdf", code=2)
-    cli("report", "overdue", "--json", "--format", "csv", code=2)
-    cli("report", "cuts", "--period", "26", code=2)
-    res = cli("report", "overdue", "--as-of", "2027-01-05", "--json", code=3)
+    assert cli("report", "overdue", "--as", "nobody", "--json").expect(4).json()["error"] == "NOT_FOUND"
+    assert "YYYY-MM-DD" in cli("report", "overdue", "--as-of", "2026-13-01").expect(2).stderr
+    cli("report", "overdue", "--format", "pdf").expect(2)
+    cli("report", "overdue", "--json", "--format", "csv").expect(2)
+    cli("report", "cuts", "--period", "26").expect(2)
+    res = cli("report", "overdue", "--as-of", "2027-01-05", "--json").expect(3)
     assert res.json()["error"] == "CALENDAR_DATA_MISSING" and "2027" in res.json()["message"]

@@ -57,7 +57,9 @@ def test_a_command_on_an_uninitialised_database_asks_for_init(
 ) -> None:
     file = tmp_path / "input.yaml"
     file.write_text("departments: []\n", encoding="utf-8")
-    catalog = Path(__file__).resolve().parents[1] / "data" / "catalog.csv"  # a valid file: input is checked first
+    catalog = (
+        Path(__file__).resolve().parents[1] / "data" / "catalog.csv"
+    )  # a valid file: input is checked first
     args = [a.replace("{file}", str(file)).replace("{catalog}", str(catalog)) for a in command]
     result = CliRunner().invoke(app, args, env={"GOVFLOW_DATABASE_URL": empty_db_url, "GOVFLOW_LANG": "zh"})
     output = result.output

@@ -1,4 +1,4 @@
-"""Notification dispatch against real channels on SQLite and PostgreSQL (SPEC §4.4, govflow/dispatch.py).
+"""Notification dispatch against real channels on SQLite and PostgreSQL (SPEC §4.4, govflow/governance/dispatch.py).
 
 The channels are real: an HTTP endpoint (``json://``) and an SMTP server (``mailto://``, plain SMTP with
 AUTH) run in threads of this test process on 127.0.0.1, on ports from :func:`free_port`; a "down" channel is a

@@ -20,6 +20,7 @@ from govflow.demo import demo_portfolio
 from govflow.lifecycle import portfolio as pf
 from govflow.models.audit import verify
 from govflow.models.db import unit_of_work
+from govflow.models.facts import t
 from govflow.models.tables import (
     Agreement,
     AgreementItem,
@@ -59,10 +60,6 @@ def demo() -> pf.PortfolioDocument:
 def loaded(engine: Engine, demo: pf.PortfolioDocument) -> pf.LoadSummary:
     with unit_of_work(engine) as s:
         return pf.load(s, demo, actor="wang", role="program_office", now=NOW, today=TODAY)
-
-
-def t(model: Any) -> Any:
-    return model.__table__
 
 
 def count(s: Session, model: Any) -> int:

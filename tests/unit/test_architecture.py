@@ -1,4 +1,4 @@
-"""Dependencies point inward (STYLE.md): entry points (cli, api, web) and flows → services → models,
+"""Dependencies point inward (the house style): entry points (cli, api, web) and flows → services → models,
 notifications → states; and everything installs under the one ``govflow`` namespace.
 
 The repository keeps ``states/``, ``models/``, ``flows/`` and ``notifications/`` at its top level; they are

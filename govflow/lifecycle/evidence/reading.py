@@ -1,49 +1,19 @@
-"""Bulk import of delivery evidence (SPEC §3, §5): exchange-platform exports of millions of rows, all or none.
-
-A file is the header ``project,catalog,consumer,date,records`` (any order) and one row per delivery, as
-:mod:`govflow.lifecycle.tabular` reads it: CSV in UTF-8 with or without a byte-order mark, or the first sheet of an XLSX
-workbook; empty rows are skipped; dates may be written ``2026-07-01`` or ``2026/7/1``. The rows mean exactly
-what :class:`~govflow.lifecycle.portfolio.EvidenceIn` means, and problems are reported in the format of
-:func:`govflow.lifecycle.tabular.parse_evidence_rows` (``rows[N].field``, data row N and the file line in the message, and
-both in ``detail``) — all kinds at once, not stage by stage — but without a pydantic model per row, which is far
-too slow for a file of a million rows:
-
-1. :meth:`References.load` reads, once, every project code, (project, catalog item code) and department code
-   with its id;
-2. :func:`read_evidence` streams the file. A row whose codes, date and count resolve at once through those
-   dictionaries (and a cache of the dates already seen) costs a handful of dictionary lookups; only a row that
-   does not (a stray space, a slashed date, a new date, an error) takes the slow path, which applies the very
-   pydantic validators of :class:`~govflow.lifecycle.portfolio.EvidenceIn` to it, and only a row that is really wrong is
-   explained, with :func:`govflow.lifecycle.portfolio.validation_reasons` and :func:`govflow.lifecycle.portfolio.check_evidence`.
-   Every row is checked; after :data:`MAX_REASONS` problems the rest are only counted, and one last reason says
-   how many rows were not listed. Good rows are summed per (catalog item, consumer, day) in a dictionary;
-3. :func:`write_evidence` writes the sums inside the caller's transaction, through the DBAPI connection: one
-   ``executemany`` insert on SQLite, ``COPY`` into a temporary table and one ``INSERT … SELECT`` on
-   PostgreSQL, both ``ON CONFLICT DO NOTHING``. A key (item, consumer, day) already on record is a bad row
-   (``EVIDENCE_ALREADY_RECORDED``), listed with the file's other problems, unless ``replace`` puts the file's
-   number in place of the recorded one; :func:`refuse_if_imported` refuses a file whose SHA-256 an earlier
-   import recorded in its audit note (:func:`audit_note`).
-
-Validation is all-or-nothing: :class:`EvidenceBatch` carries the reasons, and the caller
-(:func:`govflow.lifecycle.services.import_evidence`) checks permissions on the projects the file names before it raises
-them, so that the report of a file never tells a department about projects it may not see.
-"""
+"""Reading an evidence file: the references it resolves against (:class:`References`), the fast row checker and
+the batch of sums or reasons it produces (:func:`read_evidence`)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlmodel import Session
 
 from govflow.lifecycle.portfolio import (
@@ -57,10 +27,10 @@ from govflow.lifecycle.portfolio import (
 from govflow.lifecycle.portfolio import (
     MAX_REASONS as MAX_REASONS,  # re-exported: problems listed before the rest are only counted
 )
-from govflow.lifecycle.tabular import Row, Table, _cell, _header_reasons, read_table
+from govflow.lifecycle.tabular import Row, Table, cell, csv_reader, empty_file, header_reasons, read_table
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import AuditEvent, Project, ProjectDepartment
-from govflow.states.errors import InvalidInput, RuleRefused, UsageError
+from govflow.models.tables import Project, ProjectDepartment
+from govflow.states.errors import InvalidInput
 from govflow.states.permissions import Role, Scope, allowed_scope, decide
 from govflow.states.verdict import Reason
 
@@ -68,7 +38,6 @@ if TYPE_CHECKING:
     import _csv
 
 PROJECT, PROJECT_DEPT = t(Project), t(ProjectDepartment)
-
 #: the columns of an evidence file, in the order the fast path reads them
 COLUMNS = ("project", "catalog", "consumer", "date", "records")
 #: ``delivery_evidence.records`` is a 32-bit integer on PostgreSQL
@@ -134,7 +103,7 @@ def refused_project(
 ) -> tuple[list[str], str | None]:
     """The codes of the projects, sorted, and the first of them ``role`` may not ``action`` (or None).
 
-    :func:`states.permissions.decide` for every project, with the lead and related departments read in bulk
+    :func:`govflow.states.permissions.decide` for every project, with the lead and related departments read in bulk
     (a file of a national exchange platform names thousands of projects); the caller hands a refused
     project to :func:`govflow.lifecycle.services.authorize`, which raises and records the denial.
     """
@@ -400,8 +369,8 @@ def _too_large(n: int, path: str, what: str = "") -> Reason:
 def read_evidence(path: Path, refs: References, today: dt.date) -> EvidenceBatch:
     """Read and check an evidence file: sums per (catalog item, consumer, day), or the reasons not to write.
 
-    A file that cannot be read raises :class:`~states.errors.UsageError`; a bad header raises
-    :class:`~states.errors.InvalidInput` at once (no row can be read without it); bad rows are returned in
+    A file that cannot be read raises :class:`~govflow.states.errors.UsageError`; a bad header raises
+    :class:`~govflow.states.errors.InvalidInput` at once (no row can be read without it); bad rows are returned in
     :attr:`EvidenceBatch.reasons` (see the module docstring for why they are not raised here).
     """
     if path.suffix.lower() != ".csv":
@@ -409,37 +378,19 @@ def read_evidence(path: Path, refs: References, today: dt.date) -> EvidenceBatch
         return _read_table(read_table(path), refs, today)
     batch = EvidenceBatch(path)
     checker = _Checker(refs, today, batch, _Where("文件第 {n} 行", "line {n}"))
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = [h.strip() for h in next(reader, [])]
-            if not any(header):
-                raise UsageError(
-                    f"文件 {path} 是空的：第 1 行须为表头", f"{path} is empty: line 1 must be the header"
-                )
-            _check_header(path, header)
-            _read_rows(reader, header, checker)
-    except FileNotFoundError as exc:
-        raise UsageError(f"文件 {path} 不存在", f"file {path} does not exist") from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"文件 {path} 不是 UTF-8 编码（第 {exc.start} 字节）：请在 Excel 中另存为“CSV UTF-8（逗号分隔）”，"
-            "GBK/GB 18030 编码的文件不能直接导入",
-            f"{path} is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' (GBK files cannot be imported)",
-        ) from exc
-    except csv.Error as exc:
-        raise UsageError(f"文件 {path} 不是有效的 CSV：{exc}", f"{path} is not valid CSV: {exc}") from exc
-    except OSError as exc:
-        raise UsageError(
-            f"无法读取文件 {path}：{exc.strerror}", f"cannot read {path}: {exc.strerror}"
-        ) from exc
+    with csv_reader(path) as reader:
+        header = [h.strip() for h in next(reader, [])]
+        if not any(header):
+            raise empty_file(path)
+        _check_header(path, header)
+        _read_rows(reader, header, checker)
     checker.finish()
     batch.sha256 = _sha256(path)
     return batch
 
 
 def _check_header(path: Path, header: list[str]) -> None:
-    reasons = _header_reasons(Table(path, tuple(header), (), "", ""), EvidenceIn)
+    reasons = header_reasons(Table(path, tuple(header), (), "", ""), EvidenceIn)
     if reasons:
         raise InvalidInput(reasons)
 
@@ -465,12 +416,12 @@ def _read_rows(reader: _csv.Reader, header: list[str], checker: _Checker) -> Non
                 continue
         except (KeyError, ValueError, IndexError):
             pass
-        if not any(cell.strip() for cell in record):
+        if not any(text.strip() for text in record):
             blank += 1  # an empty row is not a data row
             continue
         line = _first_line(reader, record)
         number = index - blank
-        cells = {k: _cell(k, v) for k, v in zip(header, record, strict=False) if k and v.strip()}
+        cells = {k: cell(k, v) for k, v in zip(header, record, strict=False) if k and v.strip()}
         resolved = checker.resolve(cells)
         if resolved is None:
             checker.problem(cells, number, line)
@@ -493,7 +444,7 @@ def _read_table(table: Table, refs: References, today: dt.date) -> EvidenceBatch
     """An XLSX sheet (already read by :func:`govflow.lifecycle.tabular.read_table`): every row through the slow path."""
     batch = EvidenceBatch(table.path)
     checker = _Checker(refs, today, batch, _Where(table.line_zh, table.line_en))
-    reasons = _header_reasons(table, EvidenceIn)
+    reasons = header_reasons(table, EvidenceIn)
     if reasons:
         raise InvalidInput(reasons)
     row: Row
@@ -517,113 +468,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------- on record
-
-ACTION = "evidence.import"
-_BEIJING = ZoneInfo("Asia/Shanghai")
-#: serializes evidence imports on PostgreSQL, so that of two imports of one file at once exactly one is
-#: recorded (SQLite's write transaction, ``BEGIN IMMEDIATE``, already does)
-_PG_LOCK = "SELECT pg_advisory_xact_lock(hashtext('govflow.lifecycle.evidence.import'))"
-AUDIT = t(AuditEvent)
+# ---------------------------------------------------------------------------------------------- keys on record
 
 
-def lock(session: Session) -> None:
-    """Take the evidence-import lock for the rest of the session's transaction."""
-    if session.connection().dialect.name == "postgresql":
-        session.execute(text(_PG_LOCK))
-
-
-def audit_note(batch: EvidenceBatch, written: Written, projects: Sequence[str]) -> str:
-    """The note of the import's audit event; :func:`refuse_if_imported` finds the file again by its digest."""
-    listed_codes = ", ".join(projects[:50]) + (f" 等共 {len(projects)} 个" if len(projects) > 50 else "")
-    replaced = f", 其中 {written.replaced} 个替换原有记录 (--replace)" if written.replaced else ""
-    return (
-        f"{batch.path.name}: {batch.rows} 行, {written.keys} 个(条目, 使用部门, 日期){replaced}, "
-        f"{batch.records} 条记录, 项目 {listed_codes}; SHA-256 {batch.sha256}"
-    )
-
-
-def refuse_if_imported(session: Session, batch: EvidenceBatch) -> None:
-    """Refuse a file whose bytes were imported before (the SHA-256 in an import's audit note), naming when and
-    by whom: importing an export twice would count every delivery in it twice."""
-    q = (
-        select(AUDIT.c.occurred_at, AUDIT.c.actor)
-        .where(
-            AUDIT.c.action == ACTION,
-            AUDIT.c.outcome == "recorded",
-            AUDIT.c.note.like(f"%SHA-256 {batch.sha256}%"),
-        )
-        .order_by(AUDIT.c.seq)
-        .limit(1)
-    )
-    found = session.execute(q).first()
-    if found is None:
-        return
-    at, actor = found
-    when = at.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M")
-    name, digest = batch.path.name, batch.sha256
-    raise RuleRefused(
-        [
-            Reason(
-                "EVIDENCE_FILE_ALREADY_IMPORTED",
-                DOC_CLAUSE,
-                f"文件 {name} 的内容已于 {when}（北京时间）由 {actor} 导入（SHA-256 {digest[:16]}…）；"
-                "同一文件再次导入会使其中的交付记录重复计算，不予导入，未写入任何数据。"
-                "如需更正已导入的记录，请导入更正后的导出文件并选择替换（命令行 --replace，页面勾选“以本文件为准替换”，接口 replace=true）",
-                f"the content of {name} was already imported on {when} (Beijing time) by {actor} "
-                f"(SHA-256 {digest[:16]}…); importing it again would count its deliveries twice, so it is "
-                "refused and nothing was written. To correct imported records, import the corrected export "
-                "as a replacement (--replace, the page's replace box, or replace=true)",
-                "file",
-                {"sha256": digest, "imported_at": at.isoformat(), "imported_by": actor},
-            )
-        ]
-    )
-
-
-def recorded(session: Session, keys: Collection[Key], *, up_to_id: int | None = None) -> dict[Key, int]:
-    """The keys among ``keys`` that ``delivery_evidence`` already holds, with their records: the keys staged
-    in a temporary table and joined on the unique index (item, consumer, day) — one probe per key.
-    ``up_to_id``: only rows with an id up to it (those that were there before this transaction's insert)."""
-    if not keys:
-        return {}
-    conn = session.connection()
-    raw: Any = conn.connection.driver_connection
-    found: dict[Key, int] = {}
-    if conn.dialect.name == "sqlite":
-        cur = raw.cursor()
-        try:
-            cur.execute(f"CREATE TEMP TABLE {_KEYS} (catalog_item_id INTEGER, consumer_id INTEGER, day TEXT)")
-            cur.executemany(f"INSERT INTO {_KEYS} VALUES (?, ?, ?)", sorted(keys))
-            up_to = "" if up_to_id is None else f" WHERE e.id <= {int(up_to_id)}"
-            for item, consumer, day, n in cur.execute(_RECORDED + up_to):
-                found[(item, consumer, day)] = n
-            cur.execute(f"DROP TABLE {_KEYS}")
-        finally:
-            cur.close()
-        return found
-    with raw.cursor() as cur:
-        cur.execute(
-            f"CREATE TEMPORARY TABLE {_KEYS} (catalog_item_id integer, consumer_id integer, day date)"
-        )
-        with cur.copy(f"COPY {_KEYS} FROM STDIN") as copy:
-            for key in sorted(keys):
-                copy.write_row(key)
-        cur.execute(_RECORDED + ("" if up_to_id is None else f" WHERE e.id <= {int(up_to_id)}"))
-        for item, consumer, day, n in cur.fetchall():
-            found[(item, consumer, day.isoformat())] = n
-        cur.execute(f"DROP TABLE {_KEYS}")
-    return found
-
-
-_KEYS = "govflow_evidence_keys"
-_RECORDED = (
-    f"SELECT k.catalog_item_id, k.consumer_id, k.day, e.records FROM {_KEYS} k JOIN delivery_evidence e "
-    "ON e.catalog_item_id = k.catalog_item_id AND e.consumer_id = k.consumer_id AND e.day = k.day"
-)
-
-
-def _recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tuple[list[Reason], int]:
+def recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tuple[list[Reason], int]:
     """One reason per row of the file whose (item, consumer, day) is already on record, and the number of such
     rows beyond the ones explained (the file is read a second time: only a refused import pays for it)."""
     if not on_record or batch.refs is None:
@@ -632,7 +480,8 @@ def _recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tup
     checker = _Checker(batch.refs, batch.today, EvidenceBatch(batch.path), where)
     reasons: list[Reason] = []
     more = 0
-    for number, line, cells in rows:
+    for row in rows:
+        number, line, cells = row.number, row.line, row.cells
         resolved = checker.resolve(cells)
         if resolved is None or (key := resolved[:3]) not in on_record:
             continue
@@ -659,117 +508,21 @@ def _recorded_reasons(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> tup
     return reasons, more
 
 
-def _data_rows(path: Path) -> tuple[_Where, Iterator[tuple[int, int, dict[str, Any]]]]:
-    """How positions read, and (data row number, line, non-empty cells) of every data row: streamed for CSV."""
+def _data_rows(path: Path) -> tuple[_Where, Iterator[Row]]:
+    """How positions read, and every data row of the file: streamed for CSV."""
     if path.suffix.lower() != ".csv":
         table = read_table(path)
-        return _Where(table.line_zh, table.line_en), ((r.number, r.line, r.cells) for r in table.rows)
+        return _Where(table.line_zh, table.line_en), iter(table.rows)
     return _Where("文件第 {n} 行", "line {n}"), _csv_rows(path)
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
+def _csv_rows(path: Path) -> Iterator[Row]:
+    with csv_reader(path) as reader:
         header = [h.strip() for h in next(reader, [])]
         number = 0
         for record in reader:
-            if not any(cell.strip() for cell in record):
+            if not any(text.strip() for text in record):
                 continue
             number += 1
-            cells = {k: _cell(k, v) for k, v in zip(header, record, strict=False) if k and v.strip()}
-            yield number, _first_line(reader, record), cells
-
-
-# ---------------------------------------------------------------------------------------------- writing
-
-_COLUMNS_SQL = "project_id, catalog_item_id, consumer_id, day, records"
-_KEY_SQL = "ON CONFLICT (catalog_item_id, consumer_id, day)"
-#: a key already on record is not touched (and not counted): the import is refused if there is one
-_NEW = f"{_KEY_SQL} DO NOTHING"
-#: --replace: the file's sum replaces what is recorded for the key
-_REPLACE = f"{_KEY_SQL} DO UPDATE SET records = excluded.records"
-_SQLITE_INSERT = f"INSERT INTO delivery_evidence ({_COLUMNS_SQL}) VALUES (?, ?, ?, ?, ?) "
-_PG_STAGE = "govflow_evidence_import"
-_PG_CREATE = (
-    f"CREATE TEMPORARY TABLE {_PG_STAGE} (project_id integer, catalog_item_id integer, "
-    "consumer_id integer, day date, records bigint) ON COMMIT DROP"
-)
-# the stage holds the rows in key order already (COPY keeps it, a sequential scan returns it)
-_PG_INSERT = f"INSERT INTO delivery_evidence ({_COLUMNS_SQL}) SELECT {_COLUMNS_SQL} FROM {_PG_STAGE} "
-_SAVEPOINT = "govflow_evidence"
-
-
-class Written(NamedTuple):
-    #: (item, consumer, day) keys written
-    keys: int
-    #: of which already on record and replaced (``replace=True`` only)
-    replaced: int = 0
-
-
-def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = False) -> Written:
-    """Write the batch's sums to ``delivery_evidence`` in the session's transaction, or raise
-    :class:`~states.errors.InvalidInput` listing every bad row: the batch's own problems and every row whose
-    (item, consumer, day) is already on record — unless ``replace``, which replaces the recorded number.
-
-    The common case costs nothing extra: the rows go in with ``ON CONFLICT DO NOTHING``, and only when fewer
-    rows went in than were sent are the file's rows on record looked up (:func:`recorded`) to be reported —
-    on PostgreSQL after rolling back to a savepoint, on SQLite as the rows with an id below the insert's. The DBAPI connection is used directly: SQLAlchemy's per-row
-    parameter processing would cost more than the database's own work here.
-    """
-    if not batch.ok:
-        on_record = {} if replace else recorded(session, batch.totals.keys())
-        _raise(batch, on_record)
-    if not batch.totals:
-        return Written(0)
-    conn = session.connection()
-    raw: Any = conn.connection.driver_connection
-    dialect = conn.dialect.name
-    n = len(batch.totals)
-    last_id: int | None = None
-    if dialect == "sqlite":
-        cur = raw.cursor()
-        try:
-            # no savepoint here (SQLite would copy every index page the insert touches to a statement journal,
-            # 5-10 % of the import): the write transaction is exclusive, and new rows take ids above the
-            # largest, so the rows on record are the ones with an id up to this one
-            last_id = cur.execute("SELECT coalesce(max(id), 0) FROM delivery_evidence").fetchone()[0]
-            cur.executemany(_SQLITE_INSERT + _NEW, _value_rows(batch.totals, batch.item_project))
-            new = cur.rowcount
-            if new < n and replace:
-                cur.executemany(_SQLITE_INSERT + _REPLACE, _value_rows(batch.totals, batch.item_project))
-        finally:
-            cur.close()
-    elif dialect == "postgresql":
-        with raw.cursor() as cur:
-            cur.execute(_PG_CREATE)
-            with cur.copy(f"COPY {_PG_STAGE} ({_COLUMNS_SQL}) FROM STDIN") as copy:
-                for row in _value_rows(batch.totals, batch.item_project):
-                    copy.write_row(row)
-            cur.execute(f"SAVEPOINT {_SAVEPOINT}")
-            cur.execute(_PG_INSERT + _NEW)
-            new = cur.rowcount
-            if new < n and replace:
-                cur.execute(_PG_INSERT + _REPLACE)
-            elif new < n:
-                cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-            cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-            cur.execute(f"DROP TABLE {_PG_STAGE}")
-    else:  # pragma: no cover - govflow supports SQLite and PostgreSQL only
-        raise UsageError(f"不支持的数据库 {dialect}", f"unsupported database {dialect}")
-    if new < n and not replace:  # the caller's transaction rolls back what went in
-        _raise(batch, recorded(session, batch.totals.keys(), up_to_id=last_id))
-    return Written(n, n - new)
-
-
-def _raise(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> NoReturn:
-    more, unlisted = _recorded_reasons(batch, on_record)
-    raise InvalidInput(batch.report(more, unlisted))
-
-
-def _value_rows(totals: dict[Key, int], item_project: Mapping[int, int]) -> Iterable[tuple[Any, ...]]:
-    """The rows in the order of the unique index (item, consumer, day), which on both databases is also nearly
-    the order of the (project, day) index: each index page is then visited once, not once per row (files come
-    in day order; inserting them as they come costs twice the time on 5,000,000 rows)."""
-    return (
-        (item_project[item], item, consumer, day, n) for (item, consumer, day), n in sorted(totals.items())
-    )
+            cells = {k: cell(k, v) for k, v in zip(header, record, strict=False) if k and v.strip()}
+            yield Row(number, _first_line(reader, record), cells)

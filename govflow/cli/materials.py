@@ -1,0 +1,188 @@
+"""Bulk input and proposal materials: `load`, `schema`, `catalog import`, `evidence import`, `agreement add`,
+`needs set`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from govflow.cli.common import (
+    AsOpt,
+    Command,
+    JsonOpt,
+    emit_json,
+    guarded,
+    out,
+    table,
+)
+from govflow.lifecycle import portfolio, services
+from govflow.lifecycle.services import App
+
+catalog_app = typer.Typer(help="共享信息目录（第九条） / sharing catalog", no_args_is_help=True)
+evidence_app = typer.Typer(help="交付记录（交换平台导出） / delivery evidence", no_args_is_help=True)
+agreement_app = typer.Typer(
+    help="信息共享协定与联合发文（第八条） / sharing agreements", no_args_is_help=True
+)
+needs_app = typer.Typer(help="信息共享需求分析（第九条） / the needs analysis", no_args_is_help=True)
+
+
+def load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="项目组合文档（YAML 或 JSON） / portfolio document")],
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入项目组合文档：整体校验，任一行有误则逐行报告且不写入任何数据 / load a portfolio, all-or-nothing."""
+    with guarded(ctx, as_json) as st:
+        summary = services.load_portfolio(st.app, file, actor)
+        if as_json:
+            emit_json({"loaded": True, **summary.to_dict()})
+            return
+        labels = {
+            "departments_created": ("新建部门", "departments created"),
+            "departments_reused": ("沿用已有部门", "departments reused"),
+            "users": ("用户", "users"),
+            "projects": ("项目", "projects"),
+            "onboarded": ("按现阶段纳入", "onboarded at a later phase"),
+            "catalog_items": ("目录条目", "catalog items"),
+            "agreements": ("共享协定", "agreements"),
+            "agreement_items": ("协定条目", "agreement items"),
+            "opinions": ("相关部门意见", "opinions"),
+            "reviews": ("评审意见", "reviews"),
+            "evidence_rows": ("交付记录行", "evidence rows"),
+            "evidence_days": ("交付记录（按条目/部门/日汇总）", "evidence days"),
+        }
+        table(
+            st.tr(f"已导入 {file.name}", f"Loaded {file.name}"),
+            [st.tr("项", "item"), st.tr("数量", "count")],
+            [[st.tr(*labels.get(k, (k, k))), v] for k, v in summary.to_dict().items()],
+        )
+
+
+def schema(ctx: typer.Context) -> None:
+    """输出项目组合文档的 JSON Schema / print the portfolio document's JSON Schema."""
+    with guarded(ctx):
+        emit_json(portfolio.schema())
+
+
+CodeArg = Annotated[str, typer.Argument(help="项目编号 / project code")]
+LeadOpt = Annotated[str, typer.Option("--as", help="牵头部门用户 / lead department user")]
+
+
+def _into_project(
+    service: Callable[[App, str, Path, str], dict[str, int]],
+    file_help: str,
+    said: Callable[[str, dict[str, int]], tuple[str, str]],
+    doc: str,
+) -> Command:
+    """A file written into one project by its lead department: the counts as JSON, or one sentence."""
+    file_arg = typer.Argument(..., help=file_help)
+
+    def command(
+        ctx: typer.Context,
+        code: CodeArg,
+        file: Path = file_arg,
+        actor: str = typer.Option(..., "--as", help="牵头部门用户 / lead department user"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        with guarded(ctx, as_json) as st:
+            res = service(st.app, code, file, actor)
+            if as_json:
+                emit_json({"project": code, **res})
+            else:
+                out.print(st.tr(*said(code, res)))
+
+    command.__doc__ = doc
+    return command
+
+
+catalog_app.command("import")(
+    _into_project(
+        services.import_catalog,
+        "CSV 或 XLSX 文件 / CSV or XLSX file",
+        lambda code, r: (
+            f"{code}：新增 {r['added']} 条目录条目，细化 {r['refined']} 条（版本 {r['version']}）",
+            f"{code}: {r['added']} catalog items added, {r['refined']} refined (version {r['version']})",
+        ),
+        "从 CSV/XLSX 导入或细化项目的共享信息目录；任一行有误则不写入 / import or refine a project's catalog.",
+    )
+)
+
+
+@evidence_app.command("import")
+def evidence_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件：project, catalog, consumer, date, records")],
+    actor: str | None = AsOpt,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="以本文件为准替换库中同一条目、使用部门和日期的已有记录（更正后的导出） / replace the records "
+            "already on record for the same item, consumer and day (a corrected export)",
+        ),
+    ] = False,
+    as_json: bool = JsonOpt,
+) -> None:
+    """导入交换平台的交付记录（按条目、使用部门、日期汇总）；任一行有误则不写入 / import delivery evidence.
+
+    同一文件不能重复导入；库中已有同一条目、使用部门和日期记录的行视为重复，须加 --replace 替换 /
+    the same file is never imported twice; rows for an item, consumer and day already on record are refused
+    unless --replace is given.
+    """
+    with guarded(ctx, as_json) as st:
+        n = services.import_evidence(st.app, file, actor, replace=replace)
+        if as_json:
+            emit_json({"imported": n})
+        else:
+            out.print(
+                st.tr(
+                    f"已导入交付记录：{n} 个（条目、使用部门、日期）",
+                    f"evidence imported: {n} (item, consumer, day) rows",
+                )
+            )
+
+
+agreement_app.command("add")(
+    _into_project(
+        services.add_agreements,
+        "YAML/JSON：agreements: [...]（格式同项目组合文档） / agreements file",
+        lambda code, r: (
+            f"{code}：已登记 {r['agreements']} 份协定、{r['agreement_items']} 个条目（版本 {r['version']}）",
+            f"{code}: {r['agreements']} agreements with {r['agreement_items']} items added "
+            f"(version {r['version']})",
+        ),
+        "登记共享协定或联合发文：第八条各项约定齐全才写入，任一处有误则不写入 / add agreements to a project.",
+    )
+)
+
+
+@needs_app.command("set")
+def needs_set(
+    ctx: typer.Context,
+    code: CodeArg,
+    actor: LeadOpt,
+    internal: Annotated[str | None, typer.Option(help="部门内部共享需求 / internal needs")] = None,
+    external: Annotated[str | None, typer.Option(help="部门外部共享需求 / external needs")] = None,
+    central_local: Annotated[
+        str | None, typer.Option("--central-local", help="中央和地方之间的共享需求 / central–local needs")
+    ] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """填写需求分析的三个维度（部门内部、外部、中央和地方之间） / set the needs analysis."""
+    with guarded(ctx, as_json) as st:
+        version = services.set_needs_analysis(
+            st.app, code, actor, internal=internal, external=external, central_local=central_local
+        )
+        if as_json:
+            emit_json({"project": code, "version": version})
+        else:
+            out.print(
+                st.tr(
+                    f"{code}：需求分析已更新（版本 {version}）",
+                    f"{code}: needs analysis updated (version {version})",
+                )
+            )

@@ -1,0 +1,85 @@
+"""A file of agreements for one existing project (``govflow agreement add``): parsed, checked and written
+with the document's own models and rules."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from sqlmodel import Session
+
+from govflow.lifecycle.portfolio.problems import AGREEMENT_EXISTS, NEW_AGREEMENT_CATALOG_UNKNOWN
+from govflow.lifecycle.portfolio.reading import read_data, validation_reasons
+from govflow.lifecycle.portfolio.rules import agreement_fact, duplicate_codes, known_department
+from govflow.lifecycle.portfolio.schema import AgreementIn, InputModel, ProjectIn
+from govflow.lifecycle.portfolio.writer import DEPARTMENT, ids_by_code, write_agreement_rows
+from govflow.states.errors import InvalidInput
+from govflow.states.rules import check_agreement
+from govflow.states.verdict import Reason
+
+
+class AgreementsDocument(InputModel):
+    """A file of agreements for one existing project (`govflow agreement add`)."""
+
+    agreements: list[AgreementIn] = Field(min_length=1, description="共享协定 / agreements")
+
+
+def parse_agreements(path: Path) -> list[AgreementIn]:
+    """``agreements: [...]`` from YAML or JSON; shape errors are reported all at once with their paths."""
+    data = read_data(path)
+    try:
+        return AgreementsDocument.model_validate(data).agreements
+    except ValidationError as exc:
+        raise InvalidInput(validation_reasons(exc, AgreementsDocument)) from exc
+
+
+def check_new_agreements(
+    agreements: Sequence[AgreementIn],
+    *,
+    project: str,
+    catalog: Collection[str],
+    existing_codes: Collection[str],
+    departments: Collection[str],
+) -> list[Reason]:
+    """第八条 terms, unique codes, and references to the project's catalog and to known departments."""
+    reasons = duplicate_codes(
+        ((a.code, f"agreements[{i}].code") for i, a in enumerate(agreements)), "协定编号", "agreement code"
+    )
+    for i, a in enumerate(agreements):
+        path = f"agreements[{i}]"
+        if a.code in existing_codes:
+            reasons.append(AGREEMENT_EXISTS.at(f"{path}.code", project=project, agreement=a.code))
+        reasons += check_agreement(agreement_fact(a), path)
+        for j, party in enumerate(a.parties):
+            reasons += known_department(
+                party, departments, f"协定 {a.code} 的一方", "party", f"{path}.parties[{j}]"
+            )
+        for j, item in enumerate(a.items):
+            if item.catalog not in catalog:
+                reasons.append(
+                    NEW_AGREEMENT_CATALOG_UNKNOWN.at(
+                        f"{path}.items[{j}].catalog", project=project, agreement=a.code, catalog=item.catalog
+                    )
+                )
+            reasons += known_department(
+                item.consumer,
+                departments,
+                f"协定 {a.code} 的使用部门",
+                "consumer",
+                f"{path}.items[{j}].consumer",
+            )
+    return reasons
+
+
+def write_agreements(
+    session: Session, project_code: str, project_id: int, agreements: Sequence[AgreementIn]
+) -> dict[str, int]:
+    """Insert checked agreements of one existing project (the loader's own writer, for one project)."""
+    codes = {c for a in agreements for c in (*a.parties, *(i.consumer for i in a.items))}
+    dept = ids_by_code(session, DEPARTMENT, codes)
+    # the loader's writer reads only the code and the agreements of each project
+    project = ProjectIn.model_construct(
+        code=project_code, name="", lead_department="", agreements=list(agreements)
+    )
+    return write_agreement_rows(session, [project], {project_code: project_id}, dept)

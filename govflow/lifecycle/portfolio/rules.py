@@ -1,0 +1,339 @@
+"""The rules of 733号文 and referential integrity across rows of a portfolio document, against what the database
+already holds (:class:`Existing`): reasons with the path of the offending value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from govflow.lifecycle.portfolio.problems import (
+    AGREEMENT_CATALOG_UNKNOWN,
+    DUPLICATE_CODE,
+    EVIDENCE_CATALOG_UNKNOWN,
+    EVIDENCE_IN_FUTURE,
+    EVIDENCE_NEGATIVE,
+    EVIDENCE_PROJECT_UNKNOWN,
+    OPINION_NOT_RELATED,
+    PROJECT_EXISTS,
+    SECRET_CONSUMER_NOT_AUTHORIZED,
+    UNKNOWN_DEPARTMENT,
+    UNMET_NEEDS_NOT_LISTED,
+    USER_DEPARTMENT_MISSING,
+    USER_EXISTS,
+)
+from govflow.lifecycle.portfolio.schema import (
+    AgreementIn,
+    CatalogItemIn,
+    DepartmentIn,
+    EvidenceIn,
+    PortfolioDocument,
+    ProjectIn,
+    UserIn,
+)
+from govflow.states.permissions import Role
+from govflow.states.rules import check_agreement, check_catalog_item, check_credit_code, check_region
+from govflow.states.sharing import (
+    AgreementFact,
+    AgreementItemFact,
+    CatalogFact,
+    FieldSpec,
+    OpinionVerdict,
+    Secrecy,
+)
+from govflow.states.verdict import Reason
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What the database already holds, as far as a document can refer to it (the caller reads it)."""
+
+    departments: frozenset[str] = frozenset()
+    users: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
+    #: (project code, catalog item code) of projects already in the database, for evidence rows
+    catalog_items: frozenset[tuple[str, str]] = frozenset()
+
+
+def catalog_fact(item: CatalogItemIn) -> CatalogFact:
+    return CatalogFact(
+        code=item.code,
+        name=item.name,
+        provider=item.provider,
+        category=item.category,
+        share_type=item.share_type,
+        method=item.method,
+        update_frequency=item.update_frequency,
+        secrecy=item.secrecy,
+        legal_basis=item.legal_basis,
+        all_departments=item.all_departments,
+        authorized=item.authorized_codes,
+        fields=tuple(FieldSpec(f.name, f.type, f.description) for f in item.fields),
+        format=item.format,
+        interface=item.interface,
+        processing=item.processing,
+        traceability=item.traceability,
+    )
+
+
+def agreement_fact(agreement: AgreementIn) -> AgreementFact:
+    return AgreementFact(
+        code=agreement.code,
+        form=agreement.form,
+        parties=tuple(agreement.parties),
+        signed_on=agreement.signed_on,
+        term_start=agreement.term.start if agreement.term else None,
+        term_end=agreement.term.end if agreement.term else None,
+        basis=agreement.basis,
+        items=tuple(
+            AgreementItemFact(
+                catalog=i.catalog,
+                consumer=i.consumer,
+                quality=i.quality,
+                quantity=i.quantity,
+                update_frequency=i.update_frequency,
+                scope=i.scope,
+                usage=i.usage,
+                due=i.due,
+            )
+            for i in agreement.items
+        ),
+    )
+
+
+def unknown_department(code: str, what_zh: str, what_en: str, path: str) -> Reason:
+    return UNKNOWN_DEPARTMENT.at(path, {"department": code}, what=what_zh, what_en=what_en)
+
+
+def known_department(
+    code: str, departments: Collection[str], what_zh: str, what_en: str, path: str
+) -> list[Reason]:
+    """No reason when ``code`` is one of ``departments``; else its ``UNKNOWN_DEPARTMENT``."""
+    return [] if code in departments else [unknown_department(code, what_zh, what_en, path)]
+
+
+def duplicate_codes(values: Iterable[tuple[str, str]], what_zh: str, what_en: str) -> list[Reason]:
+    """``values`` are (code, path); every repeat after the first is a reason."""
+    first: dict[str, str] = {}
+    reasons = []
+    for code, path in values:
+        if code in first:
+            reasons.append(
+                DUPLICATE_CODE.at(path, {"code": code, "first": first[code]}, what=what_zh, what_en=what_en)
+            )
+        else:
+            first[code] = path
+    return reasons
+
+
+def check_departments(departments: Sequence[DepartmentIn], prefix: str = "departments") -> list[Reason]:
+    reasons = duplicate_codes(
+        ((d.code, f"{prefix}[{i}].code") for i, d in enumerate(departments)), "部门代码", "department code"
+    )
+    for i, d in enumerate(departments):
+        reasons += check_credit_code(d.code, f"{prefix}[{i}].code")
+        reasons += check_region(d.region, f"{prefix}[{i}].region")
+    return reasons
+
+
+def check_users(
+    users: Sequence[UserIn], departments: Collection[str], existing: Collection[str]
+) -> list[Reason]:
+    reasons = duplicate_codes(
+        ((u.name, f"users[{i}].name") for i, u in enumerate(users)), "用户名", "user name"
+    )
+    for i, u in enumerate(users):
+        path = f"users[{i}]"
+        if u.name in existing:
+            reasons.append(USER_EXISTS.at(f"{path}.name", {"user": u.name}))
+        if u.role is Role.DEPARTMENT and not u.department:
+            reasons.append(USER_DEPARTMENT_MISSING.at(f"{path}.department", {"user": u.name}))
+        if u.department:
+            reasons += known_department(
+                u.department, departments, f"用户 {u.name} 的所属部门", "department", f"{path}.department"
+            )
+    return reasons
+
+
+def check_catalog_items(
+    items: Sequence[CatalogItemIn], departments: Collection[str] | None, path_of: Callable[[int], str]
+) -> list[Reason]:
+    """第三条 / 第二条第三款 per item, unique codes, and (when ``departments`` is given) known departments."""
+    reasons = duplicate_codes(
+        ((c.code, f"{path_of(i)}.code") for i, c in enumerate(items)), "目录条目编码", "catalog item code"
+    )
+    for i, item in enumerate(items):
+        path = path_of(i)
+        reasons += check_catalog_item(catalog_fact(item), path)
+        if departments is None:
+            continue
+        reasons += known_department(
+            item.provider, departments, f"目录条目 {item.code} 的提供部门", "provider", f"{path}.provider"
+        )
+        for j, code in enumerate(item.authorized_codes):
+            reasons += known_department(
+                code,
+                departments,
+                f"目录条目 {item.code} 的被授权部门",
+                "authorized department",
+                f"{path}.authorized[{j}]",
+            )
+    return reasons
+
+
+def _check_agreements(
+    p: ProjectIn, path: str, departments: Collection[str], set_aside: Collection[str] = ()
+) -> list[Reason]:
+    """``set_aside``: codes of this project's catalog items whose rows were set aside (already reported)."""
+    catalog = {c.code: c for c in p.catalog}
+    reasons = duplicate_codes(
+        ((a.code, f"{path}.agreements[{i}].code") for i, a in enumerate(p.agreements)),
+        f"项目 {p.code} 的协定编号",
+        f"agreement code of project {p.code}",
+    )
+    for a_i, a in enumerate(p.agreements):
+        a_path = f"{path}.agreements[{a_i}]"
+        reasons += check_agreement(agreement_fact(a), a_path)
+        for j, party in enumerate(a.parties):
+            reasons += known_department(
+                party, departments, f"协定 {a.code} 的一方", "party", f"{a_path}.parties[{j}]"
+            )
+        for k, item in enumerate(a.items):
+            i_path = f"{a_path}.items[{k}]"
+            if item.catalog not in catalog and item.catalog not in set_aside:
+                reasons.append(
+                    AGREEMENT_CATALOG_UNKNOWN.at(
+                        f"{i_path}.catalog", {"catalog": item.catalog}, agreement=a.code, project=p.code
+                    )
+                )
+            reasons += known_department(
+                item.consumer,
+                departments,
+                f"协定 {a.code} 条目 {item.catalog} 的使用部门",
+                "consumer",
+                f"{i_path}.consumer",
+            )
+            reasons += _secret_consumer(
+                a.code, catalog.get(item.catalog), item.consumer, f"{i_path}.consumer"
+            )
+    return reasons
+
+
+def _secret_consumer(agreement: str, item: CatalogItemIn | None, consumer: str, path: str) -> list[Reason]:
+    """第二条第三款: a secret item goes only to the departments its catalog entry authorizes."""
+    if item is None or item.secrecy is not Secrecy.SECRET:
+        return []
+    if consumer == item.provider or consumer in item.authorized_codes:
+        return []
+    return [
+        SECRET_CONSUMER_NOT_AUTHORIZED.at(
+            path, {"catalog": item.code, "consumer": consumer}, agreement=agreement
+        )
+    ]
+
+
+def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
+    related = set(p.departments) - {p.lead_department}
+    reasons = []
+    for i, op in enumerate(p.opinions):
+        o_path = f"{path}.opinions[{i}]"
+        if op.department not in related:
+            reasons.append(
+                OPINION_NOT_RELATED.at(f"{o_path}.department", {"department": op.department}, project=p.code)
+            )
+        if op.verdict is OpinionVerdict.UNMET_NEEDS and not op.unmet_needs:
+            reasons.append(UNMET_NEEDS_NOT_LISTED.at(f"{o_path}.unmet_needs", {"department": op.department}))
+    return reasons
+
+
+def _check_project(
+    p: ProjectIn, path: str, departments: Collection[str], existing: Existing, set_aside: Existing
+) -> list[Reason]:
+    reasons: list[Reason] = []
+    if p.code in existing.projects:
+        reasons.append(PROJECT_EXISTS.at(f"{path}.code", {"project": p.code}))
+    reasons += known_department(
+        p.lead_department,
+        departments,
+        f"项目 {p.code} 的牵头部门",
+        "lead department",
+        f"{path}.lead_department",
+    )
+    for j, code in enumerate(p.departments):
+        reasons += known_department(
+            code, departments, f"项目 {p.code} 的相关部门", "related department", f"{path}.departments[{j}]"
+        )
+    reasons += check_catalog_items(p.catalog, departments, lambda i: f"{path}.catalog[{i}]")
+    aside = {c for project, c in set_aside.catalog_items if project == p.code}
+    reasons += _check_agreements(p, path, departments, aside)
+    reasons += _check_opinions(p, path)
+    return reasons
+
+
+def check_evidence(
+    rows: Sequence[EvidenceIn],
+    existing: Existing | None,
+    today: dt.date | None,
+    *,
+    path_of: Callable[[int], str] = lambda i: f"rows[{i + 1}]",
+) -> list[Reason]:
+    """Records not negative, dates not after ``today``, and references to what ``existing`` knows.
+
+    With ``existing`` None the references (project, catalog item, consumer) are not checked; give it, filled
+    by :func:`read_existing`, before writing. ``path_of`` names row *i* (0-based); by default ``rows[i+1]``,
+    the numbering of :mod:`govflow.lifecycle.tabular`.
+    """
+    reasons = []
+    for i, ev in enumerate(rows):
+        path = path_of(i)
+        if ev.records < 0:
+            reasons.append(EVIDENCE_NEGATIVE.at(f"{path}.records", {"records": ev.records}))
+        if today is not None and ev.date > today:
+            reasons.append(
+                EVIDENCE_IN_FUTURE.at(
+                    f"{path}.date", {"date": ev.date.isoformat(), "today": today.isoformat()}
+                )
+            )
+        if existing is not None:
+            if ev.project not in existing.projects:
+                reasons.append(EVIDENCE_PROJECT_UNKNOWN.at(f"{path}.project", {"project": ev.project}))
+            elif (ev.project, ev.catalog) not in existing.catalog_items:
+                reasons.append(
+                    EVIDENCE_CATALOG_UNKNOWN.at(
+                        f"{path}.catalog", {"project": ev.project, "catalog": ev.catalog}
+                    )
+                )
+        if existing is not None:
+            reasons += known_department(
+                ev.consumer, existing.departments, "交付记录的使用部门", "consumer", f"{path}.consumer"
+            )
+    return reasons
+
+
+def check(
+    doc: PortfolioDocument, existing: Existing, today: dt.date, set_aside: Existing | None = None
+) -> list[Reason]:
+    """Every rule the document breaks (733号文, GB 32100, references, duplicates), each with its path.
+
+    ``set_aside``: the codes of rows whose shape was wrong (:attr:`ParsedDocument.set_aside`); references to
+    them are not reported (the row itself already is).
+    """
+    aside = set_aside or Existing()
+    departments = {d.code for d in doc.departments} | existing.departments | aside.departments
+    reasons = check_departments(doc.departments)
+    reasons += check_users(doc.users, departments, existing.users)
+    reasons += duplicate_codes(
+        ((p.code, f"projects[{i}].code") for i, p in enumerate(doc.projects)), "项目编码", "project code"
+    )
+    for i, p in enumerate(doc.projects):
+        reasons += _check_project(p, f"projects[{i}]", departments, existing, aside)
+    new = [p for p in doc.projects if p.code not in existing.projects]
+    known = Existing(
+        departments=frozenset(departments),
+        projects=frozenset({p.code for p in new} | existing.projects | aside.projects),
+        catalog_items=frozenset(
+            {(p.code, c.code) for p in new for c in p.catalog} | existing.catalog_items | aside.catalog_items
+        ),
+    )
+    reasons += check_evidence(doc.evidence, known, today, path_of=lambda i: f"evidence[{i}]")
+    return reasons
