@@ -9,6 +9,7 @@ import typer
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, parse_date, table
 from govflow.governance import rectification
 from govflow.governance.rectification import OrderStatus, OrderView
+from govflow.reads import governed
 
 app = typer.Typer(help="整改通知（限期整改，第十一条） / rectification orders", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def order_list(
     with guarded(ctx, as_json) as st:
         if status is not None and status not in {s.value for s in OrderStatus}:
             raise typer.BadParameter(f"--status: {', '.join(s.value for s in OrderStatus)}")
-        views = rectification.list_orders(st.app, actor, status=status, project=project)
+        views = governed.list_orders(st.app, actor, status=status, project=project)
         if as_json:
             emit_json([v.to_dict(st.lang) for v in views])
             return
@@ -127,7 +128,7 @@ def order_list(
 def order_show(ctx: typer.Context, code: str, as_json: bool = JsonOpt, actor: str | None = AsOpt) -> None:
     """查看一份整改通知及其办理过程（下达、提醒、逾期、升级、材料、核验、延期） / show one order and its steps."""
     with guarded(ctx, as_json) as st:
-        view = rectification.show_order(st.app, code, actor)
+        view = governed.show_order(st.app, code, actor)
         if as_json:
             emit_json(view.to_dict(st.lang))
         else:
@@ -146,7 +147,9 @@ def order_evidence(
     """牵头部门提交整改材料：整改中/已逾期 → 已提交整改材料 / the lead department submits its evidence."""
     with guarded(ctx, as_json) as st:
         view = rectification.submit_evidence(st.app, code, actor, note, expect_version=version)
-        _done(st, view, as_json, "已提交整改材料", "evidence submitted")
+        _done(
+            st, governed.orders_for(st.app, actor, [view])[0], as_json, "已提交整改材料", "evidence submitted"
+        )
 
 
 @app.command("verify")
@@ -161,7 +164,7 @@ def order_verify(
     """项目审批部门核验通过，关闭整改通知（逾期完成的记为逾期） / the program office verifies and closes it."""
     with guarded(ctx, as_json) as st:
         view = rectification.verify_order(st.app, code, actor, note, expect_version=version)
-        _done(st, view, as_json, "核验通过", "verified")
+        _done(st, governed.orders_for(st.app, actor, [view])[0], as_json, "核验通过", "verified")
 
 
 @app.command("reject")
@@ -176,7 +179,9 @@ def order_reject(
     """退回整改材料：回到整改中（已过期限则为已逾期） / reject the evidence: back to open, or overdue."""
     with guarded(ctx, as_json) as st:
         view = rectification.reject_evidence(st.app, code, actor, reason, expect_version=version)
-        _done(st, view, as_json, "已退回整改材料", "evidence rejected")
+        _done(
+            st, governed.orders_for(st.app, actor, [view])[0], as_json, "已退回整改材料", "evidence rejected"
+        )
 
 
 @app.command("reopen")
@@ -191,7 +196,7 @@ def order_reopen(
     """重新打开已关闭的整改通知 / reopen a closed order."""
     with guarded(ctx, as_json) as st:
         view = rectification.reopen_order(st.app, code, actor, reason, expect_version=version)
-        _done(st, view, as_json, "已重新打开", "reopened")
+        _done(st, governed.orders_for(st.app, actor, [view])[0], as_json, "已重新打开", "reopened")
 
 
 @app.command("extend")
@@ -226,4 +231,6 @@ def order_extend(
             workdays=workdays,
             expect_version=version,
         )
-        _done(st, view, as_json, "已延长整改期限", "deadline extended")
+        _done(
+            st, governed.orders_for(st.app, actor, [view])[0], as_json, "已延长整改期限", "deadline extended"
+        )

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ from govflow.models.tables import OutboxMessage, Project
 from govflow.notifications import templates
 from govflow.notifications.base import DeliveryFailed, Notifier, channel_id, mask_url, scrub
 from govflow.notifications.config import NotifyConfig, load_config
+from govflow.reads import governed, secrecy
 from govflow.settings import Settings
 from govflow.states.errors import NotFound, RuleRefused, UsageError
 from govflow.states.permissions import Role
@@ -102,6 +103,11 @@ class _Claim:
     attempts: int
     lease_until: datetime
     department: str | None
+    #: 第二条第三款: the payload and key as this recipient may read them (None: the stored ones), and whether the
+    #: message is about a secret item the recipient department may not see at all (then it is not sent)
+    shown: dict[str, Any] | None = None
+    shown_key: str | None = None
+    withheld: bool = False
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -262,7 +268,7 @@ def _claim(
                     str(payload["department"]) if payload.get("department") else None,
                 )
             )
-        claims = _with_lead_departments(s, claims)
+        claims = _seen_by_recipients(s, _with_lead_departments(s, claims))
     return claims, gave_up, reclaimed
 
 
@@ -288,14 +294,44 @@ def _with_lead_departments(s: Session, claims: list[_Claim]) -> list[_Claim]:
     ]
 
 
+def _seen_by_recipients(s: Session, claims: list[_Claim]) -> list[_Claim]:
+    """What each recipient may read of its message (第二条第三款), decided on the recipient: a role's channel
+    (program office, finance, review agency) is no department's, so it gets the message with every secret item
+    masked; a department gets it masked where it may not see an item, and not at all when the message is about
+    such an item (its ``catalog``, or the finding it reports); audit gets it whole. The stored row keeps every
+    word."""
+    codes = {c.department for c in claims if c.department}
+    ids = {str(k): int(v) for k, v in s.execute(select(DEPT.c.code, DEPT.c.id).where(DEPT.c.code.in_(codes)))}
+    roles = {r.value: r for r in Role}
+    out: list[_Claim] = []
+    for c in claims:
+        role = roles.get(c.role, Role.ADMIN)  # an unknown role is entitled to nothing
+        department = ids.get(c.department or "") if role is Role.DEPARTMENT else None
+        reader = secrecy.Recipient(role, department)
+        seen = secrecy.visibility(s, reader, project_codes=[c.project]) if c.project else secrecy.EVERYTHING
+        if not seen:
+            out.append(c)
+            continue
+        finding = c.payload.get("finding")
+        about = seen.hides(c.payload.get("catalog"), c.project) or bool(
+            isinstance(finding, str) and governed.hidden_findings(s, reader, [finding])
+        )
+        shown = seen.value({k: v for k, v in c.payload.items() if k != INTERNAL}, project=c.project)
+        key = f"outbox-{c.id}" if seen.names_hidden(c.key, c.project) else c.key
+        out.append(replace(c, shown=shown, shown_key=key, withheld=about and role is Role.DEPARTMENT))
+    return out
+
+
 def _replace_department(c: _Claim, department: str | None) -> _Claim:
-    return _Claim(c.id, c.key, c.topic, c.role, c.project, c.payload, c.attempts, c.lease_until, department)
+    return replace(c, department=department)
 
 
 def _deliver(
     app: App, notifier: Notifier, config: NotifyConfig, c: _Claim, clock: Callable[[], datetime]
 ) -> str:
     """Send one claimed row and write its outcome; returns the name of the counter it adds to."""
+    if c.withheld:
+        return _withhold(app, c)
     channels = config.channels_for(c.role, c.department)
     if not channels:
         return _skip(app, c)
@@ -308,10 +344,10 @@ def _deliver(
         if not _still_ours(app, c):
             return "lease_lost"
         message = templates.notice(
-            c.key,
+            c.shown_key or c.key,
             c.topic,
             c.role,
-            {k: v for k, v in c.payload.items() if k != INTERNAL},
+            c.shown if c.shown is not None else {k: v for k, v in c.payload.items() if k != INTERNAL},
             project=c.project,
             lang=config.lang,
         )
@@ -376,6 +412,16 @@ def _skip(app: App, c: _Claim) -> str:
     where = f"{c.role}.{c.department}" if c.role == Role.DEPARTMENT.value and c.department else c.role
     label = Role(c.role).label() if c.role in {r.value for r in Role} else c.role
     reason = f"no_channel: 角色「{label}」（{where}）未配置通知渠道 / no channel configured for {where}"
+    values = {"status": SKIPPED, "next_attempt_at": None, "last_error": reason}
+    return "skipped" if _write(app, _fence(c), values) else "lease_lost"
+
+
+def _withhold(app: App, c: _Claim) -> str:
+    """A message about a secret item its department may not see is not sent (第二条第三款); it stays visible to
+    operators as skipped, and a retry withholds it again."""
+    reason = (
+        f"withheld: 收件部门不在涉密目录条目的知悉范围内（{secrecy.SECRET_CLAUSE}） / recipient not entitled"
+    )
     values = {"status": SKIPPED, "next_attempt_at": None, "last_error": reason}
     return "skipped" if _write(app, _fence(c), values) else "lease_lost"
 
