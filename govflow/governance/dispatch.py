@@ -458,6 +458,7 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
             OUTBOX.c.created_at,
             OUTBOX.c.next_attempt_at,
             OUTBOX.c.last_error,
+            OUTBOX.c.project_code.label("project"),
         )
         waiting = OUTBOX.c.status.in_([PENDING, SENDING])
         oldest = s.execute(
@@ -466,6 +467,8 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
         problems = s.execute(
             select(*cols).where(OUTBOX.c.status.in_([FAILED, SKIPPED])).order_by(OUTBOX.c.id.desc()).limit(20)
         ).all()
+        shown = [r for r in (oldest, *problems) if r is not None]
+        seen = secrecy.visibility(s, actor, project_codes={str(r.project) for r in shown if r.project})
     return {
         "configured": app.settings.notify_file is not None,
         "total": sum(counts.values()),
@@ -474,9 +477,18 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
             {"topic": k, "total": sum(v.values()), **{st: v.get(st, 0) for st in STATUSES}}
             for k, v in sorted(topics.items())
         ],
-        "oldest_pending": dict(oldest._mapping) if oldest is not None else None,
-        "problems": [dict(r._mapping) for r in problems],
+        "oldest_pending": _seen_row(oldest, seen) if oldest is not None else None,
+        "problems": [_seen_row(r, seen) for r in problems],
     }
+
+
+def _seen_row(r: Any, seen: secrecy.Visibility) -> dict[str, Any]:
+    """An outbox row as an operator may read it: a key that carries a secret item's code is masked (第二条第三款)."""
+    row = dict(r._mapping)
+    project = row.pop("project")
+    row["key"] = seen.text(row["key"], project=project)
+    row["last_error"] = seen.text(row["last_error"], project=project)
+    return row
 
 
 @use_case

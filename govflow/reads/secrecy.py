@@ -46,7 +46,9 @@ TEXT_ZH, TEXT_EN = (
 #: keys of a reason-like mapping whose sentence is replaced as a whole when anything in the mapping names a hidden item
 MESSAGE_KEYS = ("message", "message_en", "description")
 #: keys of a mapping about one catalog item (an obligation, a finding's evidence) kept when that item is hidden
-KEPT_OF_HIDDEN = frozenset({"agreement", "covered", "clause", "code", "rule", "period", "as_of"})
+KEPT_OF_HIDDEN = frozenset(
+    {"agreement", "covered", "clause", "code", "rule", "period", "as_of"}
+)  # others emptied
 #: field names and descriptions shorter than this are too common to single out an item ("id", "姓名")
 MIN_FIELD_WORD = 3
 #: above this many projects, the secret items are read for all projects and filtered here (no huge IN list)
@@ -221,7 +223,10 @@ class Visibility:
     def _mapping(self, value: Mapping[str, Any], lang: str, project: str | None) -> dict[str, Any]:
         catalog = value.get("catalog")
         if isinstance(catalog, str) and self.hides(catalog, project):
-            kept = {k: self.value(v, lang, project) for k, v in value.items() if k in KEPT_OF_HIDDEN}
+            kept = {
+                k: self.value(v, lang, project) if k in KEPT_OF_HIDDEN else _emptied(v)
+                for k, v in value.items()
+            }
             return kept | {"catalog": ITEM_EN if lang == "en" else ITEM_ZH}
         out = {k: self.value(v, "en" if str(k).endswith("_en") else lang, project) for k, v in value.items()}
         if any(k in value for k in MESSAGE_KEYS) and self.mentions(value, project):
@@ -266,6 +271,17 @@ class Visibility:
                     d["detail"] = self.value(d["detail"], "en", project)
             out.append(d)
         return out
+
+
+def _emptied(value: Any) -> Any:
+    """A value describing a hidden item, emptied but of the same shape (pages and templates still read it)."""
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, Mapping):
+        return {}
+    if isinstance(value, list | tuple):
+        return []
+    return None
 
 
 EVERYTHING = Visibility()

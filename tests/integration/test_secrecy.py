@@ -111,7 +111,11 @@ def test_the_dashboard_preview_of_the_next_step_hides_the_secret_item_too(app: A
 
 def test_words_that_name_a_hidden_item_are_found_inside_chinese_prose() -> None:
     item = secrecy.SecretItem(
-        "P-1", "SEC-9Z7", "边境涉密通行记录", "涉密专网单向导入接口", (("cert_serial", "证件流水号"), ("id", "号"))
+        "P-1",
+        "SEC-9Z7",
+        "边境涉密通行记录",
+        "涉密专网单向导入接口",
+        (("cert_serial", "证件流水号"), ("id", "号")),
     )
     seen = secrecy.Visibility((item,))
     for text in (
@@ -124,9 +128,13 @@ def test_words_that_name_a_hidden_item_are_found_inside_chinese_prose() -> None:
         assert seen.text(text) == secrecy.TEXT_ZH, text
         assert seen.text(text, "en") == secrecy.TEXT_EN, text
     assert seen.text("SEC-9Z7") == secrecy.ITEM_ZH  # the item named alone is the item placeholder
-    assert seen.text("企业登记信息按日更新，id 字段完整") == "企业登记信息按日更新，id 字段完整"  # short field words
+    assert (
+        seen.text("企业登记信息按日更新，id 字段完整") == "企业登记信息按日更新，id 字段完整"
+    )  # short field words
     assert seen.text("P-2 的 SEC-9Z7", project="P-2") == "P-2 的 SEC-9Z7"  # another project's own item
-    reason = Reason("X", "733号文 第九条", "目录条目未细化", "item not detailed", detail={"catalog": "SEC-9Z7"})
+    reason = Reason(
+        "X", "733号文 第九条", "目录条目未细化", "item not detailed", detail={"catalog": "SEC-9Z7"}
+    )
     [masked] = seen.reasons([reason])  # decided on the detail's data: the words alone do not name it
     assert (masked.code, masked.clause) == ("X", "733号文 第九条")
     assert (masked.message, masked.detail) == (secrecy.TEXT_ZH, {"catalog": secrecy.ITEM_EN})
