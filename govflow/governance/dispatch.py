@@ -295,31 +295,25 @@ def _with_lead_departments(s: Session, claims: list[_Claim]) -> list[_Claim]:
 
 
 def _seen_by_recipients(s: Session, claims: list[_Claim]) -> list[_Claim]:
-    """What each recipient may read of its message (第二条第三款), decided on the recipient: a role's channel
-    (program office, finance, review agency) is no department's, so it gets the message with every secret item
-    masked; a department gets it masked where it may not see an item, and not at all when the message is about
-    such an item (its ``catalog``, or the finding it reports); audit gets it whole. The stored row keeps every
-    word."""
-    codes = {c.department for c in claims if c.department}
-    ids = {str(k): int(v) for k, v in s.execute(select(DEPT.c.code, DEPT.c.id).where(DEPT.c.code.in_(codes)))}
-    roles = {r.value: r for r in Role}
-    out: list[_Claim] = []
-    for c in claims:
-        role = roles.get(c.role, Role.ADMIN)  # an unknown role is entitled to nothing
-        department = ids.get(c.department or "") if role is Role.DEPARTMENT else None
-        reader = secrecy.Recipient(role, department)
-        seen = secrecy.visibility(s, reader, project_codes=[c.project]) if c.project else secrecy.EVERYTHING
-        if not seen:
-            out.append(c)
-            continue
-        finding = c.payload.get("finding")
-        about = seen.hides(c.payload.get("catalog"), c.project) or bool(
-            isinstance(finding, str) and governed.hidden_findings(s, reader, [finding])
-        )
-        shown = seen.value({k: v for k, v in c.payload.items() if k != INTERNAL}, project=c.project)
-        key = f"outbox-{c.id}" if seen.names_hidden(c.key, c.project) else c.key
-        out.append(replace(c, shown=shown, shown_key=key, withheld=about and role is Role.DEPARTMENT))
-    return out
+    """Each message as its recipient may read it, or withheld (第二条第三款): :func:`governed.notices_for`."""
+    shown = governed.notices_for(
+        s,
+        [
+            governed.Addressed(
+                c.id,
+                c.role,
+                c.department,
+                c.project,
+                c.key,
+                {k: v for k, v in c.payload.items() if k != INTERNAL},
+            )
+            for c in claims
+        ],
+    )
+    return [
+        c if n is None else replace(c, shown=n.payload, shown_key=n.key, withheld=n.withheld)
+        for c, n in zip(claims, shown, strict=True)
+    ]
 
 
 def _replace_department(c: _Claim, department: str | None) -> _Claim:
@@ -467,8 +461,10 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
         problems = s.execute(
             select(*cols).where(OUTBOX.c.status.in_([FAILED, SKIPPED])).order_by(OUTBOX.c.id.desc()).limit(20)
         ).all()
-        shown = [r for r in (oldest, *problems) if r is not None]
-        seen = secrecy.visibility(s, actor, project_codes={str(r.project) for r in shown if r.project})
+        # 第二条第三款: a key or error naming a secret item is masked for the operator
+        rows = governed.outbox_rows(
+            s, actor, [dict(r._mapping) for r in (oldest, *problems) if r is not None]
+        )
     return {
         "configured": app.settings.notify_file is not None,
         "total": sum(counts.values()),
@@ -477,18 +473,9 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
             {"topic": k, "total": sum(v.values()), **{st: v.get(st, 0) for st in STATUSES}}
             for k, v in sorted(topics.items())
         ],
-        "oldest_pending": _seen_row(oldest, seen) if oldest is not None else None,
-        "problems": [_seen_row(r, seen) for r in problems],
+        "oldest_pending": rows[0] if oldest is not None else None,
+        "problems": rows[1:] if oldest is not None else rows,
     }
-
-
-def _seen_row(r: Any, seen: secrecy.Visibility) -> dict[str, Any]:
-    """An outbox row as an operator may read it: a key that carries a secret item's code is masked (第二条第三款)."""
-    row = dict(r._mapping)
-    project = row.pop("project")
-    row["key"] = seen.text(row["key"], project=project)
-    row["last_error"] = seen.text(row["last_error"], project=project)
-    return row
 
 
 @use_case

@@ -8,13 +8,14 @@ point (CLI, API, web, reports) reads them through the use cases here, which proj
   but not the finding's key or the sentence naming the item — decided on the finding's data (the catalog code in
   its evidence), not on words;
 * reasons, step notes and payloads, a cut's reasons, evidence (obligations on a hidden item keep only their
-  agreement and whether they were covered) and decision reason go through the projection.
+  agreement and whether they were covered) and decision reason go through the projection;
+* a notice is projected for its recipient when it is sent (:func:`notices_for`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -25,10 +26,11 @@ from govflow.governance.cuts import CutView
 from govflow.governance.rectification import OrderView, StepView
 from govflow.lifecycle.services import App, get_actor, use_case
 from govflow.models.db import unit_of_work
-from govflow.models.facts import t
+from govflow.models.facts import DEPT, t
 from govflow.models.tables import CatalogItem, Finding
 from govflow.reads import secrecy
 from govflow.reads.secrecy import Reader, Visibility, secret_visible
+from govflow.states.permissions import Role
 from govflow.states.verdict import clause
 
 CI = t(CatalogItem)
@@ -160,3 +162,70 @@ def list_cuts(
 def show_cut(app: App, project_code: str, period: int | str, actor_name: str | None = None) -> CutView:
     """:func:`govflow.governance.cuts.show_cut` as the actor may see it."""
     return cuts_for(app, actor_name, [cuts.show_cut(app, project_code, period, actor_name)])[0]
+
+
+# ---------------------------------------------------------------------------------------------- notices
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """An outbox message and whom it is addressed to (a role; for a department message, the department code)."""
+
+    id: int
+    role: str
+    department: str | None
+    project: str | None
+    key: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the recipient of a message may read: its key and payload, or nothing at all (``withheld``)."""
+
+    key: str
+    payload: dict[str, Any]
+    withheld: bool
+
+
+def notices_for(s: Session, messages: Sequence[Addressed]) -> list[Shown | None]:
+    """Each message as its recipient may read it (None: as stored), decided on the recipient (第二条第三款).
+
+    A role's channel (program office, finance, review agency, administrators) is no department's: it gets the
+    message with every secret item masked. A department gets it masked where it may not see an item, and not at
+    all when the message is about such an item (its ``catalog``, or the finding it reports): a notice about a
+    secret item goes only to departments in its scope. Audit gets it whole. The stored row keeps every word.
+    """
+    codes = {m.department for m in messages if m.department}
+    ids = {str(k): int(v) for k, v in s.execute(select(DEPT.c.code, DEPT.c.id).where(DEPT.c.code.in_(codes)))}
+    roles = {r.value: r for r in Role}
+    out: list[Shown | None] = []
+    for m in messages:
+        role = roles.get(m.role, Role.ADMIN)  # an unknown role is entitled to nothing
+        reader = secrecy.Recipient(role, ids.get(m.department or "") if role is Role.DEPARTMENT else None)
+        seen = secrecy.visibility(s, reader, project_codes=[m.project]) if m.project else secrecy.EVERYTHING
+        if not seen:
+            out.append(None)
+            continue
+        finding = m.payload.get("finding")
+        about = seen.hides(m.payload.get("catalog"), m.project) or bool(
+            isinstance(finding, str) and hidden_findings(s, reader, [finding])
+        )
+        key = f"outbox-{m.id}" if seen.names_hidden(m.key, m.project) else m.key
+        payload: dict[str, Any] = seen.value(m.payload, project=m.project)
+        out.append(Shown(key, payload, about and role is Role.DEPARTMENT))
+    return out
+
+
+def outbox_rows(s: Session, reader: Reader, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outbox rows (``key``, ``last_error``, ``project`` …) as an operator may read them: a key or an error that
+    names a secret item the operator may not see is masked; ``project`` is dropped."""
+    seen = secrecy.visibility(s, reader, project_codes={str(r["project"]) for r in rows if r.get("project")})
+    out = []
+    for r in rows:
+        row = dict(r)
+        project = row.pop("project", None)
+        row["key"] = seen.text(row["key"], project=project)
+        row["last_error"] = seen.text(row.get("last_error"), project=project)
+        out.append(row)
+    return out
