@@ -408,15 +408,11 @@ def fire_event(
                 )
             ],
         )
-        reasons = outcome.reasons
+        # the record and the lead department's notice keep every word (the notice is projected for its recipient
+        # when it is sent); the actor's answer hides the secret items it may not see (第二条第三款)
+        notice = reasons = outcome.reasons
         if reasons:
-            # the record keeps every word; the lead department's notice and the actor's answer hide the secret
-            # items each may not see (第二条第三款)
-            lead = secrecy.Recipient(Role.DEPARTMENT, int(p["lead_department_id"]))
-            notice = secrecy.visibility(s, lead, project_ids=[int(p["id"])]).reasons(reasons)
             reasons = secrecy.visibility(s, actor, project_ids=[int(p["id"])]).reasons(reasons)
-        else:
-            notice = reasons
         _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
