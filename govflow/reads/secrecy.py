@@ -153,20 +153,22 @@ class Visibility:
         return self.hidden if project is None else self._by_project.get(project, ())
 
     @cached_property
-    def _words(self) -> dict[str | None, tuple[str, ...]]:
-        out: dict[str | None, tuple[str, ...]] = {
-            p: tuple(sorted(set().union(*(i.words() for i in items))))
-            for p, items in self._by_project.items()
-        }
-        out[None] = tuple(sorted(set().union(*(i.words() for i in self.hidden))))
+    def _words(self) -> dict[str | None, frozenset[str]]:
+        """Per project (None: all), the case-folded words that name a hidden item."""
+        out: dict[str | None, frozenset[str]] = {None: frozenset().union(*(i.words() for i in self.hidden))}
+        out.update(
+            {p: frozenset().union(*(i.words() for i in items)) for p, items in self._by_project.items()}
+        )
         return out
 
     @cached_property
     def _identities(self) -> dict[str | None, frozenset[str]]:
-        ident: dict[str | None, frozenset[str]] = {p: frozenset(w for i in items for w in (i.code.casefold(), i.name.casefold()))
-                 for p, items in self._by_project.items()}  # fmt: skip
-        ident[None] = frozenset(w for i in self.hidden for w in (i.code.casefold(), i.name.casefold()))
-        return ident
+        """Per project (None: all), the case-folded codes and names of the hidden items."""
+
+        def of(items: Sequence[SecretItem]) -> frozenset[str]:
+            return frozenset(w.casefold() for i in items for w in (i.code, i.name))
+
+        return {None: of(self.hidden)} | {p: of(items) for p, items in self._by_project.items()}
 
     # -------------------------------------------------------------------------------------------- decisions
 
@@ -239,7 +241,7 @@ class Visibility:
 
     def reasons(self, reasons: Sequence[Reason], project: str | None = None) -> tuple[Reason, ...]:
         """Guard reasons as the reader may read them: a reason that names a hidden item in its words or its
-        detail keeps its code and clause (the rule is still cited) but not its sentence or detail."""
+        detail keeps its code and clause (the rule is still cited), not its sentence; its detail is projected."""
         if not self.hidden:
             return tuple(reasons)
         return tuple(self._reason(r, project) for r in reasons)
