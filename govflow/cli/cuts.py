@@ -10,6 +10,7 @@ import typer
 
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, table
 from govflow.governance import cuts, policy_service
+from govflow.reads import governed
 from govflow.states.errors import UsageError
 from govflow.states.policy import Policy, load_policy_file
 
@@ -42,7 +43,7 @@ def cuts_list(
 ) -> None:
     """列出一个预算年度的削减建议 / list the recommendations of a budget period."""
     with guarded(ctx, as_json) as st:
-        views = cuts.list_cuts(st.app, period, actor, status)
+        views = governed.list_cuts(st.app, period, actor, status)
         if as_json:
             emit_json([v.to_dict(st.lang) for v in views])
             return
@@ -97,7 +98,7 @@ def cuts_show(
 ) -> None:
     """查看一条削减建议及其证据 / one recommendation with its evidence."""
     with guarded(ctx, as_json) as st:
-        v = cuts.show_cut(st.app, project, period, actor)
+        v = governed.show_cut(st.app, project, period, actor)
         if as_json:
             emit_json(v.to_dict(st.lang))
             return
@@ -208,7 +209,8 @@ def cuts_decide(
             raise UsageError(
                 "须用 --as 指定作出决定的财政部门用户", "give the deciding finance user with --as"
             )
-        v = cuts.decide_cut(st.app, project, period, actor, accept=accept, reason=reason)
+        decided = cuts.decide_cut(st.app, project, period, actor, accept=accept, reason=reason)
+        v = governed.cuts_for(st.app, actor, [decided])[0]
         if as_json:
             emit_json(v.to_dict(st.lang))
             return

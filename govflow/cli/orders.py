@@ -11,6 +11,7 @@ from govflow.cli.common import AsOpt, Command, JsonOpt, State, emit_json, guarde
 from govflow.cli.listing import listing
 from govflow.governance import rectification
 from govflow.governance.rectification import OrderStatus, OrderView
+from govflow.reads import governed
 
 app = typer.Typer(help="整改通知（限期整改，第十一条） / rectification orders", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def order_list(
 ) -> None:
     """列出整改通知（建设部门只看到本部门牵头或参与的项目） / list rectification orders."""
     with guarded(ctx, as_json) as st:
-        views = rectification.list_orders(st.app, actor, status=status and status.value, project=project)
+        views = governed.list_orders(st.app, actor, status=status and status.value, project=project)
         # the order code carries the project code (RO-{project}-nn): no project column, so that the table fits
         # an 80-column terminal
         listing(
@@ -127,7 +128,7 @@ def order_list(
 def order_show(ctx: typer.Context, code: str, as_json: bool = JsonOpt, actor: str | None = AsOpt) -> None:
     """查看一份整改通知及其办理过程（下达、提醒、逾期、升级、材料、核验、延期） / show one order and its steps."""
     with guarded(ctx, as_json) as st:
-        view = rectification.show_order(st.app, code, actor)
+        view = governed.show_order(st.app, code, actor)
         if as_json:
             emit_json(view.to_dict(st.lang))
         else:
@@ -146,7 +147,8 @@ def _step(action: Callable[..., OrderView], text: Any, zh: str, en: str, doc: st
         actor: str | None = AsOpt,
     ) -> None:
         with guarded(ctx, as_json) as st:
-            _done(st, action(st.app, code, actor, note, expect_version=version), as_json, zh, en)
+            view = action(st.app, code, actor, note, expect_version=version)
+            _done(st, governed.orders_for(st.app, actor, [view])[0], as_json, zh, en)
 
     command.__doc__ = doc
     return command
@@ -225,4 +227,6 @@ def order_extend(
             workdays=workdays,
             expect_version=version,
         )
-        _done(st, view, as_json, "已延长整改期限", "deadline extended")
+        _done(
+            st, governed.orders_for(st.app, actor, [view])[0], as_json, "已延长整改期限", "deadline extended"
+        )

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ from govflow.models.tables import OutboxMessage, Project
 from govflow.notifications import templates
 from govflow.notifications.base import DeliveryFailed, Notifier, channel_id, mask_url, scrub
 from govflow.notifications.config import NotifyConfig, load_config
+from govflow.reads import governed, secrecy
 from govflow.settings import Settings
 from govflow.states.errors import NotFound, RuleRefused, UsageError
 from govflow.states.permissions import Role
@@ -102,6 +103,11 @@ class _Claim:
     attempts: int
     lease_until: datetime
     department: str | None
+    #: 第二条第三款: the payload and key as this recipient may read them (None: the stored ones), and whether the
+    #: message is about a secret item the recipient department may not see at all (then it is not sent)
+    shown: dict[str, Any] | None = None
+    shown_key: str | None = None
+    withheld: bool = False
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -262,7 +268,7 @@ def _claim(
                     str(payload["department"]) if payload.get("department") else None,
                 )
             )
-        claims = _with_lead_departments(s, claims)
+        claims = _seen_by_recipients(s, _with_lead_departments(s, claims))
     return claims, gave_up, reclaimed
 
 
@@ -288,14 +294,38 @@ def _with_lead_departments(s: Session, claims: list[_Claim]) -> list[_Claim]:
     ]
 
 
+def _seen_by_recipients(s: Session, claims: list[_Claim]) -> list[_Claim]:
+    """Each message as its recipient may read it, or withheld (第二条第三款): :func:`governed.notices_for`."""
+    shown = governed.notices_for(
+        s,
+        [
+            governed.Addressed(
+                c.id,
+                c.role,
+                c.department,
+                c.project,
+                c.key,
+                {k: v for k, v in c.payload.items() if k != INTERNAL},
+            )
+            for c in claims
+        ],
+    )
+    return [
+        c if n is None else replace(c, shown=n.payload, shown_key=n.key, withheld=n.withheld)
+        for c, n in zip(claims, shown, strict=True)
+    ]
+
+
 def _replace_department(c: _Claim, department: str | None) -> _Claim:
-    return _Claim(c.id, c.key, c.topic, c.role, c.project, c.payload, c.attempts, c.lease_until, department)
+    return replace(c, department=department)
 
 
 def _deliver(
     app: App, notifier: Notifier, config: NotifyConfig, c: _Claim, clock: Callable[[], datetime]
 ) -> str:
     """Send one claimed row and write its outcome; returns the name of the counter it adds to."""
+    if c.withheld:
+        return _withhold(app, c)
     channels = config.channels_for(c.role, c.department)
     if not channels:
         return _skip(app, c)
@@ -308,10 +338,10 @@ def _deliver(
         if not _still_ours(app, c):
             return "lease_lost"
         message = templates.notice(
-            c.key,
+            c.shown_key or c.key,
             c.topic,
             c.role,
-            {k: v for k, v in c.payload.items() if k != INTERNAL},
+            c.shown if c.shown is not None else {k: v for k, v in c.payload.items() if k != INTERNAL},
             project=c.project,
             lang=config.lang,
         )
@@ -380,6 +410,16 @@ def _skip(app: App, c: _Claim) -> str:
     return "skipped" if _write(app, _fence(c), values) else "lease_lost"
 
 
+def _withhold(app: App, c: _Claim) -> str:
+    """A message about a secret item its department may not see is not sent (第二条第三款); it stays visible to
+    operators as skipped, and a retry withholds it again."""
+    reason = (
+        f"withheld: 收件部门不在涉密目录条目的知悉范围内（{secrecy.SECRET_CLAUSE}） / recipient not entitled"
+    )
+    values = {"status": SKIPPED, "next_attempt_at": None, "last_error": reason}
+    return "skipped" if _write(app, _fence(c), values) else "lease_lost"
+
+
 def _release(app: App, c: _Claim) -> str:
     """Hand a row back unsent (no attempt counted) when its lease would not cover the send."""
     return (
@@ -412,6 +452,7 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
             OUTBOX.c.created_at,
             OUTBOX.c.next_attempt_at,
             OUTBOX.c.last_error,
+            OUTBOX.c.project_code.label("project"),
         )
         waiting = OUTBOX.c.status.in_([PENDING, SENDING])
         oldest = s.execute(
@@ -420,6 +461,10 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
         problems = s.execute(
             select(*cols).where(OUTBOX.c.status.in_([FAILED, SKIPPED])).order_by(OUTBOX.c.id.desc()).limit(20)
         ).all()
+        # 第二条第三款: a key or error naming a secret item is masked for the operator
+        rows = governed.outbox_rows(
+            s, actor, [dict(r._mapping) for r in (oldest, *problems) if r is not None]
+        )
     return {
         "configured": app.settings.notify_file is not None,
         "total": sum(counts.values()),
@@ -428,8 +473,8 @@ def outbox_status(app: App, actor_name: str | None = None) -> dict[str, Any]:
             {"topic": k, "total": sum(v.values()), **{st: v.get(st, 0) for st in STATUSES}}
             for k, v in sorted(topics.items())
         ],
-        "oldest_pending": dict(oldest._mapping) if oldest is not None else None,
-        "problems": [dict(r._mapping) for r in problems],
+        "oldest_pending": rows[0] if oldest is not None else None,
+        "problems": rows[1:] if oldest is not None else rows,
     }
 
 

@@ -441,15 +441,11 @@ def fire_event(
                 )
             ],
         )
-        reasons = outcome.reasons
+        # the record and the lead department's notice keep every word (the notice is projected for its recipient
+        # when it is sent); the actor's answer hides the secret items it may not see (第二条第三款)
+        notice = reasons = outcome.reasons
         if reasons:
-            # the record keeps every word; the lead department's notice and the actor's answer hide the secret
-            # items each may not see (第二条第三款)
-            lead = Actor(p["lead_code"], Role.DEPARTMENT, p["lead_code"], int(p["lead_department_id"]))
-            notice = secrecy.redact(reasons, secrecy.hidden_items(s, lead, [int(p["id"])]))
-            reasons = secrecy.redact(reasons, secrecy.hidden_items(s, actor, [int(p["id"])]))
-        else:
-            notice = reasons
+            reasons = secrecy.visibility(s, actor, project_ids=[int(p["id"])]).reasons(reasons)
         _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
@@ -648,7 +644,7 @@ def show_project(app: App, code: str, actor_name: str | None = None) -> ProjectV
         p = _project_row(s, code)
         authorize(app, s, actor, "project.read", p)
         departments = related_departments(s, int(p["id"]))
-        counts = _material_counts(s, int(p["id"]))
+        counts = _material_counts(s, int(p["id"]), actor)
     return ProjectView(
         code=p["code"],
         name=p["name"],
@@ -671,13 +667,15 @@ def _material_counts_statement() -> Any:
     def n(table: Any, cond: Any) -> Any:
         return select(func.count()).select_from(table).where(cond).scalar_subquery()
 
+    # 第二条第三款: a secret item the reader may not see is not even counted
+    visible = secrecy.secret_visible_bound()
     items = (
         select(func.count())
-        .select_from(ai.join(ag, ag.c.id == ai.c.agreement_id))
-        .where(ag.c.project_id == pid)
+        .select_from(ai.join(ag, ag.c.id == ai.c.agreement_id).join(ci, ci.c.id == ai.c.catalog_item_id))
+        .where(ag.c.project_id == pid, visible)
     )
     return select(
-        n(ci, ci.c.project_id == pid).label("catalog_items"),
+        n(ci, and_(ci.c.project_id == pid, visible)).label("catalog_items"),
         n(ag, ag.c.project_id == pid).label("agreements"),
         items.scalar_subquery().label("agreement_items"),
         n(op, op.c.project_id == pid).label("opinions"),
@@ -689,9 +687,10 @@ def _material_counts_statement() -> Any:
 _MATERIAL_COUNTS = _material_counts_statement()
 
 
-def _material_counts(s: Session, project_id: int) -> dict[str, int]:
-    """How many catalog items, agreements, agreement items, opinions and reviews a project has: one statement."""
-    row = s.execute(_MATERIAL_COUNTS, {"project_id": project_id}).one()
+def _material_counts(s: Session, project_id: int, reader: Actor) -> dict[str, int]:
+    """How many catalog items, agreements, agreement items, opinions and reviews of a project ``reader`` sees:
+    one statement."""
+    row = s.execute(_MATERIAL_COUNTS, {"project_id": project_id, **secrecy.reader_binds(reader)}).one()
     return {k: int(v) for k, v in row._mapping.items()}
 
 
@@ -814,12 +813,10 @@ def project_history(app: App, code: str, actor_name: str | None = None) -> list[
             .order_by(ae.c.seq)
         )
         rows = [dict(r._mapping) for r in s.execute(q)]
-        hidden = secrecy.hidden_items(s, actor, [int(p["id"])])
-    if hidden:
-        for row in rows:
-            row["reasons"] = secrecy.redact_dicts(row["reasons"] or [], hidden)
-            if row["note"]:
-                row["note"] = hidden.text(str(row["note"]), secrecy.MARK_ZH)
+        seen = secrecy.visibility(s, actor, project_ids=[int(p["id"])])
+    for row in rows:  # 第二条第三款: the record keeps every word, the reader gets what it may see
+        row["reasons"] = seen.reason_dicts(row["reasons"], code)
+        row["note"] = seen.text(row["note"], project=code)
     return rows
 
 

@@ -17,6 +17,7 @@ from govflow.governance.rectification import ORDER, STEP, OrderStatus, OrderView
 from govflow.lifecycle.services import App, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
+from govflow.reads import governed
 
 #: orders on one page of the orders list
 ORDER_PAGE_SIZE = 20
@@ -70,13 +71,17 @@ def order_page(
     page, size = max(page, 1), max(size, 1)
     shown = chosen[(page - 1) * size : page * size]
     steps = _steps_by_order(app, [o.code for o in shown])
+    # 第二条第三款: what the page shows of each order, steps included, as the actor may see it
+    shown = governed.orders_for(
+        app, actor_name, [replace(o, steps=tuple(steps.get(o.code, ()))) for o in shown]
+    )
     cal = app.calendar
     lines = []
     for o in shown:
         days = 0
         if o.status is not OrderStatus.CLOSED and o.deadline < as_of:
             days = cal.workdays_after(o.deadline, as_of)
-        lines.append(OrderLine(replace(o, steps=tuple(steps.get(o.code, ()))), days))
+        lines.append(OrderLine(o, days))
     return OrderPage(lines, len(chosen), page, size, counts)
 
 

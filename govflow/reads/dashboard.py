@@ -54,7 +54,7 @@ def previews(app: App, code: str, actor_name: str, *, on: date | None = None) ->
         participants = frozenset(related_departments(s, int(p["id"])))
         source = Phase(p["phase"])
         day = on or business_date(app.clock())
-        hidden = secrecy.hidden_items(s, actor, [int(p["id"])])  # 第二条第三款: no secret item named
+        seen = secrecy.visibility(s, actor, project_ids=[int(p["id"])])  # 第二条第三款: no secret item named
         out: list[Preview] = []
         for ev in events_from(source):
             if ev in EXITS:
@@ -73,7 +73,7 @@ def previews(app: App, code: str, actor_name: str, *, on: date | None = None) ->
                 participants=participants,
             )
             roles = tuple(TABLE.get(event_action(ev), {}))
-            reasons = secrecy.redact(verdict.reasons, hidden)
+            reasons = seen.reasons(verdict.reasons, code)
             out.append(Preview(ev, Phase(tr.dest), denied is None, reasons, roles))
         return out
 

@@ -18,9 +18,9 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.governance import rectification, sweep
+from govflow.governance import sweep
 from govflow.governance.rectification import OrderView
-from govflow.lifecycle.services import Actor, App, _project_row, authorize, get_actor, use_case, verify_audit
+from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case, verify_audit
 from govflow.models.audit import ChainReport
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
@@ -41,11 +41,10 @@ from govflow.models.tables import (
     Review,
     ReviewJudgment,
 )
-from govflow.reads import secrecy
-from govflow.reads.secrecy import secret_visible
+from govflow.reads import governed
+from govflow.reads.secrecy import secret_visible, visibility
 from govflow.states.errors import UsageError
 from govflow.states.permissions import Role
-from govflow.states.verdict import clause
 
 CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
 MAX_PAGE_SIZE = 500
@@ -86,6 +85,12 @@ def require(app: App, actor_name: str, action: str, code: str | None = None) -> 
 
 
 # ---------------------------------------------------------------------------------------------- secrecy
+
+
+#: what people wrote on a catalog item, an agreement, an opinion or a review (projected for the reader)
+_CATALOG_TEXTS = ("legal_basis", "fields", "format", "interface", "processing", "traceability")
+_AGREEMENT_TEXTS = ("basis",)
+_AGREEMENT_ITEM_TEXTS = ("quality", "quantity", "scope", "usage")
 
 
 @use_case
@@ -136,8 +141,12 @@ def list_catalog(
             )
             for item_id, dept in rows:
                 authorized[int(item_id)].append(str(dept))
+        seen = visibility(s, actor, project_ids=[int(p["id"])])
         for item_id, r in zip(ids, out.items, strict=True):
             r["authorized"] = "all" if r.pop("all_departments") else authorized.get(item_id, [])
+            # a visible item's words may still name a hidden one (an interface "shared with C-004 …")
+            for key in _CATALOG_TEXTS:
+                r[key] = seen.value(r[key], project=code)
         return out
 
 
@@ -190,7 +199,13 @@ def list_agreements(app: App, code: str, actor_name: str, *, page: int = 1, size
             for found in s.execute(iq):
                 row = dict(found._mapping)
                 items[int(row.pop("agreement_id"))].append(row)
+        seen = visibility(s, actor, project_ids=[int(p["id"])])
+        for row in (row for rows in items.values() for row in rows):
+            for key in _AGREEMENT_ITEM_TEXTS:
+                row[key] = seen.text(row[key], project=code)
         for aid, r in zip(ids, out.items, strict=True):
+            for key in _AGREEMENT_TEXTS:
+                r[key] = seen.text(r[key], project=code)
             r["parties"] = parties.get(aid, [])
             r["items"] = items.get(aid, [])
         return out
@@ -217,7 +232,12 @@ def list_opinions(app: App, code: str, actor_name: str, *, page: int = 1, size: 
             .where(op.c.project_id == p["id"])
             .order_by(op.c.given_on, op.c.id)
         )
-        return _page(s, q, page, size)
+        out = _page(s, q, page, size)
+        seen = visibility(s, actor, project_ids=[int(p["id"])])
+    for r in out.items:  # a department's needs and comments may name a secret item (第二条第三款)
+        r["unmet_needs"] = seen.value(r["unmet_needs"], project=code)
+        r["comment"] = seen.text(r["comment"], project=code)
+    return out
 
 
 @use_case
@@ -243,16 +263,20 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
                 )
             ):
                 judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
-        for rid, r in zip(ids, out.items, strict=True):
-            r["judgments"] = judged.get(rid, {})
-        return out
+        seen = visibility(s, actor, project_ids=[int(p["id"])])
+    for rid, r in zip(ids, out.items, strict=True):
+        r["conclusion"] = seen.text(r["conclusion"], project=code)
+        r["judgments"] = {
+            point: j | {"comment": seen.text(j["comment"], project=code)}
+            for point, j in judged.get(rid, {}).items()
+        }
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- findings
 
 FINDING_STATUSES = ("open", "closed")
 FINDING_STATUS_LABELS = {"open": ("未解决", "open"), "closed": ("已关闭", "closed")}
-SECRET_CLAUSE = clause("第二条", "第三款")
 
 
 def _one_of(value: str | None, allowed: Sequence[str], zh: str, en: str) -> None:
@@ -359,78 +383,16 @@ def _finding_out(r: dict[str, Any], lang: str) -> dict[str, Any]:
             "key": None,
             "subject": agreement,
             "evidence": None,
-            "description": _masked_description(rule, agreement, lang),
+            "description": governed.masked_description(rule, agreement, lang),
         }
-    return out
-
-
-def _masked_description(rule: str, agreement: str, lang: str) -> str:
-    """What a user who may not see a secret catalog item learns of a finding on it."""
-    i = 1 if lang == "en" else 0
-    label = sweep.RULE_LABELS.get(rule, (rule, rule))[i]
-    basis = sweep.RULE_BASIS.get(rule, ("", ""))[i]
-    if i:
-        return (
-            f"{label}: a secret catalog item of agreement {agreement} ({SECRET_CLAUSE}); the item, its consumer and "
-            f"its deliveries are visible only to its provider, the authorized departments and audit ({basis})"
-        )
-    return (
-        f"{label}：协定 {agreement} 中的一项涉密共享信息目录条目（{SECRET_CLAUSE}）；条目、使用部门和交付情况"
-        f"仅对提供部门、被授权部门和审计可见（{basis}）"
-    )
-
-
-def _hidden_findings(s: Session, actor: Actor, keys: Sequence[str]) -> dict[str, str]:
-    """Of the findings ``keys``, those about a secret catalog item ``actor`` may not see: key → agreement."""
-    fi = t(Finding)
-    on_item = and_(CI.c.project_id == fi.c.project_id, CI.c.code == fi.c.evidence["catalog"].as_string())
-    out: dict[str, str] = {}
-    for start in range(0, len(keys), 5000):
-        q = (
-            select(fi.c.key, fi.c.evidence["agreement"].as_string())
-            .join(CI, on_item)
-            .where(fi.c.key.in_(keys[start : start + 5000]), ~secret_visible(actor))
-        )
-        out.update((str(k), str(a or "")) for k, a in s.execute(q))
     return out
 
 
 def orders_out(
     app: App, actor_name: str, views: Sequence[OrderView], lang: str = "zh"
 ) -> list[dict[str, Any]]:
-    """Orders as the API and pages show them: an order issued for a finding on a secret catalog item the actor may
-    not see (第二条第三款) keeps its code, dates and status, but not the finding's key or the sentence naming the
-    item (the steps' references to the key are masked too)."""
-    rows = [v.to_dict(lang) for v in views]
-    keys = sorted({str(v.finding) for v in views if v.finding})
-    with unit_of_work(app.engine, write=False) as s:
-        reader = get_actor(s, actor_name)
-        hidden = _hidden_findings(s, reader, keys) if keys else {}
-        # a failed acceptance's reasons, and what people wrote on an order's steps, can name a secret item too
-        items = secrecy.hidden_in_projects(s, reader, [str(r["project"]) for r in rows])
-    if items:
-        for row in rows:
-            row["reasons"] = secrecy.redact_dicts(row["reasons"], items)
-            for st in row["steps"]:
-                if st["note"]:
-                    st["note"] = items.text(
-                        str(st["note"]), secrecy.MARK_EN if lang == "en" else secrecy.MARK_ZH
-                    )
-    for row in rows:
-        key = row["finding"]
-        if key not in hidden:
-            continue
-        agreement = hidden[key]
-        row["finding"] = None
-        for r in row["reasons"]:
-            if r.get("code") in sweep.RULES:
-                r["message"] = _masked_description(str(r["code"]), agreement, lang)
-        mark = "（涉密）" if lang != "en" else "(secret)"
-        for st in row["steps"]:
-            st["payload"] = {k: (None if v == key else v) for k, v in st["payload"].items()}
-            if st["note"]:
-                st["note"] = str(st["note"]).replace(key, mark)
-    return rows
+    """Orders as the API shows them, as the actor may see them (:func:`govflow.reads.governed.seen_orders`)."""
+    return [v.to_dict(lang) for v in governed.orders_for(app, actor_name, views)]
 
 
 @use_case
@@ -438,14 +400,13 @@ def list_orders(
     app: App, actor_name: str, *, status: str | None = None, project: str | None = None, lang: str = "zh"
 ) -> list[dict[str, Any]]:
     """:func:`govflow.governance.rectification.list_orders` with secret findings masked (:func:`orders_out`)."""
-    views = rectification.list_orders(app, actor_name, status=status, project=project)
-    return orders_out(app, actor_name, views, lang)
+    return [v.to_dict(lang) for v in governed.list_orders(app, actor_name, status=status, project=project)]
 
 
 @use_case
 def show_order(app: App, code: str, actor_name: str, *, lang: str = "zh") -> dict[str, Any]:
     """:func:`govflow.governance.rectification.show_order` with secret findings masked (:func:`orders_out`)."""
-    return orders_out(app, actor_name, [rectification.show_order(app, code, actor_name)], lang)[0]
+    return governed.show_order(app, code, actor_name).to_dict(lang)
 
 
 # ---------------------------------------------------------------------------------------------- audit
@@ -505,13 +466,12 @@ def audit_trail(
         ).where(and_(true(), *cond))
         result = _page(s, q.order_by(ae.c.seq.desc() if newest_first else ae.c.seq), page, size)
         # 第二条第三款: the record keeps every word; a reader other than audit gets secret items masked
-        hidden = secrecy.hidden_in_projects(s, who, [str(r["project"]) for r in result.items if r["project"]])
-    if hidden:
+        seen = visibility(s, who, project_codes={str(r["project"]) for r in result.items if r["project"]})
+    if seen:
         for r in result.items:
-            if r["project"]:
-                r["reasons"] = secrecy.redact_dicts(r["reasons"] or [], hidden)
-                if r["note"]:
-                    r["note"] = hidden.text(str(r["note"]), secrecy.MARK_ZH)
+            project = str(r["project"]) if r["project"] else None
+            r["reasons"] = seen.reason_dicts(r["reasons"], project)
+            r["note"] = seen.text(r["note"], project=project)
     return result
 
 

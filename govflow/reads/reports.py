@@ -58,6 +58,7 @@ from govflow.lifecycle.services import App, authorize, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
+from govflow.reads.secrecy import Visibility, visibility
 from govflow.states.errors import UsageError
 from govflow.states.phases import Phase
 from govflow.states.policy import EscalationStep
@@ -386,13 +387,15 @@ def cuts_report(app: App, period: str, actor_name: str | None, as_of: date | Non
         if as_of is not None:
             q = q.where(func.coalesce(CUT.c.proposed_on, CUT.c.as_of) <= as_of)
         recs = [r._mapping for r in s.execute(q)]
-    rows = [_cut_row(r, as_of) for r in recs]
+        seen = visibility(s, actor, project_codes={str(r["project"]) for r in recs})
+    rows = [_cut_row(r, as_of, seen) for r in recs]
     attrs = {"report": "cuts", "period": period, "as_of": as_of.isoformat() if as_of else None}
     df = _frame(rows, CUTS_COLUMNS, **attrs)
     return df.sort_values(["amount", "project"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
-def _cut_row(r: Any, as_of: date | None) -> dict[str, Any]:
+def _cut_row(r: Any, as_of: date | None, seen: Visibility) -> dict[str, Any]:
+    """One recommendation as it stood at the end of ``as_of``, its words as the reader may see them (第二条第三款)."""
     decided_at: datetime | None = r["decided_at"]
     decided = decided_at is not None and (as_of is None or decided_at < end_of_day(as_of))
     withdrawn_on: date | None = r["withdrawn_on"]
@@ -417,10 +420,10 @@ def _cut_row(r: Any, as_of: date | None) -> dict[str, Any]:
         "status": status,
         "decided_on": decided_at.astimezone(CST).date() if decided and decided_at else None,
         "decided_by": r["decided_by"] if decided else None,
-        "decision_reason": r["decision_reason"] if decided else None,
+        "decision_reason": seen.text(r["decision_reason"], project=r["project"]) if decided else None,
         "withdrawn_on": withdrawn_on if withdrawn else None,
         "clause": CLAUSE,
-        "evidence": r["evidence"] or {},
+        "evidence": seen.value(r["evidence"] or {}, project=r["project"]),
     }
 
 

@@ -1,20 +1,30 @@
 """第二条第三款: a secret catalog item (国家秘密) reaches only those entitled to it — in lists, and in words.
 
-Lists leave such an item out with :func:`secret_visible` (an SQL condition). Words are the other way out: a
-refusal, a project's history or a notice can name an item ("目录条目 C-007「…」未细化") because the guards that
-write them see every fact. :func:`redact` replaces, in what a reader receives, the code and name of every
-secret item that reader may not see with a neutral mark; the stored record (read by audit) keeps them.
+What a reader may see is decided once, where rows are read, from data (STYLE habit 12):
+
+* :func:`secret_visible` is the rule as an SQL condition on ``catalog_item``: a secret item is visible to its
+  provider, the departments explicitly authorized on it, and audit — nobody else, whatever the role (the program
+  office, finance and the review agency see it only when their own department is authorized on it).
+* :func:`visibility` reads, for one reader and the projects it is about to read, the secret items that reader may
+  not see, with their distinctive words (code, name, interface, field names and descriptions). The resulting
+  :class:`Visibility` is the reader-scoped projection every read model goes through: a catalog item hidden from the
+  reader becomes the placeholder 「涉密目录条目」; a free text (an opinion, a review comment, a refusal reason, an
+  order's reason or step note, a cut's evidence, a notice) that contains one of the hidden words — plain substring
+  containment, case-folded, never a regex word boundary (``\\w`` covers CJK, so boundaries never match inside
+  Chinese prose) — is replaced as a whole by 「（内容涉及涉密目录条目，不予显示）」.
+
+The stored records keep every word: the audit chain stays intact and audit reads them whole.
 """
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import Boolean, Integer, and_, bindparam, exists, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -25,13 +35,28 @@ from govflow.states.sharing import Secrecy
 from govflow.states.verdict import DOC, Reason
 
 CI, AUTH, PROJECT = t(CatalogItem), t(CatalogAuthorization), t(Project)
-MARK_ZH = "［涉密条目］"
-MARK_EN = "[classified item]"
 SECRET_CLAUSE = f"{DOC} 第二条第三款"
+#: a catalog item the reader may not see, wherever an item is named
+ITEM_ZH, ITEM_EN = "涉密目录条目", "classified catalog item"
+#: a free text that names such an item, replaced as a whole
+TEXT_ZH, TEXT_EN = (
+    "（内容涉及涉密目录条目，不予显示）",
+    "(content concerns a classified catalog item; not shown)",
+)
+#: keys of a reason-like mapping whose sentence is replaced as a whole when anything in the mapping names a hidden item
+MESSAGE_KEYS = ("message", "message_en", "description")
+#: keys of a mapping about one catalog item (an obligation, a finding's evidence) kept when that item is hidden
+KEPT_OF_HIDDEN = frozenset(
+    {"agreement", "covered", "clause", "code", "rule", "period", "as_of"}
+)  # others emptied
+#: field names and descriptions shorter than this are too common to single out an item ("id", "姓名")
+MIN_FIELD_WORD = 3
+#: above this many projects, the secret items are read for all projects and filtered here (no huge IN list)
+_IN_LIMIT = 1000
 
 
 class Reader(Protocol):
-    """Who reads: :class:`govflow.lifecycle.services.Actor` (role and department id)."""
+    """Who reads: :class:`govflow.lifecycle.services.Actor`, or the recipient of a notice (role, department id)."""
 
     @property
     def role(self) -> Role: ...
@@ -40,13 +65,21 @@ class Reader(Protocol):
     def department_id(self) -> int | None: ...
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """A reader that is not a user: the role (and department) a notice is addressed to."""
+
+    role: Role
+    department_id: int | None = None
+
+
 def secret_visible(actor: Reader) -> ColumnElement[bool]:
     """SQL condition on ``catalog_item``: may ``actor`` see the item?
 
     A secret item (国家秘密, 第二条第三款) is visible only to its provider, the departments explicitly authorized
-    on it, and audit. Authorization is by department, so a program-office user sees it only if its own
-    department is authorized; "all departments" never counts for a secret item, and administrators are not
-    entitled by their role.
+    on it, and audit. Authorization is by department, so a program-office, finance or review-agency user sees it
+    only if its own department is authorized; "all departments" never counts for a secret item, and
+    administrators are not entitled by their role.
     """
     if actor.role is Role.AUDIT:
         return true()
@@ -59,90 +92,242 @@ def secret_visible(actor: Reader) -> ColumnElement[bool]:
     return or_(not_secret, CI.c.provider_id == actor.department_id, authorized)
 
 
-@dataclass(frozen=True)
-class Hidden:
-    """The secret items of some projects that one reader may not see: what to mask in the words it reads."""
+def secret_visible_bound() -> ColumnElement[bool]:
+    """:func:`secret_visible` for a statement built once: the reader enters as the bound parameters
+    :func:`reader_binds` gives (``reader_all``: audit; ``reader_department``: the reader's department id)."""
+    department = bindparam("reader_department", type_=Integer)
+    authorized = exists().where(and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == department))
+    return or_(
+        CI.c.secrecy != Secrecy.SECRET.value,
+        bindparam("reader_all", type_=Boolean),
+        CI.c.provider_id == department,
+        authorized,
+    )
 
-    items: tuple[tuple[str, str], ...] = ()  # (code, name)
+
+def reader_binds(reader: Reader) -> dict[str, Any]:
+    return {"reader_all": reader.role is Role.AUDIT, "reader_department": reader.department_id}
+
+
+@dataclass(frozen=True)
+class SecretItem:
+    """A secret catalog item hidden from one reader, with the words that single it out."""
+
+    project: str
+    code: str
+    name: str
+    interface: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # (name, description)
+
+    def words(self) -> frozenset[str]:
+        """Case-folded texts whose presence in a free text names this item."""
+        out = {self.code, self.name}
+        if self.interface and len(self.interface.strip()) >= MIN_FIELD_WORD:
+            out.add(self.interface)
+        for name, description in self.fields:
+            out |= {w for w in (name, description) if len(w.strip()) >= MIN_FIELD_WORD}
+        return frozenset(w.strip().casefold() for w in out if w and w.strip())
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What one reader may see of the catalog items of some projects: the projection read models go through.
+
+    Methods take the ``project`` (code) a value belongs to when it is known, so that an item code reused by another
+    project is not taken for the hidden one; without it every hidden item of the read projects counts.
+    """
+
+    hidden: tuple[SecretItem, ...] = ()
+    _by_project: dict[str, tuple[SecretItem, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[SecretItem]] = defaultdict(list)
+        for item in self.hidden:
+            grouped[item.project].append(item)
+        self._by_project.update({k: tuple(v) for k, v in grouped.items()})
 
     def __bool__(self) -> bool:
-        return bool(self.items)
+        return bool(self.hidden)
 
-    @cached_property  # built once per reader and read: text() runs on every message and detail value
-    def _pattern(self) -> re.Pattern[str] | None:
-        words = {code for code, _ in self.items} | {name for _, name in self.items if len(name) >= 2}
-        if not words:
-            return None
-        # longest first, and never inside a longer code (C-001 must not mask part of C-0011)
-        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])|「(?:{alternatives})」")
+    def _items(self, project: str | None) -> tuple[SecretItem, ...]:
+        return self.hidden if project is None else self._by_project.get(project, ())
 
-    def text(self, value: str, mark: str) -> str:
-        pattern = self._pattern
-        return value if pattern is None else pattern.sub(mark, value)
+    @cached_property
+    def _words(self) -> dict[str | None, frozenset[str]]:
+        """Per project (None: all), the case-folded words that name a hidden item."""
+        out: dict[str | None, frozenset[str]] = {None: frozenset().union(*(i.words() for i in self.hidden))}
+        out.update(
+            {p: frozenset().union(*(i.words() for i in items)) for p, items in self._by_project.items()}
+        )
+        return out
 
-    def value(self, value: Any, mark: str) -> Any:
-        """A detail value (string, list or mapping) with hidden codes and names masked."""
+    @cached_property
+    def _identities(self) -> dict[str | None, frozenset[str]]:
+        """Per project (None: all), the case-folded codes and names of the hidden items."""
+
+        def of(items: Sequence[SecretItem]) -> frozenset[str]:
+            return frozenset(w.casefold() for i in items for w in (i.code, i.name))
+
+        return {None: of(self.hidden)} | {p: of(items) for p, items in self._by_project.items()}
+
+    # -------------------------------------------------------------------------------------------- decisions
+
+    def hides(self, code: str | None, project: str | None = None) -> bool:
+        """Is the catalog item ``code`` (of ``project``) hidden from this reader? Decided on the code, not on words."""
+        return code is not None and any(i.code == code for i in self._items(project))
+
+    def names_hidden(self, text: str | None, project: str | None = None) -> bool:
+        """Does ``text`` contain a hidden item's code, name or another of its distinctive words?"""
+        if not text or not self.hidden:
+            return False
+        folded = text.casefold()
+        return any(w in folded for w in self._words.get(project, ()))
+
+    def mentions(self, value: Any, project: str | None = None) -> bool:
+        """Does any text inside ``value`` (a string, or a JSON-like mapping or list) name a hidden item?"""
         if isinstance(value, str):
-            return self.text(value, mark)
+            return self.names_hidden(value, project)
         if isinstance(value, Mapping):
-            return {k: self.value(v, mark) for k, v in value.items()}
+            return any(self.mentions(v, project) for v in value.values())
         if isinstance(value, list | tuple):
-            return [self.value(v, mark) for v in value]
+            return any(self.mentions(v, project) for v in value)
+        return False
+
+    # -------------------------------------------------------------------------------------------- projections
+
+    def text(self, value: str | None, lang: str = "zh", project: str | None = None) -> str | None:
+        """A free text as the reader may read it: whole, or the placeholder when it names a hidden item (the
+        placeholder for the item itself when the text is only the item's code or name)."""
+        if value is None or not self.names_hidden(value, project):
+            return value
+        en = lang == "en"
+        if value.strip().casefold() in self._identities.get(project, frozenset()):
+            return ITEM_EN if en else ITEM_ZH
+        return TEXT_EN if en else TEXT_ZH
+
+    def value(self, value: Any, lang: str = "zh", project: str | None = None) -> Any:
+        """A JSON-like value (a reason, a detail, an evidence object, a payload) as the reader may read it.
+
+        A mapping about a hidden catalog item (its ``catalog`` is hidden) keeps only what does not describe the
+        item (:data:`KEPT_OF_HIDDEN`); a mapping with a sentence (``message``…) that names a hidden item anywhere
+        has the sentence replaced as a whole; every other text goes through :meth:`text`.
+        """
+        if not self.hidden:
+            return value
+        if isinstance(value, str):
+            return self.text(value, lang, project)
+        if isinstance(value, Mapping):
+            return self._mapping(value, lang, project)
+        if isinstance(value, list | tuple):
+            return [self.value(v, lang, project) for v in value]
         return value
 
+    def _mapping(self, value: Mapping[str, Any], lang: str, project: str | None) -> dict[str, Any]:
+        catalog = value.get("catalog")
+        if isinstance(catalog, str) and self.hides(catalog, project):
+            kept = {
+                k: self.value(v, lang, project) if k in KEPT_OF_HIDDEN else _emptied(v)
+                for k, v in value.items()
+            }
+            return kept | {"catalog": ITEM_EN if lang == "en" else ITEM_ZH}
+        out = {k: self.value(v, "en" if str(k).endswith("_en") else lang, project) for k, v in value.items()}
+        if any(k in value for k in MESSAGE_KEYS) and self.mentions(value, project):
+            for k in MESSAGE_KEYS:
+                if k in value:
+                    out[k] = (
+                        TEXT_EN if k == "message_en" or (k == "description" and lang == "en") else TEXT_ZH
+                    )
+        return out
 
-def _hidden(s: Session, reader: Reader, project: ColumnElement[Any], keys: Iterable[object]) -> Hidden:
-    """The secret items of the projects whose ``project`` column is one of ``keys`` that ``reader`` may not see
-    (none for audit): one statement."""
-    wanted = sorted({k for k in keys if k is not None and k != ""}, key=str)
-    if reader.role is Role.AUDIT or not wanted:
-        return Hidden()
+    def reasons(self, reasons: Sequence[Reason], project: str | None = None) -> tuple[Reason, ...]:
+        """Guard reasons as the reader may read them: a reason that names a hidden item in its words or its
+        detail keeps its code and clause (the rule is still cited), not its sentence; its detail is projected."""
+        if not self.hidden:
+            return tuple(reasons)
+        return tuple(self._reason(r, project) for r in reasons)
+
+    def _reason(self, r: Reason, project: str | None) -> Reason:
+        if not (self.mentions([r.message, r.message_en], project) or self.mentions(r.detail, project)):
+            return r
+        detail = self.value(r.detail, "en", project) if r.detail else r.detail
+        return replace(r, message=TEXT_ZH, message_en=TEXT_EN, detail=detail)
+
+    def reason_dicts(
+        self, reasons: Sequence[Mapping[str, Any]] | None, project: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored reasons (``{"code", "clause", "message", "message_en", "detail"}``) as the reader may read them."""
+        if not self.hidden:
+            return [dict(r) for r in reasons or ()]
+        out: list[dict[str, Any]] = []
+        for r in reasons or ():
+            d = dict(r)
+            if self.mentions(d, project):
+                d.update(
+                    {
+                        k: TEXT_EN if k == "message_en" else TEXT_ZH
+                        for k in ("message", "message_en")
+                        if k in d
+                    }
+                )
+                if "detail" in d:
+                    d["detail"] = self.value(d["detail"], "en", project)
+            out.append(d)
+        return out
+
+
+def _emptied(value: Any) -> Any:
+    """A value describing a hidden item, emptied but of the same shape (pages and templates still read it)."""
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, Mapping):
+        return {}
+    if isinstance(value, list | tuple):
+        return []
+    return None
+
+
+EVERYTHING = Visibility()
+
+
+def visibility(
+    s: Session,
+    reader: Reader,
+    *,
+    project_ids: Iterable[int] | None = None,
+    project_codes: Iterable[str] | None = None,
+) -> Visibility:
+    """The :class:`Visibility` of ``reader`` over the projects named by id or by code (one statement; nothing is
+    hidden from audit). With neither, every project counts."""
+    if reader.role is Role.AUDIT:
+        return EVERYTHING
     q = (
-        select(CI.c.code, CI.c.name)
-        .join(PROJECT, PROJECT.c.id == CI.c.project_id)
-        .where(project.in_(wanted), CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader))
-    )
-    return Hidden(tuple(sorted({(str(r.code), str(r.name)) for r in s.execute(q)})))
-
-
-def hidden_items(s: Session, reader: Reader, project_ids: Iterable[int]) -> Hidden:
-    """The secret items of these projects (by id) that ``reader`` may not see."""
-    return _hidden(s, reader, PROJECT.c.id, project_ids)
-
-
-def hidden_in_projects(s: Session, reader: Reader, codes: Iterable[str]) -> Hidden:
-    """The same for projects named by code (what audit rows and orders carry)."""
-    return _hidden(s, reader, PROJECT.c.code, codes)
-
-
-def redact(reasons: Sequence[Reason], hidden: Hidden) -> tuple[Reason, ...]:
-    """``reasons`` as ``hidden``'s reader may read them."""
-    if not hidden:
-        return tuple(reasons)
-    return tuple(
-        replace(
-            r,
-            message=hidden.text(r.message, MARK_ZH),
-            message_en=hidden.text(r.message_en, MARK_EN),
-            detail=hidden.value(r.detail, MARK_EN) if r.detail else r.detail,
+        select(
+            PROJECT.c.id, PROJECT.c.code.label("project"), CI.c.code, CI.c.name, CI.c.interface, CI.c.fields
         )
-        for r in reasons
+        .join(PROJECT, PROJECT.c.id == CI.c.project_id)
+        .where(CI.c.secrecy == Secrecy.SECRET.value, ~secret_visible(reader))
     )
-
-
-def redact_dicts(reasons: Sequence[Mapping[str, Any]], hidden: Hidden) -> list[dict[str, Any]]:
-    """Stored reasons (``{"code", "clause", "message", "message_en", "detail"}``) as ``hidden``'s reader may read
-    them; any other key passes through."""
-    if not hidden:
-        return [dict(r) for r in reasons]
-    out = []
-    for r in reasons:
-        d = dict(r)
-        for key, mark in (("message", MARK_ZH), ("message_en", MARK_EN)):
-            if isinstance(d.get(key), str):
-                d[key] = hidden.text(d[key], mark)
-        if "detail" in d:
-            d["detail"] = hidden.value(d["detail"], MARK_EN)
-        out.append(d)
-    return out
+    keep: list[tuple[str, set[str]]] = []  # (column, keys) checked here rather than in a huge IN list
+    for column, keys in (("id", project_ids), ("project", project_codes)):
+        if keys is None:
+            continue
+        wanted = {str(k) for k in keys if k is not None and k != ""}
+        if not wanted:
+            return EVERYTHING
+        if len(wanted) > _IN_LIMIT:
+            keep.append((column, wanted))
+        elif column == "id":
+            q = q.where(PROJECT.c.id.in_(sorted(int(k) for k in wanted)))
+        else:
+            q = q.where(PROJECT.c.code.in_(sorted(wanted)))
+    items = []
+    for r in s.execute(q):
+        if any(str(r._mapping[column]) not in wanted for column, wanted in keep):
+            continue
+        fields = tuple(
+            (str(f.get("name") or ""), str(f.get("description") or ""))
+            for f in (r.fields or [])
+            if isinstance(f, Mapping)
+        )
+        items.append(SecretItem(str(r.project), str(r.code), str(r.name), r.interface, fields))
+    return Visibility(tuple(sorted(items, key=lambda i: (i.project, i.code))))

@@ -22,7 +22,7 @@ from govflow.api.deps import SESSION_COOKIE, close_session, get_app, get_setting
 from govflow.governance import cuts, rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import Actor, App
-from govflow.reads import admin, dashboard, queries, reports
+from govflow.reads import admin, dashboard, governed, queries, reports
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event, Phase, ReviewStage
@@ -518,7 +518,7 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         )
     orders = [
         o.to_dict(lang)
-        for o in rectification.list_orders(app, user.name)
+        for o in governed.list_orders(app, user.name)
         if o.status is not rectification.OrderStatus.CLOSED
     ]
     return {
@@ -747,7 +747,7 @@ def export_cuts(request: Request, period: str, fmt: str) -> Response:
 
 
 def finance_context(app: App, user: WebUser, lang: str, period: str) -> dict[str, Any]:
-    items = [c.to_dict(lang) for c in cuts.list_cuts(app, period, user.name)]
+    items = [c.to_dict(lang) for c in governed.list_cuts(app, period, user.name)]
     return {
         "period": period,
         "cuts": items,

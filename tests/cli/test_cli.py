@@ -804,7 +804,9 @@ def test_permission_denials_inside_writing_commands_are_refused_and_audited(demo
 def test_catalog_import_adds_and_refines_items_of_a_draft_project(demo: Cli) -> None:
     res = demo.json("catalog", "import", "ZJ-2026-002", DATA / "catalog.csv", "--as", "zhao")
     assert res == {"project": "ZJ-2026-002", "added": 1, "refined": 2, "version": 2}
-    assert show(demo, "ZJ-2026-002")["catalog_items"] == 3
+    assert demo.json("project", "show", "ZJ-2026-002", "--as", "zheng")["catalog_items"] == 3
+    # the third is C-003, secret (第二条第三款): an operator, like any reader outside its scope, does not count it
+    assert show(demo, "ZJ-2026-002")["catalog_items"] == 2
     out = demo("catalog", "import", "ZJ-2026-002", DATA / "catalog.csv", "--as", "zhao").expect(0).stdout
     assert "ZJ-2026-002：新增 0 条目录条目，细化 3 条（版本 3）" in out
     last = history(demo, "ZJ-2026-002")[-1]

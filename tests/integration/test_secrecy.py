@@ -63,7 +63,7 @@ def test_a_refusal_names_the_secret_item_only_to_those_who_may_see_it(app: App) 
     assert not refused.accepted
     [reason] = [r for r in refused.reasons if r.code == "DELIVERY_MISSING"]
     assert SECRET_CODE not in _words(reason.to_dict("zh")) and SECRET_CODE not in reason.message_en
-    assert secrecy.MARK_ZH in reason.message and secrecy.MARK_EN in reason.message_en
+    assert (reason.message, reason.message_en) == (secrecy.TEXT_ZH, secrecy.TEXT_EN)
     assert reason.clause == "733号文 第十一条"  # the rule is still cited
 
     # the history: masked for the program office and a related department, whole for the lead (authorized)
@@ -73,7 +73,7 @@ def test_a_refusal_names_the_secret_item_only_to_those_who_may_see_it(app: App) 
         refusal = [h for h in history if h["outcome"] == "refused"][-1]
         text = _words(refusal["reasons"])
         assert (SECRET_CODE in text) is sees, reader
-        assert (secrecy.MARK_ZH in text) is not sees, reader
+        assert (secrecy.TEXT_ZH in text) is not sees, reader
 
     # the record itself keeps every word (audit reads it; the chain still verifies)
     ae = t(AuditEvent)
@@ -109,17 +109,33 @@ def test_the_dashboard_preview_of_the_next_step_hides_the_secret_item_too(app: A
         assert preview.reasons, "the preview still says what is missing"
 
 
-def test_masking_never_touches_a_longer_code_and_masks_a_quoted_name() -> None:
-    hidden = secrecy.Hidden((("C-001", "企业登记信息"),))
-    reason = Reason(
-        "X",
-        "733号文 第九条",
-        "目录条目 C-001「企业登记信息」与 C-0011、DC-001 不同",
-        "item C-001 differs from C-0011",
-        detail={"catalog": "C-001", "items": ["C-001", "C-0011"]},
+def test_words_that_name_a_hidden_item_are_found_inside_chinese_prose() -> None:
+    item = secrecy.SecretItem(
+        "P-1",
+        "SEC-9Z7",
+        "边境涉密通行记录",
+        "涉密专网单向导入接口",
+        (("cert_serial", "证件流水号"), ("id", "号")),
     )
-    [masked] = secrecy.redact([reason], hidden)
-    assert masked.message == f"目录条目 {secrecy.MARK_ZH}{secrecy.MARK_ZH}与 C-0011、DC-001 不同"
-    assert masked.message_en == f"item {secrecy.MARK_EN} differs from C-0011"
-    assert masked.detail == {"catalog": secrecy.MARK_EN, "items": [secrecy.MARK_EN, "C-0011"]}
-    assert secrecy.redact([reason], secrecy.Hidden()) == (reason,)
+    seen = secrecy.Visibility((item,))
+    for text in (
+        "建议将SEC-9Z7纳入共享",  # no word boundary around the code in Chinese prose
+        "需要边境涉密通行记录的按月全量",
+        "接口为涉密专网单向导入接口（每月）",
+        "字段 cert_serial 缺失",
+        "sec-9z7 is late",
+    ):
+        assert seen.text(text) == secrecy.TEXT_ZH, text
+        assert seen.text(text, "en") == secrecy.TEXT_EN, text
+    assert seen.text("SEC-9Z7") == secrecy.ITEM_ZH  # the item named alone is the item placeholder
+    assert (
+        seen.text("企业登记信息按日更新，id 字段完整") == "企业登记信息按日更新，id 字段完整"
+    )  # short field words
+    assert seen.text("P-2 的 SEC-9Z7", project="P-2") == "P-2 的 SEC-9Z7"  # another project's own item
+    reason = Reason(
+        "X", "733号文 第九条", "目录条目未细化", "item not detailed", detail={"catalog": "SEC-9Z7"}
+    )
+    [masked] = seen.reasons([reason])  # decided on the detail's data: the words alone do not name it
+    assert (masked.code, masked.clause) == ("X", "733号文 第九条")
+    assert (masked.message, masked.detail) == (secrecy.TEXT_ZH, {"catalog": secrecy.ITEM_EN})
+    assert secrecy.EVERYTHING.reasons([reason]) == (reason,)

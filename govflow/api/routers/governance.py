@@ -24,7 +24,7 @@ from govflow.api.schemas import (
     VerifyIn,
 )
 from govflow.governance import cuts, rectification
-from govflow.reads import queries, reports
+from govflow.reads import governed, queries, reports
 
 #: besides the common errors: unknown project (404), a decided recommendation (409), no calendar data (503)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -221,7 +221,7 @@ def list_cuts(
     period: Annotated[str, Query(pattern=PERIOD, description="预算年度 / budget year")],
     status: Annotated[Literal["proposed", "accepted", "declined", "withdrawn"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    rows = [c.to_dict(lang) for c in cuts.list_cuts(app, period, actor, status)]
+    rows = [c.to_dict(lang) for c in governed.list_cuts(app, period, actor, status)]
     return queries.paginate(rows, paging.page, paging.size).to_dict()
 
 
@@ -244,9 +244,8 @@ def decide(
     code: Annotated[str, PathParam(pattern=CODE, description="项目编号 / project code")],
     body: DecisionIn,
 ) -> dict[str, Any]:
-    return cuts.decide_cut(app, code, body.period, actor, accept=body.accept, reason=body.reason).to_dict(
-        lang
-    )
+    decided = cuts.decide_cut(app, code, body.period, actor, accept=body.accept, reason=body.reason)
+    return governed.cuts_for(app, actor, [decided])[0].to_dict(lang)
 
 
 def _download(df: Any, fmt: str, stem: str, lang: str) -> Response:
