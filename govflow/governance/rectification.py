@@ -46,7 +46,6 @@ from sqlmodel import Session
 
 from govflow.governance.outbox import enqueue, enqueue_many
 from govflow.governance.policy_service import active_policy
-from govflow.governance.sweep import SWEEP_ACTOR, SYSTEM_ROLE, describe_finding
 from govflow.lifecycle.services import Actor, App, _project_row, authorize, business_date, get_actor, use_case
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
@@ -55,6 +54,7 @@ from govflow.models.facts import DEPT, t
 from govflow.models.tables import Finding, OrderStep, Project, ProjectDepartment, RectificationOrder
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
+from govflow.states.findings import SWEEP_ACTOR, SYSTEM_ROLE, FindingStatus, describe_finding
 from govflow.states.permissions import Role
 from govflow.states.policy import Policy
 from govflow.states.verdict import Reason, clause
@@ -563,7 +563,7 @@ def _issue_orders(run: _Run) -> list[str]:
         .join(PROJECT, PROJECT.c.id == FINDING.c.project_id)
         .join(lead, lead.c.id == PROJECT.c.lead_department_id)
         .where(
-            FINDING.c.status == "open",
+            FINDING.c.status == FindingStatus.OPEN.value,
             FINDING.c.opened_on <= run.as_of,
             _in_chunk(FINDING.c.project_id, run.chunk),
             # NOT IN a subquery is evaluated once (rectification_order.finding_id has no index, so a
