@@ -17,16 +17,14 @@ What the cut run (:func:`run_cuts`) does for one ``as_of``
     * **low sharing coverage** (``LOW_COVERAGE``): coverage below ``policy.cuts.coverage_threshold``.
 
 Coverage (precisely)
-    The *due items* of a project are its agreement items (all its agreements, expired ones included: an
-    expired agreement is itself a finding, 第八条, and does not end the duty to share) whose 实现进度 date
-    ``due`` is on or before ``as_of``; an item without a ``due`` date is not due. For a due item, *L* is the
-    last day on or before ``as_of`` with a delivery of more than zero records for the item's catalog item and
-    consumer department. The item is *covered* when L exists and ``as_of - L <= FREQUENCY_DAYS[f]`` days, f
-    being the item's update frequency (the catalog item's when the agreement item names none) — the same
-    window as the sweep's ``DELIVERY_STALE`` (stale when ``as_of - L > days``). A delivery before the due date
-    counts. ``coverage = covered / due items``, an exact Decimal; a project without due items has coverage 1.
-    Evidence shows it rounded *down* to four places so that a value just below the threshold never prints as
-    the threshold.
+    The one evaluator's (:mod:`govflow.states.obligations`), as the sweep, the acceptance guard and the
+    dashboard use it: the *due items* of a project are its agreement items (all its agreements, expired ones
+    included: an expired agreement is itself a finding, 第八条, and does not end the duty to share) whose
+    实现进度 date ``due`` lies before ``as_of``; an item is *covered* when its status is ``DELIVERED`` (a
+    delivery of more than zero records within its update frequency before ``as_of``).
+    ``coverage = covered / due items``, an exact Decimal; a project without due items has coverage 1.
+    Evidence lists every due item with its status and shows coverage rounded *down* to four places so that a
+    value just below the threshold never prints as the threshold.
 
 One recommendation per (project, period)
     created ``proposed`` (percent from the policy, amount = ``om_budget × percent / 100`` rounded half-up to
@@ -58,15 +56,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, not_, or_, select, true, update
+from sqlalchemy import and_, bindparam, func, not_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
+from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, read_obligations
 from govflow.governance.outbox import enqueue_many
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case
@@ -75,20 +74,16 @@ from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import (
-    Agreement,
-    AgreementItem,
-    CatalogItem,
     CutRecommendation,
-    DeliveryEvidence,
     Project,
     RectificationOrder,
 )
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
+from govflow.states.obligations import Coverage, ObligationVerdict, coverage
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase
 from govflow.states.policy import CUTS_CLAUSE, CutTier, Policy
-from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 from govflow.states.verdict import Reason
 
 CUT, PROJECT, ORDER = t(CutRecommendation), t(Project), t(RectificationOrder)
@@ -144,20 +139,62 @@ def parse_status(status: str | None) -> CutStatus | None:
 
 
 @dataclass(frozen=True)
+class CutObligation:
+    """One due agreement item of a project in operation, as the evaluator judged it on ``as_of``, with the
+    year's delivery figures the evidence shows."""
+
+    row: ObligationRow
+    verdict: ObligationVerdict
+    records_in_period: int = 0
+    days_in_period: int = 0
+
+    @property
+    def covered(self) -> bool:
+        return self.verdict.covered
+
+    def to_dict(self) -> dict[str, Any]:
+        r, v = self.row, self.verdict
+        return {
+            "agreement": r.agreement,
+            "catalog": r.catalog,
+            "catalog_name": r.catalog_name,
+            "consumer": r.consumer,
+            "consumer_name": r.consumer_name,
+            "expected": {
+                "due": _iso(v.due),
+                "update_frequency": v.frequency.value,
+                "max_gap_days": v.max_gap_days,
+            },
+            "delivered": {
+                "last_day": _iso(v.last_delivery),
+                "days_since_last": v.days_since_last,
+                "records_in_period": self.records_in_period,
+                "days_in_period": self.days_in_period,
+            },
+            "status": v.status.value,
+            "covered": v.covered,
+        }
+
+
+@dataclass(frozen=True)
 class Assessment:
-    """What the run found for one project in operation on ``as_of`` (JSON-ready parts only)."""
+    """What the run found for one project in operation on ``as_of``."""
 
     project_id: int
     code: str
     name: str
     lead: str
     budget: Decimal
-    coverage: Decimal
-    obligations: list[dict[str, Any]]
+    cover: Coverage
+    obligations: list[CutObligation]
     orders: list[dict[str, Any]]
     max_overdue: int | None
     tier: tuple[int, CutTier] | None
     reasons: list[dict[str, Any]]
+
+    @property
+    def coverage(self) -> Decimal:
+        return self.cover.value
 
     @property
     def percent(self) -> Decimal | None:
@@ -174,33 +211,8 @@ def cut_amount(budget: Decimal, percent: Decimal) -> Decimal:
     return (budget * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def coverage_text(coverage: Decimal) -> str:
-    return str(coverage.quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
-
-
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
-
-
-def _obligation(r: Any, as_of: date) -> dict[str, Any]:
-    gap = FREQUENCY_DAYS[Frequency(r.frequency)]
-    last: date | None = r.last_day
-    since = (as_of - last).days if last is not None else None
-    return {
-        "agreement": r.agreement,
-        "catalog": r.catalog,
-        "catalog_name": r.catalog_name,
-        "consumer": r.consumer,
-        "consumer_name": r.consumer_name,
-        "expected": {"due": _iso(r.due), "update_frequency": str(r.frequency), "max_gap_days": gap},
-        "delivered": {
-            "last_day": _iso(last),
-            "days_since_last": since,
-            "records_in_period": int(r.records or 0),
-            "days_in_period": int(r.days or 0),
-        },
-        "covered": since is not None and since <= gap,
-    }
 
 
 class _CalendarGap(CalendarDataMissing):
@@ -234,8 +246,8 @@ def _order(r: Any, as_of: date, cal: WorkCalendar) -> dict[str, Any]:
 
 def _reasons(
     policy: Policy,
-    coverage: Decimal,
-    obligations: Sequence[dict[str, Any]],
+    cover: Coverage,
+    obligations: Sequence[CutObligation],
     orders: Sequence[dict[str, Any]],
     max_overdue: int | None,
 ) -> list[dict[str, Any]]:
@@ -258,21 +270,20 @@ def _reasons(
             }
         )
     threshold = policy.cuts.coverage_threshold
-    if coverage < threshold:
-        missing = [o for o in obligations if not o["covered"]]
-        names = "、".join(f"{o['agreement']}/{o['catalog']}→{o['consumer_name']}" for o in missing)
-        names_en = ", ".join(f"{o['agreement']}/{o['catalog']}→{o['consumer']}" for o in missing)
-        covered = len(obligations) - len(missing)
+    if cover.value < threshold:
+        missing = [o.row for o in obligations if not o.covered]
+        names = "、".join(f"{o.agreement}/{o.catalog}→{o.consumer_name}" for o in missing)
+        names_en = ", ".join(f"{o.agreement}/{o.catalog}→{o.consumer}" for o in missing)
         out.append(
             {
                 "code": "LOW_COVERAGE",
                 "clause": CLAUSE,
-                "message": f"信息共享覆盖率 {coverage_text(coverage)}（{covered}/{len(obligations)} 个已到实现进度的"
+                "message": f"信息共享覆盖率 {cover.text()}（{cover.delivered}/{cover.due} 个已到实现进度的"
                 f"协定条目按更新频度持续交付）低于策略阈值 {threshold}；未交付或交付已过期：{names}；{CLAUSE_TEXT}",
-                "message_en": f"sharing coverage {coverage_text(coverage)} ({covered} of {len(obligations)} due "
+                "message_en": f"sharing coverage {cover.text()} ({cover.delivered} of {cover.due} due "
                 f"agreement items delivered within their update frequency) is below the policy threshold "
                 f"{threshold}; not delivered or stale: {names_en}",
-                "detail": {"coverage": coverage_text(coverage), "threshold": str(threshold)},
+                "detail": {"coverage": cover.text(), "threshold": str(threshold)},
             }
         )
     return out
@@ -280,14 +291,12 @@ def _reasons(
 
 def assess(
     project: Any,
-    obligations: list[dict[str, Any]],
+    obligations: list[CutObligation],
     orders: list[dict[str, Any]],
     policy: Policy,
 ) -> Assessment:
     """Coverage, overdue orders, the tier and the reasons of one project (pure: the rows are already read)."""
-    due = len(obligations)
-    covered = sum(1 for o in obligations if o["covered"])
-    coverage = Decimal(covered) / Decimal(due) if due else Decimal(1)
+    cover = coverage(o.verdict for o in obligations)
     max_overdue = max((o["workdays_overdue"] for o in orders), default=None)
     return Assessment(
         project_id=int(project.id),
@@ -295,12 +304,12 @@ def assess(
         name=str(project.name),
         lead=str(project.lead_code),
         budget=Decimal(project.om_budget),
-        coverage=coverage,
+        cover=cover,
         obligations=obligations,
         orders=orders,
         max_overdue=max_overdue,
-        tier=policy.cut_tier(max_overdue, coverage),
-        reasons=_reasons(policy, coverage, obligations, orders, max_overdue),
+        tier=policy.cut_tier(max_overdue, cover.value),
+        reasons=_reasons(policy, cover, obligations, orders, max_overdue),
     )
 
 
@@ -314,7 +323,6 @@ def _evidence(a: Assessment, policy: Policy, as_of: date, period: str) -> dict[s
             "max_coverage": None if t_.max_coverage is None else str(t_.max_coverage),
             "percent": str(t_.percent),
         }
-    due = len(a.obligations)
     return {
         "clause": CLAUSE,
         "clause_text": CLAUSE_TEXT,
@@ -322,12 +330,12 @@ def _evidence(a: Assessment, policy: Policy, as_of: date, period: str) -> dict[s
         "period": period,
         "policy_version": policy.version,
         "coverage": {
-            "value": coverage_text(a.coverage),
-            "covered": sum(1 for o in a.obligations if o["covered"]),
-            "due_items": due,
+            "value": a.cover.text(),
+            "covered": a.cover.delivered,
+            "due_items": a.cover.due,
             "threshold": str(policy.cuts.coverage_threshold),
         },
-        "obligations": a.obligations,
+        "obligations": [o.to_dict() for o in a.obligations],
         "orders": a.orders,
         "max_overdue_workdays": a.max_overdue,
         "tier": tier,
@@ -362,54 +370,32 @@ def _read_projects(s: Session, chunk: tuple[int, int] | None) -> list[Any]:
 
 def _read_obligations(
     s: Session, chunk: tuple[int, int] | None, as_of: date
-) -> dict[int, list[dict[str, Any]]]:
-    """Every due agreement item of the projects, with its delivery figures, in two joined aggregates."""
-    ag, ai, ci, de = t(Agreement), t(AgreementItem), t(CatalogItem), t(DeliveryEvidence)
+) -> dict[int, list[CutObligation]]:
+    """Every due agreement item of the projects, judged by the evaluator, with the year's delivery figures.
+    Items not past their due date are NOT_DUE for the evaluator and not read."""
+    rows = read_obligations(s, as_of, PROJECT.c.id.in_(_operating_ids(chunk)), ITEM.c.due < as_of)
     start = date(as_of.year, 1, 1)
-    delivered = (
+    year = (
         select(
-            de.c.catalog_item_id,
-            de.c.consumer_id,
-            func.max(de.c.day).label("last_day"),
-            func.sum(case((de.c.day >= start, de.c.records), else_=0)).label("records"),
-            func.count(case((de.c.day >= start, de.c.day))).label("days"),
+            EVIDENCE.c.catalog_item_id,
+            EVIDENCE.c.consumer_id,
+            func.sum(EVIDENCE.c.records).label("records"),
+            func.count(EVIDENCE.c.day).label("days"),
         )
-        .where(de.c.project_id.in_(_operating_ids(chunk)), de.c.day <= as_of, de.c.records > 0)
-        .group_by(de.c.catalog_item_id, de.c.consumer_id)
-        .subquery()
+        .where(
+            EVIDENCE.c.project_id.in_(_operating_ids(chunk)),
+            EVIDENCE.c.day.between(start, as_of),
+            EVIDENCE.c.records > 0,
+        )
+        .group_by(EVIDENCE.c.catalog_item_id, EVIDENCE.c.consumer_id)
     )
-    q = (
-        select(
-            ag.c.project_id,
-            ag.c.code.label("agreement"),
-            ci.c.code.label("catalog"),
-            ci.c.name.label("catalog_name"),
-            DEPT.c.code.label("consumer"),
-            DEPT.c.name.label("consumer_name"),
-            func.coalesce(ai.c.update_frequency, ci.c.update_frequency).label("frequency"),
-            ai.c.due,
-            delivered.c.last_day,
-            delivered.c.records,
-            delivered.c.days,
-        )
-        .select_from(
-            ai.join(ag, ag.c.id == ai.c.agreement_id)
-            .join(ci, ci.c.id == ai.c.catalog_item_id)
-            .join(DEPT, DEPT.c.id == ai.c.consumer_id)
-            .outerjoin(
-                delivered,
-                and_(
-                    delivered.c.catalog_item_id == ai.c.catalog_item_id,
-                    delivered.c.consumer_id == ai.c.consumer_id,
-                ),
-            )
-        )
-        .where(ag.c.project_id.in_(_operating_ids(chunk)), ai.c.due.is_not(None), ai.c.due <= as_of)
-        .order_by(ag.c.project_id, ag.c.code, ci.c.code, DEPT.c.code, ai.c.id)
-    )
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in s.execute(q):
-        out[int(r.project_id)].append(_obligation(r, as_of))
+    figures = {
+        (int(r.catalog_item_id), int(r.consumer_id)): (int(r.records), int(r.days)) for r in s.execute(year)
+    }
+    out: dict[int, list[CutObligation]] = defaultdict(list)
+    for r in rows:
+        records, days = figures.get((r.catalog_item_id, r.consumer_id), (0, 0))
+        out[r.project_id].append(CutObligation(r, r.judge(as_of), records, days))
     return out
 
 
@@ -557,7 +543,7 @@ def _trail_entry(event: str, plan: _Plan, a: Assessment | None, **extra: Any) ->
             "amount": str(a.amount),
             "policy_version": plan.policy.version,
             "reasons": [r["code"] for r in a.reasons],
-            "coverage": coverage_text(a.coverage),
+            "coverage": a.cover.text(),
             "max_overdue_workdays": a.max_overdue,
         }
     return entry | extra
@@ -575,7 +561,7 @@ def _payload(a: Assessment, plan: _Plan, event: str) -> dict[str, Any]:
         "amount": str(a.amount),
         "base_budget": str(a.budget),
         "policy_version": plan.policy.version,
-        "coverage": coverage_text(a.coverage),
+        "coverage": a.cover.text(),
         "overdue_workdays": a.max_overdue,
         "clause": CLAUSE,
         "reasons": a.reasons,
@@ -638,17 +624,15 @@ def _plan_withdraw(plan: _Plan, row: Any, a: Assessment | None) -> None:
         trail.append(_trail_entry("withdrawn", plan, None, cause=cause) | {"phase": now_in.value})
     else:
         cause = "CAUSE_GONE"
-        why = f"削减理由已消除（共享覆盖率 {coverage_text(a.coverage)}，无达到削减档位的逾期整改通知）"
-        why_en = (
-            f"the cause is gone (coverage {coverage_text(a.coverage)}, no order overdue enough for a cut)"
-        )
+        why = f"削减理由已消除（共享覆盖率 {a.cover.text()}，无达到削减档位的逾期整改通知）"
+        why_en = f"the cause is gone (coverage {a.cover.text()}, no order overdue enough for a cut)"
         trail.append(
             _trail_entry(
                 "withdrawn",
                 plan,
                 None,
                 cause=cause,
-                coverage=coverage_text(a.coverage),
+                coverage=a.cover.text(),
                 max_overdue_workdays=a.max_overdue,
             )
         )
