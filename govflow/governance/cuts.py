@@ -356,24 +356,22 @@ def _operating_ids(chunk: tuple[int, int] | None) -> Select[Any]:
     )
 
 
-def _read_projects(s: Session, chunk: tuple[int, int] | None) -> list[Any]:
+def _read_projects(s: Session, ids: Select[Any]) -> list[Any]:
     q = (
         select(
             PROJECT.c.id, PROJECT.c.code, PROJECT.c.name, PROJECT.c.om_budget, DEPT.c.code.label("lead_code")
         )
         .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
-        .where(PROJECT.c.id.in_(_operating_ids(chunk)))
+        .where(PROJECT.c.id.in_(ids))
         .order_by(PROJECT.c.id)
     )
     return list(s.execute(q))
 
 
-def _read_obligations(
-    s: Session, chunk: tuple[int, int] | None, as_of: date
-) -> dict[int, list[CutObligation]]:
+def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, list[CutObligation]]:
     """Every due agreement item of the projects, judged by the evaluator, with the year's delivery figures.
     Items not past their due date are NOT_DUE for the evaluator and not read."""
-    rows = read_obligations(s, as_of, PROJECT.c.id.in_(_operating_ids(chunk)), ITEM.c.due < as_of)
+    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids), ITEM.c.due < as_of)
     start = date(as_of.year, 1, 1)
     year = (
         select(
@@ -383,7 +381,7 @@ def _read_obligations(
             func.count(EVIDENCE.c.day).label("days"),
         )
         .where(
-            EVIDENCE.c.project_id.in_(_operating_ids(chunk)),
+            EVIDENCE.c.project_id.in_(ids),
             EVIDENCE.c.day.between(start, as_of),
             EVIDENCE.c.records > 0,
         )
@@ -415,7 +413,7 @@ def overdue_condition(as_of: date) -> Any:
 
 
 def _read_orders(
-    s: Session, chunk: tuple[int, int] | None, as_of: date, cal: WorkCalendar
+    s: Session, ids: Select[Any], as_of: date, cal: WorkCalendar
 ) -> dict[int, list[dict[str, Any]]]:
     q = (
         select(
@@ -429,7 +427,7 @@ def _read_orders(
             ORDER.c.overdue_since,
             ORDER.c.escalation_level,
         )
-        .where(ORDER.c.project_id.in_(_operating_ids(chunk)), overdue_condition(as_of))
+        .where(ORDER.c.project_id.in_(ids), overdue_condition(as_of))
         .order_by(ORDER.c.project_id, ORDER.c.deadline, ORDER.c.code)
     )
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -449,6 +447,25 @@ def _read_existing(s: Session, chunk: tuple[int, int] | None, period: str) -> li
         .with_for_update(of=CUT)
     )
     return list(s.execute(q))
+
+
+def _assess_all(
+    s: Session, ids: Select[Any], as_of: date, cal: WorkCalendar, policy: Policy
+) -> list[Assessment]:
+    """Assess the projects whose ids ``ids`` selects: four reads for all of them."""
+    projects = _read_projects(s, ids)
+    obligations = _read_obligations(s, ids, as_of)
+    orders = _read_orders(s, ids, as_of, cal)
+    return [assess(p, obligations[int(p.id)], orders[int(p.id)], policy) for p in projects]
+
+
+def preview_evidence(app: App, code: str, as_of: date) -> dict[str, Any]:
+    """The evidence a cut run on ``as_of`` would record for project ``code`` (whatever its phase), read-only:
+    what the dashboard and the API may show of a project's coverage and obligations."""
+    with unit_of_work(app.engine, write=False) as s:
+        policy = active_policy(s)
+        [a] = _assess_all(s, select(PROJECT.c.id).where(PROJECT.c.code == code), as_of, app.calendar, policy)
+        return _evidence(a, policy, as_of, str(as_of.year))
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -822,11 +839,8 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
         with unit_of_work(app.engine) as s:
             policy = active_policy(s)
             plan = _Plan(as_of, period, policy, app.clock())
-            projects = _read_projects(s, chunk)
-            obligations = _read_obligations(s, chunk, as_of)
-            orders = _read_orders(s, chunk, as_of, app.calendar)
             assessed = {
-                int(p.id): assess(p, obligations[int(p.id)], orders[int(p.id)], policy) for p in projects
+                a.project_id: a for a in _assess_all(s, _operating_ids(chunk), as_of, app.calendar, policy)
             }
             existing = _read_existing(s, chunk, period)
             seen: set[int] = set()
