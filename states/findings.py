@@ -132,9 +132,15 @@ def _describe_expired(ev: dict[str, Any], lang: str) -> str:
     )
 
 
+def _item_terms(ev: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """Agreement, catalog item, its name, consumer, the consumer's name and the day, from an item finding."""
+    keys = ("agreement", "catalog", "catalog_name", "consumer", "consumer_name", "as_of")
+    a, c, name, consumer, consumer_name, as_of = (str(ev.get(k)) for k in keys)
+    return a, c, name, consumer, consumer_name, as_of
+
+
 def _describe_missed(ev: dict[str, Any], lang: str) -> str:
-    a, c, name, as_of = ev.get("agreement"), ev.get("catalog"), ev.get("catalog_name"), ev.get("as_of")
-    consumer, consumer_name = ev.get("consumer"), ev.get("consumer_name")
+    a, c, name, consumer, consumer_name, as_of = _item_terms(ev)
     due, basis = (ev.get("expected") or {}).get("due"), _basis(MILESTONE_MISSED, lang)
     if lang == "en":
         return (
@@ -148,11 +154,10 @@ def _describe_missed(ev: dict[str, Any], lang: str) -> str:
 
 
 def _describe_stale(ev: dict[str, Any], lang: str) -> str:
-    a, c, name, as_of = ev.get("agreement"), ev.get("catalog"), ev.get("catalog_name"), ev.get("as_of")
-    consumer, consumer_name = ev.get("consumer"), ev.get("consumer_name")
+    a, c, name, consumer, consumer_name, as_of = _item_terms(ev)
     expected, delivered = ev.get("expected") or {}, ev.get("delivered") or {}
     last, days, basis = delivered.get("last_day"), expected.get("max_gap_days"), _basis(DELIVERY_STALE, lang)
-    gap = (date.fromisoformat(as_of) - date.fromisoformat(last)).days if as_of and last else None
+    gap = (date.fromisoformat(as_of) - date.fromisoformat(last)).days if ev.get("as_of") and last else None
     try:
         f_zh, f_en = FREQUENCY_LABELS[Frequency(str(expected.get("frequency")))]
     except ValueError:

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -68,6 +68,7 @@ from sqlmodel import Session
 from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, read_obligations
 from govflow.governance.outbox import enqueue_many
 from govflow.governance.policy_service import active_policy
+from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
@@ -489,23 +490,11 @@ class CutsResult:
     notified: int = 0  # outbox messages written
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "flow": "cuts",
-            "as_of": self.as_of.isoformat(),
-            "period": self.period,
-            "policy_version": self.policy_version,
-            "projects": self.projects,
-            "with_cause": self.with_cause,
-            "proposed": self.proposed,
-            "revised": self.revised,
-            "refreshed": self.refreshed,
-            "unchanged": self.unchanged,
-            "withdrawn": self.withdrawn,
-            "reproposed": self.reproposed,
-            "decided": self.decided,
-            "newer": self.newer,
-            "notified": self.notified,
-        }
+        return {"flow": "cuts", **asdict(self), "as_of": self.as_of.isoformat()}
+
+
+#: the counts of :class:`CutsResult` the plan keeps as it goes
+_COUNTS = ("proposed", "revised", "refreshed", "unchanged", "withdrawn", "reproposed", "decided", "newer")
 
 
 @dataclass
@@ -524,17 +513,8 @@ class _Plan:
 
     def audit(self, code: str, action: str, note: str, reasons: Sequence[dict[str, Any]] = ()) -> None:
         self.audits.append(
-            AuditRecord(
-                kind="decision",
-                outcome="recorded",
-                action=action,
-                actor=SYSTEM_ACTOR,
-                role=SYSTEM_ROLE,
-                occurred_at=self.at,
-                project_code=code,
-                reasons=list(reasons),
-                note=note,
-                clauses=[CLAUSE],
+            system_record(
+                action, SYSTEM_ACTOR, self.at, note, project_code=code, reasons=reasons, clauses=[CLAUSE]
             )
         )
 
@@ -860,22 +840,14 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
     except _CalendarGap as exc:
         _calendar_alarm(app, as_of, exc)
         raise
-    c = plan.counts
     return CutsResult(
         as_of=as_of,
         period=period,
         policy_version=policy.version,
         projects=len(assessed),
         with_cause=sum(1 for a in assessed.values() if a.tier is not None),
-        proposed=c["proposed"],
-        revised=c["revised"],
-        refreshed=c["refreshed"],
-        unchanged=c["unchanged"],
-        withdrawn=c["withdrawn"],
-        reproposed=c["reproposed"],
-        decided=c["decided"],
-        newer=c["newer"],
         notified=notified,
+        **{k: plan.counts[k] for k in _COUNTS},
     )
 
 
@@ -933,9 +905,9 @@ class CutView:
 def _view_query() -> Select[Any]:
     return select(
         CUT,
-        PROJECT.c.code.label("project_code"),
+        PROJECT.c.code.label("project"),
         PROJECT.c.name.label("project_name"),
-        DEPT.c.code.label("lead_code"),
+        DEPT.c.code.label("lead_department"),
     ).select_from(
         CUT.join(PROJECT, PROJECT.c.id == CUT.c.project_id).join(
             DEPT, DEPT.c.id == PROJECT.c.lead_department_id
@@ -944,23 +916,11 @@ def _view_query() -> Select[Any]:
 
 
 def _view(r: Any) -> CutView:
+    """A row of :func:`_view_query` (its labels are the view's field names)."""
+    m = r._mapping
     return CutView(
-        project=r.project_code,
-        project_name=r.project_name,
-        lead_department=r.lead_code,
-        period=r.period,
-        status=CutStatus(r.status),
-        as_of=r.as_of,
-        policy_version=r.policy_version,
-        percent=r.percent,
-        base_budget=r.base_budget,
-        amount=r.amount,
-        reasons=list(r.reasons),
-        evidence=dict(r.evidence),
-        decided_at=r.decided_at,
-        decided_by=r.decided_by,
-        decision_reason=r.decision_reason,
-        withdrawn_on=r.withdrawn_on,
+        **{f.name: m[f.name] for f in fields(CutView)}
+        | {"status": CutStatus(m["status"]), "reasons": list(m["reasons"]), "evidence": dict(m["evidence"])}
     )
 
 
@@ -1006,14 +966,14 @@ def _decided_conflict(r: Any) -> Conflict:
     st = CutStatus(r.status)
     if st is CutStatus.WITHDRAWN:
         return Conflict(
-            f"项目 {r.project_code} 的 {r.period} 年度削减建议已于 {r.withdrawn_on} 撤回（削减理由已消除），不能再作决定",
-            f"the {r.period} recommendation for {r.project_code} was withdrawn on {r.withdrawn_on}; it cannot be decided",
+            f"项目 {r.project} 的 {r.period} 年度削减建议已于 {r.withdrawn_on} 撤回（削减理由已消除），不能再作决定",
+            f"the {r.period} recommendation for {r.project} was withdrawn on {r.withdrawn_on}; it cannot be decided",
         )
     when = r.decided_at.isoformat() if r.decided_at else "?"
     return Conflict(
-        f"项目 {r.project_code} 的 {r.period} 年度削减建议已由 {r.decided_by} 于 {when} {st.label()}，"
+        f"项目 {r.project} 的 {r.period} 年度削减建议已由 {r.decided_by} 于 {when} {st.label()}，"
         "不能重复决定",
-        f"the {r.period} recommendation for {r.project_code} was already {st.value} by {r.decided_by} at {when}",
+        f"the {r.period} recommendation for {r.project} was already {st.value} by {r.decided_by} at {when}",
     )
 
 

@@ -14,11 +14,11 @@ evidence rows a ``GROUP BY`` over the evidence table reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -95,8 +95,7 @@ def obligation_query(on: date, *where: ColumnElement[bool]) -> Select[Any]:
             CONSUMER.c.code.label("consumer"),
             CONSUMER.c.name.label("consumer_name"),
             ITEM.c.due,
-            ITEM.c.update_frequency.label("item_frequency"),
-            CATALOG.c.update_frequency.label("catalog_frequency"),
+            func.coalesce(ITEM.c.update_frequency, CATALOG.c.update_frequency).label("frequency"),
             last_day_probe(on).label("last_day"),
         )
         .select_from(ITEM)
@@ -109,28 +108,11 @@ def obligation_query(on: date, *where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def rows_of(result: Sequence[Any] | Iterator[Any]) -> Iterator[ObligationRow]:
-    """Typed rows from the result of :func:`obligation_query`."""
+def rows_of(result: Iterable[Any]) -> Iterator[ObligationRow]:
+    """Typed rows from the result of :func:`obligation_query` (its columns are the row's fields, in order)."""
+    width = len(ObligationRow._fields)
     for r in result:
-        yield ObligationRow(
-            item_id=int(r.item_id),
-            project_id=int(r.project_id),
-            project=str(r.project),
-            phase=str(r.phase),
-            agreement=str(r.agreement),
-            term_end=r.term_end,
-            catalog_item_id=int(r.catalog_item_id),
-            catalog=str(r.catalog),
-            catalog_name=str(r.catalog_name),
-            provider=str(r.provider),
-            provider_name=str(r.provider_name),
-            consumer_id=int(r.consumer_id),
-            consumer=str(r.consumer),
-            consumer_name=str(r.consumer_name),
-            due=r.due,
-            frequency=str(r.item_frequency or r.catalog_frequency),
-            last_day=r.last_day,
-        )
+        yield ObligationRow(*tuple(r)[:width])
 
 
 def read_obligations(s: Session, on: date, *where: ColumnElement[bool]) -> list[ObligationRow]:

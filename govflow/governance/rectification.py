@@ -46,6 +46,7 @@ from sqlmodel import Session
 
 from govflow.governance.outbox import enqueue, enqueue_many
 from govflow.governance.policy_service import active_policy
+from govflow.governance.runs import system_record
 from govflow.lifecycle.services import Actor, App, _project_row, authorize, business_date, get_actor, use_case
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
@@ -54,7 +55,7 @@ from govflow.models.facts import DEPT, t
 from govflow.models.tables import Finding, OrderStep, Project, ProjectDepartment, RectificationOrder
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleRefused, UsageError
-from govflow.states.findings import SWEEP_ACTOR, SYSTEM_ROLE, FindingStatus, describe_finding
+from govflow.states.findings import SWEEP_ACTOR, FindingStatus, describe_finding
 from govflow.states.permissions import Role
 from govflow.states.policy import Policy
 from govflow.states.verdict import Reason, clause
@@ -378,19 +379,8 @@ def close_orders_of_findings(
                 },
             }
         )
-        records.append(
-            AuditRecord(
-                kind="decision",
-                outcome="recorded",
-                action="order.close",
-                actor=actor,
-                role=SYSTEM_ROLE,
-                occurred_at=now,
-                project_code=o.project,
-                reasons=[_reason("ORDER_CLOSED_WITH_FINDING", zh, en, o, version, o.status, "closed")],
-                note=zh,
-            )
-        )
+        reason = _reason("ORDER_CLOSED_WITH_FINDING", zh, en, o, version, o.status, "closed")
+        records.append(system_record("order.close", actor, now, zh, project_code=o.project, reasons=[reason]))
         messages += [
             _message(
                 o,
@@ -512,17 +502,7 @@ class _Run:
         }
 
     def record(self, action: str, o: Any, reasons: list[dict[str, Any]], note: str) -> AuditRecord:
-        return AuditRecord(
-            kind="decision",
-            outcome="recorded",
-            action=action,
-            actor=DEADLINES_ACTOR,
-            role=SYSTEM_ROLE,
-            occurred_at=self.now,
-            project_code=o.project,
-            reasons=reasons,
-            note=note,
-        )
+        return system_record(action, DEADLINES_ACTOR, self.now, note, project_code=o.project, reasons=reasons)
 
 
 def run_deadlines(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> DeadlinesResult:
@@ -884,30 +864,19 @@ def _escalate(run: _Run, rows: Sequence[Any]) -> int:
 
 def _audit_run(run: _Run, result: DeadlinesResult) -> None:
     chunk = f"，项目 id {result.chunk[0]}–{result.chunk[1]}" if result.chunk else ""
-    audit.append(
-        run.s,
-        [
-            AuditRecord(
-                kind="data",
-                outcome="recorded",
-                action="flow.deadlines",
-                actor=DEADLINES_ACTOR,
-                role=SYSTEM_ROLE,
-                occurred_at=run.now,
-                reasons=[
-                    {
-                        "code": "DEADLINES_RUN",
-                        "clause": CLAUSE,
-                        "message": "整改期限监测运行记录",
-                        "message_en": "rectification deadlines run record",
-                        "detail": {**result.to_dict(), "policy_version": run.policy.version},
-                    }
-                ],
-                note=f"整改期限监测 as_of {result.as_of.isoformat()}{chunk}：下达整改通知 {result.orders_issued} 份，"
-                f"提醒 {result.reminders} 条，新逾期 {result.overdue} 份，升级 {result.escalations} 次",
-            )
-        ],
+    reason = {
+        "code": "DEADLINES_RUN",
+        "clause": CLAUSE,
+        "message": "整改期限监测运行记录",
+        "message_en": "rectification deadlines run record",
+        "detail": {**result.to_dict(), "policy_version": run.policy.version},
+    }
+    note = (
+        f"整改期限监测 as_of {result.as_of.isoformat()}{chunk}：下达整改通知 {result.orders_issued} 份，"
+        f"提醒 {result.reminders} 条，新逾期 {result.overdue} 份，升级 {result.escalations} 次"
     )
+    record = system_record("flow.deadlines", DEADLINES_ACTOR, run.now, note, kind="data", reasons=[reason])
+    audit.append(run.s, [record])
 
 
 # ---------------------------------------------------------------------------------------------- use cases

@@ -71,9 +71,9 @@ from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, obliga
 from govflow.governance.outbox import OUTBOX, enqueue_many
 from govflow.governance.policy_service import active_policy
 from govflow.governance.rectification import close_orders_of_findings
+from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
-from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Agreement, Finding, Project
@@ -88,7 +88,6 @@ from govflow.states.findings import (
     RULE_LABELS,
     RULES,
     SWEEP_ACTOR,
-    SYSTEM_ROLE,
     FindingStatus,
     Rule,
 )
@@ -246,7 +245,7 @@ def _candidates(as_of: date, chunk: tuple[int, int] | None) -> Select[Any]:
     i = items.c
     cutoff = case(
         {f.value: literal(as_of - timedelta(days=d), Date) for f, d in FREQUENCY_DAYS.items()},
-        value=func.coalesce(i.item_frequency, i.catalog_frequency),
+        value=i.frequency,
         else_=None,
     )
     return (
@@ -561,20 +560,10 @@ def _audit_run(s: Session, app: App, result: SweepResult, opened: list[str], clo
         }
     )
     chunk = f"，项目 id {result.chunk[0]}–{result.chunk[1]}" if result.chunk else ""
+    note = (
+        f"清单扫描 as_of {result.as_of.isoformat()}{chunk}：新发现 {result.opened} 项，关闭 {result.closed} 项，"
+        f"仍未解决 {result.still_open} 项，到期提示 {result.expiry_notices} 条，随问题关闭的整改通知 {result.orders_closed} 份"
+    )
     audit.append(
-        s,
-        [
-            AuditRecord(
-                kind="data",
-                outcome="recorded",
-                action="flow.sweep",
-                actor=SWEEP_ACTOR,
-                role=SYSTEM_ROLE,
-                occurred_at=app.clock(),
-                reasons=reasons,
-                note=f"清单扫描 as_of {result.as_of.isoformat()}{chunk}：新发现 {result.opened} 项，"
-                f"关闭 {result.closed} 项，仍未解决 {result.still_open} 项，到期提示 {result.expiry_notices} 条，"
-                f"随问题关闭的整改通知 {result.orders_closed} 份",
-            )
-        ],
+        s, [system_record("flow.sweep", SWEEP_ACTOR, app.clock(), note, kind="data", reasons=reasons)]
     )
