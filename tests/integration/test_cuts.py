@@ -8,16 +8,14 @@ on the deadlines flow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from govflow.demo import demo_portfolio
 from govflow.governance import cuts, policy_service
 from govflow.governance.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
 from govflow.lifecycle import services
@@ -33,7 +31,6 @@ from govflow.models.tables import (
     Project,
     RectificationOrder,
 )
-from govflow.settings import Settings
 from govflow.states.errors import (
     CalendarDataMissing,
     Conflict,
@@ -51,14 +48,6 @@ P5 = "ZJ-2026-005"
 NDRC = "11330000GF00000014"  # the consumer of C-002 in ZJ-2026-005
 POLICY_DATA = Path(__file__).resolve().parents[1] / "data" / "policy"
 AE, OB, CUT, RO = t(AuditEvent), t(OutboxMessage), t(CutRecommendation), t(RectificationOrder)
-
-
-@pytest.fixture
-def app(engine: Engine, db_url: str) -> Iterator[App]:
-    clock = iter(NOW + timedelta(seconds=i) for i in range(10_000))
-    application = App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
-    services.load_portfolio(application, demo_portfolio(), None)
-    yield application
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -13,9 +13,8 @@ Then, for every project of the demo (after ``govflow demo``'s flows) and of a sm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from govflow.access import auth
 from govflow.api import ApiSettings, create_app
-from govflow.demo import demo_portfolio, run_demo
+from govflow.demo import run_demo
 from govflow.governance import cuts
 from govflow.governance.cuts import run_cuts
 from govflow.governance.sweep import run_sweep
@@ -93,14 +92,6 @@ CASES = [
     Case("agreement expired, delivered", PAST, W, ((date(2026, 11, 25), 5),), date(2026, 11, 20)),
     Case("agreement expired, missed", PAST, W, (), date(2026, 10, 31)),
 ]
-
-
-@pytest.fixture
-def app(engine: Engine, db_url: str) -> Iterator[App]:
-    clock = iter(NOW + timedelta(seconds=i) for i in range(10_000))
-    application = App(ApiSettings(database_url=db_url), engine, clock=lambda: next(clock))
-    services.load_portfolio(application, demo_portfolio(), None)
-    yield application
 
 
 def _set_up(app: App, case: Case) -> None:
