@@ -121,7 +121,7 @@ def run_chunk(settings: Settings, flow: str, as_of: date, chunk: Chunk) -> dict[
 
             return run_sweep(app, as_of, chunk).to_dict()
         if flow == "deadlines":
-            from govflow.governance.rectification import run_deadlines
+            from govflow.governance.deadlines import run_deadlines
 
             return run_deadlines(app, as_of, chunk).to_dict()
         if flow == "cuts":

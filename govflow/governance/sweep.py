@@ -31,7 +31,7 @@ Set-based, in one transaction per chunk of projects, with no statement per agree
 Idempotent: a finding's key is ``{project}/{rule}/{agreement}/{catalog}/{consumer}/{period}`` (``-`` for the
 catalog and consumer of ``AGREEMENT_EXPIRED``), and a key that exists — open or closed — is never inserted again,
 so rerunning an ``as_of`` creates nothing. A later ``as_of`` closes (never deletes) the open findings whose cause
-is gone, and the rectification orders issued for them (see :func:`govflow.governance.rectification.close_orders_of_findings`).
+is gone, and the rectification orders issued for them (see :func:`govflow.governance.orders.close_orders_of_findings`).
 Findings opened after ``as_of`` (by a run for a later day) are never touched by a run for an earlier day.
 """
 
@@ -68,9 +68,9 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, obligation_query, rows_of
+from govflow.governance.orders import close_orders_of_findings
 from govflow.governance.outbox import OUTBOX, enqueue_many
 from govflow.governance.policy_service import active_policy
-from govflow.governance.rectification import close_orders_of_findings
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
