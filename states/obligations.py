@@ -5,16 +5,16 @@ An *obligation* is one agreement item: a catalog item promised to a consumer dep
 for that catalog item and consumer:
 
 ``NOT_DUE``  未到实现进度
-    the item names no due date, or X is on or before it: the duty is not yet in force (the due day itself is
-    still in time), whatever was delivered.
+    nothing delivered yet, and the item names no due date or X is on or before it (the due day itself is
+    still in time).
 ``DELIVERED``  已按时交付
-    in force, and L — the last day on or before X with a delivery of **more than zero records** (a delivery of
-    0 records is not a delivery) — is at most ``FREQUENCY_DAYS[f]`` days before X. A delivery before the due
-    date counts.
+    L — the last day on or before X with a delivery of **more than zero records** (a delivery of 0 records is
+    not a delivery) — is at most ``FREQUENCY_DAYS[f]`` days before X. A delivery before the due date counts.
 ``MISSED``  到期未实现共享 (``MILESTONE_MISSED``, 第十一条; 第八条 实现进度)
-    in force and no such L.
+    the due date lies before X and there is no such L.
 ``STALE``  未按更新频度持续共享 (``DELIVERY_STALE``, 第十一条; 第八条 更新频度)
-    in force and ``X - L > FREQUENCY_DAYS[f]`` days.
+    ``X - L > FREQUENCY_DAYS[f]`` days: sharing that started — or had to start — is not kept up (also when it
+    started before its due date: once delivered, an item is kept up at its frequency).
 ``AGREEMENT_EXPIRED``  共享协定已到期 (第八条 共享期限)
     the agreement's term ended before X. An expired agreement does not end the duty to share: the verdict keeps
     the item's delivery status beside it (:attr:`ObligationVerdict.delivery`), and coverage counts it.
@@ -25,8 +25,9 @@ Which status becomes a *finding* depends on the project's phase (SPEC §4.1, :fu
 ``MILESTONE_MISSED`` in every swept phase, ``DELIVERY_STALE`` in operation only; ``AGREEMENT_EXPIRED`` is judged
 per agreement (:func:`agreement_expired`). Acceptance (第十一条) requires every in-force item ``DELIVERED``.
 
-Coverage (:func:`coverage`): the in-force items (status other than ``NOT_DUE``) are *due*; coverage = the
-``DELIVERED`` ones ÷ the due ones, an exact Decimal; nothing due is coverage 1 (100 %).
+Coverage (:func:`coverage`): the items in force — past their due date or already delivered, i.e. every status
+but ``NOT_DUE`` — are *due*; coverage = the ``DELIVERED`` ones ÷ the due ones, an exact Decimal; nothing due is
+coverage 1 (100 %). So whatever the sweep finds broken counts against coverage, and nothing else does.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class ObligationVerdict:
 
     @property
     def in_force(self) -> bool:
-        """Counted as due in coverage."""
+        """Counted as due in coverage: past its due date or already delivered."""
         return self.delivery is not ObligationStatus.NOT_DUE
 
     @property
@@ -156,14 +157,13 @@ class ObligationVerdict:
 def evaluate(ob: Obligation, on: date) -> ObligationVerdict:
     """The verdict on one obligation on ``on`` (see the module docstring for the rules)."""
     last = ob.last_delivery if ob.last_delivery is not None and ob.last_delivery <= on else None
-    if ob.due is None or on <= ob.due:
-        delivery = ObligationStatus.NOT_DUE
-    elif last is None:
+    if last is not None:
+        stale = (on - last).days > FREQUENCY_DAYS[ob.frequency]
+        delivery = ObligationStatus.STALE if stale else ObligationStatus.DELIVERED
+    elif ob.due is not None and ob.due < on:
         delivery = ObligationStatus.MISSED
-    elif (on - last).days > FREQUENCY_DAYS[ob.frequency]:
-        delivery = ObligationStatus.STALE
     else:
-        delivery = ObligationStatus.DELIVERED
+        delivery = ObligationStatus.NOT_DUE
     return ObligationVerdict(
         delivery=delivery,
         expired=agreement_expired(ob.term_end, on),

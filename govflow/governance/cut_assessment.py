@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, read_obligations
+from govflow.governance.obligations import EVIDENCE, ObligationRow, read_obligations
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
@@ -318,9 +318,9 @@ def _read_projects(s: Session, ids: Select[Any]) -> list[Any]:
 
 
 def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, list[CutObligation]]:
-    """Every due agreement item of the projects, judged by the evaluator, with the year's delivery figures.
-    Items not past their due date are NOT_DUE for the evaluator and not read."""
-    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids), ITEM.c.due < as_of)
+    """Every due agreement item of the projects (the evaluator's: in force, not NOT_DUE), with the year's
+    delivery figures."""
+    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids))
     start = date(as_of.year, 1, 1)
     year = (
         select(
@@ -342,7 +342,9 @@ def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, li
     out: dict[int, list[CutObligation]] = defaultdict(list)
     for r in rows:
         records, days = figures.get((r.catalog_item_id, r.consumer_id), (0, 0))
-        out[r.project_id].append(CutObligation(r, r.judge(as_of), records, days))
+        verdict = r.judge(as_of)
+        if verdict.in_force:
+            out[r.project_id].append(CutObligation(r, verdict, records, days))
     return out
 
 

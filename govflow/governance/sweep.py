@@ -231,12 +231,15 @@ def _compute_current(s: Session, sql: _Sql, chunk: tuple[int, int] | None) -> No
 
 def _candidates(as_of: date, chunk: tuple[int, int] | None) -> Select[Any]:
     """The obligations of swept projects that can be broken on ``as_of``, with the records of their last
-    delivery day. SQL only narrows the rows, from the same table of frequencies the evaluator uses: an item not
-    past its due date cannot be broken, nor one delivered within the shortest gap its frequency allows outside
-    operation (where staleness is no finding)."""
+    delivery day. SQL only narrows the rows, from the same table of frequencies the evaluator uses (never
+    delivered and past due; in operation, last delivered longer ago than the frequency allows); the verdict is
+    the evaluator's."""
     items = (
         obligation_query(
-            as_of, PROJECT.c.phase.in_(_SWEPT), _in_chunk(PROJECT.c.id, chunk), ITEM.c.due < as_of
+            as_of,
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
         )
         # computed once per item, then filtered (without it SQLite repeats the probe per reference)
         .cte("swept_items")
@@ -258,7 +261,12 @@ def _candidates(as_of: date, chunk: tuple[int, int] | None) -> Select[Any]:
                 EVIDENCE.c.day == i.last_day,
             ),
         )
-        .where(or_(i.last_day.is_(None), and_(i.phase == Phase.OPERATION.value, i.last_day < cutoff)))
+        .where(
+            or_(
+                and_(i.due < as_of, i.last_day.is_(None)),
+                and_(i.phase == Phase.OPERATION.value, i.last_day < cutoff),
+            )
+        )
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from govflow.governance import rectification
-from govflow.governance.obligations import ITEM, PROJECT, read_obligations
+from govflow.governance.obligations import PROJECT, obligation_query, read_obligations, rows_of
 from govflow.lifecycle.services import Actor, App, ProjectView, _project_row, business_date, get_actor
 from govflow.models.db import unit_of_work
 from govflow.models.facts import PARTS, load_facts, related_departments, t
@@ -173,16 +173,16 @@ class DepartmentCoverage:
 
 def coverage_by_department(app: App, on: date) -> list[DepartmentCoverage]:
     """Sharing coverage per providing department on ``on``, every project's agreement items judged by the one
-    evaluator (第八条 实现进度、更新频度, 第十一条). One query; items not past their due date are not yet due for
-    the evaluator and not read."""
+    evaluator (第八条 实现进度、更新频度, 第十一条). One query."""
     with unit_of_work(app.engine, write=False) as s:
-        rows = read_obligations(s, on, ITEM.c.due < on)
+        rows = list(rows_of(s.execute(obligation_query(on))))
     names: dict[str, str] = {}
-    covers: dict[str, Coverage] = defaultdict(Coverage)
+    judged: dict[str, list[ObligationVerdict]] = defaultdict(list)
     for r in rows:
         names[r.provider] = r.provider_name
-        covers[r.provider] += coverage([r.judge(on)])
-    return [DepartmentCoverage(d, names[d], covers[d]) for d in sorted(covers)]
+        judged[r.provider].append(r.judge(on))
+    covers = {d: coverage(v) for d, v in judged.items()}
+    return [DepartmentCoverage(d, names[d], covers[d]) for d in sorted(covers) if covers[d].due]
 
 
 @dataclass(frozen=True)

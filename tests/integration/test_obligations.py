@@ -81,6 +81,7 @@ CASES = [
     Case("not yet due", FUTURE, W),
     Case("due today", AS_OF, W),
     Case("delivered before due", FUTURE, W, ((date(2026, 11, 25), 5),)),
+    Case("delivered before due, then stopped", FUTURE, W, ((date(2026, 11, 1), 5),)),
     Case("no delivery after due", PAST, W),
     Case("0-record delivery", PAST, W, ((date(2026, 11, 25), 0),)),
     Case("delivered weekly", PAST, W, ((date(2026, 11, 20), 50),)),
