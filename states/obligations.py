@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from govflow.states.findings import Rule
 from govflow.states.phases import SWEPT_PHASES, Phase
@@ -86,8 +87,7 @@ _STATUS_LABELS: dict[ObligationStatus, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Obligation:
+class Obligation(NamedTuple):
     """One agreement item × consumer as the evaluator needs it.
 
     ``last_delivery`` is the last day on or before the judged day with records > 0 (see :func:`last_delivery`
@@ -110,8 +110,7 @@ def agreement_expired(term_end: date | None, on: date) -> bool:
     return term_end is not None and term_end < on
 
 
-@dataclass(frozen=True)
-class ObligationVerdict:
+class ObligationVerdict(NamedTuple):
     """What :func:`evaluate` decided for one obligation on ``on``."""
 
     delivery: ObligationStatus  # NOT_DUE, DELIVERED, MISSED or STALE
@@ -164,15 +163,8 @@ def evaluate(ob: Obligation, on: date) -> ObligationVerdict:
         delivery = ObligationStatus.MISSED
     else:
         delivery = ObligationStatus.NOT_DUE
-    return ObligationVerdict(
-        delivery=delivery,
-        expired=agreement_expired(ob.term_end, on),
-        on=on,
-        due=ob.due,
-        frequency=ob.frequency,
-        last_delivery=last,
-        term_end=ob.term_end,
-    )
+    expired = ob.term_end is not None and ob.term_end < on  # agreement_expired, inlined: a run judges many
+    return ObligationVerdict(delivery, expired, on, ob.due, ob.frequency, last, ob.term_end)
 
 
 def finding_rules(verdict: ObligationVerdict, phase: Phase) -> tuple[Rule, ...]:
