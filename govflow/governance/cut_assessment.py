@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -319,32 +319,30 @@ def _read_projects(s: Session, ids: Select[Any]) -> list[Any]:
 
 def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, list[CutObligation]]:
     """Every due agreement item of the projects (the evaluator's: in force, not NOT_DUE), with the year's
-    delivery figures."""
-    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids))
+    delivery figures. One aggregate over the projects' evidence gives each item's last day with records and
+    the year's figures (cheaper than an index probe per item, since the year's figures read the rows anyway)."""
+    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids), probe=False)
     start = date(as_of.year, 1, 1)
-    year = (
+    delivered = (
         select(
             EVIDENCE.c.catalog_item_id,
             EVIDENCE.c.consumer_id,
-            func.sum(EVIDENCE.c.records).label("records"),
-            func.count(EVIDENCE.c.day).label("days"),
+            func.max(EVIDENCE.c.day).label("last_day"),
+            func.sum(case((EVIDENCE.c.day >= start, EVIDENCE.c.records), else_=0)).label("records"),
+            func.count(case((EVIDENCE.c.day >= start, EVIDENCE.c.day))).label("days"),
         )
-        .where(
-            EVIDENCE.c.project_id.in_(ids),
-            EVIDENCE.c.day.between(start, as_of),
-            EVIDENCE.c.records > 0,
-        )
+        .where(EVIDENCE.c.project_id.in_(ids), EVIDENCE.c.day <= as_of, EVIDENCE.c.records > 0)
         .group_by(EVIDENCE.c.catalog_item_id, EVIDENCE.c.consumer_id)
     )
-    figures = {
-        (int(r.catalog_item_id), int(r.consumer_id)): (int(r.records), int(r.days)) for r in s.execute(year)
-    }
+    figures = {(int(r.catalog_item_id), int(r.consumer_id)): r for r in s.execute(delivered)}
     out: dict[int, list[CutObligation]] = defaultdict(list)
     for r in rows:
-        records, days = figures.get((r.catalog_item_id, r.consumer_id), (0, 0))
-        verdict = r.judge(as_of)
+        f = figures.get((r.catalog_item_id, r.consumer_id))
+        row = r if f is None else r._replace(last_day=f.last_day)
+        verdict = row.judge(as_of)
         if verdict.in_force:
-            out[r.project_id].append(CutObligation(r, verdict, records, days))
+            records, days = (int(f.records or 0), int(f.days or 0)) if f is not None else (0, 0)
+            out[r.project_id].append(CutObligation(row, verdict, records, days))
     return out
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Date, func, null, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -76,8 +76,10 @@ def last_day_probe(on: date) -> Any:
     )
 
 
-def obligation_query(on: date, *where: ColumnElement[bool]) -> Select[Any]:
-    """The :class:`ObligationRow` columns of the agreement items matching ``where``, judged on ``on``."""
+def obligation_query(on: date, *where: ColumnElement[bool], probe: bool = True) -> Select[Any]:
+    """The :class:`ObligationRow` columns of the agreement items matching ``where``, judged on ``on``. With
+    ``probe=False`` the last delivery day is left NULL for a caller that aggregates the evidence anyway (and
+    fills it in with ``row._replace(last_day=…)``)."""
     return (
         select(
             ITEM.c.id.label("item_id"),
@@ -96,7 +98,7 @@ def obligation_query(on: date, *where: ColumnElement[bool]) -> Select[Any]:
             CONSUMER.c.name.label("consumer_name"),
             ITEM.c.due,
             func.coalesce(ITEM.c.update_frequency, CATALOG.c.update_frequency).label("frequency"),
-            last_day_probe(on).label("last_day"),
+            (last_day_probe(on) if probe else null().cast(Date)).label("last_day"),
         )
         .select_from(ITEM)
         .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
@@ -115,9 +117,11 @@ def rows_of(result: Iterable[Any]) -> Iterator[ObligationRow]:
         yield ObligationRow(*tuple(r)[:width])
 
 
-def read_obligations(s: Session, on: date, *where: ColumnElement[bool]) -> list[ObligationRow]:
+def read_obligations(
+    s: Session, on: date, *where: ColumnElement[bool], probe: bool = True
+) -> list[ObligationRow]:
     """The obligations matching ``where``, in a stable order (project, agreement, catalog, consumer, item)."""
-    q = obligation_query(on, *where).order_by(
+    q = obligation_query(on, *where, probe=probe).order_by(
         PROJECT.c.id, AGREEMENT.c.code, CATALOG.c.code, CONSUMER.c.code, ITEM.c.id
     )
     return list(rows_of(s.execute(q)))
