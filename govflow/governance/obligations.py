@@ -30,6 +30,8 @@ from govflow.states.sharing import Frequency
 ITEM, AGREEMENT, CATALOG = t(AgreementItem), t(Agreement), t(CatalogItem)
 EVIDENCE, PROJECT = t(DeliveryEvidence), t(Project)
 CONSUMER, PROVIDER = DEPT.alias("consumer"), DEPT.alias("provider")
+#: a frequency code → its member, without ``Frequency(code)``'s lookup per row
+_FREQUENCIES = {f.value: f for f in Frequency}
 
 
 class ObligationRow(NamedTuple):
@@ -54,7 +56,7 @@ class ObligationRow(NamedTuple):
     last_day: date | None
 
     def obligation(self) -> Obligation:
-        return Obligation(self.due, Frequency(self.frequency), self.last_day, self.term_end)
+        return Obligation(self.due, _FREQUENCIES[self.frequency], self.last_day, self.term_end)
 
     def judge(self, on: date) -> ObligationVerdict:
         return evaluate(self.obligation(), on)
