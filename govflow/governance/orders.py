@@ -6,7 +6,7 @@ share — issuing an order with its first step, closing the orders of closed fin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -187,29 +187,24 @@ def order_query() -> Select[Any]:
     )
 
 
+#: the view's fields that :func:`order_query` reads under another name
+_QUERY_NAMES = {"department": "lead", "department_name": "lead_name", "finding": "finding_key"}
+
+
 def order_view(r: Any, steps: Sequence[StepView] = ()) -> OrderView:
+    """A row of :func:`order_query` with its steps."""
+    m = r._mapping
+    values = {f.name: m[_QUERY_NAMES.get(f.name, f.name)] for f in fields(OrderView) if f.name != "steps"}
     return OrderView(
-        code=r.code,
-        project=r.project,
-        project_name=r.project_name,
-        department=r.lead,
-        department_name=r.lead_name,
-        status=OrderStatus(r.status),
-        origin=r.origin,
-        finding=r.finding_key,
-        notice_date=r.notice_date,
-        workdays=int(r.workdays),
-        deadline=r.deadline,
-        original_deadline=r.original_deadline,
-        overdue_since=r.overdue_since,
-        escalation_level=int(r.escalation_level),
-        closed_on=r.closed_on,
-        closed_late=r.closed_late,
-        closed_reason=r.closed_reason,
-        policy_version=r.policy_version,
-        version=int(r.version),
-        reasons=tuple(r.reasons or ()),
-        steps=tuple(steps),
+        **values
+        | {
+            "status": OrderStatus(m["status"]),
+            "workdays": int(m["workdays"]),
+            "escalation_level": int(m["escalation_level"]),
+            "version": int(m["version"]),
+            "reasons": tuple(m["reasons"] or ()),
+            "steps": tuple(steps),
+        }
     )
 
 
