@@ -27,7 +27,8 @@ per agreement (:func:`agreement_expired`). Acceptance (第十一条) requires ev
 
 Coverage (:func:`coverage`): the items in force — past their due date or already delivered, i.e. every status
 but ``NOT_DUE`` — are *due*; coverage = the ``DELIVERED`` ones ÷ the due ones, an exact Decimal; nothing due is
-coverage 1 (100 %). So whatever the sweep finds broken counts against coverage, and nothing else does.
+coverage 1 (100 %). So every item the evaluator judges broken (``MISSED``, ``STALE``) counts against coverage,
+and nothing else does.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ What the cut run (:func:`run_cuts`) does for one ``as_of``
 
 Coverage (precisely)
     The one evaluator's (:mod:`govflow.states.obligations`), as the sweep, the acceptance guard and the
-    dashboard use it: the *due items* of a project are its agreement items (all its agreements, expired ones
-    included: an expired agreement is itself a finding, 第八条, and does not end the duty to share) whose
-    实现进度 date ``due`` lies before ``as_of``; an item is *covered* when its status is ``DELIVERED`` (a
-    delivery of more than zero records within its update frequency before ``as_of``).
-    ``coverage = covered / due items``, an exact Decimal; a project without due items has coverage 1.
+    dashboard use it: the *due items* of a project are its agreement items in force on ``as_of`` — past their
+    实现进度 date or already delivered — of all its agreements, expired ones included (an expired agreement is
+    itself a finding, 第八条, and does not end the duty to share); an item is *covered* when its status is
+    ``DELIVERED``: its last delivery of more than zero records on or before ``as_of`` is within its update
+    frequency. ``coverage = covered / due items``, an exact Decimal; a project without due items has coverage 1.
     Evidence lists every due item with its status and shows coverage rounded *down* to four places so that a
     value just below the threshold never prints as the threshold.
 
