@@ -116,6 +116,7 @@ _AGREEMENT_ITEMS = (
     select(
         _AI,
         _CI.c.code.label("catalog_code"),
+        _CI.c.update_frequency.label("catalog_frequency"),
         DEPT.c.code.label("consumer_code"),
         DEPT.c.name.label("consumer_name"),
     )
@@ -138,12 +139,13 @@ _JUDGMENTS = (
     .join(_RV, _RV.c.id == _RJ.c.review_id)
     .where(_RV.c.project_id == _PID)
 )
-_DELIVERED = (
-    select(_CI.c.code, DEPT.c.code, func.sum(_DE.c.records))
+#: a delivery of 0 records is no delivery (govflow.states.obligations)
+_LAST_DELIVERY = (
+    select(_CI.c.code, DEPT.c.code, func.max(_DE.c.day))
     .select_from(_DE)
     .join(_CI, _CI.c.id == _DE.c.catalog_item_id)
     .join(DEPT, DEPT.c.id == _DE.c.consumer_id)
-    .where(and_(_DE.c.project_id == _PID, _DE.c.day <= bindparam("on")))
+    .where(and_(_DE.c.project_id == _PID, _DE.c.day <= bindparam("on"), _DE.c.records > 0))
     .group_by(_CI.c.code, DEPT.c.code)
 )
 _OPEN_FINDINGS = (
@@ -217,6 +219,7 @@ def load_agreements(
                 scope=r["scope"],
                 usage=r["usage"],
                 due=r["due"],
+                catalog_frequency=Frequency(r["catalog_frequency"]),
             )
         )
     return [
@@ -281,9 +284,10 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
     ]
 
 
-def load_delivered(session: Session, project_id: int, on: date) -> dict[tuple[str, str], int]:
-    rows = session.execute(_DELIVERED, {"pid": project_id, "on": on})
-    return {(str(c), str(d)): int(n or 0) for c, d, n in rows}
+def load_last_delivery(session: Session, project_id: int, on: date) -> dict[tuple[str, str], date]:
+    """(catalog code, consumer code) -> the last day on or before ``on`` with records > 0."""
+    rows = session.execute(_LAST_DELIVERY, {"pid": project_id, "on": on})
+    return {(str(c), str(d)): day for c, d, day in rows}
 
 
 def load_open_findings(session: Session, project_id: int) -> list[str]:
@@ -329,7 +333,7 @@ def load_facts(
         needs=load_needs(session, pid) if "needs" in parts else None,
         opinions=opinions,
         reviews=tuple(load_reviews(session, pid)) if "reviews" in parts else (),
-        delivered=load_delivered(session, pid, on) if "delivered" in parts else {},
+        last_delivery=load_last_delivery(session, pid, on) if "delivered" in parts else {},
         open_findings=tuple(load_open_findings(session, pid)) if "findings" in parts else (),
         names={c: n for c, n in names.items() if c in mentioned} if parts else {},
     )

@@ -9,9 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from govflow.states.findings import FREQUENCY_LABELS
+from govflow.states.obligations import Obligation, ObligationStatus, ObligationVerdict, evaluate
 from govflow.states.phases import REVIEW_STAGE_OF, Event, Phase
 from govflow.states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
-from govflow.states.sharing import FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
+from govflow.states.sharing import AgreementItemFact, FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
 from govflow.states.verdict import Reason, Verdict, clause
 
 NOT_ACCEPTED = clause("第十条", "第二款")  # 不予受理 / 不予审批
@@ -196,22 +198,17 @@ def submit_feasibility(f: ProjectFacts, ctx: GuardContext) -> Verdict:
 
 
 def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
-    """不予通过验收 (第十一条) while a due agreement item shows no delivery or a sharing finding is open."""
+    """不予通过验收 (第十一条) unless every due agreement item is delivered at its frequency, judged on the
+    deliveries themselves by the one evaluator (the sweep's rules), and no sharing finding is open."""
     reasons: list[Reason] = []
     for agreement in f.agreements:
         for it in agreement.items:
-            if it.due is not None and it.due <= ctx.on and f.delivered.get((it.catalog, it.consumer), 0) <= 0:
-                reasons.append(
-                    Reason(
-                        "DELIVERY_MISSING",
-                        ACCEPTANCE,
-                        f"共享协定 {agreement.code} 约定 {it.due.isoformat()} 前向{f.dept(it.consumer)}提供"
-                        f"目录条目 {it.catalog}，但无交付记录，不予通过验收",
-                        f"agreement {agreement.code} promised item {it.catalog} to {it.consumer} by "
-                        f"{it.due.isoformat()}, but nothing was delivered; acceptance refused",
-                        detail={"agreement": agreement.code, "catalog": it.catalog, "consumer": it.consumer},
-                    )
-                )
+            last = f.last_delivery.get((it.catalog, it.consumer))
+            verdict = evaluate(Obligation(it.due, it.frequency, last, agreement.term_end), ctx.on)
+            if verdict.delivery is ObligationStatus.MISSED:
+                reasons.append(_delivery_missing(f, agreement.code, it, verdict))
+            elif verdict.delivery is ObligationStatus.STALE:
+                reasons.append(_delivery_stale(f, agreement.code, it, verdict))
     for key in f.open_findings:
         reasons.append(
             Reason(
@@ -223,6 +220,42 @@ def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
             )
         )
     return Verdict.of(reasons)
+
+
+def _obligation_detail(code: str, it: AgreementItemFact, v: ObligationVerdict) -> dict[str, object]:
+    rule = v.delivery.rule
+    return {
+        "agreement": code,
+        "catalog": it.catalog,
+        "consumer": it.consumer,
+        "status": v.delivery.value,
+        "rule": rule.value if rule else None,
+    }
+
+
+def _delivery_missing(f: ProjectFacts, code: str, it: AgreementItemFact, v: ObligationVerdict) -> Reason:
+    due = it.due.isoformat() if it.due else ""
+    return Reason(
+        "DELIVERY_MISSING",
+        ACCEPTANCE,
+        f"共享协定 {code} 约定 {due} 前向{f.dept(it.consumer)}提供目录条目 {it.catalog}，但无交付记录，不予通过验收",
+        f"agreement {code} promised item {it.catalog} to {it.consumer} by {due}, but nothing was delivered; "
+        "acceptance refused",
+        detail=_obligation_detail(code, it, v),
+    )
+
+
+def _delivery_stale(f: ProjectFacts, code: str, it: AgreementItemFact, v: ObligationVerdict) -> Reason:
+    last = v.last_delivery.isoformat() if v.last_delivery else ""
+    return Reason(
+        "DELIVERY_STALE",
+        ACCEPTANCE,
+        f"共享协定 {code} 约定向{f.dept(it.consumer)}按「{FREQUENCY_LABELS[v.frequency][0]}」提供目录条目 "
+        f"{it.catalog}，最后一次交付为 {last}，已超过允许间隔 {v.max_gap_days} 天，不予通过验收",
+        f"agreement {code} promised item {it.catalog} to {it.consumer} {FREQUENCY_LABELS[v.frequency][1]}; "
+        f"the last delivery was on {last}, more than {v.max_gap_days} days ago; acceptance refused",
+        detail=_obligation_detail(code, it, v),
+    )
 
 
 def no_guard(f: ProjectFacts, ctx: GuardContext) -> Verdict:

@@ -149,6 +149,13 @@ class AgreementItemFact:
     scope: str | None
     usage: str | None
     due: date | None
+    #: the catalog item's update frequency, which an agreement item naming none follows
+    catalog_frequency: Frequency | None = None
+
+    @property
+    def frequency(self) -> Frequency:
+        """The agreed update frequency: the item's own, else its catalog item's (daily when neither is known)."""
+        return self.update_frequency or self.catalog_frequency or Frequency.DAILY
 
 
 @dataclass(frozen=True)
@@ -208,8 +215,8 @@ class ProjectFacts:
     needs: NeedsFact | None = None
     opinions: tuple[OpinionFact, ...] = ()
     reviews: tuple[ReviewFact, ...] = ()
-    #: (catalog code, consumer department) -> total records delivered up to the decision date
-    delivered: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (catalog code, consumer department) -> the last day up to the decision date with records > 0
+    last_delivery: dict[tuple[str, str], date] = field(default_factory=dict)
     open_findings: tuple[str, ...] = ()
     #: department code -> name, for messages people read
     names: dict[str, str] = field(default_factory=dict)

@@ -15,14 +15,14 @@ with the delivery evidence up to ``as_of`` and every agreement's term with ``as_
 An agreement whose term ends within ``policy.agreement_expiry_notice_days`` of ``as_of`` is not a finding but a
 notice to the lead department to adjust the authorization (第八条), sent once per agreement and term end.
 
-Set-based, in one transaction per chunk of projects, with no Python loop over agreement items or findings:
+Set-based, in one transaction per chunk of projects, with no statement per agreement item or finding:
 
-1. one ``INSERT … SELECT`` computes every broken obligation of the chunk — key, rule, period, clause and the
-   evidence JSON — into a temporary table (:data:`CURRENT`). The last delivery day of each agreement item is a
-   correlated ``ORDER BY day DESC LIMIT 1`` probe of the unique index ``delivery_evidence (catalog_item_id,
-   consumer_id, day)``: the engine walks the index backwards from ``as_of`` and stops at the first day with
-   records, so the cost follows the number of agreement items, not the millions of evidence rows a
-   ``GROUP BY`` over the evidence table reads (on SQLite about three times faster at 5,000,000 rows);
+1. one ``SELECT`` reads the candidate obligations of the chunk with their last delivery day
+   (:mod:`govflow.governance.obligations`, an index probe per item), narrowed in SQL to the items that can be
+   broken; each is judged by the one evaluator (:func:`govflow.states.obligations.evaluate` and
+   :func:`~govflow.states.obligations.finding_rules`), and the broken ones — key, rule, period, clause and the
+   evidence — go into a temporary table (:data:`CURRENT`) in one batched ``INSERT``; so do the expired
+   agreements (:func:`~govflow.states.obligations.agreement_expired`);
 2. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` opens the findings whose key is new;
 3. one ``UPDATE`` closes the open findings whose key is no longer current;
 4. one ``INSERT … SELECT`` writes the outbox message of each new finding;
@@ -31,7 +31,7 @@ Set-based, in one transaction per chunk of projects, with no Python loop over ag
 Idempotent: a finding's key is ``{project}/{rule}/{agreement}/{catalog}/{consumer}/{period}`` (``-`` for the
 catalog and consumer of ``AGREEMENT_EXPIRED``), and a key that exists — open or closed — is never inserted again,
 so rerunning an ``as_of`` creates nothing. A later ``as_of`` closes (never deletes) the open findings whose cause
-is gone, and the rectification orders issued for them (see :func:`govflow.governance.rectification.close_orders_of_findings`).
+is gone, and the rectification orders issued for them (see :func:`govflow.governance.orders.close_orders_of_findings`).
 Findings opened after ``as_of`` (by a run for a later day) are never touched by a run for an earlier day.
 """
 
@@ -57,7 +57,6 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    null,
     or_,
     select,
     type_coerce,
@@ -68,70 +67,37 @@ from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
+from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, obligation_query, rows_of
+from govflow.governance.orders import close_orders_of_findings
 from govflow.governance.outbox import OUTBOX, enqueue_many
 from govflow.governance.policy_service import active_policy
+from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
-from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Finding, Project
+from govflow.models.tables import Agreement, Finding, Project
 from govflow.models.types import UTCDateTime
+from govflow.states.findings import (
+    CAUSE_GONE,
+    FORM_LABELS,
+    LEFT_SWEPT_PHASES,
+    MILESTONE_MISSED,
+    NOTICE_CLAUSE,
+    RULE_CLAUSE,
+    RULE_LABELS,
+    RULES,
+    SWEEP_ACTOR,
+    FindingStatus,
+    Rule,
+)
+from govflow.states.obligations import ObligationVerdict, agreement_expired, finding_rules
 from govflow.states.permissions import Role
 from govflow.states.phases import SWEPT_PHASES, Phase
-from govflow.states.sharing import FREQUENCY_DAYS, AgreementForm, Frequency
-from govflow.states.verdict import clause
+from govflow.states.sharing import FREQUENCY_DAYS, AgreementForm
 
 FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
-ITEM, CATALOG, EVIDENCE = t(AgreementItem), t(CatalogItem), t(DeliveryEvidence)
 
-MILESTONE_MISSED = "MILESTONE_MISSED"
-DELIVERY_STALE = "DELIVERY_STALE"
-AGREEMENT_EXPIRED = "AGREEMENT_EXPIRED"
-RULES = (MILESTONE_MISSED, DELIVERY_STALE, AGREEMENT_EXPIRED)
-
-#: the clause each rule cites in the finding's ``clause`` column, and the term of 第八条 it rests on
-RULE_CLAUSE = {
-    MILESTONE_MISSED: clause("第十一条"),
-    DELIVERY_STALE: clause("第十一条"),
-    AGREEMENT_EXPIRED: clause("第八条"),
-}
-RULE_BASIS = {
-    MILESTONE_MISSED: ("733号文 第八条（实现进度）", "733号文 第八条 (implementation schedule)"),
-    DELIVERY_STALE: ("733号文 第八条（更新频度）", "733号文 第八条 (update frequency)"),
-    AGREEMENT_EXPIRED: ("733号文 第八条（共享期限）", "733号文 第八条 (sharing term)"),
-}
-RULE_LABELS = {
-    MILESTONE_MISSED: ("到期未实现共享", "sharing not realised by its due date"),
-    DELIVERY_STALE: ("未按更新频度持续共享", "sharing not kept up at the agreed frequency"),
-    AGREEMENT_EXPIRED: ("共享协定已到期", "sharing agreement expired"),
-}
-NOTICE_CLAUSE = clause("第八条")
-
-#: why a finding was closed (``finding.closed_reason``)
-CAUSE_GONE = "cause_gone"
-LEFT_SWEPT_PHASES = "left_swept_phases"
-CLOSED_REASON_LABELS = {
-    CAUSE_GONE: (
-        "问题已消除（交付记录或协定期限已符合要求）",
-        "the cause is gone (delivery or term now in order)",
-    ),
-    LEFT_SWEPT_PHASES: ("项目已离开监测阶段", "the project left the swept phases"),
-}
-
-FREQUENCY_LABELS: dict[Frequency, tuple[str, str]] = {
-    Frequency.REALTIME: ("实时", "real-time"),
-    Frequency.DAILY: ("每日", "daily"),
-    Frequency.WEEKLY: ("每周", "weekly"),
-    Frequency.MONTHLY: ("每月", "monthly"),
-    Frequency.QUARTERLY: ("每季度", "quarterly"),
-    Frequency.YEARLY: ("每年", "yearly"),
-}
-FORM_LABELS = {AgreementForm.AGREEMENT: "信息共享协定", AgreementForm.JOINT_DOCUMENT: "联合发文"}
-
-SWEEP_ACTOR = "govflow-sweep"
-#: the role recorded on audit events written by the scheduled flows
-SYSTEM_ROLE = "system"
 #: up to this many keys are listed in the run's audit event; beyond it the event carries their digest only
 AUDIT_KEY_LIST_LIMIT = 50
 _SWEPT = sorted(p.value for p in SWEPT_PHASES)
@@ -185,9 +151,6 @@ CURRENT = Table(
 
 def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> SweepResult:
     """Sweep the projects with ids in ``chunk`` (inclusive; None = all) as of ``as_of``, in one transaction."""
-    # rectification builds on findings (it imports this module); closing orders is the one call back
-    from govflow.governance.rectification import close_orders_of_findings
-
     with unit_of_work(app.engine) as s:
         sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
         policy = active_policy(s)
@@ -228,7 +191,7 @@ class _Sql:
     """The few expressions SQLite and PostgreSQL spell differently, for one run's ``as_of``.
 
     Dates: SQLite stores them as ISO text, PostgreSQL as ``date``. JSON: ``json_object`` vs
-    ``json_build_object``; SQLite's ``json()`` keeps a ``CASE`` of two objects an object instead of a string.
+    ``json_build_object``.
     """
 
     pg: bool
@@ -241,26 +204,11 @@ class _Sql:
     def iso(self, d: Any) -> ColumnElement[str]:
         return type_coerce(func.to_char(d, "YYYY-MM-DD") if self.pg else d, String)
 
-    def plus_days(self, d: Any, n: Any) -> Any:
-        if self.pg:
-            return d + n
-        return func.date(d, self.text("+") + cast(n, String) + self.text(" days"))
-
     def obj(self, **pairs: Any) -> ColumnElement[Any]:
         args: list[Any] = []
         for k, v in pairs.items():
             args += [self.text(k), v]
         return (func.json_build_object if self.pg else func.json_object)(*args)
-
-    def as_json(self, expr: Any) -> Any:
-        return expr if self.pg else func.json(expr)
-
-    def key(self, *parts: Any) -> ColumnElement[str]:
-        out: Any = None
-        for i, part in enumerate(parts):
-            piece = type_coerce(part, String) if not isinstance(part, str) else self.text(part)
-            out = piece if i == 0 else out + self.text("/") + piece
-        return type_coerce(out, String)
 
 
 def _in_chunk(column: ColumnElement[int], chunk: tuple[int, int] | None) -> ColumnElement[bool]:
@@ -274,50 +222,23 @@ def _insert(s: Session, table: Table) -> Any:
 
 
 def _compute_current(s: Session, sql: _Sql, chunk: tuple[int, int] | None) -> None:
-    """Fill :data:`CURRENT` with every broken obligation of the chunk: two ``INSERT … SELECT``."""
-    cols = ["key", "project_id", "rule", "subject", "period", "clause", "evidence"]
-    for q in (_item_violations(sql, chunk), _expired_agreements(sql, chunk)):
+    """Fill :data:`CURRENT` with every broken obligation of the chunk, as the evaluator judges it."""
+    rows = [*_item_findings(s, sql.as_of, chunk), *_expired_findings(s, sql.as_of, chunk)]
+    if rows:
         # two agreement items may promise the same item to the same consumer: one finding
-        s.execute(_insert(s, CURRENT).from_select(cols, q).on_conflict_do_nothing(index_elements=["key"]))
+        s.execute(_insert(s, CURRENT).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
-def _item_violations(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
-    """Agreement items with a missed milestone or a stale delivery, as rows of :data:`CURRENT`."""
-    as_of = sql.as_of
-    last_day = (
-        select(EVIDENCE.c.day)
-        .where(
-            EVIDENCE.c.catalog_item_id == ITEM.c.catalog_item_id,
-            EVIDENCE.c.consumer_id == ITEM.c.consumer_id,
-            EVIDENCE.c.day <= as_of,
-            EVIDENCE.c.records > 0,
-        )
-        .order_by(EVIDENCE.c.day.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+def _candidates(as_of: date, chunk: tuple[int, int] | None) -> Select[Any]:
+    """The obligations of swept projects that can be broken on ``as_of``, with the records of their last
+    delivery day. SQL only narrows the rows, from the same table of frequencies the evaluator uses (never
+    delivered and past due; in operation, last delivered longer ago than the frequency allows); the verdict is
+    the evaluator's."""
     items = (
-        select(
-            ITEM.c.catalog_item_id,
-            ITEM.c.consumer_id,
-            ITEM.c.due,
-            func.coalesce(ITEM.c.update_frequency, CATALOG.c.update_frequency).label("frequency"),
-            AGREEMENT.c.code.label("agreement"),
-            CATALOG.c.code.label("catalog"),
-            CATALOG.c.name.label("catalog_name"),
-            PROJECT.c.id.label("project_id"),
-            PROJECT.c.code.label("project"),
-            PROJECT.c.phase,
-            last_day.label("last_day"),
-        )
-        .select_from(ITEM)
-        .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
-        .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
-        .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
-        .where(
+        obligation_query(
+            as_of,
             PROJECT.c.phase.in_(_SWEPT),
             _in_chunk(PROJECT.c.id, chunk),
-            # only these items can break a rule; the others need no evidence probe
             or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
         )
         # computed once per item, then filtered (without it SQLite repeats the probe per reference)
@@ -325,51 +246,13 @@ def _item_violations(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         .prefix_with("MATERIALIZED")
     )
     i = items.c
-    gap = case({f.value: d for f, d in FREQUENCY_DAYS.items()}, value=i.frequency, else_=0)
     cutoff = case(
         {f.value: literal(as_of - timedelta(days=d), Date) for f, d in FREQUENCY_DAYS.items()},
         value=i.frequency,
         else_=None,
     )
-    missed = i.last_day.is_(None)
-    rule = case((missed, sql.text(MILESTONE_MISSED)), else_=sql.text(DELIVERY_STALE))
-    period = sql.iso(func.coalesce(i.last_day, i.due))
-    consumer = DEPT.alias("consumer")
-    evidence = sql.obj(
-        project=i.project,
-        agreement=i.agreement,
-        catalog=i.catalog,
-        catalog_name=i.catalog_name,
-        consumer=consumer.c.code,
-        consumer_name=consumer.c.name,
-        expected=sql.as_json(
-            case(
-                (missed, sql.obj(due=sql.iso(i.due))),
-                else_=sql.obj(frequency=i.frequency, max_gap_days=gap),
-            )
-        ),
-        delivered=sql.obj(
-            records=func.coalesce(EVIDENCE.c.records, 0),
-            last_day=sql.iso(i.last_day),
-        ),
-        since=sql.iso(case((missed, sql.plus_days(i.due, 1)), else_=sql.plus_days(i.last_day, gap + 1))),
-        basis=case(
-            (missed, sql.text(RULE_BASIS[MILESTONE_MISSED][0])), else_=sql.text(RULE_BASIS[DELIVERY_STALE][0])
-        ),
-        as_of=sql.iso(literal(as_of, Date)),
-    )
     return (
-        select(
-            sql.key(i.project, rule, i.agreement, i.catalog, consumer.c.code, period),
-            i.project_id,
-            rule,
-            sql.key(i.agreement, i.catalog, consumer.c.code),
-            period,
-            sql.text(RULE_CLAUSE[MILESTONE_MISSED]),
-            evidence,
-        )
-        .select_from(items)
-        .join(consumer, consumer.c.id == i.consumer_id)
+        select(items, func.coalesce(EVIDENCE.c.records, 0).label("records"))
         .outerjoin(
             EVIDENCE,
             and_(
@@ -380,51 +263,108 @@ def _item_violations(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         )
         .where(
             or_(
-                and_(i.due < as_of, missed),
+                and_(i.due < as_of, i.last_day.is_(None)),
                 and_(i.phase == Phase.OPERATION.value, i.last_day < cutoff),
             )
         )
     )
 
 
-def _expired_agreements(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
-    """Agreements of swept projects whose term ended before ``as_of``, as rows of :data:`CURRENT`."""
-    end = sql.iso(AGREEMENT.c.term_end)
-    evidence = sql.obj(
-        project=PROJECT.c.code,
-        agreement=AGREEMENT.c.code,
-        form=AGREEMENT.c.form,
-        phase=PROJECT.c.phase,
-        expected=sql.obj(term_end=end),
-        delivered=null(),
-        since=sql.iso(sql.plus_days(AGREEMENT.c.term_end, 1)),
-        basis=sql.text(RULE_BASIS[AGREEMENT_EXPIRED][0]),
-        as_of=sql.iso(literal(sql.as_of, Date)),
+def _item_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:
+    """Rows of :data:`CURRENT` for the item findings (MILESTONE_MISSED, DELIVERY_STALE) of the chunk."""
+    result = list(s.execute(_candidates(as_of, chunk)))
+    out: list[dict[str, Any]] = []
+    for row, records in zip(rows_of(result), (int(r.records) for r in result), strict=True):
+        verdict = row.judge(as_of)
+        for rule in finding_rules(verdict, Phase(row.phase)):
+            out.append(_item_finding(row, verdict, rule, records))
+    return out
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _item_finding(row: ObligationRow, v: ObligationVerdict, rule: Rule, records: int) -> dict[str, Any]:
+    missed = rule is Rule.MILESTONE_MISSED
+    period = _iso(v.last_delivery or v.due)
+    subject = f"{row.agreement}/{row.catalog}/{row.consumer}"
+    expected: dict[str, Any] = (
+        {"due": _iso(v.due)} if missed else {"frequency": v.frequency.value, "max_gap_days": v.max_gap_days}
     )
-    return (
+    return {
+        "key": f"{row.project}/{rule.value}/{subject}/{period}",
+        "project_id": row.project_id,
+        "rule": rule.value,
+        "subject": subject,
+        "period": period,
+        "clause": rule.clause,
+        "evidence": {
+            "project": row.project,
+            "agreement": row.agreement,
+            "catalog": row.catalog,
+            "catalog_name": row.catalog_name,
+            "consumer": row.consumer,
+            "consumer_name": row.consumer_name,
+            "expected": expected,
+            "delivered": {"records": records, "last_day": _iso(v.last_delivery)},
+            "since": _iso(v.since),
+            "basis": rule.basis(),
+            "as_of": v.on.isoformat(),
+        },
+    }
+
+
+def _expired_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:
+    """Rows of :data:`CURRENT` for the agreements of swept projects whose term ended (第八条 共享期限)."""
+    q = (
         select(
-            sql.key(PROJECT.c.code, AGREEMENT_EXPIRED, AGREEMENT.c.code, "-", "-", end),
-            PROJECT.c.id,
-            sql.text(AGREEMENT_EXPIRED),
             AGREEMENT.c.code,
-            end,
-            sql.text(RULE_CLAUSE[AGREEMENT_EXPIRED]),
-            evidence,
+            AGREEMENT.c.form,
+            AGREEMENT.c.term_end,
+            PROJECT.c.id,
+            PROJECT.c.code,
+            PROJECT.c.phase,
         )
         .select_from(AGREEMENT)
         .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
-        .where(
-            PROJECT.c.phase.in_(_SWEPT),
-            _in_chunk(PROJECT.c.id, chunk),
-            AGREEMENT.c.term_end < sql.as_of,
-        )
+        .where(PROJECT.c.phase.in_(_SWEPT), _in_chunk(PROJECT.c.id, chunk), AGREEMENT.c.term_end < as_of)
     )
+    rule = Rule.AGREEMENT_EXPIRED
+    out: list[dict[str, Any]] = []
+    for code, form, end, pid, project, phase in s.execute(q):
+        if not agreement_expired(end, as_of):  # pragma: no cover - the WHERE above reads the same rule
+            continue
+        out.append(
+            {
+                "key": f"{project}/{rule.value}/{code}/-/-/{end.isoformat()}",
+                "project_id": int(pid),
+                "rule": rule.value,
+                "subject": str(code),
+                "period": end.isoformat(),
+                "clause": rule.clause,
+                "evidence": {
+                    "project": project,
+                    "agreement": code,
+                    "form": form,
+                    "phase": phase,
+                    "expected": {"term_end": end.isoformat()},
+                    "delivered": None,
+                    "since": (end + timedelta(days=1)).isoformat(),
+                    "basis": rule.basis(),
+                    "as_of": as_of.isoformat(),
+                },
+            }
+        )
+    return out
 
 
 def _judged(as_of: date, chunk: tuple[int, int] | None) -> ColumnElement[bool]:
     """Open findings of the chunk this run judges: a finding opened by a run for a later day is not its business."""
     return and_(
-        FINDING.c.status == "open", FINDING.c.opened_on <= as_of, _in_chunk(FINDING.c.project_id, chunk)
+        FINDING.c.status == FindingStatus.OPEN.value,
+        FINDING.c.opened_on <= as_of,
+        _in_chunk(FINDING.c.project_id, chunk),
     )
 
 
@@ -444,7 +384,7 @@ def _open_new(s: Session, sql: _Sql) -> list[Any]:
         CURRENT.c.clause,
         CURRENT.c.evidence,
         literal(sql.as_of, Date),
-        sql.text("open"),
+        sql.text(FindingStatus.OPEN.value),
     ).where(
         # every key is tried once and a known one skipped by the unique index; a NOT EXISTS anti-join here
         # made PostgreSQL rescan the growing table for each row of a first sweep (minutes instead of seconds).
@@ -464,7 +404,7 @@ def _close_gone(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[
     stmt = (
         update(FINDING)
         .where(_judged(as_of, chunk), ~still)
-        .values(status="closed", closed_on=as_of, closed_reason=reason)
+        .values(status=FindingStatus.CLOSED.value, closed_on=as_of, closed_reason=reason)
         .returning(FINDING.c.id, FINDING.c.key, FINDING.c.rule, FINDING.c.closed_reason)
     )
     return sorted(s.execute(stmt).all(), key=lambda r: str(r[1]))
@@ -540,62 +480,6 @@ def _agreements_ending(s: Session, as_of: date, horizon: date, chunk: tuple[int,
         .order_by(PROJECT.c.code, AGREEMENT.c.code)
     )
     return list(s.execute(q))
-
-
-def describe_finding(rule: str, evidence: dict[str, Any], lang: str = "zh") -> str:
-    """A finding explained in one sentence (zh-CN, or English with ``lang="en"``), citing its 第八条 term."""
-    ev = evidence
-    en = lang == "en"
-    basis = RULE_BASIS.get(rule, ("", ""))[1 if en else 0]
-    expected, delivered = ev.get("expected") or {}, ev.get("delivered") or {}
-    a, as_of = ev.get("agreement"), ev.get("as_of")
-    if rule == AGREEMENT_EXPIRED:
-        end = expected.get("term_end")
-        try:
-            form, phase = AgreementForm(str(ev.get("form"))), Phase(str(ev.get("phase")))
-        except ValueError:
-            form, phase = AgreementForm.AGREEMENT, Phase.OPERATION
-        if en:
-            return (
-                f"the sharing term of {form.value} {a} ended on {end} while the project is in '{phase.en}'; "
-                f"renew the agreement or adjust the authorization ({basis})"
-            )
-        return (
-            f"{FORM_LABELS[form]} {a} 的共享期限已于 {end} 届满，项目仍处于「{phase.zh}」阶段；"
-            f"请续签协定或调整信息共享授权范围（{basis}）"
-        )
-    c, name, consumer, consumer_name = (
-        ev.get("catalog"),
-        ev.get("catalog_name"),
-        ev.get("consumer"),
-        ev.get("consumer_name"),
-    )
-    if rule == MILESTONE_MISSED:
-        due = expected.get("due")
-        if en:
-            return (
-                f"agreement {a} promised catalog item {c} ({name}) to {consumer} by {due}; no delivery "
-                f"recorded up to {as_of} ({basis})"
-            )
-        return (
-            f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）共享，实现进度为 {due}；"
-            f"截至 {as_of} 无交付记录（{basis}）"
-        )
-    last, days = delivered.get("last_day"), expected.get("max_gap_days")
-    gap = (date.fromisoformat(as_of) - date.fromisoformat(last)).days if as_of and last else None
-    try:
-        f_zh, f_en = FREQUENCY_LABELS[Frequency(str(expected.get("frequency")))]
-    except ValueError:
-        f_zh = f_en = str(expected.get("frequency"))
-    if en:
-        return (
-            f"agreement {a} promised catalog item {c} ({name}) to {consumer} {f_en}; the last delivery was on "
-            f"{last}, {gap} days before {as_of} (at most {days} allowed, {basis})"
-        )
-    return (
-        f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）按「{f_zh}」更新；最后一次交付为 "
-        f"{last}，至 {as_of} 已 {gap} 天未更新（允许间隔 {days} 天，{basis}）"
-    )
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -684,20 +568,10 @@ def _audit_run(s: Session, app: App, result: SweepResult, opened: list[str], clo
         }
     )
     chunk = f"，项目 id {result.chunk[0]}–{result.chunk[1]}" if result.chunk else ""
+    note = (
+        f"清单扫描 as_of {result.as_of.isoformat()}{chunk}：新发现 {result.opened} 项，关闭 {result.closed} 项，"
+        f"仍未解决 {result.still_open} 项，到期提示 {result.expiry_notices} 条，随问题关闭的整改通知 {result.orders_closed} 份"
+    )
     audit.append(
-        s,
-        [
-            AuditRecord(
-                kind="data",
-                outcome="recorded",
-                action="flow.sweep",
-                actor=SWEEP_ACTOR,
-                role=SYSTEM_ROLE,
-                occurred_at=app.clock(),
-                reasons=reasons,
-                note=f"清单扫描 as_of {result.as_of.isoformat()}{chunk}：新发现 {result.opened} 项，"
-                f"关闭 {result.closed} 项，仍未解决 {result.still_open} 项，到期提示 {result.expiry_notices} 条，"
-                f"随问题关闭的整改通知 {result.orders_closed} 份",
-            )
-        ],
+        s, [system_record("flow.sweep", SWEEP_ACTOR, app.clock(), note, kind="data", reasons=reasons)]
     )

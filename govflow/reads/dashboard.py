@@ -6,20 +6,24 @@ Everything here reads in one read-only unit of work and changes nothing.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from govflow.governance import rectification
+from govflow.governance.obligations import PROJECT, obligation_query, read_obligations, rows_of
 from govflow.lifecycle.services import Actor, App, ProjectView, _project_row, business_date, get_actor
 from govflow.models.db import unit_of_work
-from govflow.models.facts import DEPT, PARTS, load_facts, related_departments, t
-from govflow.models.tables import Agreement, AgreementItem, CatalogItem, DeliveryEvidence, Project
+from govflow.models.facts import PARTS, load_facts, related_departments, t
+from govflow.models.tables import Project
 from govflow.reads import secrecy
 from govflow.states.guards import GuardContext, guard_for
 from govflow.states.lifecycle import events_from, transition_for
+from govflow.states.obligations import Coverage, ObligationVerdict, coverage
 from govflow.states.permissions import TABLE, Role, decide, event_action
 from govflow.states.phases import Event, Phase
 from govflow.states.verdict import Reason
@@ -147,69 +151,57 @@ def order_actions(actor: Actor, order: rectification.OrderView) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Coverage:
+class DepartmentCoverage:
+    """Sharing coverage of the agreement items a department provides (:func:`govflow.states.obligations.coverage`)."""
+
     department: str
     department_name: str
-    due: int  # agreement items whose 实现进度 date has passed
-    delivered: int  # of those, the ones with any delivery on record
+    cover: Coverage
 
     @property
-    def percent(self) -> float:
-        return 100.0 * self.delivered / self.due if self.due else 100.0
+    def due(self) -> int:
+        return self.cover.due
+
+    @property
+    def delivered(self) -> int:
+        return self.cover.delivered
+
+    @property
+    def percent(self) -> Decimal:
+        return self.cover.percent
 
 
-def coverage_by_department(app: App, on: date) -> list[Coverage]:
-    """Sharing coverage per providing department: agreement items due by ``on`` that show any delivery
-    (第八条 实现进度, 第十一条). Set-based: one query, grouped in SQL."""
-    ai, ag, ci, de = t(AgreementItem), t(Agreement), t(CatalogItem), t(DeliveryEvidence)
-    delivered = (
-        select(de.c.catalog_item_id, de.c.consumer_id)
-        .where(de.c.day <= on)
-        .group_by(de.c.catalog_item_id, de.c.consumer_id)
-        .subquery()
-    )
-    q = (
-        select(
-            DEPT.c.code,
-            DEPT.c.name,
-            func.count(ai.c.id).label("due"),
-            func.count(delivered.c.catalog_item_id).label("delivered"),
-        )
-        .select_from(ai)
-        .join(ag, ag.c.id == ai.c.agreement_id)
-        .join(ci, ci.c.id == ai.c.catalog_item_id)
-        .join(DEPT, DEPT.c.id == ci.c.provider_id)
-        .outerjoin(
-            delivered,
-            and_(
-                delivered.c.catalog_item_id == ai.c.catalog_item_id,
-                delivered.c.consumer_id == ai.c.consumer_id,
-            ),
-        )
-        .where(ai.c.due.is_not(None), ai.c.due <= on)
-        .group_by(DEPT.c.code, DEPT.c.name)
-        .order_by(DEPT.c.code)
-    )
+def coverage_by_department(app: App, on: date) -> list[DepartmentCoverage]:
+    """Sharing coverage per providing department on ``on``, every project's agreement items judged by the one
+    evaluator (第八条 实现进度、更新频度, 第十一条). One query."""
     with unit_of_work(app.engine, write=False) as s:
-        return [Coverage(str(r.code), str(r.name), int(r.due), int(r.delivered)) for r in s.execute(q)]
+        rows = list(rows_of(s.execute(obligation_query(on))))
+    names: dict[str, str] = {}
+    judged: dict[str, list[ObligationVerdict]] = defaultdict(list)
+    for r in rows:
+        names[r.provider] = r.provider_name
+        judged[r.provider].append(r.judge(on))
+    covers = {d: coverage(v) for d, v in judged.items()}
+    return [DepartmentCoverage(d, names[d], covers[d]) for d in sorted(covers) if covers[d].due]
+
+
+@dataclass(frozen=True)
+class ProjectObligations:
+    """Every agreement item of one project judged on ``on``, keyed by (agreement, catalog, consumer) codes."""
+
+    on: date
+    verdicts: dict[tuple[str, str, str], ObligationVerdict]
+    cover: Coverage
+
+
+def project_obligations(app: App, code: str, on: date) -> ProjectObligations:
+    """The obligations and sharing coverage of one project on ``on`` — the same figures as the cut evidence's."""
+    with unit_of_work(app.engine, write=False) as s:
+        rows = read_obligations(s, on, PROJECT.c.code == code)
+    verdicts = {(r.agreement, r.catalog, r.consumer): r.judge(on) for r in rows}
+    return ProjectObligations(on, verdicts, coverage(r.judge(on) for r in rows))
 
 
 def project_count(app: App) -> int:
     with unit_of_work(app.engine, write=False) as s:
         return int(s.execute(select(func.count()).select_from(t(Project))).scalar_one())
-
-
-def last_deliveries(app: App, code: str) -> dict[tuple[str, str], date]:
-    """The last delivery day per (catalog item code, consumer department code) of one project."""
-    de, ci = t(DeliveryEvidence), t(CatalogItem)
-    q = (
-        select(ci.c.code, DEPT.c.code.label("consumer"), func.max(de.c.day).label("last"))
-        .select_from(de)
-        .join(ci, ci.c.id == de.c.catalog_item_id)
-        .join(DEPT, DEPT.c.id == de.c.consumer_id)
-        .join(t(Project), t(Project).c.id == de.c.project_id)
-        .where(t(Project).c.code == code)
-        .group_by(ci.c.code, DEPT.c.code)
-    )
-    with unit_of_work(app.engine, write=False) as s:
-        return {(str(r.code), str(r.consumer)): r.last for r in s.execute(q)}

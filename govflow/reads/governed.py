@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlmodel import Session
 
-from govflow.governance import cuts, rectification, sweep
+from govflow.governance import cuts, rectification
 from govflow.governance.cuts import CutView
 from govflow.governance.rectification import OrderView, StepView
 from govflow.lifecycle.services import App, get_actor, use_case
@@ -30,6 +30,7 @@ from govflow.models.facts import DEPT, t
 from govflow.models.tables import CatalogItem, Finding
 from govflow.reads import secrecy
 from govflow.reads.secrecy import Reader, Visibility, secret_visible
+from govflow.states import findings
 from govflow.states.permissions import Role
 from govflow.states.verdict import clause
 
@@ -40,8 +41,8 @@ SECRET_CLAUSE = clause("第二条", "第三款")
 def masked_description(rule: str, agreement: str, lang: str) -> str:
     """What a reader who may not see a secret catalog item learns of a finding on it."""
     i = 1 if lang == "en" else 0
-    label = sweep.RULE_LABELS.get(rule, (rule, rule))[i]
-    basis = sweep.RULE_BASIS.get(rule, ("", ""))[i]
+    label = findings.RULE_LABELS.get(rule, (rule, rule))[i]
+    basis = findings.RULE_BASIS.get(rule, ("", ""))[i]
     if i:
         return (
             f"{label}: a secret catalog item of agreement {agreement} ({SECRET_CLAUSE}); the item, its consumer and "
@@ -89,7 +90,7 @@ def _seen_order(view: OrderView, seen: Visibility, hidden: dict[str, str]) -> Or
         reasons = [
             r | {"message": masked_description(str(r["code"]), agreement, "zh"),
                  "message_en": masked_description(str(r["code"]), agreement, "en"), "detail": None}
-            if r.get("code") in sweep.RULES else r
+            if r.get("code") in findings.RULES else r
             for r in reasons
         ]  # fmt: skip
     steps = tuple(_seen_step(st, seen, p, finding) for st in view.steps)

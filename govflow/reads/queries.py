@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.governance import sweep
 from govflow.governance.rectification import OrderView
 from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case, verify_audit
 from govflow.models.audit import ChainReport
@@ -43,6 +42,7 @@ from govflow.models.tables import (
 )
 from govflow.reads import governed
 from govflow.reads.secrecy import secret_visible, visibility
+from govflow.states import findings
 from govflow.states.errors import UsageError
 from govflow.states.permissions import Role
 
@@ -309,7 +309,7 @@ def list_findings(
     consumer in its subject and description are left out; the subject is only the agreement's code.
     """
     _one_of(status, FINDING_STATUSES, "状态", "status")
-    _one_of(rule, sweep.RULES, "规则", "rule")
+    _one_of(rule, findings.RULES, "规则", "rule")
     fi, pr, ro, pd = t(Finding), t(Project), t(RectificationOrder), t(ProjectDepartment)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
@@ -364,16 +364,16 @@ def _finding_out(r: dict[str, Any], lang: str) -> dict[str, Any]:
     i = 1 if lang == "en" else 0
     rule, evidence = str(r["rule"]), dict(r.pop("evidence") or {})
     masked = bool(r.pop("masked"))
-    label = sweep.RULE_LABELS.get(rule, (rule, rule))[i]
-    basis = sweep.RULE_BASIS.get(rule, ("", ""))[i]
-    closed = sweep.CLOSED_REASON_LABELS.get(r["closed_reason"] or "")
+    label = findings.RULE_LABELS.get(rule, (rule, rule))[i]
+    basis = findings.RULE_BASIS.get(rule, ("", ""))[i]
+    closed = findings.CLOSED_REASON_LABELS.get(r["closed_reason"] or "")
     out = {
         **r,
         "rule_label": label,
         "basis": basis,
         "status_label": FINDING_STATUS_LABELS.get(str(r["status"]), (r["status"], r["status"]))[i],
         "closed_reason_label": closed[i] if closed else None,
-        "description": sweep.describe_finding(rule, evidence, lang),
+        "description": findings.describe_finding(rule, evidence, lang),
         "evidence": evidence,
         "masked": masked,
     }

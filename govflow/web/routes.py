@@ -277,7 +277,7 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     )
     cover = dashboard.coverage_by_department(app, app.today())
     cover_chart = views.bar_chart(
-        [(c.department_name, c.percent, f"{c.percent:.0f}% ({c.delivered}/{c.due})") for c in cover],
+        [(c.department_name, float(c.percent), f"{c.percent:.0f}% ({c.delivered}/{c.due})") for c in cover],
         title=tr("coverage_per_dept", lang),
         max_value=100.0,
     )
@@ -359,17 +359,19 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         o["verdict_label"] = code_label(o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
     today = app.today()
-    last = dashboard.last_deliveries(app, code)
-    due = delivered = 0
+    judged = dashboard.project_obligations(app, code, today)
     for a in agreements:
         for i in a["items"]:
-            i["last_delivery"] = last.get((str(i["catalog"]), str(i["consumer"])))
-            i["is_due"] = i["due"] is not None and i["due"] <= today
-            if i["is_due"]:
-                due += 1
-                delivered += i["last_delivery"] is not None
+            v = judged.verdicts.get((str(a["code"]), str(i["catalog"]), str(i["consumer"])))
+            i["last_delivery"] = v.last_delivery if v else None
+            i["is_due"] = v is not None and v.in_force
+    cover = judged.cover
     return {
-        "coverage": {"due": due, "delivered": delivered, "percent": 100.0 * delivered / due if due else None},
+        "coverage": {
+            "due": cover.due,
+            "delivered": cover.delivered,
+            "percent": cover.percent if cover.due else None,
+        },
         "p": view,
         "phase_label": view.phase.label(lang),
         "history": history,

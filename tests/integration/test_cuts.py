@@ -8,16 +8,14 @@ on the deadlines flow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
-from govflow.demo import demo_portfolio
 from govflow.governance import cuts, policy_service
 from govflow.governance.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
 from govflow.lifecycle import services
@@ -33,7 +31,6 @@ from govflow.models.tables import (
     Project,
     RectificationOrder,
 )
-from govflow.settings import Settings
 from govflow.states.errors import (
     CalendarDataMissing,
     Conflict,
@@ -51,14 +48,6 @@ P5 = "ZJ-2026-005"
 NDRC = "11330000GF00000014"  # the consumer of C-002 in ZJ-2026-005
 POLICY_DATA = Path(__file__).resolve().parents[1] / "data" / "policy"
 AE, OB, CUT, RO = t(AuditEvent), t(OutboxMessage), t(CutRecommendation), t(RectificationOrder)
-
-
-@pytest.fixture
-def app(engine: Engine, db_url: str) -> Iterator[App]:
-    clock = iter(NOW + timedelta(seconds=i) for i in range(10_000))
-    application = App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
-    services.load_portfolio(application, demo_portfolio(), None)
-    yield application
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -310,13 +299,16 @@ def test_an_item_is_covered_when_its_last_delivery_is_within_its_frequency_windo
 
 
 def test_items_not_yet_due_do_not_count_and_no_due_items_means_full_coverage(app: App) -> None:
-    # on 2026-06-29 none of ZJ-2026-005's items (due 2026-06-30) is due yet: coverage 1, no cause
-    res = run_cuts(app, date(2026, 6, 29))
-    assert (res.projects, res.with_cause, res.proposed) == (1, 0, 0)
-    # on the due day all four are due, and the demo's deliveries all came later: coverage 0
-    res = run_cuts(app, date(2026, 6, 30))
+    # up to and including the due day (2026-06-30) none of ZJ-2026-005's items is due yet: coverage 1, no cause
+    # (the same rule as the sweep's MILESTONE_MISSED: the due day itself is still in time)
+    for day in (date(2026, 6, 29), date(2026, 6, 30)):
+        res = run_cuts(app, day)
+        assert (res.projects, res.with_cause, res.proposed) == (1, 0, 0)
+    # the day after all four are due, and the demo's deliveries all came later: coverage 0
+    res = run_cuts(app, date(2026, 7, 1))
     v = rec(app)
     assert v.evidence["coverage"] == {"value": "0.0000", "covered": 0, "due_items": 4, "threshold": "0.9"}
+    assert {o["status"] for o in v.evidence["obligations"]} == {"missed"}
     assert v.percent == Decimal("20.00")  # coverage 0 ≤ 0.5
 
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 
-from govflow.demo import demo_portfolio
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App, fire_event
 from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, OrderStep, OutboxMessage, Project, RectificationOrder
-from govflow.settings import Settings
 from govflow.states.errors import Conflict, NotFound, PermissionDenied, RuleRefused, UsageError
 from govflow.states.phases import Event, Phase
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
-
-
-@pytest.fixture
-def app(engine: Engine, db_url: str) -> Iterator[App]:
-    clock = iter(NOW + timedelta(seconds=i) for i in range(10_000))
-    application = App(Settings(database_url=db_url), engine, clock=lambda: next(clock))
-    services.load_portfolio(application, demo_portfolio(), None)
-    yield application
 
 
 def phase_version(app: App, code: str) -> tuple[str, int]:

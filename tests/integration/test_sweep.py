@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, update
 
 from govflow.demo import demo_portfolio
 from govflow.governance.rectification import run_deadlines, show_order
-from govflow.governance.sweep import SweepResult, describe_finding, run_sweep
+from govflow.governance.sweep import SweepResult, run_sweep
 from govflow.lifecycle import portfolio, services
 from govflow.lifecycle.services import App, fire_event
 from govflow.models.db import unit_of_work
@@ -33,6 +33,7 @@ from govflow.models.tables import (
     RectificationOrder,
 )
 from govflow.settings import Settings
+from govflow.states.findings import describe_finding
 from govflow.states.phases import Event
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, the demo's "today"

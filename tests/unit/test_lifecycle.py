@@ -77,7 +77,7 @@ def facts(**kw: object) -> ProjectFacts:
         "needs": NeedsFact("内部共享…", "外部共享…", "中央与地方…"),
         "opinions": (OpinionFact(OTHER, date(2026, 2, 10), OpinionVerdict.AGREE),),
         "reviews": (ReviewFact("proposal", "省咨询院", date(2026, 4, 1), dict(ALL_MET)),),
-        "delivered": {("C-001", LEAD): 1200},
+        "last_delivery": {("C-001", LEAD): date(2026, 5, 31)},
     }
     base.update(kw)
     return ProjectFacts(**base)  # type: ignore[arg-type]
@@ -225,7 +225,7 @@ def test_pass_acceptance_needs_delivery_for_due_items_and_no_open_finding() -> N
     out, now = run(
         Event.PASS_ACCEPTANCE,
         Phase.ACCEPTANCE_REVIEW,
-        facts(delivered={}, open_findings=("P-1/MILESTONE_MISSED/x",)),
+        facts(last_delivery={}, open_findings=("P-1/MILESTONE_MISSED/x",)),
     )
     assert not out.accepted and now == Phase.ACCEPTANCE_REVIEW.value
     assert codes(out) == ["DELIVERY_MISSING", "OPEN_FINDING"]
@@ -235,8 +235,18 @@ def test_pass_acceptance_needs_delivery_for_due_items_and_no_open_finding() -> N
     ag = AgreementFact(
         "A-1", AgreementForm.AGREEMENT, (LEAD, OTHER), DAY, DAY, date(2029, 1, 1), "依据", (later,)
     )
-    out, _ = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, facts(delivered={}, agreements=(ag,)))
+    out, _ = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, facts(last_delivery={}, agreements=(ag,)))
     assert out.accepted
+
+
+def test_pass_acceptance_needs_the_delivery_kept_up_at_its_frequency() -> None:
+    # the daily item was delivered on 05-31 (in time on 06-01) or last on 05-20 (11 days: stale)
+    out, _ = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, facts())
+    assert out.accepted
+    stale = facts(last_delivery={("C-001", LEAD): date(2026, 5, 20)})
+    out, _ = run(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, stale)
+    assert codes(out) == ["DELIVERY_STALE"]
+    assert out.reasons[0].detail["rule"] == "DELIVERY_STALE" and "2026-05-20" in out.reasons[0].message
 
 
 @pytest.mark.parametrize("event", [Event.REFUSE, Event.WITHDRAW])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -550,10 +549,11 @@ def test_xlsx_first_sheet(tmp_path: Path) -> None:
 
 
 def facts(p: pf.ProjectIn, evidence: list[pf.EvidenceIn]) -> ProjectFacts:
-    delivered: dict[tuple[str, str], int] = defaultdict(int)
+    last: dict[tuple[str, str], dt.date] = {}
     for e in evidence:
-        if e.project == p.code:
-            delivered[(e.catalog, e.consumer)] += e.records
+        if e.project == p.code and e.records > 0:
+            key = (e.catalog, e.consumer)
+            last[key] = max(last.get(key, e.date), e.date)
     needs = p.needs_analysis
     return ProjectFacts(
         code=p.code,
@@ -575,7 +575,7 @@ def facts(p: pf.ProjectIn, evidence: list[pf.EvidenceIn]) -> ProjectFacts:
             )
             for r in p.reviews
         ),
-        delivered=dict(delivered),
+        last_delivery=last,
     )
 
 
@@ -627,8 +627,8 @@ def test_demo_onboarded_construction_project_fails_acceptance(demo: dict[str, Pr
 
 def test_demo_operation_project_has_evidence(demo: dict[str, ProjectFacts]) -> None:
     f = demo["ZJ-2026-005"]
-    assert f.delivered[("C-001", NDRC)] == 1832 + 1290 + 1764 + 1200 + 455
-    assert set(f.delivered) == {("C-001", NDRC), ("C-002", NDRC), ("C-003", SAMR), ("C-004", NDRC)}
+    assert f.last_delivery[("C-001", NDRC)] == dt.date(2026, 11, 25)
+    assert set(f.last_delivery) == {("C-001", NDRC), ("C-002", NDRC), ("C-003", SAMR), ("C-004", NDRC)}
 
 
 def test_demo_has_a_user_for_every_role() -> None:

@@ -47,7 +47,7 @@ def decision(event: str, accepted: bool) -> dict[str, Any]:
     }
 
 
-#: rectification order events and what each adds to the payload (govflow.governance.rectification._message)
+#: rectification order events and what each adds to the payload (govflow.governance.orders.order_message)
 ORDER_EXTRAS: list[tuple[str, dict[str, Any]]] = [
     ("issued", {"notice_date": "2026-11-26", "workdays": 20, "finding": "F-1"}),
     ("reminder", {"reminder": 5, "due_on": "2026-12-17", "late": False}),

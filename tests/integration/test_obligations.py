@@ -1,0 +1,249 @@
+"""One table of obligation cases through every surface that judges sharing obligations, on SQLite and PostgreSQL:
+the acceptance guard (fired for real), the sweep's findings, the cut run's stored evidence (obligation status and
+coverage), the dashboard (the project's obligations and the providing department's coverage), the cut report and
+the API — each must say what :func:`govflow.states.obligations.evaluate` says.
+
+Data: the demo portfolio reduced to one agreement item — ZJ-2026-005's A-001 / C-002 to 浙江省发展和改革委员会
+(provided by 浙江省人力资源和社会保障厅) — whose due date, frequency, term and deliveries each case sets. An
+overdue rectification order makes every cut run propose a recommendation, so its evidence is always stored.
+
+Then, for every project of the demo (after ``govflow demo``'s flows) and of a small benchmark portfolio
+(bench/national.py), the dashboard's coverage equals the cut evidence's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, insert, select, update
+
+from govflow.access import auth
+from govflow.api import ApiSettings, create_app
+from govflow.demo import run_demo
+from govflow.governance import cuts
+from govflow.governance.cuts import run_cuts
+from govflow.governance.sweep import run_sweep
+from govflow.lifecycle import services
+from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import (
+    Agreement,
+    AgreementItem,
+    CatalogItem,
+    DeliveryEvidence,
+    Finding,
+    Project,
+    RectificationOrder,
+)
+from govflow.reads import dashboard, reports
+from govflow.states.obligations import (
+    Coverage,
+    Obligation,
+    ObligationStatus,
+    ObligationVerdict,
+    coverage,
+    evaluate,
+    finding_rules,
+    last_delivery,
+)
+from govflow.states.phases import Event, Phase
+from govflow.states.sharing import Frequency
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+AS_OF = date(2026, 11, 26)
+P5, AGREEMENT, CATALOG = "ZJ-2026-005", "A-001", "C-002"
+NDRC = "11330000GF00000014"  # the consumer
+HRSS = "11330000GF0000005G"  # the provider of C-002
+PAST, FUTURE = date(2026, 6, 30), date(2026, 12, 31)
+D, W, M = Frequency.DAILY, Frequency.WEEKLY, Frequency.MONTHLY
+AI, AG, PR, DE = t(AgreementItem), t(Agreement), t(Project), t(DeliveryEvidence)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    due: date | None
+    frequency: Frequency
+    deliveries: tuple[tuple[date, int], ...] = ()
+    term_end: date = date(2029, 12, 31)
+
+    def verdict(self) -> ObligationVerdict:
+        last = last_delivery(self.deliveries, AS_OF)
+        return evaluate(Obligation(self.due, self.frequency, last, self.term_end), AS_OF)
+
+
+CASES = [
+    Case("not yet due", FUTURE, W),
+    Case("due today", AS_OF, W),
+    Case("delivered before due", FUTURE, W, ((date(2026, 11, 25), 5),)),
+    Case("delivered before due, then stopped", FUTURE, W, ((date(2026, 11, 1), 5),)),
+    Case("no delivery after due", PAST, W),
+    Case("0-record delivery", PAST, W, ((date(2026, 11, 25), 0),)),
+    Case("delivered weekly", PAST, W, ((date(2026, 11, 20), 50),)),
+    Case("stale daily", PAST, D, ((date(2026, 11, 24), 10),)),
+    Case("stale weekly", PAST, W, ((date(2026, 11, 18), 10),)),
+    Case("stale monthly", PAST, M, ((date(2026, 10, 25), 10),)),
+    Case("in time monthly", PAST, M, ((date(2026, 10, 26), 10),)),
+    Case("0 records after a real delivery", PAST, W, ((date(2026, 11, 10), 7), (date(2026, 11, 24), 0))),
+    Case("agreement expired, delivered", PAST, W, ((date(2026, 11, 25), 5),), date(2026, 11, 20)),
+    Case("agreement expired, missed", PAST, W, (), date(2026, 10, 31)),
+]
+
+
+def _set_up(app: App, case: Case) -> None:
+    """Only the case's agreement item is left in the portfolio, with the case's terms and deliveries."""
+    with unit_of_work(app.engine) as s:
+        pid = s.execute(select(PR.c.id).where(PR.c.code == P5)).scalar_one()
+        aid = s.execute(select(AG.c.id).where(AG.c.project_id == pid, AG.c.code == AGREEMENT)).scalar_one()
+        ci = t(CatalogItem)
+        cid = s.execute(select(ci.c.id).where(ci.c.project_id == pid, ci.c.code == CATALOG)).scalar_one()
+        consumer = s.execute(select(DEPT.c.id).where(DEPT.c.code == NDRC)).scalar_one()
+        keep = (AI.c.agreement_id == aid) & (AI.c.catalog_item_id == cid) & (AI.c.consumer_id == consumer)
+        s.execute(delete(AI).where(~keep))
+        s.execute(update(AI).values(due=case.due, update_frequency=case.frequency.value))
+        s.execute(update(AG).where(AG.c.id == aid).values(term_end=case.term_end))
+        s.execute(delete(DE))
+        for day, records in case.deliveries:
+            s.execute(
+                insert(DE).values(
+                    project_id=pid, catalog_item_id=cid, consumer_id=consumer, day=day, records=records
+                )
+            )
+        s.execute(update(PR).where(PR.c.id == pid).values(phase=Phase.ACCEPTANCE_REVIEW.value))
+
+
+def _to_operation(app: App) -> None:
+    with unit_of_work(app.engine) as s:
+        s.execute(update(PR).where(PR.c.code == P5).values(phase=Phase.OPERATION.value))
+        pid = s.execute(select(PR.c.id).where(PR.c.code == P5)).scalar_one()
+        s.execute(  # an order 27 working days overdue: every cut run proposes, so its evidence is stored
+            insert(t(RectificationOrder)).values(
+                code=f"RO-{P5}-09",
+                project_id=pid,
+                origin="finding",
+                reasons=[],
+                notice_date=date(2026, 9, 1),
+                workdays=20,
+                deadline=date(2026, 10, 20),
+                status="overdue",
+                overdue_since=date(2026, 10, 21),
+                escalation_level=0,
+                policy_version="2026.1",
+                version=1,
+            )
+        )
+
+
+def _expected_rules(v: ObligationVerdict) -> set[str]:
+    rules = {r.value for r in finding_rules(v, Phase.OPERATION)}
+    return rules | ({"AGREEMENT_EXPIRED"} if v.expired else set())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_surface_gives_the_evaluators_verdict_and_coverage(app: App, case: Case) -> None:
+    v = case.verdict()
+    cover = coverage([v])
+    _set_up(app, case)
+
+    # the acceptance guard, fired for real (before any sweep, so no finding stands in its way)
+    res = services.fire_event(app, P5, Event.PASS_ACCEPTANCE, "wang")
+    broken = v.delivery in (ObligationStatus.MISSED, ObligationStatus.STALE)
+    assert res.accepted is not broken
+    assert [r.detail["status"] for r in res.reasons] == ([v.delivery.value] if broken else [])
+    assert [r.detail["rule"] for r in res.reasons] == ([v.delivery.rule] if broken else [])
+    _to_operation(app)
+
+    # the sweep
+    run_sweep(app, AS_OF)
+    fi = t(Finding)
+    with unit_of_work(app.engine, write=False) as s:
+        found = {str(r) for r in s.execute(select(fi.c.rule).where(fi.c.status == "open")).scalars()}
+    assert found == _expected_rules(v)
+
+    # the cut run's stored evidence
+    assert run_cuts(app, AS_OF).proposed == 1
+    ev = cuts.show_cut(app, P5, "2026", "zheng").evidence
+    _assert_evidence(ev, v, cover)
+    assert cuts.preview_evidence(app, P5, AS_OF)["coverage"] == ev["coverage"]
+
+    # the dashboard: the project's obligations and the providing department's coverage
+    judged = dashboard.project_obligations(app, P5, AS_OF)
+    assert judged.verdicts[(AGREEMENT, CATALOG, NDRC)] == v and judged.cover == cover
+    by_dept = {c.department: c.cover for c in dashboard.coverage_by_department(app, AS_OF)}
+    assert by_dept == ({HRSS: cover} if v.in_force else {})
+
+    # the cut report and the API
+    [row] = reports.records(reports.cuts_report(app, "2026", "zheng"))
+    _assert_evidence(row["evidence"], v, cover)
+    headers = {"Authorization": f"Bearer {auth.issue_token(app, None, 'zheng')}"}
+    with TestClient(create_app(ApiSettings(database_url=str(app.engine.url)), app=app)) as client:
+        listed = client.get("/api/v1/cuts", params={"period": "2026"}, headers=headers)
+        report = client.get("/api/v1/reports/cuts", params={"period": "2026"}, headers=headers)
+    assert listed.status_code == 200 and report.status_code == 200, (listed.text, report.text)
+    for body in (listed.json(), report.json()):
+        [api] = [c for c in (body["items"] if isinstance(body, dict) else body) if c["project"] == P5]
+        _assert_evidence(api["evidence"], v, cover)
+
+
+def _assert_evidence(ev: dict[str, object], v: ObligationVerdict, cover: Coverage) -> None:
+    assert ev["coverage"] == {
+        "value": cover.text(),
+        "covered": cover.delivered,
+        "due_items": cover.due,
+        "threshold": "0.9",
+    }
+    obligations = ev["obligations"]
+    assert isinstance(obligations, list)
+    expected = [(CATALOG, NDRC, v.status.value, v.covered)] if v.in_force else []
+    assert [(o["catalog"], o["consumer"], o["status"], o["covered"]) for o in obligations] == expected
+
+
+# ---------------------------------------------------------------------------------------------- portfolios
+
+
+def _assert_dashboard_equals_cut_evidence(app: App, as_of: date) -> list[Coverage]:
+    """For every project: the dashboard's coverage equals the cut evidence's; returns the coverages."""
+    with unit_of_work(app.engine, write=False) as s:
+        codes = [str(c) for c in s.execute(select(PR.c.code).order_by(PR.c.code)).scalars()]
+    out = []
+    for code in codes:
+        judged = dashboard.project_obligations(app, code, as_of).cover
+        ev = cuts.preview_evidence(app, code, as_of)["coverage"]
+        shown = (ev["value"], ev["covered"], ev["due_items"])
+        assert shown == (judged.text(), judged.delivered, judged.due), code
+        out.append(judged)
+    return out
+
+
+def test_the_demo_dashboard_coverage_equals_the_cut_evidence(engine: Engine, db_url: str) -> None:
+    app = App(ApiSettings(database_url=db_url), engine, clock=lambda: NOW)
+    run_demo(app, lambda zh, en: None)  # `govflow demo`: the portfolio and its story
+    run_sweep(app, AS_OF)
+    run_cuts(app, AS_OF)
+    covers = _assert_dashboard_equals_cut_evidence(app, AS_OF)
+    assert len(covers) >= 5 and any(0 < c.delivered < c.due for c in covers)  # not only trivial coverages
+    # the recommendation the demo's cut run stored says the same
+    ev = cuts.show_cut(app, P5, "2026", "zheng").evidence["coverage"]
+    assert ev["value"] == dashboard.project_obligations(app, P5, AS_OF).cover.text()
+
+
+def test_a_benchmark_portfolio_dashboard_coverage_equals_the_cut_evidence(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    from bench import national
+    from bench.databases import Database
+
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    name = db_url.removeprefix("sqlite:///") if backend == "sqlite" else engine.url.database or ""
+    engine.dispose()
+    summary = national.generate(Database(backend, db_url, name), tmp_path, scale=0.0025)
+    app = App(ApiSettings(database_url=db_url), engine, clock=lambda: NOW)
+    services.import_evidence(app, Path(summary.import_file), None)  # the platform's last 14 days
+    covers = _assert_dashboard_equals_cut_evidence(app, national.AS_OF)
+    assert len(covers) >= 50 and any(0 < c.delivered < c.due for c in covers)
+    assert any(c.due and c.delivered == c.due for c in covers)
