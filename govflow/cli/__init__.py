@@ -22,6 +22,7 @@ from govflow.cli.common import (
 )
 from govflow.lifecycle import portfolio, services
 from govflow.settings import Settings
+from govflow.states.errors import RuleRefused
 from govflow.states.lifecycle import mermaid
 from govflow.states.phases import Event, Phase
 
@@ -265,7 +266,7 @@ def event(
                     st.tr(f"项目已退回「{res.to_phase.zh}」", f"the project returned to '{res.to_phase.en}'")
                 )
         if not res.accepted:
-            raise typer.Exit(3)
+            raise typer.Exit(RuleRefused.exit_code)
 
 
 # ---------------------------------------------------------------------------------------------- reviews, opinions

@@ -249,10 +249,15 @@ def _steps(s: Session, order_id: int) -> list[StepView]:
     return [StepView(r.key, r.kind, r.on, r.at, r.actor, r.note, dict(r.payload or {})) for r in s.execute(q)]
 
 
+def order_missing(code: str) -> NotFound:
+    """A missing order, and one the reader may not see, are told alike (no existence oracle)."""
+    return NotFound(f"整改通知 {code} 不存在", f"rectification order {code} does not exist")
+
+
 def _order_row(s: Session, code: str) -> Any:
     r = s.execute(_order_query().where(ORDER.c.code == code)).first()
     if r is None:
-        raise NotFound(f"整改通知 {code} 不存在", f"rectification order {code} does not exist")
+        raise order_missing(code)
     return r
 
 
@@ -953,7 +958,7 @@ def _change(
     with unit_of_work(app.engine) as s:
         actor = get_actor(s, actor_name)
         o = _order_row(s, code)
-        authorize(app, s, actor, change.action, _project_row(s, o.project))
+        authorize(app, s, actor, change.action, _project_row(s, o.project), missing=order_missing(code))
         if expect_version is not None and expect_version != int(o.version):
             raise _order_conflict(code, expect_version)
         src = OrderStatus(o.status)
@@ -1274,5 +1279,5 @@ def show_order(app: App, order_code: str, actor: str | None) -> OrderView:
     with unit_of_work(app.engine, write=False) as s:
         who = get_actor(s, actor)
         o = _order_row(s, order_code)
-        authorize(app, s, who, "order.read", _project_row(s, o.project))
+        authorize(app, s, who, "order.read", _project_row(s, o.project), missing=order_missing(order_code))
         return _view(o, _steps(s, int(o.id)))

@@ -23,7 +23,7 @@ from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
 from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused
 from govflow.states.permissions import Role
-from govflow.web.routes import (
+from govflow.web.page import (
     ROLE_CODES,
     WebUser,
     _csrf_ok,
@@ -32,6 +32,7 @@ from govflow.web.routes import (
     _gov,
     _role_page,
     _to_login,
+    error_page,
     page_number,
     render,
     signed_in,
@@ -106,13 +107,13 @@ def _user_action(
         done = call(app, user.name, lang)
         message, token = (done, None) if isinstance(done, str) else done
     except PermissionDenied as exc:  # not an administrator: the users page is not theirs either
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = users_context(app, user, lang, None, 1)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     ctx.update(error=error, message=message, token=token)
     return render(request, "users.html", user, ctx, status=status)
 

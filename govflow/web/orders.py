@@ -20,7 +20,7 @@ from govflow.governance import rectification
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard
 from govflow.states.errors import Conflict, GovflowError
-from govflow.web.routes import (
+from govflow.web.page import (
     WebUser,
     _csrf_ok,
     _error,
@@ -28,6 +28,7 @@ from govflow.web.routes import (
     _gov,
     _role_page,
     _to_login,
+    error_page,
     page_number,
     parse_day,
     render,
@@ -126,16 +127,16 @@ def _act(
     try:
         call(app, user.name, seen)
         message = f"{tr('order_done', lang)}{tr('colon', lang)}{order}"
-    except Conflict:  # the use case's "reload and try again": the page shown below is that reload
+    except Conflict as exc:  # the use case's "reload and try again": the page shown below is that reload
         stale = f"{order}{tr('colon', lang)}{tr('order_stale', lang)}"
-        error, status = {"message": stale, "reasons": []}, 409
+        error, status = {"message": stale, "reasons": [], "status": exc.http_status}, exc.http_status
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     page = whole_number(back_page) or 1
     try:
         ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     ctx.update(error=error, message=message, focus=order)
     return render(request, "orders.html", user, ctx, status=status)
 

@@ -4,201 +4,56 @@ session's CSRF token (sent as a form field, since a plain HTML form cannot set t
 from __future__ import annotations
 
 import re
-import secrets
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature
 
 from govflow.access import auth
-from govflow.api.deps import SESSION_COOKIE, close_session, get_app, get_settings, open_session, signer
+from govflow.api.deps import close_session, get_settings, open_session
 from govflow.governance import cuts, rectification
 from govflow.lifecycle import services
-from govflow.lifecycle.services import Actor, App
+from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard, queries, reports
-from govflow.states.errors import GovflowError, UsageError
+from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
-from govflow.states.phases import Event, Phase, ReviewStage
+from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
-from govflow.states.verdict import Reason
 from govflow.web import views
+from govflow.web.page import (
+    CARDS_PER_COLUMN,
+    HERE,
+    HOME,
+    LOGIN,
+    REVIEW_PHASES,
+    ROLE_CODES,
+    WebUser,
+    _csrf_ok,
+    _error,
+    _forbidden,
+    _gov,
+    _reasons,
+    _role_page,
+    _to_login,
+    error_page,
+    parse_day,
+    render,
+    signed_in,
+)
 from govflow.web.text import (
     ACTION_LABELS,
-    LANG_COOKIE,
     TEXT,
     action_text,
     code_label,
-    count_text,
     outcome_text,
     page_lang,
     tr,
 )
 
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals["Phase"] = Phase
 router = APIRouter(prefix="/web", include_in_schema=False)
-
-HOME: dict[Role, str] = {
-    Role.PROGRAM_OFFICE: "/web/board",
-    Role.ADMIN: "/web/admin/users",
-    Role.DEPARTMENT: "/web/department",
-    Role.REVIEW_AGENCY: "/web/review",
-    Role.FINANCE: "/web/finance",
-    Role.AUDIT: "/web/audit",
-}
-NAV: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.PROGRAM_OFFICE: (
-        ("board", "/web/board"),
-        ("orders", "/web/orders"),
-        ("audit", "/web/audit"),
-        ("finance", "/web/finance"),
-        ("policy", "/web/admin/policy"),
-        ("runs", "/web/admin/runs"),
-    ),
-    Role.ADMIN: (
-        ("users", "/web/admin/users"),
-        ("policy", "/web/admin/policy"),
-        ("runs", "/web/admin/runs"),
-        ("outbox", "/web/admin/outbox"),
-        ("board", "/web/board"),
-        ("orders", "/web/orders"),
-        ("audit", "/web/audit"),
-    ),
-    Role.DEPARTMENT: (("my_projects", "/web/department"), ("orders", "/web/orders")),
-    Role.REVIEW_AGENCY: (("review_queue", "/web/review"),),
-    Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board"), ("policy", "/web/admin/policy")),
-    Role.AUDIT: (
-        ("audit", "/web/audit"),
-        ("orders", "/web/orders"),
-        ("board", "/web/board"),
-        ("finance", "/web/finance"),
-        ("runs", "/web/admin/runs"),
-    ),
-}
-REVIEW_PHASES: dict[Phase, ReviewStage] = {
-    Phase.PROPOSAL_REVIEW: ReviewStage.PROPOSAL,
-    Phase.FEASIBILITY_REVIEW: ReviewStage.FEASIBILITY,
-    Phase.DESIGN_REVIEW: ReviewStage.DESIGN,
-}
-LOGIN = "/web/login"
-#: a column of the board shows this many cards, then "+N" (a province runs thousands of projects)
-CARDS_PER_COLUMN = 12
-ROLE_CODES = frozenset(r.value for r in Role)
-
-
-@dataclass(frozen=True)
-class WebUser:
-    actor: Actor
-    display_name: str | None
-    csrf: str
-
-    @property
-    def name(self) -> str:
-        return self.actor.name
-
-
-def _gov(request: Request) -> App:
-    return get_app(request)
-
-
-def signed_in(request: Request) -> WebUser | None:
-    """The user of the API's session cookie (the same cookie ``POST /api/auth/login`` sets), or None."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    settings = get_settings(request)
-    try:
-        data = signer(settings).loads(cookie, max_age=settings.session_max_age)
-        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
-        signed = auth.actor_for_session(_gov(request), name, fingerprint)
-    except (BadSignature, KeyError, TypeError, GovflowError):
-        return None
-    return WebUser(signed.actor, signed.display_name, csrf)
-
-
-def _csrf_ok(user: WebUser, sent: str) -> bool:
-    return secrets.compare_digest(sent.encode(), user.csrf.encode())
-
-
-def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
-    """Reasons (objects or stored dicts) as ``{code, clause, message}`` in ``lang``."""
-    out: list[dict[str, str]] = []
-    for r in items or ():
-        if isinstance(r, Reason):
-            out.append({"code": r.code, "clause": r.clause, "message": r.text(lang)})
-        elif isinstance(r, Mapping):
-            msg = r.get("message_en") if lang == "en" else None
-            out.append(
-                {
-                    "code": str(r.get("code") or ""),
-                    "clause": str(r.get("clause") or ""),
-                    "message": str(msg or r.get("message") or ""),
-                }
-            )
-    return out
-
-
-def _error(exc: GovflowError, lang: str) -> dict[str, Any]:
-    reasons = _reasons(getattr(exc, "reasons", ()), lang)
-    # a refusal's message is its reasons joined: show them once, each with its clause
-    return {"message": "" if reasons else exc.text(lang), "reasons": reasons}
-
-
-def render(
-    request: Request, name: str, user: WebUser | None, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    lang = page_lang(request)
-
-    def t(key: str) -> str:
-        return tr(key, lang)
-
-    other = "en" if lang == "zh" else "zh"
-    # after a form POST the language switch leads to the page shown (its GET address), not to the action
-    page_path = str(context.get("page_path") or request.url.path)
-    ctx = {
-        "lang": lang,
-        "t": t,
-        "labels": lambda code: code_label(code, lang),
-        "n": lambda count: count_text(count, lang),
-        "user": user,
-        "role_label": user.actor.role.label(lang) if user else "",
-        "nav": [(t(k), href) for k, href in NAV.get(user.actor.role, ())] if user else [],
-        "switch_href": f"{page_path}?lang={other}",
-        "switch_label": "English" if other == "en" else "中文",
-        "csrf": user.csrf if user else "",
-        "path": page_path,
-        **context,
-    }
-    response = templates.TemplateResponse(request, name, ctx, status_code=status)
-    if request.query_params.get("lang") in TEXT_LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
-    return response
-
-
-TEXT_LANGS = ("zh", "en")
-assert all(len(v) == 2 for v in TEXT.values())
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"{LOGIN}?next={request.url.path}", status_code=303)
-
-
-def _forbidden(request: Request, user: WebUser) -> HTMLResponse:
-    lang = page_lang(request)
-    err = {
-        "message": "CSRF",
-        "reasons": [{"code": "CSRF_FAILED", "clause": "", "message": tr("error", lang)}],
-    }
-    return render(request, "error.html", user, {"error": err}, status=403)
-
 
 # ---------------------------------------------------------------------------------------------- sign-in
 
@@ -231,9 +86,9 @@ def login(
         signed = auth.authenticate(app, name, password)
     except auth.SignInLocked as exc:
         locked = exc.text(page_lang(request))
-        return render(request, "login.html", None, {"locked": locked, "next": next}, status=429)
-    except GovflowError:
-        return render(request, "login.html", None, {"failed": True, "next": next}, status=401)
+        return render(request, "login.html", None, {"locked": locked, "next": next}, status=exc.http_status)
+    except GovflowError as exc:
+        return render(request, "login.html", None, {"failed": True, "next": next}, status=exc.http_status)
     target = next if next.startswith("/web/") and not next.startswith("//") else HOME[signed.actor.role]
     response = RedirectResponse(target, status_code=303)
     open_session(response, get_settings(request), signed, app.clock())
@@ -282,35 +137,6 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         max_value=100.0,
     )
     return {"columns": columns, "total": len(rows), "phase_chart": phase_chart, "cover_chart": cover_chart}
-
-
-def _role_page(
-    request: Request,
-    context: Callable[[App, WebUser, str], dict[str, Any]],
-    template: str,
-    *,
-    refused_status: int = 403,
-) -> Response:
-    """A page: signed in, its context built by the service layer, a refusal shown on the error page."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = context(_gov(request), user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=refused_status)
-    return render(request, template, user, ctx)
-
-
-def whole_number(text: str) -> int | None:
-    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def page_number(request: Request) -> int:
-    """The ``page`` query parameter, 1 when missing or not a whole number ≥ 1."""
-    return max(whole_number(request.query_params.get("page", "1")) or 1, 1)
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -397,7 +223,6 @@ def project_page(request: Request, code: str) -> Response:
         request,
         lambda app, user, lang: project_context(app, code, user, lang),
         "project.html",
-        refused_status=404,
     )
 
 
@@ -433,25 +258,14 @@ def fire(
             "order": res.order,
             "deadline": res.deadline.isoformat() if res.deadline else None,
         }
-        status = 200 if res.accepted else 422
+        status = 200 if res.accepted else RuleRefused.http_status
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = project_context(app, code, user, lang)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
+        return error_page(request, user, exc)
     return render(request, "project.html", user, {**ctx, "result": result, "error": error}, status=status)
-
-
-def parse_day(value: str, default: date) -> date:
-    """A form's ``YYYY-MM-DD`` (empty: ``default``), or a usage error people can read."""
-    text = value.strip()
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"{TEXT['bad_date'][0]}：{text}", f"{TEXT['bad_date'][1]}: {text}") from exc
 
 
 @router.post("/projects/{code}/opinions", response_class=HTMLResponse)
@@ -494,11 +308,11 @@ def record_opinion(
         )
         message = f"{tr('opinion_recorded', lang)}{version}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = project_context(app, code, user, lang)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
+        return error_page(request, user, exc)
     return render(request, "project.html", user, {**ctx, "error": error, "message": message}, status=status)
 
 
@@ -580,7 +394,7 @@ async def order_evidence(
         rectification.submit_evidence(app, order, user.name, text or None)
         message = f"{tr('submit_evidence', lang)}{tr('colon', lang)}{order}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = department_context(app, user, lang)
     return render(
         request,
@@ -610,7 +424,7 @@ async def upload_evidence(
         _, n = await _import_upload(request, app, user, file, replace=replace == "1")
         message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = department_context(app, user, lang)
     return render(
         request,
@@ -681,7 +495,7 @@ def audit_page(
     try:
         ctx = audit_context(_gov(request), user, lang, filters, max(page, 1))
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     return render(request, "audit.html", user, ctx)
 
 
@@ -695,7 +509,7 @@ def audit_chain(request: Request) -> Response:
     try:
         chain = queries.verify_audit_chain(_gov(request), user.name)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     view = {
         "ok": chain.ok,
         "checked": chain.checked,
@@ -706,8 +520,8 @@ def audit_chain(request: Request) -> Response:
 
 
 def _export(df: Any, fmt: str, stem: str, lang: str) -> Response:
-    if fmt not in reports.MEDIA_TYPES:
-        return Response(status_code=404)
+    if fmt not in reports.MEDIA_TYPES:  # the error page, as for any wrong address
+        raise HTTPException(status_code=404)
     return Response(
         reports.file_bytes(df, fmt, lang),
         media_type=reports.MEDIA_TYPES[fmt],
@@ -725,7 +539,7 @@ def export_overdue(request: Request, fmt: str) -> Response:
     try:
         df = reports.overdue_report(app, app.today(), user.name)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     return _export(df, fmt, f"overdue-{app.today().isoformat()}", lang)
 
 
@@ -739,7 +553,7 @@ def export_cuts(request: Request, period: str, fmt: str) -> Response:
     try:
         df = reports.cuts_report(app, period, user.name)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     return _export(df, fmt, f"cuts-{period}", lang)
 
 
@@ -793,7 +607,7 @@ def decide(
         )
         message = f"{tr('decided', lang)}{tr('colon', lang)}{project}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = finance_context(app, user, lang, period)
     return render(request, "finance.html", user, {**ctx, "error": error, "message": message}, status=status)
 
@@ -854,7 +668,7 @@ async def record_review(request: Request, code: str) -> Response:
         )
         message = f"{code}{tr('colon', lang)}{tr('recorded_version', lang)}{version}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = review_context(app, user, lang)
     return render(request, "review.html", user, {**ctx, "error": error, "message": message}, status=status)
 

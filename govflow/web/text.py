@@ -128,6 +128,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_met": ("不满足", "not met"),
     "no_reviews_pending": ("暂无待评审项目", "No project awaits review"),
     "error": ("无法完成", "Could not be done"),
+    "no_such_page": ("没有这个页面，请检查地址", "there is no such page; check the address"),
+    "bad_request": (
+        "请求无效，请返回后重新填写",
+        "the request could not be read; go back and fill it in again",
+    ),
     "home": ("首页", "Home"),
     "obligations": ("共享义务", "Obligations"),
     "orders_linked": ("关联整改通知", "Linked orders"),
@@ -299,6 +304,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "total": ("合计", "Total"),
     "message_key": ("消息键", "Message key"),
 }
+
+
+#: the heading of the error page per HTTP status (the status is the error class's ``http_status``)
+ERROR_TITLES: dict[int, tuple[str, str]] = {
+    400: ("请求无效", "Bad request"),
+    401: ("需要登录", "Sign-in required"),
+    403: ("无权访问", "Forbidden"),
+    404: ("没有找到", "Not found"),
+    405: ("不支持该操作", "Method not allowed"),
+    409: ("已被他人更改", "Changed in the meantime"),
+    413: ("上传内容过大", "Upload too large"),
+    422: ("被规则拒绝", "Refused by a rule"),
+    429: ("尝试次数过多", "Too many attempts"),
+    503: ("暂时无法完成", "Temporarily unavailable"),
+}
+
+
+def error_title(status: int, lang: str) -> str:
+    zh, en = ERROR_TITLES.get(status, TEXT["error"])
+    return en if lang == "en" else zh
 
 
 def count_text(n: object, lang: str) -> str:
