@@ -36,6 +36,8 @@ from typing import Any
 from govflow.notifications.base import Notice
 from govflow.states.permissions import Role
 from govflow.states.phases import Event, Phase
+from govflow.states.sharing import AgreementForm, Frequency
+from govflow.states.vocabulary import CutStatus, FindingRule, OrderStatus, word
 
 log = logging.getLogger(__name__)
 
@@ -127,50 +129,27 @@ LABELS: dict[str, tuple[str, str]] = {
     "code": ("编码", "Code"),
 }
 
-RULES: dict[str, tuple[str, str, str]] = {
-    "MILESTONE_MISSED": (
-        "协定实现进度已到期但未交付",
-        "agreement item past its due date with no delivery",
-        C11,
-    ),
-    "DELIVERY_STALE": ("共享数据未按约定更新频度交付", "shared data not delivered as often as agreed", C11),
-    "AGREEMENT_EXPIRED": (
-        "共享协定已到期而项目仍在运行",
-        "sharing agreement expired while the project runs",
-        C8,
-    ),
+#: the clause a sweep finding of each rule cites; the rule's words live on :class:`FindingRule`
+RULE_CLAUSES: dict[FindingRule, str] = {
+    FindingRule.MILESTONE_MISSED: C11,
+    FindingRule.DELIVERY_STALE: C11,
+    FindingRule.AGREEMENT_EXPIRED: C8,
 }
+RULES: dict[str, tuple[str, str, str]] = {r.value: (r.zh, r.en, RULE_CLAUSES[r]) for r in FindingRule}
 
-FREQUENCIES: dict[str, tuple[str, str]] = {
-    "realtime": ("实时", "real time"),
-    "daily": ("每日", "daily"),
-    "weekly": ("每周", "weekly"),
-    "monthly": ("每月", "monthly"),
-    "quarterly": ("每季度", "quarterly"),
-    "yearly": ("每年", "yearly"),
-}
-
+#: a cut recommendation's statuses (their words live on :class:`CutStatus`) and the two changes the cuts run
+#: announces besides them
 CUT_STATES: dict[str, tuple[str, str]] = {
-    "proposed": ("待财政部门决定", "proposed"),
-    "accepted": ("财政部门已采纳", "accepted by finance"),
-    "declined": ("财政部门未采纳", "declined by finance"),
-    "withdrawn": ("已撤回", "withdrawn"),
+    **{c.value: (c.zh, c.en) for c in CutStatus},
     "reproposed": ("重新提出", "proposed again"),
     "revised": ("已按最新评估更新", "revised"),
-}
-
-ORDER_STATES: dict[str, tuple[str, str]] = {
-    "open": ("整改中", "open"),
-    "evidence_submitted": ("已提交整改材料", "evidence submitted"),
-    "closed": ("已关闭", "closed"),
-    "overdue": ("已逾期", "overdue"),
 }
 
 #: rectification order events (``order.<event>`` topics of govflow.governance.rectification)
 ORDER_EVENTS: dict[str, tuple[str, str]] = {
     "issued": ("下达整改通知", "Order issued"),
     "closed": ("整改通知关闭", "Order closed"),
-    "evidence": ("已提交整改材料", "Evidence submitted"),
+    "evidence": (OrderStatus.EVIDENCE_SUBMITTED.zh, "Evidence submitted"),
     "verify": ("整改核验通过", "Rectification verified"),
     "reject": ("整改材料被退回", "Evidence rejected"),
     "reopen": ("整改通知重新打开", "Order reopened"),
@@ -178,11 +157,6 @@ ORDER_EVENTS: dict[str, tuple[str, str]] = {
     "reminder": ("整改提醒", "Reminder"),
     "overdue": ("整改逾期", "Overdue"),
     "escalation": ("逾期升级", "Escalation"),
-}
-
-FORMS: dict[str, tuple[str, str]] = {
-    "agreement": ("信息共享协定", "sharing agreement"),
-    "joint_document": ("联合发文", "joint document"),
 }
 
 
@@ -384,6 +358,7 @@ def fmt(value: Any, lang: str = "zh", key: str | None = None) -> str:
 _PHASES = frozenset(p.value for p in Phase)
 _EVENTS = frozenset(e.value for e in Event)
 _ROLES = frozenset(r.value for r in Role)
+_ORDER_STATUSES = frozenset(st.value for st in OrderStatus)
 
 
 def _code_label(text: str, lang: str, key: str | None) -> str:
@@ -391,18 +366,18 @@ def _code_label(text: str, lang: str, key: str | None) -> str:
         return (
             f"{Phase(text).label(lang)}（{text}）" if lang != "en" else f"{Phase(text).label(lang)} ({text})"
         )
-    if key in ("from", "to", "status") and text in ORDER_STATES:
-        return ORDER_STATES[text][1 if lang == "en" else 0]
+    if key in ("from", "to", "status") and text in _ORDER_STATUSES:
+        return OrderStatus(text).label(lang)
     if key == "event" and text in _EVENTS:
         return Event(text).label(lang)
     if key == "event" and text in ORDER_EVENTS:
         return ORDER_EVENTS[text][1 if lang == "en" else 0]
-    if key == "form" and text in FORMS:
-        return FORMS[text][1 if lang == "en" else 0]
+    if key == "form":
+        return word(AgreementForm, text, lang)
     if key in ("notify", "role") and text in _ROLES:
         return Role(text).label(lang)
-    if key in ("update_frequency", "frequency") and text in FREQUENCIES:
-        return FREQUENCIES[text][1 if lang == "en" else 0]
+    if key in ("update_frequency", "frequency"):
+        return word(Frequency, text, lang)
     if key == "rule" and text in RULES:
         return RULES[text][1 if lang == "en" else 0]
     if key == "status" and text in CUT_STATES:
@@ -694,8 +669,8 @@ def _cut(d: _Draft, words: list[str]) -> str:
     elif state in ("accepted", "declined"):
         tag = d.tr(CUT_STATES[state][0], CUT_STATES[state][1].capitalize())
         d.headline(
-            f"{period} 年度运维经费削减建议（{percent}%{money_zh}）：{CUT_STATES[state][0]}。",
-            f"The {period} O&M cut recommendation ({percent}%{money_en}) was {CUT_STATES[state][1]}.",
+            f"{period} 年度运维经费削减建议（{percent}%{money_zh}）：财政部门{CUT_STATES[state][0]}。",
+            f"The {period} O&M cut recommendation ({percent}%{money_en}) was {CUT_STATES[state][1]} by finance.",
             *_CUT_FIGURES,
         )
     else:

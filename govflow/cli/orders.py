@@ -146,7 +146,7 @@ def order_evidence(
     """牵头部门提交整改材料：整改中/已逾期 → 已提交整改材料 / the lead department submits its evidence."""
     with guarded(ctx, as_json) as st:
         view = rectification.submit_evidence(st.app, code, actor, note, expect_version=version)
-        _done(st, view, as_json, "已提交整改材料", "evidence submitted")
+        _done(st, view, as_json, OrderStatus.EVIDENCE_SUBMITTED.zh, OrderStatus.EVIDENCE_SUBMITTED.en)
 
 
 @app.command("verify")

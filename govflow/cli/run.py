@@ -22,6 +22,7 @@ import typer
 from govflow.cli.common import Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
 from govflow.governance import scheduling
 from govflow.states.errors import UsageError
+from govflow.states.vocabulary import count_word
 
 if TYPE_CHECKING:  # Prefect loads only when a command needs it
     from govflow.flows.deployments import Planned
@@ -36,52 +37,6 @@ NoPrefectOpt = typer.Option(
     help="不经 Prefect，直接调用同样的服务函数（结果相同） / call the service functions directly, same results",
 )
 LangOpt = typer.Option("--lang", help="界面语言 zh|en / language")
-
-#: zh and English names of the counts the flows return (anything else is shown by its key)
-COUNT_LABELS: dict[str, tuple[str, str]] = {
-    # sweep
-    "findings_opened": ("新发现问题", "findings opened"),
-    "findings_closed": ("关闭问题", "findings closed"),
-    "findings_still_open": ("仍未解决问题", "findings still open"),
-    "expiry_notices": ("协定即将到期提示", "agreement expiry notices"),
-    "orders_closed": ("随问题关闭的整改通知", "orders closed with their findings"),
-    "opened_by_rule": ("新发现（按规则）", "opened by rule"),
-    "closed_by_rule": ("关闭（按规则）", "closed by rule"),
-    # deadlines
-    "orders_issued": ("下达整改通知", "orders issued"),
-    "issued": ("下达整改通知", "orders issued"),
-    "reminders": ("到期提醒", "reminders"),
-    "overdue": ("转为逾期", "became overdue"),
-    "escalations": ("逐级督办", "escalations"),
-    # cuts
-    "period": ("预算年度", "budget period"),
-    "policy_version": ("策略版本", "policy version"),
-    "projects": ("评估的运行维护项目", "projects in operation assessed"),
-    "with_cause": ("达到削减条件", "with a cause"),
-    "proposed": ("新提出建议", "proposed"),
-    "revised": ("修订建议", "revised"),
-    "refreshed": ("更新证据", "evidence refreshed"),
-    "unchanged": ("无变化", "unchanged"),
-    "withdrawn": ("撤回建议", "withdrawn"),
-    "reproposed": ("重新提出", "proposed again"),
-    "decided": ("财政已决定（不变）", "decided by finance (left alone)"),
-    "newer": ("已由更晚日期更新（不变）", "refreshed by a later as_of (left alone)"),
-    "notified": ("写入通知", "notifications written"),
-    # dispatch
-    "configured": ("已配置通知渠道", "channels configured"),
-    "claimed": ("领取发送", "claimed"),
-    "delivered": ("已送达", "delivered"),
-    "retrying": ("失败待重试", "retrying"),
-    "failed": ("放弃（待人工重试）", "failed (operator retry)"),
-    "skipped": ("无渠道跳过", "skipped (no channel)"),
-    "reclaimed": ("租约过期后重新领取", "reclaimed after an expired lease"),
-    "released": ("未发送即交回", "released unsent"),
-    "lease_lost": ("租约已被他人接管", "lease lost"),
-    "duplicates": ("重复送达", "delivered twice"),
-    "waiting": ("未配置渠道而待发送", "waiting for a channel file"),
-    # every chunked flow
-    "chunks": ("分块（Prefect 任务）数", "chunks (Prefect tasks)"),
-}
 
 
 # ---------------------------------------------------------------------------------------------- running
@@ -160,7 +115,7 @@ def print_result(st: State, result: dict[str, Any]) -> None:
             st.tr(f"{label}：截至 {as_of}", f"{label} as of {as_of}") if as_of else label,
             [st.tr("项", "item"), st.tr("数量", "count")],
             [
-                [st.tr(*COUNT_LABELS.get(key, (key, key))), _value(st, value)]
+                [count_word(key, st.lang), _value(st, value)]
                 for key, value in res.items()
                 if key not in ("flow", "as_of")
             ],

@@ -59,7 +59,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, not_, or_, select, true, update
@@ -90,6 +89,7 @@ from govflow.states.phases import Phase
 from govflow.states.policy import CUTS_CLAUSE, CutTier, Policy
 from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import CutStatus as CutStatus  # the domain's word, re-exported
 
 CUT, PROJECT, ORDER = t(CutRecommendation), t(Project), t(RectificationOrder)
 CLAUSE = CUTS_CLAUSE
@@ -97,25 +97,6 @@ CLAUSE_TEXT = "对项目投入使用后未持续保障信息共享的，财政�
 CENT = Decimal("0.01")
 #: who the runs' audit events name (a run is the system acting on the policy, not a person)
 SYSTEM_ACTOR, SYSTEM_ROLE = "system", "system"
-
-
-class CutStatus(StrEnum):
-    PROPOSED = "proposed"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-    def label(self, lang: str = "zh") -> str:
-        zh, en = _STATUS_LABELS[self]
-        return en if lang == "en" else zh
-
-
-_STATUS_LABELS = {
-    CutStatus.PROPOSED: ("待财政决定", "proposed"),
-    CutStatus.ACCEPTED: ("已采纳", "accepted"),
-    CutStatus.DECLINED: ("未采纳", "declined"),
-    CutStatus.WITHDRAWN: ("已撤回", "withdrawn"),
-}
 
 
 def parse_period(period: int | str) -> str:

@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, func, insert, literal, select, update
@@ -58,6 +57,7 @@ from govflow.states.errors import CalendarDataMissing, Conflict, NotFound, RuleR
 from govflow.states.permissions import Role
 from govflow.states.policy import Policy
 from govflow.states.verdict import Reason, clause
+from govflow.states.vocabulary import OrderStatus as OrderStatus  # the domain's word, re-exported
 
 ORDER, STEP, FINDING, PROJECT = t(RectificationOrder), t(OrderStep), t(Finding), t(Project)
 CLAUSE = clause("第十一条")
@@ -65,23 +65,6 @@ DEADLINES_ACTOR = "govflow-deadlines"
 
 Message = tuple[str, str, str, dict[str, Any], str | None]
 
-
-class OrderStatus(StrEnum):
-    OPEN = "open"
-    EVIDENCE_SUBMITTED = "evidence_submitted"
-    OVERDUE = "overdue"
-    CLOSED = "closed"
-
-    def label(self, lang: str = "zh") -> str:
-        return STATUS_LABELS[self][1 if lang == "en" else 0]
-
-
-STATUS_LABELS: dict[OrderStatus, tuple[str, str]] = {
-    OrderStatus.OPEN: ("整改中", "open"),
-    OrderStatus.EVIDENCE_SUBMITTED: ("已提交整改材料", "evidence submitted"),
-    OrderStatus.OVERDUE: ("已逾期", "overdue"),
-    OrderStatus.CLOSED: ("已关闭", "closed"),
-}
 
 STEP_LABELS: dict[str, tuple[str, str]] = {
     "issued": ("下达整改通知", "order issued"),

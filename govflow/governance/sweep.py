@@ -81,6 +81,7 @@ from govflow.states.permissions import Role
 from govflow.states.phases import SWEPT_PHASES, Phase
 from govflow.states.sharing import FREQUENCY_DAYS, AgreementForm, Frequency
 from govflow.states.verdict import clause
+from govflow.states.vocabulary import FindingRule
 
 FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
 ITEM, CATALOG, EVIDENCE = t(AgreementItem), t(CatalogItem), t(DeliveryEvidence)
@@ -101,11 +102,7 @@ RULE_BASIS = {
     DELIVERY_STALE: ("733号文 第八条（更新频度）", "733号文 第八条 (update frequency)"),
     AGREEMENT_EXPIRED: ("733号文 第八条（共享期限）", "733号文 第八条 (sharing term)"),
 }
-RULE_LABELS = {
-    MILESTONE_MISSED: ("到期未实现共享", "sharing not realised by its due date"),
-    DELIVERY_STALE: ("未按更新频度持续共享", "sharing not kept up at the agreed frequency"),
-    AGREEMENT_EXPIRED: ("共享协定已到期", "sharing agreement expired"),
-}
+RULE_LABELS = {rule.value: (rule.zh, rule.en) for rule in FindingRule}  # the words live on FindingRule
 NOTICE_CLAUSE = clause("第八条")
 
 #: why a finding was closed (``finding.closed_reason``)
@@ -119,15 +116,8 @@ CLOSED_REASON_LABELS = {
     LEFT_SWEPT_PHASES: ("项目已离开监测阶段", "the project left the swept phases"),
 }
 
-FREQUENCY_LABELS: dict[Frequency, tuple[str, str]] = {
-    Frequency.REALTIME: ("实时", "real-time"),
-    Frequency.DAILY: ("每日", "daily"),
-    Frequency.WEEKLY: ("每周", "weekly"),
-    Frequency.MONTHLY: ("每月", "monthly"),
-    Frequency.QUARTERLY: ("每季度", "quarterly"),
-    Frequency.YEARLY: ("每年", "yearly"),
-}
-FORM_LABELS = {AgreementForm.AGREEMENT: "信息共享协定", AgreementForm.JOINT_DOCUMENT: "联合发文"}
+FREQUENCY_LABELS = {f: (f.zh, f.en) for f in Frequency}  # the words live on Frequency
+FORM_LABELS = {form: form.zh for form in AgreementForm}  # the words live on AgreementForm
 
 SWEEP_ACTOR = "govflow-sweep"
 #: the role recorded on audit events written by the scheduled flows

@@ -23,6 +23,7 @@ from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
 from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused
 from govflow.states.permissions import Role
+from govflow.states.vocabulary import OutboxStatus, RunStatus, word
 from govflow.web.page import (
     ROLE_CODES,
     WebUser,
@@ -37,7 +38,7 @@ from govflow.web.page import (
     render,
     signed_in,
 )
-from govflow.web.text import code_label, page_lang, stat_text, topic_text, tr
+from govflow.web.text import page_lang, stat_text, topic_text, tr
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25
@@ -282,7 +283,7 @@ def runs_context(app: App, user: WebUser, lang: str, page: int) -> dict[str, Any
                 "started": _when(r["started_at"]),
                 "finished": _when(r["finished_at"]),
                 "status": str(r["status"]),
-                "status_label": code_label(r["status"], lang),
+                "status_label": word(RunStatus, r["status"], lang),
                 "stats": run_stats(r["stats"] or {}, lang),
                 "error": r["error"] or "",
             }
@@ -313,7 +314,7 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
             **m,
             "topic_label": topic_text(str(m["topic"]), lang),
             "role_label": _role_label(m["role"], lang),
-            "status_label": code_label(m["status"], lang),
+            "status_label": word(OutboxStatus, m["status"], lang),
             "created": _when(m["created_at"]),
             "next": _when(m["next_attempt_at"]),
         }
@@ -321,7 +322,7 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {
         "configured": status["configured"],
         "total": status["total"],
-        "counts": [(k, code_label(k, lang), n) for k, n in status["counts"].items()],
+        "counts": [(k, word(OutboxStatus, k, lang), n) for k, n in status["counts"].items()],
         "statuses": list(status["counts"]),
         "topics": [{**tp, "label": topic_text(str(tp["topic"]), lang)} for tp in status["topics"]],
         "oldest": message(status["oldest_pending"]),

@@ -20,6 +20,7 @@ from govflow.governance import rectification
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard
 from govflow.states.errors import Conflict, GovflowError
+from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
 from govflow.web.page import (
     WebUser,
     _csrf_ok,
@@ -35,10 +36,10 @@ from govflow.web.page import (
     signed_in,
     whole_number,
 )
-from govflow.web.text import code_label, page_lang, tr
+from govflow.web.text import page_lang, tr
 
 router = APIRouter(prefix="/web", include_in_schema=False)
-STATUSES = tuple(s.value for s in rectification.OrderStatus)
+STATUSES = tuple(s.value for s in OrderStatus)
 
 
 def _status(value: str | None) -> str | None:
@@ -63,7 +64,7 @@ def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
     o = line.order
     d = o.to_dict(lang)
     d["overdue_workdays"] = line.overdue_workdays
-    d["origin_label"] = code_label(o.origin, lang)
+    d["origin_label"] = word(OrderOrigin, o.origin, lang)
     d["actions"] = dashboard.order_actions(user.actor, o)
     names = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
     d["escalation_name"] = names[-1] if names else None  # the policy's name for the level reached
@@ -88,7 +89,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
         "orders": [_line(line, user, lang) for line in result.items],
         "status": status,
         "filters": [("", tr("all", lang), sum(result.counts.values()))]
-        + [(st.value, st.label(lang), result.counts[st.value]) for st in rectification.OrderStatus],
+        + [(st.value, st.label(lang), result.counts[st.value]) for st in OrderStatus],
         "page": result.page,
         "pages": pages,
         "total": result.total,

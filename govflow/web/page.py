@@ -22,12 +22,21 @@ from govflow.lifecycle.services import Actor, App
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
+from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
 from govflow.states.verdict import Reason
-from govflow.web.text import LANG_COOKIE, TEXT, code_label, count_text, error_title, page_lang, tr
+from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
+from govflow.web.text import LANG_COOKIE, TEXT, count_text, error_title, page_lang, tr
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["Phase"] = Phase
+#: the vocabularies the templates label codes of: ``{{ word(Frequency, item.update_frequency) }}``
+templates.env.globals.update(
+    {
+        kind.__name__: kind
+        for kind in (Category, ShareType, Method, Frequency, Secrecy, AgreementForm, OrderStatus, OrderOrigin)
+    }
+)
 
 HOME: dict[Role, str] = {
     Role.PROGRAM_OFFICE: "/web/board",
@@ -149,7 +158,7 @@ def render(
     ctx = {
         "lang": lang,
         "t": t,
-        "labels": lambda code: code_label(code, lang),
+        "word": lambda kind, code: word(kind, code, lang),
         "n": lambda count: count_text(count, lang),
         "error_title": lambda status: error_title(int(status), lang),
         "user": user,

@@ -22,6 +22,7 @@ from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
+from govflow.states.vocabulary import word
 from govflow.web import views
 from govflow.web.page import (
     CARDS_PER_COLUMN,
@@ -47,7 +48,6 @@ from govflow.web.text import (
     ACTION_LABELS,
     TEXT,
     action_text,
-    code_label,
     outcome_text,
     page_lang,
     tr,
@@ -182,7 +182,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     names = dict(admin.departments(app))
     opinions = queries.list_opinions(app, code, user.name, size=500).items
     for o in opinions:
-        o["verdict_label"] = code_label(o["verdict"], lang)
+        o["verdict_label"] = word(OpinionVerdict, o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
     today = app.today()
     last = dashboard.last_deliveries(app, code)
@@ -211,7 +211,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "opinions": opinions,
         "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
         "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
-        "verdicts": [(v.value, code_label(v.value, lang)) for v in OpinionVerdict],
+        "verdicts": [(v.value, v.label(lang)) for v in OpinionVerdict],
         "today": app.today().isoformat(),
         "page_path": f"/web/projects/{code}",
     }
@@ -468,7 +468,6 @@ def audit_context(
         "as_of": today.isoformat(),
         "overdue_chart": chart,
         "overdue": overdue,
-        "status_labels": {k: v[1 if lang == "en" else 0] for k, v in reports.STATUS_LABELS.items()},
         "can_verify": can_verify,
         "trail": rows,
         "trail_total": trail.total,
@@ -629,7 +628,7 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {
         "queue": queue,
         "points": [(fp.value, fp.label(lang)) for fp in FocusPoint],
-        "judgments": [(j.value, tr(j.value, lang)) for j in Judgment],
+        "judgments": [(j.value, j.label(lang)) for j in Judgment],
         "page_path": "/web/review",
     }
 
