@@ -236,3 +236,7 @@ def error_page(request: Request, user: WebUser | None, exc: GovflowError) -> HTM
     """The error page for ``exc``, with the HTTP status its class carries (the API answers the same)."""
     lang = page_lang(request)
     return render(request, "error.html", user, {"error": _error(exc, lang)}, status=exc.http_status)
+
+
+def today_of(app: App) -> date:
+    return app.today()
