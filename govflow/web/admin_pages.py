@@ -27,18 +27,14 @@ from govflow.states.vocabulary import OutboxStatus, RunStatus, word
 from govflow.web.page import (
     ROLE_CODES,
     WebUser,
-    _csrf_ok,
     _error,
-    _forbidden,
-    _gov,
     _role_page,
-    _to_login,
     error_page,
+    form_post,
     page_number,
     render,
-    signed_in,
 )
-from govflow.web.text import page_lang, stat_text, topic_text, tr
+from govflow.web.text import stat_text, topic_text, tr
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25
@@ -96,13 +92,10 @@ def _user_action(
     request: Request, csrf: str, call: Callable[[App, str, str], str | tuple[str, str]]
 ) -> Response:
     """Run one user administration use case and show the users page again with its outcome."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, token, status = None, None, None, 200
     try:
         done = call(app, user.name, lang)

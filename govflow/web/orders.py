@@ -23,20 +23,16 @@ from govflow.states.errors import Conflict, GovflowError
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
 from govflow.web.page import (
     WebUser,
-    _csrf_ok,
     _error,
-    _forbidden,
-    _gov,
     _role_page,
-    _to_login,
     error_page,
+    form_post,
     page_number,
     parse_day,
     render,
-    signed_in,
     whole_number,
 )
-from govflow.web.text import page_lang, tr
+from govflow.web.text import tr
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 STATUSES = tuple(s.value for s in OrderStatus)
@@ -116,13 +112,10 @@ def _act(
     version: str = "",
 ) -> Response:
     """Run one order use case for the signed-in user and show the orders page again (the same filter/page)."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     seen = whole_number(version)  # no version (a page from before versions were sent): no check
     try:

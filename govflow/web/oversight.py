@@ -17,13 +17,12 @@ from govflow.states.phases import Event
 from govflow.web import views
 from govflow.web.page import (
     WebUser,
-    _csrf_ok,
     _error,
-    _forbidden,
     _gov,
     _role_page,
     _to_login,
     error_page,
+    form_post,
     render,
     signed_in,
 )
@@ -195,13 +194,10 @@ def decide(
     decision: Annotated[str, Form(pattern="^(accept|decline)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     try:
         cuts.decide_cut(

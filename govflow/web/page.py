@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -178,6 +178,24 @@ def render(
 
 TEXT_LANGS = ("zh", "en")
 assert all(len(v) == 2 for v in TEXT.values())
+
+
+class Post(NamedTuple):
+    """A form POST that may go on: who sent it, the page's language, the application."""
+
+    user: WebUser
+    lang: str
+    app: App
+
+
+def form_post(request: Request, csrf: str) -> Post | Response:
+    """Signed in and with the session's CSRF token, or the answer to give instead (sign-in page, 403 page)."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    if not _csrf_ok(user, csrf):
+        return _forbidden(request, user)
+    return Post(user, page_lang(request), _gov(request))
 
 
 def _to_login(request: Request) -> RedirectResponse:

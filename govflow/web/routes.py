@@ -39,6 +39,7 @@ from govflow.web.page import (
     _role_page,
     _to_login,
     error_page,
+    form_post,
     parse_day,
     render,
     signed_in,
@@ -233,13 +234,10 @@ def fire(
     version: Annotated[int | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     status = 200
@@ -279,13 +277,10 @@ def record_opinion(
     need_catalog: Annotated[list[str] | None, Form(max_length=64)] = None,
 ) -> Response:
     """征求意见 (第九条): the opinion a related department gives, entered by itself or the program office."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     names, catalogs = need_name or [], need_catalog or []
     needs: list[dict[str, str | None]] = [
         {"name": n.strip(), "catalog": (catalogs[i].strip() if i < len(catalogs) else "") or None}
@@ -375,13 +370,10 @@ async def order_evidence(
 ) -> Response:
     """整改材料: the lead department's note, and optionally the exchange platform's delivery records that show
     the fix (imported first: when they do not load, no evidence is submitted)."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     try:
         text = note.strip()
@@ -410,13 +402,10 @@ async def upload_evidence(
     file: Annotated[UploadFile, File()],
     replace: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     try:
         _, n = await _import_upload(request, app, user, file, replace=replace == "1")
