@@ -29,161 +29,25 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from govflow.notifications.base import Notice
-from govflow.states.permissions import Role
-from govflow.states.phases import Event, Phase
+from govflow.notifications.wording import (
+    C8,
+    C10_1,
+    C10_2,
+    C11,
+    CUT_STATES,
+    EVENT_CODES,
+    LABELS,
+    ORDER_EVENTS,
+    RULES,
+    fmt,
+    role_label,
+)
+from govflow.states.phases import Event
 
 log = logging.getLogger(__name__)
-
-C8 = "733号文 第八条"
-C10_1 = "733号文 第十条第一款"
-C10_2 = "733号文 第十条第二款"
-C11 = "733号文 第十一条"
-
-#: zh / en labels of payload fields (a field without a label is shown under its own name)
-LABELS: dict[str, tuple[str, str]] = {
-    "project": ("项目", "Project"),
-    "project_name": ("项目名称", "Project name"),
-    "department": ("部门", "Department"),
-    "department_name": ("部门名称", "Department name"),
-    "lead_department": ("牵头部门", "Lead department"),
-    "event": ("事件", "Event"),
-    "accepted": ("结果", "Outcome"),
-    "from": ("原阶段", "From phase"),
-    "to": ("现阶段", "To phase"),
-    "phase": ("阶段", "Phase"),
-    "reasons": ("原因", "Reasons"),
-    "reason": ("理由", "Reason"),
-    "order": ("整改通知", "Rectification order"),
-    "deadline": ("整改期限", "Deadline"),
-    "original_deadline": ("原整改期限", "Original deadline"),
-    "notice_date": ("通知日期", "Notice date"),
-    "rule": ("问题类型", "Rule"),
-    "clause": ("依据", "Clause"),
-    "evidence": ("证据", "Evidence"),
-    "expected": ("应交付", "Expected"),
-    "delivered": ("已交付", "Delivered"),
-    "since": ("起始日期", "Since"),
-    "records": ("记录数", "Records"),
-    "last_day": ("最近交付日", "Last delivery day"),
-    "last_delivery": ("最近交付日", "Last delivery day"),
-    "update_frequency": ("更新频度", "Update frequency"),
-    "frequency": ("更新频度", "Update frequency"),
-    "due": ("实现进度（应实现日期）", "Due date"),
-    "agreement": ("共享协定", "Agreement"),
-    "catalog": ("目录条目", "Catalog item"),
-    "consumer": ("使用部门", "Consumer department"),
-    "provider": ("提供部门", "Provider department"),
-    "period": ("期间", "Period"),
-    "finding": ("问题编号", "Finding"),
-    "term_end": ("协定到期日", "Agreement term ends"),
-    "term_start": ("协定起始日", "Agreement term starts"),
-    "days_left": ("剩余天数", "Days left"),
-    "workdays_left": ("剩余工作日", "Working days left"),
-    "reminder": ("提前工作日", "Working days before the deadline"),
-    "late": ("补发", "Sent late"),
-    "overdue_since": ("逾期起始日", "Overdue since"),
-    "workdays_overdue": ("逾期工作日", "Working days overdue"),
-    "overdue_workdays": ("逾期工作日", "Working days overdue"),
-    "level": ("升级级别", "Escalation level"),
-    "name": ("名称", "Name"),
-    "notify": ("通知对象", "Notified roles"),
-    "percent": ("建议削减比例", "Suggested cut"),
-    "amount": ("建议削减金额（元）", "Suggested amount (yuan)"),
-    "om_budget": ("年度运维经费（元）", "Annual O&M budget (yuan)"),
-    "coverage": ("共享覆盖率", "Sharing coverage"),
-    "policy_version": ("策略版本", "Policy version"),
-    "status": ("状态", "Status"),
-    "withdrawn_on": ("撤回日期", "Withdrawn on"),
-    "due_on": ("提醒日", "Reminder day"),
-    "closed_late": ("逾期后关闭", "Closed after the deadline"),
-    "workdays": ("整改期限（工作日）", "Working days to rectify"),
-    "previous_deadline": ("原整改期限", "Previous deadline"),
-    "actor": ("操作人", "By"),
-    "note": ("说明", "Note"),
-    "form": ("形式", "Form"),
-    "version": ("版本", "Version"),
-    "base_budget": ("年度运维经费（元）", "Annual O&M budget (yuan)"),
-    "raised_at": ("发生时间", "Raised at"),
-    "escalation_level": ("升级级别", "Escalation level"),
-    "closed_on": ("关闭日期", "Closed on"),
-    "closed_reason": ("关闭原因", "Closed because"),
-    "opened_on": ("发现日期", "Found on"),
-    "decided_by": ("决定人", "Decided by"),
-    "year": ("年份", "Year"),
-    "flow": ("流程", "Flow"),
-    "as_of": ("基准日", "As of"),
-    "error": ("错误", "Error"),
-    "message": ("说明", "Message"),
-    "orders": ("关联整改通知", "Linked orders"),
-    "obligations": ("共享义务", "Obligations"),
-    "sent_by": ("发送人", "Sent by"),
-    "at": ("时间", "Time"),
-    "key": ("编号", "Key"),
-    "code": ("编码", "Code"),
-}
-
-RULES: dict[str, tuple[str, str, str]] = {
-    "MILESTONE_MISSED": (
-        "协定实现进度已到期但未交付",
-        "agreement item past its due date with no delivery",
-        C11,
-    ),
-    "DELIVERY_STALE": ("共享数据未按约定更新频度交付", "shared data not delivered as often as agreed", C11),
-    "AGREEMENT_EXPIRED": (
-        "共享协定已到期而项目仍在运行",
-        "sharing agreement expired while the project runs",
-        C8,
-    ),
-}
-
-FREQUENCIES: dict[str, tuple[str, str]] = {
-    "realtime": ("实时", "real time"),
-    "daily": ("每日", "daily"),
-    "weekly": ("每周", "weekly"),
-    "monthly": ("每月", "monthly"),
-    "quarterly": ("每季度", "quarterly"),
-    "yearly": ("每年", "yearly"),
-}
-
-CUT_STATES: dict[str, tuple[str, str]] = {
-    "proposed": ("待财政部门决定", "proposed"),
-    "accepted": ("财政部门已采纳", "accepted by finance"),
-    "declined": ("财政部门未采纳", "declined by finance"),
-    "withdrawn": ("已撤回", "withdrawn"),
-    "reproposed": ("重新提出", "proposed again"),
-    "revised": ("已按最新评估更新", "revised"),
-}
-
-ORDER_STATES: dict[str, tuple[str, str]] = {
-    "open": ("整改中", "open"),
-    "evidence_submitted": ("已提交整改材料", "evidence submitted"),
-    "closed": ("已关闭", "closed"),
-    "overdue": ("已逾期", "overdue"),
-}
-
-#: rectification order events (``order.<event>`` topics of govflow.governance.rectification)
-ORDER_EVENTS: dict[str, tuple[str, str]] = {
-    "issued": ("下达整改通知", "Order issued"),
-    "closed": ("整改通知关闭", "Order closed"),
-    "evidence": ("已提交整改材料", "Evidence submitted"),
-    "verify": ("整改核验通过", "Rectification verified"),
-    "reject": ("整改材料被退回", "Evidence rejected"),
-    "reopen": ("整改通知重新打开", "Order reopened"),
-    "extend": ("整改期限延长", "Deadline extended"),
-    "reminder": ("整改提醒", "Reminder"),
-    "overdue": ("整改逾期", "Overdue"),
-    "escalation": ("逾期升级", "Escalation"),
-}
-
-FORMS: dict[str, tuple[str, str]] = {
-    "agreement": ("信息共享协定", "sharing agreement"),
-    "joint_document": ("联合发文", "joint document"),
-}
 
 
 @dataclass(frozen=True)
@@ -244,7 +108,7 @@ class _Draft:
         self.lines: list[str] = []
         self.clauses: list[str] = []
         if role:
-            self.say(f"致：{_role(role, 'zh')}", f"To: {_role(role, 'en')}")
+            self.say(f"致：{role_label(role, 'zh')}", f"To: {role_label(role, 'en')}")
         project = self.text("project")
         if project:
             name = self.text("project_name")
@@ -356,64 +220,6 @@ class _Draft:
         return Rendered(title, "\n".join(self.lines))
 
 
-def fmt(value: Any, lang: str = "zh", key: str | None = None) -> str:
-    """A payload value as people read it: labels for codes, 是/否, lists joined, mappings as ``名称：值``."""
-    en = lang == "en"
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return ("yes" if value else "no") if en else ("是" if value else "否")
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
-    if isinstance(value, date | Decimal | int | float):
-        return str(value)
-    if isinstance(value, Mapping):
-        sep = "; " if en else "；"
-        colon = ": " if en else "："
-        parts = []
-        for k, v in value.items():
-            zh_l, en_l = LABELS.get(str(k), (str(k), str(k).replace("_", " ")))
-            parts.append(f"{en_l if en else zh_l}{colon}{fmt(v, lang, str(k))}")
-        return sep.join(parts)
-    if isinstance(value, list | tuple | set | frozenset):
-        return (", " if en else "、").join(fmt(v, lang, key) for v in value) or "—"
-    text = str(value)
-    return _code_label(text, lang, key)
-
-
-_PHASES = frozenset(p.value for p in Phase)
-_EVENTS = frozenset(e.value for e in Event)
-_ROLES = frozenset(r.value for r in Role)
-
-
-def _code_label(text: str, lang: str, key: str | None) -> str:
-    if key in ("from", "to", "phase") and text in _PHASES:
-        return (
-            f"{Phase(text).label(lang)}（{text}）" if lang != "en" else f"{Phase(text).label(lang)} ({text})"
-        )
-    if key in ("from", "to", "status") and text in ORDER_STATES:
-        return ORDER_STATES[text][1 if lang == "en" else 0]
-    if key == "event" and text in _EVENTS:
-        return Event(text).label(lang)
-    if key == "event" and text in ORDER_EVENTS:
-        return ORDER_EVENTS[text][1 if lang == "en" else 0]
-    if key == "form" and text in FORMS:
-        return FORMS[text][1 if lang == "en" else 0]
-    if key in ("notify", "role") and text in _ROLES:
-        return Role(text).label(lang)
-    if key in ("update_frequency", "frequency") and text in FREQUENCIES:
-        return FREQUENCIES[text][1 if lang == "en" else 0]
-    if key == "rule" and text in RULES:
-        return RULES[text][1 if lang == "en" else 0]
-    if key == "status" and text in CUT_STATES:
-        return CUT_STATES[text][1 if lang == "en" else 0]
-    return text
-
-
-def _role(role: str, lang: str) -> str:
-    return Role(role).label(lang) if role in _ROLES else role
-
-
 # ---------------------------------------------------------------------------------------------- templates
 
 Template = Callable[[_Draft, list[str]], str]
@@ -519,7 +325,7 @@ def _decision(d: _Draft, words: list[str]) -> str:
     accepted = (
         words[2] == "accepted" if len(words) > 2 and words[2] in ("accepted", "refused") else bool(flag)
     )
-    label = Event(event).label(d.lang) if event in _EVENTS else event
+    label = Event(event).label(d.lang) if event in EVENT_CODES else event
     known = _DECISIONS.get((event, accepted))
     if known:
         tag = d.tr(known[0], known[1])
@@ -694,8 +500,8 @@ def _cut(d: _Draft, words: list[str]) -> str:
     elif state in ("accepted", "declined"):
         tag = d.tr(CUT_STATES[state][0], CUT_STATES[state][1].capitalize())
         d.headline(
-            f"{period} 年度运维经费削减建议（{percent}%{money_zh}）：{CUT_STATES[state][0]}。",
-            f"The {period} O&M cut recommendation ({percent}%{money_en}) was {CUT_STATES[state][1]}.",
+            f"{period} 年度运维经费削减建议（{percent}%{money_zh}）：财政部门{CUT_STATES[state][0]}。",
+            f"The {period} O&M cut recommendation ({percent}%{money_en}) was {CUT_STATES[state][1]} by finance.",
             *_CUT_FIGURES,
         )
     else:

@@ -8,51 +8,16 @@ domain so that none of them has to import another to speak about a finding.
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from govflow.states.phases import Phase
 from govflow.states.sharing import AgreementForm, Frequency
 from govflow.states.verdict import clause
+from govflow.states.vocabulary import FindingRule
+from govflow.states.vocabulary import FindingStatus as FindingStatus  # re-exported
 
-
-class Rule(StrEnum):
-    """A finding rule (the finding's ``rule`` column), with its clause, its 第八条 term and its label."""
-
-    MILESTONE_MISSED = "MILESTONE_MISSED"
-    DELIVERY_STALE = "DELIVERY_STALE"
-    AGREEMENT_EXPIRED = "AGREEMENT_EXPIRED"
-
-    @property
-    def clause(self) -> str:
-        """The clause the finding cites (its ``clause`` column)."""
-        return _RULE_TEXTS[self][0]
-
-    def basis(self, lang: str = "zh") -> str:
-        """The term of 第八条 the obligation rests on."""
-        return _RULE_TEXTS[self][1][1 if lang == "en" else 0]
-
-    def label(self, lang: str = "zh") -> str:
-        return _RULE_TEXTS[self][2][1 if lang == "en" else 0]
-
-
-_RULE_TEXTS: dict[Rule, tuple[str, tuple[str, str], tuple[str, str]]] = {
-    Rule.MILESTONE_MISSED: (
-        clause("第十一条"),
-        ("733号文 第八条（实现进度）", "733号文 第八条 (implementation schedule)"),
-        ("到期未实现共享", "sharing not realised by its due date"),
-    ),
-    Rule.DELIVERY_STALE: (
-        clause("第十一条"),
-        ("733号文 第八条（更新频度）", "733号文 第八条 (update frequency)"),
-        ("未按更新频度持续共享", "sharing not kept up at the agreed frequency"),
-    ),
-    Rule.AGREEMENT_EXPIRED: (
-        clause("第八条"),
-        ("733号文 第八条（共享期限）", "733号文 第八条 (sharing term)"),
-        ("共享协定已到期", "sharing agreement expired"),
-    ),
-}
+#: a finding rule (the finding's ``rule`` column): its words, clause and 第八条 term live on the vocabulary
+Rule = FindingRule
 
 MILESTONE_MISSED = Rule.MILESTONE_MISSED.value
 DELIVERY_STALE = Rule.DELIVERY_STALE.value
@@ -67,11 +32,6 @@ RULE_LABELS: dict[str, tuple[str, str]] = {r.value: (r.label(), r.label("en")) f
 NOTICE_CLAUSE = clause("第八条")
 
 
-class FindingStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-
-
 #: why a finding was closed (``finding.closed_reason``)
 CAUSE_GONE = "cause_gone"
 LEFT_SWEPT_PHASES = "left_swept_phases"
@@ -83,18 +43,8 @@ CLOSED_REASON_LABELS: dict[str, tuple[str, str]] = {
     LEFT_SWEPT_PHASES: ("项目已离开监测阶段", "the project left the swept phases"),
 }
 
-FREQUENCY_LABELS: dict[Frequency, tuple[str, str]] = {
-    Frequency.REALTIME: ("实时", "real-time"),
-    Frequency.DAILY: ("每日", "daily"),
-    Frequency.WEEKLY: ("每周", "weekly"),
-    Frequency.MONTHLY: ("每月", "monthly"),
-    Frequency.QUARTERLY: ("每季度", "quarterly"),
-    Frequency.YEARLY: ("每年", "yearly"),
-}
-FORM_LABELS: dict[AgreementForm, str] = {
-    AgreementForm.AGREEMENT: "信息共享协定",
-    AgreementForm.JOINT_DOCUMENT: "联合发文",
-}
+FREQUENCY_LABELS: dict[Frequency, tuple[str, str]] = {f: (f.zh, f.en) for f in Frequency}  # words on the enum
+FORM_LABELS: dict[AgreementForm, str] = {form: form.zh for form in AgreementForm}
 
 #: who the sweep's and the scheduled flows' audit events name, and the role they record
 SWEEP_ACTOR = "govflow-sweep"

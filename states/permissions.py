@@ -10,18 +10,16 @@ from enum import StrEnum
 
 from govflow.states.phases import Event
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import Word, words
 
 
-class Role(StrEnum):
+class Role(Word):
     DEPARTMENT = "department"
     PROGRAM_OFFICE = "program_office"
     REVIEW_AGENCY = "review_agency"
     FINANCE = "finance"
     AUDIT = "audit"
     ADMIN = "admin"
-
-    def label(self, lang: str = "zh") -> str:
-        return ROLE_LABELS[self][1 if lang == "en" else 0]
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -32,6 +30,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.AUDIT: ("审计监察", "audit"),
     Role.ADMIN: ("系统管理员", "administrator"),
 }
+words(Role, ROLE_LABELS)
 
 
 class Scope(StrEnum):

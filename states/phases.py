@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from govflow.states.vocabulary import Word, words
 
 
-class Phase(StrEnum):
+class Phase(Word):
     DRAFT = "draft"
     PROPOSAL_SUBMITTED = "proposal_submitted"
     PROPOSAL_REVIEW = "proposal_review"
@@ -20,17 +20,6 @@ class Phase(StrEnum):
     RECTIFICATION = "rectification"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
-
-    @property
-    def zh(self) -> str:
-        return PHASE_LABELS[self][0]
-
-    @property
-    def en(self) -> str:
-        return PHASE_LABELS[self][1]
-
-    def label(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
 
 
 PHASE_LABELS: dict[Phase, tuple[str, str]] = {
@@ -49,6 +38,7 @@ PHASE_LABELS: dict[Phase, tuple[str, str]] = {
     Phase.REJECTED: ("不予审批", "Rejected"),
     Phase.WITHDRAWN: ("已撤销", "Withdrawn"),
 }
+words(Phase, PHASE_LABELS)
 
 #: Phases in which sharing obligations are live and swept every night (SPEC §4.1).
 SWEPT_PHASES: frozenset[Phase] = frozenset(
@@ -59,7 +49,7 @@ SWEPT_PHASES: frozenset[Phase] = frozenset(
 TERMINAL_PHASES: frozenset[Phase] = frozenset({Phase.RETIRED, Phase.WITHDRAWN})
 
 
-class Event(StrEnum):
+class Event(Word):
     SUBMIT_PROPOSAL = "submit_proposal"
     INTAKE = "intake"
     APPROVE = "approve"
@@ -72,17 +62,6 @@ class Event(StrEnum):
     REVISE = "revise"
     WITHDRAW = "withdraw"
     RETIRE = "retire"
-
-    @property
-    def zh(self) -> str:
-        return EVENT_LABELS[self][0]
-
-    @property
-    def en(self) -> str:
-        return EVENT_LABELS[self][1]
-
-    def label(self, lang: str = "zh") -> str:
-        return self.en if lang == "en" else self.zh
 
 
 EVENT_LABELS: dict[Event, tuple[str, str]] = {
@@ -99,21 +78,25 @@ EVENT_LABELS: dict[Event, tuple[str, str]] = {
     Event.WITHDRAW: ("撤销", "Withdraw"),
     Event.RETIRE: ("下线", "Retire"),
 }
+words(Event, EVENT_LABELS)
 
 
-class ReviewStage(StrEnum):
+class ReviewStage(Word):
     """The stages whose review the program office approves (第十条第一款)."""
 
     PROPOSAL = "proposal"
     FEASIBILITY = "feasibility"
     DESIGN = "design"
 
-    def label(self, lang: str = "zh") -> str:
-        return {
-            "proposal": ("项目建议书", "Proposal"),
-            "feasibility": ("可行性研究报告", "Feasibility study"),
-            "design": ("初步设计方案", "Preliminary design"),
-        }[self.value][1 if lang == "en" else 0]
+
+words(
+    ReviewStage,
+    {
+        ReviewStage.PROPOSAL: ("项目建议书", "Proposal"),
+        ReviewStage.FEASIBILITY: ("可行性研究报告", "Feasibility study"),
+        ReviewStage.DESIGN: ("初步设计方案", "Preliminary design"),
+    },
+)
 
 
 #: Which review stage an ``approve`` from a given phase rests on.

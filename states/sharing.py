@@ -7,17 +7,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
+
+from govflow.states.vocabulary import Word, words
 
 
-class Level(StrEnum):
+class Level(Word):
     CENTRAL = "central"
     PROVINCIAL = "provincial"
     MUNICIPAL = "municipal"
     COUNTY = "county"
 
 
-class Category(StrEnum):
+words(
+    Level,
+    {
+        Level.CENTRAL: ("中央", "central"),
+        Level.PROVINCIAL: ("省级", "provincial"),
+        Level.MUNICIPAL: ("市级", "municipal"),
+        Level.COUNTY: ("县级", "county"),
+    },
+)
+
+
+class Category(Word):
     BASIC = "basic"  # 基础信息
     BUSINESS = "business"  # 业务信息
     TRACE = "trace"  # 痕迹信息
@@ -25,25 +37,70 @@ class Category(StrEnum):
     POLICY = "policy"  # 政策规范
 
 
-class ShareType(StrEnum):
+words(
+    Category,
+    {
+        Category.BASIC: ("基础信息", "basic"),
+        Category.BUSINESS: ("业务信息", "business"),
+        Category.TRACE: ("痕迹信息", "trace"),
+        Category.STATUS: ("状态信息", "status"),
+        Category.POLICY: ("政策规范", "policy"),
+    },
+)
+
+
+class ShareType(Word):
     UNCONDITIONAL = "unconditional"  # 无条件共享
     CONDITIONAL = "conditional"  # 有条件共享
     NONE = "none"  # 不予共享
 
 
-class Method(StrEnum):
+words(
+    ShareType,
+    {
+        ShareType.UNCONDITIONAL: ("无条件共享", "unconditional"),
+        ShareType.CONDITIONAL: ("有条件共享", "conditional"),
+        ShareType.NONE: ("不予共享", "not shared"),
+    },
+)
+
+
+class Method(Word):
     QUERY = "query"
     EXCHANGE = "exchange"
     PUBLISH = "publish"
 
 
-class Frequency(StrEnum):
+words(
+    Method,
+    {
+        Method.QUERY: ("查询", "query"),
+        Method.EXCHANGE: ("交换", "exchange"),
+        Method.PUBLISH: ("发布", "publish"),
+    },
+)
+
+
+class Frequency(Word):
     REALTIME = "realtime"
     DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     YEARLY = "yearly"
+
+
+words(
+    Frequency,
+    {
+        Frequency.REALTIME: ("实时", "real time"),
+        Frequency.DAILY: ("每日", "daily"),
+        Frequency.WEEKLY: ("每周", "weekly"),
+        Frequency.MONTHLY: ("每月", "monthly"),
+        Frequency.QUARTERLY: ("每季度", "quarterly"),
+        Frequency.YEARLY: ("每年", "yearly"),
+    },
+)
 
 
 #: The longest gap in days between deliveries that a frequency tolerates (used by the sweep).
@@ -57,34 +114,53 @@ FREQUENCY_DAYS: dict[Frequency, int] = {
 }
 
 
-class Secrecy(StrEnum):
+class Secrecy(Word):
     PUBLIC = "public"
     INTERNAL = "internal"
     SECRET = "secret"  # 国家秘密 (第二条第三款)
 
 
-class AgreementForm(StrEnum):
+words(
+    Secrecy,
+    {
+        Secrecy.PUBLIC: ("公开", "public"),
+        Secrecy.INTERNAL: ("内部", "internal"),
+        Secrecy.SECRET: ("涉密", "secret"),
+    },
+)
+
+
+class AgreementForm(Word):
     AGREEMENT = "agreement"  # 信息共享协定
     JOINT_DOCUMENT = "joint_document"  # 联合发文
 
 
-class OpinionVerdict(StrEnum):
+words(
+    AgreementForm,
+    {
+        AgreementForm.AGREEMENT: ("信息共享协定", "sharing agreement"),
+        AgreementForm.JOINT_DOCUMENT: ("联合发文", "joint document"),
+    },
+)
+
+
+class OpinionVerdict(Word):
     AGREE = "agree"
     AGREE_WITH_CHANGES = "agree_with_changes"
     UNMET_NEEDS = "unmet_needs"
 
-    def label(self, lang: str = "zh") -> str:
-        return VERDICT_LABELS[self][1 if lang == "en" else 0]
+
+VERDICT_LABELS = words(
+    OpinionVerdict,
+    {
+        OpinionVerdict.AGREE: ("同意", "agree"),
+        OpinionVerdict.AGREE_WITH_CHANGES: ("修改后同意", "agree with changes"),
+        OpinionVerdict.UNMET_NEEDS: ("需求未满足", "unmet needs"),
+    },
+)
 
 
-VERDICT_LABELS: dict[OpinionVerdict, tuple[str, str]] = {
-    OpinionVerdict.AGREE: ("同意", "agree"),
-    OpinionVerdict.AGREE_WITH_CHANGES: ("修改后同意", "agree with changes"),
-    OpinionVerdict.UNMET_NEEDS: ("需求未满足", "unmet needs"),
-}
-
-
-class FocusPoint(StrEnum):
+class FocusPoint(Word):
     """The five focus points of a review (第十条第一款)."""
 
     AGREEMENT = "agreement"  # 信息共享协定
@@ -93,23 +169,33 @@ class FocusPoint(StrEnum):
     AGGREGATION = "aggregation"  # 部门信息资源汇聚
     TECHNICAL = "technical"  # 信息共享技术条件
 
-    def label(self, lang: str = "zh") -> str:
-        return FOCUS_LABELS[self][1 if lang == "en" else 0]
+
+FOCUS_LABELS = words(
+    FocusPoint,
+    {
+        FocusPoint.AGREEMENT: ("信息共享协定", "sharing agreements"),
+        FocusPoint.CATALOG: ("共享信息目录", "sharing catalog"),
+        FocusPoint.INFRASTRUCTURE: ("信息共享基础设施利用", "use of sharing infrastructure"),
+        FocusPoint.AGGREGATION: ("部门信息资源汇聚", "aggregation of departmental information"),
+        FocusPoint.TECHNICAL: ("信息共享技术条件", "technical conditions for sharing"),
+    },
+)
 
 
-FOCUS_LABELS: dict[FocusPoint, tuple[str, str]] = {
-    FocusPoint.AGREEMENT: ("信息共享协定", "sharing agreements"),
-    FocusPoint.CATALOG: ("共享信息目录", "sharing catalog"),
-    FocusPoint.INFRASTRUCTURE: ("信息共享基础设施利用", "use of sharing infrastructure"),
-    FocusPoint.AGGREGATION: ("部门信息资源汇聚", "aggregation of departmental information"),
-    FocusPoint.TECHNICAL: ("信息共享技术条件", "technical conditions for sharing"),
-}
-
-
-class Judgment(StrEnum):
+class Judgment(Word):
     MET = "met"
     PARTLY = "partly"
     NOT_MET = "not_met"
+
+
+words(
+    Judgment,
+    {
+        Judgment.MET: ("满足", "met"),
+        Judgment.PARTLY: ("部分满足", "partly met"),
+        Judgment.NOT_MET: ("不满足", "not met"),
+    },
+)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class Unauthenticated(GovflowError):
     """No valid credentials (HTTP 401). Deliberately vague: it never says whether the name exists."""
 
     exit_code = 2
+    http_status = 401
     code = "UNAUTHENTICATED"
 
     def __init__(self) -> None:
@@ -80,6 +81,7 @@ class SignInLocked(Unauthenticated):
     """Too many failed sign-ins of one name lately (HTTP 429). Said for any name, existing or not, so it tells
     nobody whether a user exists; the password is not even checked while it holds."""
 
+    http_status = 429
     code = "SIGN_IN_LOCKED"
 
     def __init__(self, retry_after: timedelta) -> None:

@@ -2,23 +2,10 @@
 
 ``{"error": CODE, "message": text, "reasons": [{"code", "clause", "message", "path"?, "detail"?}]}``
 
-with messages in the language of ``Accept-Language``. The mapping (SPEC §5 exit codes → HTTP):
-
-=========================  ====  ====================================================================
-error                      HTTP  why
-=========================  ====  ====================================================================
-UsageError                 400   the request itself is malformed (unreadable file, bad If-Match)
-SignInLocked               429   too many failed sign-ins of the name lately (GB/T 22239-2019 8.1.4.1 b)
-Unauthenticated            401   no or bad credentials
-PermissionDenied           403   the role × action table or the department scope says no (audited)
-CsrfFailed                 403   a cookie-authenticated change without the session's CSRF token
-NotFound                   404
-Conflict                   409   optimistic locking: somebody changed the project first
-UploadTooLarge             413
-RuleRefused, InvalidInput  422   a rule of 733号文 (or of the data) refuses; ``reasons`` say which
-CalendarDataMissing        503   a server-side data gap (no official calendar for that year): an alarm
-                                 for the operator, never the client's fault, never a guessed deadline
-=========================  ====  ====================================================================
+with messages in the language of ``Accept-Language``. The status is the error class's own ``http_status``
+(:mod:`govflow.states.errors` holds the one error map, next to the CLI's ``exit_code``): 400 usage, 401
+unauthenticated, 403 permission denied or CSRF, 404 not found (also for what the reader may not see), 409
+conflict, 413 upload too large, 422 refused by a rule, 429 sign-in locked, 503 calendar data missing.
 """
 
 from __future__ import annotations
@@ -31,17 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govflow.access.auth import SignInLocked, Unauthenticated
 from govflow.api.i18n import request_lang
-from govflow.states.errors import (
-    CalendarDataMissing,
-    Conflict,
-    GovflowError,
-    NotFound,
-    PermissionDenied,
-    RuleRefused,
-    UsageError,
-)
+from govflow.states.errors import GovflowError, RuleRefused
 from govflow.states.verdict import Reason
 
 log = logging.getLogger("govflow.api")
@@ -49,6 +27,8 @@ API_CLAUSE = "govflow API"
 
 
 class CsrfFailed(GovflowError):
+    http_status = 403
+    exit_code = 3
     code = "CSRF_FAILED"
 
     def __init__(self) -> None:
@@ -59,29 +39,13 @@ class CsrfFailed(GovflowError):
 
 
 class UploadTooLarge(GovflowError):
+    http_status = 413
+    exit_code = 2
     code = "UPLOAD_TOO_LARGE"
 
 
-#: most specific first
-STATUS: tuple[tuple[type[GovflowError], int], ...] = (
-    (SignInLocked, 429),
-    (Unauthenticated, 401),
-    (PermissionDenied, 403),
-    (CsrfFailed, 403),
-    (UsageError, 400),
-    (NotFound, 404),
-    (Conflict, 409),
-    (UploadTooLarge, 413),
-    (RuleRefused, 422),
-    (CalendarDataMissing, 503),
-)
-
-
 def status_of(exc: GovflowError) -> int:
-    for cls, status in STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 500
+    return exc.http_status
 
 
 def reasons_of(exc: GovflowError, lang: str) -> list[dict[str, Any]]:

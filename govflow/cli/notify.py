@@ -8,21 +8,13 @@ import typer
 
 from govflow.cli.common import AsOpt, JsonOpt, State, emit_json, guarded, out, table
 from govflow.governance import dispatch
+from govflow.states.vocabulary import OutboxStatus, word
 
 app = typer.Typer(help="通知：发件箱与渠道 / notifications", no_args_is_help=True)
 
-STATUS_LABELS = {
-    "pending": ("待发送", "pending"),
-    "sending": ("发送中", "sending"),
-    "delivered": ("已送达", "delivered"),
-    "failed": ("发送失败", "failed"),
-    "skipped": ("无渠道跳过", "skipped (no channel)"),
-}
-
 
 def _status(st: State, code: str) -> str:
-    zh, en = STATUS_LABELS.get(code, (code, code))
-    return st.tr(zh, en)
+    return word(OutboxStatus, code, st.lang)
 
 
 @app.command("status")
@@ -47,7 +39,7 @@ def status(ctx: typer.Context, as_json: bool = JsonOpt, actor: str | None = AsOp
             [[_status(st, k), v] for k, v in rep["counts"].items()],
         )
         if rep["topics"]:
-            codes = list(STATUS_LABELS)
+            codes = [s.value for s in OutboxStatus]
             table(
                 st.tr("按主题", "By topic"),
                 [st.tr("主题", "topic"), *[_status(st, c) for c in codes]],
@@ -103,7 +95,12 @@ def test(
                 st.tr("测试通知", "Test notice"),
                 [st.tr("渠道", "channel"), st.tr("结果", "result")],
                 [
-                    [c, st.tr("已送达", "delivered") if c in res.delivered else st.tr("失败", "failed")]
+                    [
+                        c,
+                        (OutboxStatus.DELIVERED if c in res.delivered else OutboxStatus.FAILED).label(
+                            st.lang
+                        ),
+                    ]
                     for c in res.channels
                 ],
             )

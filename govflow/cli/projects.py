@@ -20,6 +20,7 @@ from govflow.cli.common import (
 )
 from govflow.cli.listing import listing
 from govflow.lifecycle import services
+from govflow.states.errors import RuleRefused
 from govflow.states.phases import Event, Phase
 
 project_app = typer.Typer(help="项目：查看、列表、历程 / projects: show, list, history", no_args_is_help=True)
@@ -196,7 +197,7 @@ def event(
                     st.tr(f"项目已退回「{res.to_phase.zh}」", f"the project returned to '{res.to_phase.en}'")
                 )
         if not res.accepted:
-            raise typer.Exit(3)
+            raise typer.Exit(RuleRefused.exit_code)
 
 
 # ---------------------------------------------------------------------------------------------- reviews, opinions

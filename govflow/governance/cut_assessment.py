@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_, select, true
@@ -33,6 +32,7 @@ from govflow.states.errors import CalendarDataMissing, UsageError
 from govflow.states.obligations import Coverage, ObligationVerdict, coverage
 from govflow.states.phases import Phase
 from govflow.states.policy import CUTS_CLAUSE, CutTier, Policy
+from govflow.states.vocabulary import CutStatus as CutStatus  # re-exported
 
 CUT, PROJECT, ORDER = t(CutRecommendation), t(Project), t(RectificationOrder)
 CLAUSE = CUTS_CLAUSE
@@ -40,25 +40,6 @@ CLAUSE_TEXT = "对项目投入使用后未持续保障信息共享的，财政�
 CENT = Decimal("0.01")
 #: who the runs' audit events name (a run is the system acting on the policy, not a person)
 SYSTEM_ACTOR = "system"
-
-
-class CutStatus(StrEnum):
-    PROPOSED = "proposed"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-    def label(self, lang: str = "zh") -> str:
-        zh, en = _STATUS_LABELS[self]
-        return en if lang == "en" else zh
-
-
-_STATUS_LABELS = {
-    CutStatus.PROPOSED: ("待财政决定", "proposed"),
-    CutStatus.ACCEPTED: ("已采纳", "accepted"),
-    CutStatus.DECLINED: ("未采纳", "declined"),
-    CutStatus.WITHDRAWN: ("已撤回", "withdrawn"),
-}
 
 
 def parse_period(period: int | str) -> str:

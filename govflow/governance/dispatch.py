@@ -59,6 +59,7 @@ from govflow.settings import Settings
 from govflow.states.errors import NotFound, RuleRefused, UsageError
 from govflow.states.permissions import Role
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import OutboxStatus, word
 
 log = logging.getLogger(__name__)
 
@@ -528,11 +529,10 @@ def retry_messages(
 
 
 def _not_retryable(key: str, status: str) -> Reason:
-    labels = {PENDING: "待发送", SENDING: "发送中", DELIVERED: "已送达"}
     return Reason(
         "NOT_RETRYABLE",
         OUTBOX_CLAUSE,
-        f"消息 {key} 的状态为「{labels.get(status, status)}」，只有发送失败或无渠道跳过的消息可以重新发送"
+        f"消息 {key} 的状态为「{word(OutboxStatus, status)}」，只有发送失败或无渠道跳过的消息可以重新发送"
         + ("（已送达的消息不再重复发送）" if status == DELIVERED else ""),
         f"message {key} is {status}; only failed or skipped messages can be retried"
         + (" (a delivered message is never sent twice)" if status == DELIVERED else ""),

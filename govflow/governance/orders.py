@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, NoReturn
 
 from sqlalchemy import literal, select, update
@@ -27,6 +26,7 @@ from govflow.states.errors import CalendarDataMissing, Conflict, NotFound
 from govflow.states.findings import SWEEP_ACTOR
 from govflow.states.permissions import Role
 from govflow.states.verdict import clause
+from govflow.states.vocabulary import OrderStatus as OrderStatus  # re-exported: the order module speaks of it
 
 ORDER, STEP, FINDING, PROJECT = t(RectificationOrder), t(OrderStep), t(Finding), t(Project)
 CLAUSE = clause("第十一条")
@@ -35,22 +35,8 @@ DEADLINES_ACTOR = "govflow-deadlines"
 Message = tuple[str, str, str, dict[str, Any], str | None]
 
 
-class OrderStatus(StrEnum):
-    OPEN = "open"
-    EVIDENCE_SUBMITTED = "evidence_submitted"
-    OVERDUE = "overdue"
-    CLOSED = "closed"
-
-    def label(self, lang: str = "zh") -> str:
-        return STATUS_LABELS[self][1 if lang == "en" else 0]
-
-
-STATUS_LABELS: dict[OrderStatus, tuple[str, str]] = {
-    OrderStatus.OPEN: ("整改中", "open"),
-    OrderStatus.EVIDENCE_SUBMITTED: ("已提交整改材料", "evidence submitted"),
-    OrderStatus.OVERDUE: ("已逾期", "overdue"),
-    OrderStatus.CLOSED: ("已关闭", "closed"),
-}
+#: the words of each status, from the vocabulary (for callers holding a status string)
+STATUS_LABELS: dict[OrderStatus, tuple[str, str]] = {s: (s.zh, s.en) for s in OrderStatus}
 
 STEP_LABELS: dict[str, tuple[str, str]] = {
     "issued": ("下达整改通知", "order issued"),
@@ -213,10 +199,15 @@ def steps_of(s: Session, order_id: int) -> list[StepView]:
     return [StepView(r.key, r.kind, r.on, r.at, r.actor, r.note, dict(r.payload or {})) for r in s.execute(q)]
 
 
+def order_missing(code: str) -> NotFound:
+    """A missing order, and one the reader may not see, are told alike (no existence oracle)."""
+    return NotFound(f"整改通知 {code} 不存在", f"rectification order {code} does not exist")
+
+
 def order_row(s: Session, code: str) -> Any:
     r = s.execute(order_query().where(ORDER.c.code == code)).first()
     if r is None:
-        raise NotFound(f"整改通知 {code} 不存在", f"rectification order {code} does not exist")
+        raise order_missing(code)
     return r
 
 

@@ -32,6 +32,7 @@ from govflow.governance.orders import (
     close_orders_of_findings,
     insert_steps,
     order_conflict,
+    order_missing,
     order_query,
     order_row,
     order_view,
@@ -122,7 +123,7 @@ def _change(
     with unit_of_work(app.engine) as s:
         actor = get_actor(s, actor_name)
         o = order_row(s, code)
-        authorize(app, s, actor, change.action, _project_row(s, o.project))
+        authorize(app, s, actor, change.action, _project_row(s, o.project), missing=order_missing(o.code))
         if expect_version is not None and expect_version != int(o.version):
             raise order_conflict(code, expect_version)
         src = OrderStatus(o.status)
@@ -443,5 +444,5 @@ def show_order(app: App, order_code: str, actor: str | None) -> OrderView:
     with unit_of_work(app.engine, write=False) as s:
         who = get_actor(s, actor)
         o = order_row(s, order_code)
-        authorize(app, s, who, "order.read", _project_row(s, o.project))
+        authorize(app, s, who, "order.read", _project_row(s, o.project), missing=order_missing(order_code))
         return order_view(o, steps_of(s, int(o.id)))

@@ -46,7 +46,15 @@ from govflow.models.types import utcnow
 from govflow.reads import secrecy
 from govflow.settings import Settings
 from govflow.states.calendar import WorkCalendar
-from govflow.states.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
+from govflow.states.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OutOfScope,
+    PermissionDenied,
+    RuleRefused,
+    UsageError,
+)
 from govflow.states.guards import GuardContext, guard_for
 from govflow.states.lifecycle import events_from, fire, invalid_event, transition_for
 from govflow.states.permissions import Role, Scope, allowed_scope, decide, event_action
@@ -169,10 +177,15 @@ _PROJECT_BY_CODE = (
 )
 
 
+def project_missing(code: str) -> NotFound:
+    """What a reader is told of a project that does not exist, or that it may not see (no existence oracle)."""
+    return NotFound(f"项目 {code} 不存在", f"project {code} does not exist")
+
+
 def _project_row(session: Session, code: str) -> Any:
     r = session.execute(_PROJECT_BY_CODE, {"code": code}).first()
     if r is None:
-        raise NotFound(f"项目 {code} 不存在", f"project {code} does not exist")
+        raise project_missing(code)
     return r._mapping
 
 
@@ -204,7 +217,7 @@ def use_case(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except PermissionDenied as exc:
+        except (PermissionDenied, OutOfScope) as exc:
             pending = exc.pending_audit
             if isinstance(pending, _PendingDenial):
                 exc.pending_audit = None
@@ -231,8 +244,11 @@ def authorize(
     project: Any | None = None,
     *,
     audit_denial: bool = True,
+    missing: NotFound | None = None,
 ) -> None:
-    """Deny by default; a denial is written to the audit trail and raised as :class:`PermissionDenied`."""
+    """Deny by default; a denial is written to the audit trail and raised as :class:`PermissionDenied`, or, when
+    the actor's department may not even read the project, as :class:`OutOfScope`: the same answer as for a
+    record that does not exist (``missing``, by default the project's), so a denial never tells what exists."""
     participants: frozenset[str] = frozenset()
     lead = None
     if project is not None:
@@ -250,12 +266,25 @@ def authorize(
     )
     if reason is None:
         return
-    exc = PermissionDenied([reason])
+    exc: PermissionDenied | OutOfScope = PermissionDenied([reason])
+    if project is not None and not _may_read(session, actor, project):
+        exc = OutOfScope(missing or project_missing(str(project["code"])))
     if audit_denial:
         exc.pending_audit = _PendingDenial(
             app, actor, action, reason, project["code"] if project is not None else None
         )
     raise exc
+
+
+def _may_read(session: Session, actor: Actor, project: Any) -> bool:
+    """Whether the project is in the actor's reading scope (``project.read``), denials aside."""
+    scope = allowed_scope(actor.role, "project.read")
+    if scope is Scope.ALL:
+        return True
+    if scope is None or actor.department is None:
+        return False
+    dept = actor.department
+    return dept == project["lead_code"] or dept in related_departments(session, int(project["id"]))
 
 
 def _reason_dict(r: Reason) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from govflow.reads.secrecy import secret_visible, visibility
 from govflow.states import findings
 from govflow.states.errors import UsageError
 from govflow.states.permissions import Role
+from govflow.states.vocabulary import FindingRule, FindingStatus, word
 
 CI, AUTH = t(CatalogItem), t(CatalogAuthorization)
 MAX_PAGE_SIZE = 500
@@ -275,8 +276,7 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
 
 # ---------------------------------------------------------------------------------------------- findings
 
-FINDING_STATUSES = ("open", "closed")
-FINDING_STATUS_LABELS = {"open": ("未解决", "open"), "closed": ("已关闭", "closed")}
+FINDING_STATUSES = tuple(st.value for st in FindingStatus)
 
 
 def _one_of(value: str | None, allowed: Sequence[str], zh: str, en: str) -> None:
@@ -364,14 +364,14 @@ def _finding_out(r: dict[str, Any], lang: str) -> dict[str, Any]:
     i = 1 if lang == "en" else 0
     rule, evidence = str(r["rule"]), dict(r.pop("evidence") or {})
     masked = bool(r.pop("masked"))
-    label = findings.RULE_LABELS.get(rule, (rule, rule))[i]
+    label = word(FindingRule, rule, lang)
     basis = findings.RULE_BASIS.get(rule, ("", ""))[i]
     closed = findings.CLOSED_REASON_LABELS.get(r["closed_reason"] or "")
     out = {
         **r,
         "rule_label": label,
         "basis": basis,
-        "status_label": FINDING_STATUS_LABELS.get(str(r["status"]), (r["status"], r["status"]))[i],
+        "status_label": word(FindingStatus, r["status"], lang),
         "closed_reason_label": closed[i] if closed else None,
         "description": findings.describe_finding(rule, evidence, lang),
         "evidence": evidence,

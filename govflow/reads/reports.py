@@ -62,6 +62,7 @@ from govflow.reads.secrecy import Visibility, visibility
 from govflow.states.errors import UsageError
 from govflow.states.phases import Phase
 from govflow.states.policy import EscalationStep
+from govflow.states.vocabulary import CutStatus, OrderOrigin, OrderStatus, Word
 
 #: pandas ships no type information (and pandas-stubs is not a dependency): DataFrames are Any to mypy
 DataFrame: TypeAlias = Any
@@ -128,20 +129,14 @@ class Column:
         return en if lang == "en" else zh
 
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "open": ("待整改", "open"),
-    "evidence_submitted": ("已提交整改材料", "evidence submitted"),
-    "overdue": ("逾期未整改", "overdue"),
-    "closed": ("已整改", "closed"),
-    "proposed": ("待财政部门决定", "proposed"),
-    "accepted": ("已采纳", "accepted"),
-    "declined": ("未采纳", "declined"),
-    "withdrawn": ("已撤回", "withdrawn"),
-}
-ORIGIN_LABELS: dict[str, tuple[str, str]] = {
-    "finding": ("共享问题", "sharing finding"),
-    "fail_acceptance": ("不予通过验收", "failed acceptance"),
-}
+def _words(*kinds: type[Word]) -> dict[str, tuple[str, str]]:
+    """Code -> (zh, en) of the domain's vocabularies (one place for the words: :mod:`govflow.states.vocabulary`)."""
+    return {m.value: (m.zh, m.en) for kind in kinds for m in kind}
+
+
+#: the status column holds an order's status (overdue report) or a recommendation's (cuts report)
+STATUS_LABELS = _words(OrderStatus, CutStatus)
+ORIGIN_LABELS = _words(OrderOrigin)
 
 COLUMNS: dict[str, Column] = {
     "project": Column("项目编号", "Project"),

@@ -23,20 +23,18 @@ from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
 from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused
 from govflow.states.permissions import Role
-from govflow.web.routes import (
+from govflow.states.vocabulary import OutboxStatus, RunStatus, word
+from govflow.web.page import (
     ROLE_CODES,
     WebUser,
-    _csrf_ok,
     _error,
-    _forbidden,
-    _gov,
     _role_page,
-    _to_login,
+    error_page,
+    form_post,
     page_number,
     render,
-    signed_in,
 )
-from govflow.web.text import code_label, page_lang, stat_text, topic_text, tr
+from govflow.web.text import stat_text, topic_text, tr
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25
@@ -94,25 +92,22 @@ def _user_action(
     request: Request, csrf: str, call: Callable[[App, str, str], str | tuple[str, str]]
 ) -> Response:
     """Run one user administration use case and show the users page again with its outcome."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, token, status = None, None, None, 200
     try:
         done = call(app, user.name, lang)
         message, token = (done, None) if isinstance(done, str) else done
     except PermissionDenied as exc:  # not an administrator: the users page is not theirs either
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = users_context(app, user, lang, None, 1)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     ctx.update(error=error, message=message, token=token)
     return render(request, "users.html", user, ctx, status=status)
 
@@ -281,7 +276,7 @@ def runs_context(app: App, user: WebUser, lang: str, page: int) -> dict[str, Any
                 "started": _when(r["started_at"]),
                 "finished": _when(r["finished_at"]),
                 "status": str(r["status"]),
-                "status_label": code_label(r["status"], lang),
+                "status_label": word(RunStatus, r["status"], lang),
                 "stats": run_stats(r["stats"] or {}, lang),
                 "error": r["error"] or "",
             }
@@ -312,7 +307,7 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
             **m,
             "topic_label": topic_text(str(m["topic"]), lang),
             "role_label": _role_label(m["role"], lang),
-            "status_label": code_label(m["status"], lang),
+            "status_label": word(OutboxStatus, m["status"], lang),
             "created": _when(m["created_at"]),
             "next": _when(m["next_attempt_at"]),
         }
@@ -320,7 +315,7 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {
         "configured": status["configured"],
         "total": status["total"],
-        "counts": [(k, code_label(k, lang), n) for k, n in status["counts"].items()],
+        "counts": [(k, word(OutboxStatus, k, lang), n) for k, n in status["counts"].items()],
         "statuses": list(status["counts"]),
         "topics": [{**tp, "label": topic_text(str(tp["topic"]), lang)} for tp in status["topics"]],
         "oldest": message(status["oldest_pending"]),

@@ -20,24 +20,22 @@ from govflow.governance import rectification
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard
 from govflow.states.errors import Conflict, GovflowError
-from govflow.web.routes import (
+from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
+from govflow.web.page import (
     WebUser,
-    _csrf_ok,
     _error,
-    _forbidden,
-    _gov,
     _role_page,
-    _to_login,
+    error_page,
+    form_post,
     page_number,
     parse_day,
     render,
-    signed_in,
     whole_number,
 )
-from govflow.web.text import code_label, page_lang, tr
+from govflow.web.text import tr
 
 router = APIRouter(prefix="/web", include_in_schema=False)
-STATUSES = tuple(s.value for s in rectification.OrderStatus)
+STATUSES = tuple(s.value for s in OrderStatus)
 
 
 def _status(value: str | None) -> str | None:
@@ -62,7 +60,7 @@ def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
     o = line.order
     d = o.to_dict(lang)
     d["overdue_workdays"] = line.overdue_workdays
-    d["origin_label"] = code_label(o.origin, lang)
+    d["origin_label"] = word(OrderOrigin, o.origin, lang)
     d["actions"] = dashboard.order_actions(user.actor, o)
     names = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
     d["escalation_name"] = names[-1] if names else None  # the policy's name for the level reached
@@ -87,7 +85,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
         "orders": [_line(line, user, lang) for line in result.items],
         "status": status,
         "filters": [("", tr("all", lang), sum(result.counts.values()))]
-        + [(st.value, st.label(lang), result.counts[st.value]) for st in rectification.OrderStatus],
+        + [(st.value, st.label(lang), result.counts[st.value]) for st in OrderStatus],
         "page": result.page,
         "pages": pages,
         "total": result.total,
@@ -114,28 +112,25 @@ def _act(
     version: str = "",
 ) -> Response:
     """Run one order use case for the signed-in user and show the orders page again (the same filter/page)."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     seen = whole_number(version)  # no version (a page from before versions were sent): no check
     try:
         call(app, user.name, seen)
         message = f"{tr('order_done', lang)}{tr('colon', lang)}{order}"
-    except Conflict:  # the use case's "reload and try again": the page shown below is that reload
+    except Conflict as exc:  # the use case's "reload and try again": the page shown below is that reload
         stale = f"{order}{tr('colon', lang)}{tr('order_stale', lang)}"
-        error, status = {"message": stale, "reasons": []}, 409
+        error, status = {"message": stale, "reasons": [], "status": exc.http_status}, exc.http_status
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     page = whole_number(back_page) or 1
     try:
         ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
+        return error_page(request, user, exc)
     ctx.update(error=error, message=message, focus=order)
     return render(request, "orders.html", user, ctx, status=status)
 

@@ -4,201 +4,55 @@ session's CSRF token (sent as a form field, since a plain HTML form cannot set t
 from __future__ import annotations
 
 import re
-import secrets
 import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature
 
 from govflow.access import auth
-from govflow.api.deps import SESSION_COOKIE, close_session, get_app, get_settings, open_session, signer
-from govflow.governance import cuts, rectification
+from govflow.api.deps import close_session, get_settings, open_session
+from govflow.governance import rectification
 from govflow.lifecycle import services
-from govflow.lifecycle.services import Actor, App
-from govflow.reads import admin, dashboard, governed, queries, reports
-from govflow.states.errors import GovflowError, UsageError
+from govflow.lifecycle.services import App
+from govflow.reads import admin, dashboard, governed, queries
+from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
-from govflow.states.phases import Event, Phase, ReviewStage
+from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
-from govflow.states.verdict import Reason
+from govflow.states.vocabulary import word
 from govflow.web import views
+from govflow.web.page import (
+    CARDS_PER_COLUMN,
+    HERE,
+    HOME,
+    LOGIN,
+    REVIEW_PHASES,
+    ROLE_CODES,
+    WebUser,
+    _csrf_ok,
+    _error,
+    _forbidden,
+    _gov,
+    _reasons,
+    _role_page,
+    _to_login,
+    error_page,
+    form_post,
+    parse_day,
+    render,
+    signed_in,
+)
 from govflow.web.text import (
-    ACTION_LABELS,
-    LANG_COOKIE,
     TEXT,
     action_text,
-    code_label,
-    count_text,
     outcome_text,
     page_lang,
     tr,
 )
 
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals["Phase"] = Phase
 router = APIRouter(prefix="/web", include_in_schema=False)
-
-HOME: dict[Role, str] = {
-    Role.PROGRAM_OFFICE: "/web/board",
-    Role.ADMIN: "/web/admin/users",
-    Role.DEPARTMENT: "/web/department",
-    Role.REVIEW_AGENCY: "/web/review",
-    Role.FINANCE: "/web/finance",
-    Role.AUDIT: "/web/audit",
-}
-NAV: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.PROGRAM_OFFICE: (
-        ("board", "/web/board"),
-        ("orders", "/web/orders"),
-        ("audit", "/web/audit"),
-        ("finance", "/web/finance"),
-        ("policy", "/web/admin/policy"),
-        ("runs", "/web/admin/runs"),
-    ),
-    Role.ADMIN: (
-        ("users", "/web/admin/users"),
-        ("policy", "/web/admin/policy"),
-        ("runs", "/web/admin/runs"),
-        ("outbox", "/web/admin/outbox"),
-        ("board", "/web/board"),
-        ("orders", "/web/orders"),
-        ("audit", "/web/audit"),
-    ),
-    Role.DEPARTMENT: (("my_projects", "/web/department"), ("orders", "/web/orders")),
-    Role.REVIEW_AGENCY: (("review_queue", "/web/review"),),
-    Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board"), ("policy", "/web/admin/policy")),
-    Role.AUDIT: (
-        ("audit", "/web/audit"),
-        ("orders", "/web/orders"),
-        ("board", "/web/board"),
-        ("finance", "/web/finance"),
-        ("runs", "/web/admin/runs"),
-    ),
-}
-REVIEW_PHASES: dict[Phase, ReviewStage] = {
-    Phase.PROPOSAL_REVIEW: ReviewStage.PROPOSAL,
-    Phase.FEASIBILITY_REVIEW: ReviewStage.FEASIBILITY,
-    Phase.DESIGN_REVIEW: ReviewStage.DESIGN,
-}
-LOGIN = "/web/login"
-#: a column of the board shows this many cards, then "+N" (a province runs thousands of projects)
-CARDS_PER_COLUMN = 12
-ROLE_CODES = frozenset(r.value for r in Role)
-
-
-@dataclass(frozen=True)
-class WebUser:
-    actor: Actor
-    display_name: str | None
-    csrf: str
-
-    @property
-    def name(self) -> str:
-        return self.actor.name
-
-
-def _gov(request: Request) -> App:
-    return get_app(request)
-
-
-def signed_in(request: Request) -> WebUser | None:
-    """The user of the API's session cookie (the same cookie ``POST /api/auth/login`` sets), or None."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    settings = get_settings(request)
-    try:
-        data = signer(settings).loads(cookie, max_age=settings.session_max_age)
-        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
-        signed = auth.actor_for_session(_gov(request), name, fingerprint)
-    except (BadSignature, KeyError, TypeError, GovflowError):
-        return None
-    return WebUser(signed.actor, signed.display_name, csrf)
-
-
-def _csrf_ok(user: WebUser, sent: str) -> bool:
-    return secrets.compare_digest(sent.encode(), user.csrf.encode())
-
-
-def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
-    """Reasons (objects or stored dicts) as ``{code, clause, message}`` in ``lang``."""
-    out: list[dict[str, str]] = []
-    for r in items or ():
-        if isinstance(r, Reason):
-            out.append({"code": r.code, "clause": r.clause, "message": r.text(lang)})
-        elif isinstance(r, Mapping):
-            msg = r.get("message_en") if lang == "en" else None
-            out.append(
-                {
-                    "code": str(r.get("code") or ""),
-                    "clause": str(r.get("clause") or ""),
-                    "message": str(msg or r.get("message") or ""),
-                }
-            )
-    return out
-
-
-def _error(exc: GovflowError, lang: str) -> dict[str, Any]:
-    reasons = _reasons(getattr(exc, "reasons", ()), lang)
-    # a refusal's message is its reasons joined: show them once, each with its clause
-    return {"message": "" if reasons else exc.text(lang), "reasons": reasons}
-
-
-def render(
-    request: Request, name: str, user: WebUser | None, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    lang = page_lang(request)
-
-    def t(key: str) -> str:
-        return tr(key, lang)
-
-    other = "en" if lang == "zh" else "zh"
-    # after a form POST the language switch leads to the page shown (its GET address), not to the action
-    page_path = str(context.get("page_path") or request.url.path)
-    ctx = {
-        "lang": lang,
-        "t": t,
-        "labels": lambda code: code_label(code, lang),
-        "n": lambda count: count_text(count, lang),
-        "user": user,
-        "role_label": user.actor.role.label(lang) if user else "",
-        "nav": [(t(k), href) for k, href in NAV.get(user.actor.role, ())] if user else [],
-        "switch_href": f"{page_path}?lang={other}",
-        "switch_label": "English" if other == "en" else "中文",
-        "csrf": user.csrf if user else "",
-        "path": page_path,
-        **context,
-    }
-    response = templates.TemplateResponse(request, name, ctx, status_code=status)
-    if request.query_params.get("lang") in TEXT_LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
-    return response
-
-
-TEXT_LANGS = ("zh", "en")
-assert all(len(v) == 2 for v in TEXT.values())
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"{LOGIN}?next={request.url.path}", status_code=303)
-
-
-def _forbidden(request: Request, user: WebUser) -> HTMLResponse:
-    lang = page_lang(request)
-    err = {
-        "message": "CSRF",
-        "reasons": [{"code": "CSRF_FAILED", "clause": "", "message": tr("error", lang)}],
-    }
-    return render(request, "error.html", user, {"error": err}, status=403)
-
 
 # ---------------------------------------------------------------------------------------------- sign-in
 
@@ -231,9 +85,9 @@ def login(
         signed = auth.authenticate(app, name, password)
     except auth.SignInLocked as exc:
         locked = exc.text(page_lang(request))
-        return render(request, "login.html", None, {"locked": locked, "next": next}, status=429)
-    except GovflowError:
-        return render(request, "login.html", None, {"failed": True, "next": next}, status=401)
+        return render(request, "login.html", None, {"locked": locked, "next": next}, status=exc.http_status)
+    except GovflowError as exc:
+        return render(request, "login.html", None, {"failed": True, "next": next}, status=exc.http_status)
     target = next if next.startswith("/web/") and not next.startswith("//") else HOME[signed.actor.role]
     response = RedirectResponse(target, status_code=303)
     open_session(response, get_settings(request), signed, app.clock())
@@ -284,41 +138,12 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {"columns": columns, "total": len(rows), "phase_chart": phase_chart, "cover_chart": cover_chart}
 
 
-def _role_page(
-    request: Request,
-    context: Callable[[App, WebUser, str], dict[str, Any]],
-    template: str,
-    *,
-    refused_status: int = 403,
-) -> Response:
-    """A page: signed in, its context built by the service layer, a refusal shown on the error page."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        ctx = context(_gov(request), user, lang)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=refused_status)
-    return render(request, template, user, ctx)
-
-
-def whole_number(text: str) -> int | None:
-    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
-    return int(text) if text.isascii() and text.isdigit() else None
-
-
-def page_number(request: Request) -> int:
-    """The ``page`` query parameter, 1 when missing or not a whole number ≥ 1."""
-    return max(whole_number(request.query_params.get("page", "1")) or 1, 1)
-
-
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request) -> Response:
     return _role_page(request, board_context, "board.html")
 
 
-def _timeline(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def timeline_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         reasons = _reasons(r.get("reasons"), lang)
@@ -350,13 +175,13 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     history: list[dict[str, Any]] | None = None
     # asked first: a denied call would be audited as an attempt, and merely opening a page is none
     if allowed_scope(user.actor.role, "project.history") is not None:
-        history = _timeline(services.project_history(app, code, user.name), lang)
+        history = timeline_rows(services.project_history(app, code, user.name), lang)
     catalog = queries.list_catalog(app, code, user.name, size=500).items
     agreements = queries.list_agreements(app, code, user.name, size=500).items
     names = dict(admin.departments(app))
     opinions = queries.list_opinions(app, code, user.name, size=500).items
     for o in opinions:
-        o["verdict_label"] = code_label(o["verdict"], lang)
+        o["verdict_label"] = word(OpinionVerdict, o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
     today = app.today()
     judged = dashboard.project_obligations(app, code, today)
@@ -387,7 +212,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "opinions": opinions,
         "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
         "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
-        "verdicts": [(v.value, code_label(v.value, lang)) for v in OpinionVerdict],
+        "verdicts": [(v.value, v.label(lang)) for v in OpinionVerdict],
         "today": app.today().isoformat(),
         "page_path": f"/web/projects/{code}",
     }
@@ -399,7 +224,6 @@ def project_page(request: Request, code: str) -> Response:
         request,
         lambda app, user, lang: project_context(app, code, user, lang),
         "project.html",
-        refused_status=404,
     )
 
 
@@ -412,13 +236,10 @@ def fire(
     version: Annotated[int | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     status = 200
@@ -435,25 +256,14 @@ def fire(
             "order": res.order,
             "deadline": res.deadline.isoformat() if res.deadline else None,
         }
-        status = 200 if res.accepted else 422
+        status = 200 if res.accepted else RuleRefused.http_status
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = project_context(app, code, user, lang)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
+        return error_page(request, user, exc)
     return render(request, "project.html", user, {**ctx, "result": result, "error": error}, status=status)
-
-
-def parse_day(value: str, default: date) -> date:
-    """A form's ``YYYY-MM-DD`` (empty: ``default``), or a usage error people can read."""
-    text = value.strip()
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"{TEXT['bad_date'][0]}：{text}", f"{TEXT['bad_date'][1]}: {text}") from exc
 
 
 @router.post("/projects/{code}/opinions", response_class=HTMLResponse)
@@ -469,13 +279,10 @@ def record_opinion(
     need_catalog: Annotated[list[str] | None, Form(max_length=64)] = None,
 ) -> Response:
     """征求意见 (第九条): the opinion a related department gives, entered by itself or the program office."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     names, catalogs = need_name or [], need_catalog or []
     needs: list[dict[str, str | None]] = [
         {"name": n.strip(), "catalog": (catalogs[i].strip() if i < len(catalogs) else "") or None}
@@ -496,11 +303,11 @@ def record_opinion(
         )
         message = f"{tr('opinion_recorded', lang)}{version}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     try:
         ctx = project_context(app, code, user, lang)
     except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=404)
+        return error_page(request, user, exc)
     return render(request, "project.html", user, {**ctx, "error": error, "message": message}, status=status)
 
 
@@ -565,13 +372,10 @@ async def order_evidence(
 ) -> Response:
     """整改材料: the lead department's note, and optionally the exchange platform's delivery records that show
     the fix (imported first: when they do not load, no evidence is submitted)."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     try:
         text = note.strip()
@@ -582,7 +386,7 @@ async def order_evidence(
         rectification.submit_evidence(app, order, user.name, text or None)
         message = f"{tr('submit_evidence', lang)}{tr('colon', lang)}{order}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = department_context(app, user, lang)
     return render(
         request,
@@ -600,19 +404,16 @@ async def upload_evidence(
     file: Annotated[UploadFile, File()],
     replace: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
     error, message, status = None, None, 200
     try:
         _, n = await _import_upload(request, app, user, file, replace=replace == "1")
         message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = department_context(app, user, lang)
     return render(
         request,
@@ -621,183 +422,6 @@ async def upload_evidence(
         {**ctx, "error": error, "message": message},
         status=status,
     )
-
-
-# ---------------------------------------------------------------------------------------------- audit
-
-
-def audit_context(
-    app: App, user: WebUser, lang: str, filters: dict[str, str | None], page: int
-) -> dict[str, Any]:
-    today = app.today()
-    df = reports.overdue_report(app, today, user.name)
-    overdue = reports.records(df)
-    # The chain is verified in its own request (an <iframe> on the page): walking the whole trail takes time
-    # in proportion to its length, and the overdue list must not wait for it.
-    can_verify = allowed_scope(user.actor.role, "audit.verify") is not None
-    trail = queries.audit_trail(
-        app,
-        user.name,
-        project=filters["project"],
-        actor=filters["actor"],
-        action=filters["action"],
-        page=page,
-        size=50,
-    )
-    rows = _timeline(trail.items, lang)
-    for row, item in zip(rows, trail.items, strict=True):
-        row["project"] = item.get("project") or ""
-    spans = [(o.overdue_since, o.closed_on) for o in rectification.list_orders(app, user.name)]
-    series = views.overdue_over_time(spans, today)
-    chart = views.bar_chart(
-        [(d.isoformat(), float(n), str(n)) for d, n in series], title=tr("overdue_over_time", lang)
-    )
-    return {
-        "as_of": today.isoformat(),
-        "overdue_chart": chart,
-        "overdue": overdue,
-        "status_labels": {k: v[1 if lang == "en" else 0] for k, v in reports.STATUS_LABELS.items()},
-        "can_verify": can_verify,
-        "trail": rows,
-        "trail_total": trail.total,
-        "page": page,
-        "filters": filters,
-        "action_options": [(e.value, e.label(lang)) for e in Event]
-        + [(k, action_text(k, lang)) for k in ACTION_LABELS],
-    }
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    project: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    page: int = 1,
-) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    filters = {"project": project or None, "actor": actor or None, "action": action or None}
-    try:
-        ctx = audit_context(_gov(request), user, lang, filters, max(page, 1))
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return render(request, "audit.html", user, ctx)
-
-
-@router.get("/audit/chain", response_class=HTMLResponse)
-def audit_chain(request: Request) -> Response:
-    """`govflow audit verify` for the audit page (shown there in a frame)."""
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    try:
-        chain = queries.verify_audit_chain(_gov(request), user.name)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    view = {
-        "ok": chain.ok,
-        "checked": chain.checked,
-        "first_bad_seq": chain.first_bad_seq,
-        "problem": (chain.problem_en if lang == "en" else chain.problem) or "",
-    }
-    return render(request, "chain.html", user, {"chain": view})
-
-
-def _export(df: Any, fmt: str, stem: str, lang: str) -> Response:
-    if fmt not in reports.MEDIA_TYPES:
-        return Response(status_code=404)
-    return Response(
-        reports.file_bytes(df, fmt, lang),
-        media_type=reports.MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
-    )
-
-
-@router.get("/reports/overdue.{fmt}")
-def export_overdue(request: Request, fmt: str) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    app = _gov(request)
-    try:
-        df = reports.overdue_report(app, app.today(), user.name)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return _export(df, fmt, f"overdue-{app.today().isoformat()}", lang)
-
-
-@router.get("/reports/cuts-{period}.{fmt}")
-def export_cuts(request: Request, period: str, fmt: str) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    app = _gov(request)
-    try:
-        df = reports.cuts_report(app, period, user.name)
-    except GovflowError as exc:
-        return render(request, "error.html", user, {"error": _error(exc, lang)}, status=403)
-    return _export(df, fmt, f"cuts-{period}", lang)
-
-
-# ---------------------------------------------------------------------------------------------- finance
-
-
-def finance_context(app: App, user: WebUser, lang: str, period: str) -> dict[str, Any]:
-    items = [c.to_dict(lang) for c in governed.list_cuts(app, period, user.name)]
-    return {
-        "period": period,
-        "cuts": items,
-        "can_decide": user.actor.role is Role.FINANCE,
-        "page_path": "/web/finance",
-    }
-
-
-def _period(request: Request, app: App) -> str:
-    asked = request.query_params.get("period", "")
-    return asked if asked.isdigit() and len(asked) == 4 else str(app.today().year)
-
-
-@router.get("/finance", response_class=HTMLResponse)
-def finance(request: Request) -> Response:
-    return _role_page(
-        request,
-        lambda app, user, lang: finance_context(app, user, lang, _period(request, app)),
-        "finance.html",
-    )
-
-
-@router.post("/finance/{project}/{period}", response_class=HTMLResponse)
-def decide(
-    request: Request,
-    project: str,
-    period: str,
-    csrf: Annotated[str, Form(max_length=100)],
-    decision: Annotated[str, Form(pattern="^(accept|decline)$")],
-    reason: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    if not _csrf_ok(user, csrf):
-        return _forbidden(request, user)
-    lang = page_lang(request)
-    app = _gov(request)
-    error, message, status = None, None, 200
-    try:
-        cuts.decide_cut(
-            app, project, period, user.name, accept=decision == "accept", reason=reason.strip() or None
-        )
-        message = f"{tr('decided', lang)}{tr('colon', lang)}{project}"
-    except GovflowError as exc:
-        error, status = _error(exc, lang), 422
-    ctx = finance_context(app, user, lang, period)
-    return render(request, "finance.html", user, {**ctx, "error": error, "message": message}, status=status)
 
 
 # ---------------------------------------------------------------------------------------------- review agency
@@ -817,7 +441,7 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     return {
         "queue": queue,
         "points": [(fp.value, fp.label(lang)) for fp in FocusPoint],
-        "judgments": [(j.value, tr(j.value, lang)) for j in Judgment],
+        "judgments": [(j.value, j.label(lang)) for j in Judgment],
         "page_path": "/web/review",
     }
 
@@ -856,10 +480,6 @@ async def record_review(request: Request, code: str) -> Response:
         )
         message = f"{code}{tr('colon', lang)}{tr('recorded_version', lang)}{version}"
     except GovflowError as exc:
-        error, status = _error(exc, lang), 422
+        error, status = _error(exc, lang), exc.http_status
     ctx = review_context(app, user, lang)
     return render(request, "review.html", user, {**ctx, "error": error, "message": message}, status=status)
-
-
-def today_of(app: App) -> date:
-    return app.today()

@@ -11,6 +11,7 @@ from govflow.api import ApiSettings, create_app
 from govflow.demo import demo_portfolio
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
+from govflow.web import errors as web_errors
 from govflow.web import web_router
 
 
@@ -18,6 +19,7 @@ def create_site(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     """The API of ``create_app`` plus the pages under ``/web`` (``/`` leads to them)."""
     api = create_app(settings, app=app)
     api.include_router(web_router)
+    web_errors.install(api)
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

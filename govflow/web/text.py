@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from govflow.api.i18n import SUPPORTED, negotiate
-from govflow.states.sharing import VERDICT_LABELS
+from govflow.governance.checks import count_label
 
 LANG_COOKIE = "govflow_lang"
 
@@ -123,11 +123,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "comment": ("说明", "Comment"),
     "record": ("登记", "Record"),
     "recorded_version": ("已登记评审意见，项目版本：", "Review recorded; project version "),
-    "met": ("满足", "met"),
-    "partly": ("部分满足", "partly met"),
-    "not_met": ("不满足", "not met"),
     "no_reviews_pending": ("暂无待评审项目", "No project awaits review"),
     "error": ("无法完成", "Could not be done"),
+    "no_such_page": ("没有这个页面，请检查地址", "there is no such page; check the address"),
+    "bad_request": (
+        "请求无效，请返回后重新填写",
+        "the request could not be read; go back and fill it in again",
+    ),
     "home": ("首页", "Home"),
     "obligations": ("共享义务", "Obligations"),
     "orders_linked": ("关联整改通知", "Linked orders"),
@@ -301,6 +303,26 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+#: the heading of the error page per HTTP status (the status is the error class's ``http_status``)
+ERROR_TITLES: dict[int, tuple[str, str]] = {
+    400: ("请求无效", "Bad request"),
+    401: ("需要登录", "Sign-in required"),
+    403: ("无权访问", "Forbidden"),
+    404: ("没有找到", "Not found"),
+    405: ("不支持该操作", "Method not allowed"),
+    409: ("已被他人更改", "Changed in the meantime"),
+    413: ("上传内容过大", "Upload too large"),
+    422: ("被规则拒绝", "Refused by a rule"),
+    429: ("尝试次数过多", "Too many attempts"),
+    503: ("暂时无法完成", "Temporarily unavailable"),
+}
+
+
+def error_title(status: int, lang: str) -> str:
+    zh, en = ERROR_TITLES.get(status, TEXT["error"])
+    return en if lang == "en" else zh
+
+
 def count_text(n: object, lang: str) -> str:
     """A count after a heading: （3） in Chinese, (3) in English."""
     return f" ({n})" if lang == "en" else f"（{n}）"
@@ -321,56 +343,6 @@ def page_lang(request: Request) -> str:
         return str(kept)
     default = getattr(request.app.state, "default_lang", "zh")
     return negotiate(request.headers.get("accept-language"), default)
-
-
-#: codes of the sharing data (SPEC §3) as people read them; an unknown code is shown as it is
-CODE_LABELS: dict[str, tuple[str, str]] = {
-    "basic": ("基础信息", "basic"),
-    "business": ("业务信息", "business"),
-    "trace": ("痕迹信息", "trace"),
-    "status": ("状态信息", "status"),
-    "policy": ("政策规范", "policy"),
-    "unconditional": ("无条件共享", "unconditional"),
-    "conditional": ("有条件共享", "conditional"),
-    "none": ("不予共享", "not shared"),
-    "query": ("查询", "query"),
-    "exchange": ("交换", "exchange"),
-    "publish": ("发布", "publish"),
-    "realtime": ("实时", "real time"),
-    "daily": ("每日", "daily"),
-    "weekly": ("每周", "weekly"),
-    "monthly": ("每月", "monthly"),
-    "quarterly": ("每季度", "quarterly"),
-    "yearly": ("每年", "yearly"),
-    "public": ("公开", "public"),
-    "internal": ("内部", "internal"),
-    "secret": ("涉密", "secret"),
-    "agreement": ("信息共享协定", "sharing agreement"),
-    "joint_document": ("联合发文", "joint document"),
-    # opinion verdicts (第九条)
-    **{v.value: labels for v, labels in VERDICT_LABELS.items()},
-    # order origins
-    "finding": ("共享义务检查发现的问题", "a sweep finding"),
-    "fail_acceptance": ("验收未通过", "failed acceptance"),
-    # flow runs
-    "running": ("运行中", "running"),
-    "completed": ("已完成", "completed"),
-    # outbox statuses
-    "pending": ("待发送", "pending"),
-    "sending": ("发送中", "sending"),
-    "delivered": ("已送达", "delivered"),
-    "skipped": ("已跳过（无渠道）", "skipped (no channel)"),
-    "failed": ("失败", "failed"),
-}
-
-
-def code_label(code: object, lang: str) -> str:
-    if code is None:
-        return ""
-    pair = CODE_LABELS.get(str(code))
-    if pair is None:
-        return str(code)
-    return pair[1] if lang == "en" else pair[0]
 
 
 #: audit-trail actions that are not lifecycle events (those are labelled by :class:`states.phases.Event`)
@@ -437,44 +409,8 @@ def outcome_text(outcome: str, lang: str) -> str:
     return outcome if pair is None else pair[1 if lang == "en" else 0]
 
 
-#: counts in a flow run's statistics (``SweepResult.to_dict`` … ``DispatchResult.to_dict``)
-STAT_LABELS: dict[str, tuple[str, str]] = {
-    "findings_opened": ("新发现问题", "findings opened"),
-    "findings_closed": ("问题消除", "findings closed"),
-    "findings_still_open": ("问题仍存在", "findings still open"),
-    "expiry_notices": ("协定到期提示", "expiry notices"),
-    "orders_closed": ("整改通知关闭", "orders closed"),
-    "orders_issued": ("下达整改通知", "orders issued"),
-    "reminders": ("到期提醒", "reminders"),
-    "overdue": ("转为逾期", "became overdue"),
-    "escalations": ("逾期升级", "escalations"),
-    "projects": ("测算项目", "projects"),
-    "with_cause": ("有削减事由", "with a cause"),
-    "proposed": ("提出建议", "proposed"),
-    "revised": ("调整建议", "revised"),
-    "refreshed": ("刷新证据", "refreshed"),
-    "unchanged": ("无变化", "unchanged"),
-    "withdrawn": ("撤回建议", "withdrawn"),
-    "reproposed": ("重新提出", "proposed again"),
-    "decided": ("已决定（未改动）", "decided (left as is)"),
-    "newer": ("已有更新的测算", "newer run exists"),
-    "notified": ("通知", "notices"),
-    "claimed": ("取出待发送", "claimed"),
-    "delivered": ("已送达", "delivered"),
-    "retrying": ("稍后重试", "retrying"),
-    "failed": ("失败", "failed"),
-    "skipped": ("无渠道跳过", "skipped"),
-    "reclaimed": ("租约到期后重取", "reclaimed"),
-    "released": ("未发送即交回", "released"),
-    "lease_lost": ("租约已被接管", "lease lost"),
-    "duplicates": ("重复送达", "duplicates"),
-    "waiting": ("等待配置渠道", "waiting for channels"),
-}
-
-
 def stat_text(key: str, lang: str) -> str:
-    pair = STAT_LABELS.get(key)
-    return key if pair is None else pair[1 if lang == "en" else 0]
+    return count_label(key, lang)  # the registry's words, as `govflow run` prints them
 
 
 #: outbox topics: ``order.<step>``, ``cuts.<status>``, ``decision.<event>.<outcome>``, notices and alarms

@@ -69,13 +69,19 @@ def test_one_order_with_its_steps_is_shown_to_its_projects_departments_only(
     en = client.get(f"{V1}/orders/{ORDER_004}", headers=as_("chen", lang="en")).json()
     assert en["status_label"] == "open" and en["steps"][0]["kind_label"] == "order issued"
 
-    # 市场监管局 neither leads nor takes part in ZJ-2026-004
+    # 市场监管局 neither leads nor takes part in ZJ-2026-004: told exactly what a missing order is told
     other = client.get(f"{V1}/orders/{ORDER_004}", headers=as_("zhao"))
-    assert other.status_code == 403 and other.json()["reasons"][0]["code"] == "OUT_OF_DEPARTMENT"
-    assert client.get(f"{V1}/orders/RO-NOPE-01", headers=as_("chen")).status_code == 404
-    for user in ("zhao", "li"):  # evidence is the lead department's (li only takes part)
-        r = client.post(f"{V1}/orders/{ORDER_004}/evidence", json={"note": "已整改"}, headers=as_(user))
-        assert r.status_code == 403, r.text
+    missing = client.get(f"{V1}/orders/RO-NOPE-01", headers=as_("zhao"))
+    assert other.status_code == missing.status_code == 404
+    assert other.json() == {
+        **missing.json(),
+        "message": missing.json()["message"].replace("RO-NOPE-01", ORDER_004),
+    }
+    r = client.post(f"{V1}/orders/{ORDER_004}/evidence", json={"note": "已整改"}, headers=as_("zhao"))
+    assert r.status_code == 404 and r.json()["error"] == "NOT_FOUND", r.text
+    # evidence is the lead department's: li, who takes part and may read the order, is refused
+    r = client.post(f"{V1}/orders/{ORDER_004}/evidence", json={"note": "已整改"}, headers=as_("li"))
+    assert r.status_code == 403, r.text
     assert order(client, as_, "wang")["status"] == "open", "a refused request changes nothing"
 
 
@@ -277,7 +283,9 @@ def test_findings_are_filtered_paged_and_scoped_like_orders(client: TestClient, 
     # 市场监管局 takes part in ZJ-2026-005 only; the review agency reads no findings
     assert {f["project"] for f in findings(client, as_, "zhao")["items"]} == {"ZJ-2026-005"}
     out = client.get(f"{V1}/findings", params={"project": "ZJ-2026-004"}, headers=as_("zhao"))
-    assert out.status_code == 403 and out.json()["reasons"][0]["code"] == "OUT_OF_DEPARTMENT"
+    nope = client.get(f"{V1}/findings", params={"project": "ZJ-NOPE"}, headers=as_("zhao"))
+    assert out.status_code == nope.status_code == 404  # no existence oracle: the same answer as a wrong code
+    assert out.json()["message"] == nope.json()["message"].replace("ZJ-NOPE", "ZJ-2026-004")
     assert client.get(f"{V1}/findings", headers=as_("pingshen")).status_code == 403
     assert client.get(f"{V1}/findings", params={"status": "gone"}, headers=as_("wang")).status_code == 422
     assert client.get(f"{V1}/findings", params={"project": "ZJ-NOPE"}, headers=as_("wang")).status_code == 404

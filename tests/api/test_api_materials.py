@@ -153,7 +153,8 @@ def test_evidence_upload(client: TestClient, gov: App, as_: As) -> None:
         recorded = s.execute(select(de.c.records).where(de.c.day == date(2026, 11, 21))).scalars().all()
     assert recorded == [7]
     foreign = client.post(f"{V1}/evidence", headers=as_("lin"), files={"file": ("e.csv", csv, "text/csv")})
-    assert foreign.status_code == 403 and foreign.json()["reasons"][0]["code"] == "OUT_OF_DEPARTMENT"
+    # a project lin's department has no part in reads as one that does not exist (no existence oracle)
+    assert foreign.status_code == 404 and foreign.json()["error"] == "NOT_FOUND", foreign.json()
 
 
 def test_audit_trail_filters_pages_and_verifies(client: TestClient, gov: App, as_: As) -> None:

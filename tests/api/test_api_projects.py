@@ -54,18 +54,31 @@ def test_a_department_sees_only_projects_it_leads_or_takes_part_in(client: TestC
     assert codes("lin", department=BIGDATA) == []  # a filter cannot widen the scope
 
 
-def test_another_departments_project_is_403_whatever_the_way_in(client: TestClient, as_: As) -> None:
-    """Guessing a code gets 403 for a project that exists (and the attempt is audited) and 404 for one that
-    does not, for every role alike: project codes appear in published approvals, so their existence is not
-    the secret; the contents are. A 404 that lied for department users only would also disagree with the
-    audit trail, which records the denial."""
+def test_another_departments_project_is_the_same_404_as_a_missing_one_whatever_the_way_in(
+    client: TestClient, as_: As
+) -> None:
+    """No existence oracle (issue 9): a department user guessing the code of a project its department neither
+    leads nor takes part in gets exactly the answer of a code that does not exist (status, body shape and
+    message, but for the code itself), whether it reads or tries to change. The audit trail still records
+    every such attempt as a denial."""
     foreign = "ZJ-2026-001"  # led by 大数据局 (li); 自然资源厅 (lin) takes no part
     h = as_("lin")
+
+    def same_as_missing(r: Any, answer_for_missing: Any) -> None:
+        assert r.status_code == answer_for_missing.status_code == 404, r.text
+        missing_body = answer_for_missing.json()
+        assert r.json() == {
+            **missing_body,
+            "message": missing_body["message"].replace("ZJ-2099-999", foreign),
+        }
+
     reads = ["", "/history", "/catalog", "/agreements", "/opinions", "/reviews"]
     for suffix in reads:
-        r = client.get(f"{V1}/projects/{foreign}{suffix}", headers=h)
-        assert r.status_code == 403, (suffix, r.json())
-        assert r.json()["reasons"][0]["code"] == "OUT_OF_DEPARTMENT"
+        for lang in ("zh", "en"):
+            got = client.get(f"{V1}/projects/{foreign}{suffix}", headers=as_("lin", lang=lang))
+            same_as_missing(
+                got, client.get(f"{V1}/projects/ZJ-2099-999{suffix}", headers=as_("lin", lang=lang))
+            )
     changes = [
         event(client, foreign, h, "submit_proposal"),
         event(client, foreign, h, "withdraw", reason="x"),
@@ -79,7 +92,11 @@ def test_another_departments_project_is_403_whatever_the_way_in(client: TestClie
         ),
     ]
     for r in changes:
-        assert r.status_code == 403 and r.json()["error"] == "PERMISSION_DENIED", r.json()
+        assert r.status_code == 404 and r.json() == {
+            "error": "NOT_FOUND",
+            "message": f"项目 {foreign} 不存在",
+            "reasons": [],
+        }, r.json()
     # a participant may read but not act as the lead
     assert client.get(f"{V1}/projects/{foreign}", headers=as_("zhou")).status_code == 200
     r = event(client, foreign, as_("zhou"), "submit_proposal")
@@ -92,7 +109,7 @@ def test_another_departments_project_is_403_whatever_the_way_in(client: TestClie
         params={"by": "lin", "outcome": "denied", "size": 100},
         headers=as_("zheng"),
     ).json()
-    assert audit["total"] == len(reads) + len(changes)
+    assert audit["total"] == 2 * len(reads) + len(changes)
 
 
 def test_show_gives_the_version_as_etag(client: TestClient, as_: As) -> None:

@@ -533,8 +533,11 @@ def test_a_department_user_cannot_act_on_another_departments_project(demo: Cli) 
         "zhao",
         "OUT_OF_DEPARTMENT",
     )
-    # zhao may not even read a project his department has nothing to do with (ZJ-2026-004: HRSS, police, big data)
-    assert demo.json("project", "show", "ZJ-2026-004", "--as", "zhao", code=3)["error"] == "PERMISSION_DENIED"
+    # zhao may not even read a project his department has nothing to do with (ZJ-2026-004: HRSS, police, big data):
+    # it reads as one that does not exist (exit 4, the same message), so nobody learns what exists
+    hidden = demo.json("project", "show", "ZJ-2026-004", "--as", "zhao", code=4)
+    missing = demo.json("project", "show", "ZJ-2099-404", "--as", "zhao", code=4)
+    assert hidden == {**missing, "message": missing["message"].replace("ZJ-2099-404", "ZJ-2026-004")}
     assert show(demo, "ZJ-2026-001")["phase"] == "draft"
 
 
@@ -772,7 +775,8 @@ _WRITE_DENIALS: list[tuple[list[str], str]] = [
         ["opinion", "add", "ZJ-2026-001", "--as", "qian", "--department", SAMR, "--verdict", "agree"],
         "PERMISSION_DENIED",
     ),
-    (["catalog", "import", "ZJ-2026-002", str(DATA / "catalog.csv"), "--as", "li"], "OUT_OF_DEPARTMENT"),
+    # 大数据局 has no part in ZJ-2026-002: it reads as missing (exit 4), and the attempt is still audited
+    (["catalog", "import", "ZJ-2026-002", str(DATA / "catalog.csv"), "--as", "li"], "NOT_FOUND"),
     (["evidence", "import", str(DATA / "evidence.csv"), "--as", "zheng"], "PERMISSION_DENIED"),
     (["load", str(DEMO), "--as", "li"], "PERMISSION_DENIED"),
     (["user", "add", "bob", "--role", "audit", "--as", "li"], "PERMISSION_DENIED"),
@@ -790,8 +794,10 @@ def test_permission_denials_inside_writing_commands_are_refused_and_audited(demo
     for args, code in _WRITE_DENIALS:
         before = audit_count(demo)
         res = demo(*args, "--json")
-        body = res.json() if res.exit_code == 3 else {}
-        if res.exit_code != 3 or [r["code"] for r in body.get("reasons", [])] != [code]:
+        exit_code = 4 if code == "NOT_FOUND" else 3
+        body = res.json() if res.exit_code == exit_code else {}
+        codes = [body.get("error")] if code == "NOT_FOUND" else [r["code"] for r in body.get("reasons", [])]
+        if res.exit_code != exit_code or codes != [code]:
             problems.append(str(res))
         elif audit_count(demo) != before + 1:
             problems.append(f"{' '.join(args)}: denial not audited")

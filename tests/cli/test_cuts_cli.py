@@ -76,7 +76,7 @@ def test_list_shows_the_recommendations_of_a_period(proposed: Cli) -> None:
     assert r["evidence"]["coverage"]["value"] == "0.7500"
     assert [x["code"] for x in r["reasons"]] == ["LOW_COVERAGE"]
     text = proposed("cuts", "list", "--period", "2026", "--as", "zheng").expect(0).stdout
-    assert P5 in text and "待财政决定" in text and "733号文 第十一条" in text
+    assert P5 in text and "待财政部门决定" in text and "733号文 第十一条" in text
     assert (
         proposed("cuts", "list", "--period", "2026", "--status", "accepted", "--json").expect(0).json() == []
     )

@@ -196,7 +196,7 @@ def test_json_csv_and_xlsx_from_the_cli_carry_the_same_numbers(
     assert list(csv.columns[:4]) == ["项目编号", "项目名称", "牵头部门代码", "牵头部门"]
     assert csv["逾期工作日数"].astype(int).tolist() == [r["overdue_workdays"] for r in rows]
     assert csv["整改期限"].tolist() == [r["deadline"] for r in rows]
-    assert set(csv["状态"]) == {"逾期未整改"}
+    assert set(csv["状态"]) == {"已逾期"}
 
     res = cli(
         "report", "overdue", "--as-of", "2026-11-27", "-f", "csv", "-o", str(tmp_path / "o.csv")

@@ -448,9 +448,14 @@ def test_a_decision_is_audited_and_told_to_the_department_and_the_program_office
 )
 def test_only_finance_may_decide(app: App, who: str | None) -> None:
     run_cuts(app, AS_OF)
-    with pytest.raises(PermissionDenied) as info:
-        decide_cut(app, P5, 2026, who, accept=True, reason="同意")
-    assert info.value.reasons[0].code == "PERMISSION_DENIED"
+    if who == "li":  # 大数据局 has no part in ZJ-2026-005: it reads as missing (no existence oracle)
+        with pytest.raises(NotFound) as missing:
+            decide_cut(app, P5, 2026, who, accept=True, reason="同意")
+        assert missing.value.message == f"项目 {P5} 不存在"
+    else:
+        with pytest.raises(PermissionDenied) as info:
+            decide_cut(app, P5, 2026, who, accept=True, reason="同意")
+        assert info.value.reasons[0].code == "PERMISSION_DENIED"
     assert rec(app).status is CutStatus.PROPOSED
     with unit_of_work(app.engine, write=False) as s:
         denied = s.execute(

@@ -365,8 +365,8 @@ def test_a_clerk_fixes_a_refused_intake_with_an_agreement_and_an_opinion(app: Ap
     }
     good = tmp_path / "agreement.yaml"
     good.write_text(AGREEMENT_FILE, encoding="utf-8")
-    with pytest.raises(PermissionDenied):
-        services.add_agreements(app, "ZJ-2026-002", good, "li")  # another department
+    with pytest.raises(NotFound):  # another department, with no part in it: as if it did not exist
+        services.add_agreements(app, "ZJ-2026-002", good, "li")
     assert services.add_agreements(app, "ZJ-2026-002", good, "zhao")["agreement_items"] == 1
     services.record_opinion(
         app, "ZJ-2026-002", "zhou", department="11330000GF0000004D", on=date(2026, 11, 26), verdict="agree",

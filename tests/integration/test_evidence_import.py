@@ -24,7 +24,7 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import AuditEvent, CatalogItem, DeliveryEvidence, Project
 from govflow.settings import Settings
-from govflow.states.errors import InvalidInput, PermissionDenied, RuleRefused, UsageError
+from govflow.states.errors import InvalidInput, NotFound, PermissionDenied, RuleRefused, UsageError
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 TODAY = NOW.date()
@@ -434,15 +434,17 @@ def test_a_department_imports_only_for_its_projects_and_learns_nothing_of_others
 ) -> None:
     ok = write_csv(tmp_path / "ok.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-21,1"])
     assert services.import_evidence(app, ok, "xu") == 1  # xu's department leads ZJ-2026-005
-    with pytest.raises(PermissionDenied) as denied:
-        services.import_evidence(app, ok, "lin")  # 自然资源厅 takes no part in it
-    assert denied.value.reasons[0].code == "OUT_OF_DEPARTMENT"
-    # a foreign project's rows are refused for the permission, not explained row by row
+    with pytest.raises(
+        NotFound
+    ) as denied:  # 自然资源厅 takes no part in it: told as for a project that does not exist
+        services.import_evidence(app, ok, "lin")
+    assert denied.value.message == "项目 ZJ-2026-005 不存在"
+    # a foreign project's rows are refused as if it did not exist, not explained row by row
     probing = write_csv(
         tmp_path / "probe.csv",
         [HEADER, f"ZJ-2026-003,C-001,{NDRC},2026-11-20,1", f"ZJ-2026-003,C-077,{NDRC},2026-11-20,1"],
     )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound, match="项目 ZJ-2026-003 不存在"):
         services.import_evidence(app, probing, "xu")
     with pytest.raises(PermissionDenied) as no_role:
         services.import_evidence(app, ok, "qian")  # finance may not import at all

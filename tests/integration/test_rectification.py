@@ -474,8 +474,11 @@ def test_permissions_deny_by_default_and_scope_departments(issued: App) -> None:
         reject_evidence(day, ORDER, "zheng", "审计只读")
     with pytest.raises(PermissionDenied):
         show_order(day, ORDER, "pingshen")  # the review agency has no business with orders
-    with pytest.raises(PermissionDenied):
-        show_order(day, ORDER, "zhao")  # 市场监管局 has no part in ZJ-2026-004
+    with pytest.raises(NotFound) as hidden:  # 市场监管局 has no part in ZJ-2026-004: as if it did not exist
+        show_order(day, ORDER, "zhao")
+    with pytest.raises(NotFound) as missing:
+        show_order(day, "RO-NO-SUCH", "zhao")
+    assert hidden.value.message == missing.value.message.replace("RO-NO-SUCH", ORDER)
     ae = t(AuditEvent)
     with unit_of_work(issued.engine, write=False) as s:
         denied = list(
@@ -515,7 +518,7 @@ def test_list_orders_by_role_status_and_project(issued: App) -> None:
     assert list_orders(issued, "wang", status="closed") == []
     with pytest.raises(UsageError):
         list_orders(issued, "wang", status="done")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # no part in it: as if it did not exist
         list_orders(issued, "zhao", project="ZJ-2026-004")
     with pytest.raises(PermissionDenied):
         list_orders(issued, "pingshen")

@@ -572,7 +572,7 @@ def test_csv_has_a_bom_and_zh_headers_unless_english(app: App, tmp_path: Path) -
     assert header.startswith(
         "项目编号,项目名称,牵头部门代码,牵头部门,整改通知,来源,通知日期,整改期限,逾期工作日数"
     )
-    assert "逾期未整改" in raw.decode("utf-8-sig") and "733号文 第十一条" in raw.decode("utf-8-sig")
+    assert "已逾期" in raw.decode("utf-8-sig") and "733号文 第十一条" in raw.decode("utf-8-sig")
     en = (tmp_path / "en.csv").read_text(encoding="utf-8-sig").splitlines()
     assert en[0].startswith("Project,Project name,Lead department code,Lead department,Order,Origin")
     assert ",overdue," in en[1]

@@ -406,3 +406,23 @@ def test_admin_adds_a_user_who_then_signs_in(browser: Browser, site: Site) -> No
     response = wang.goto("/web/admin/users")
     assert response is not None and response.status == 403
     expect(wang.locator("#error")).to_contain_text("govflow 权限表")
+
+
+def test_error_pages_are_html_in_the_readers_language(browser: Browser, site: Site) -> None:
+    """Another department's project reads as a missing one (no existence oracle); a wrong address is a 404 page,
+    not the API's JSON; both zh-CN first, English with the switch."""
+    page = as_(browser, site, "zhao")  # 市场监管局 has no part in ZJ-2026-004
+    foreign = page.goto("/web/projects/ZJ-2026-004")
+    assert foreign is not None and foreign.status == 404
+    expect(page.locator("#error-title")).to_have_text("没有找到")
+    expect(page.locator("#error")).to_contain_text("项目 ZJ-2026-004 不存在")
+    shown = page.locator("main").inner_text()
+    missing = page.goto("/web/projects/ZJ-2099-999")
+    assert missing is not None and missing.status == 404
+    assert page.locator("main").inner_text() == shown.replace("ZJ-2026-004", "ZJ-2099-999")
+    wrong = page.goto("/web/no/such/page?lang=en")
+    assert wrong is not None and wrong.status == 404
+    expect(page.locator("#error-title")).to_have_text("Not found")
+    expect(page.locator("#error")).to_contain_text("there is no such page")
+    shot(page, site, "40-wrong-address-en")
+    page.goto("/web/department?lang=zh")

@@ -177,7 +177,9 @@ def fire_event(
         return JSONResponse(result, headers={"ETag": etag(res.version)})
     refusal = error_body(RuleRefused(list(res.reasons) or [_refused(res.event.value)]), lang)
     return JSONResponse(
-        {**refusal, "refused": True, "result": result}, status_code=422, headers={"ETag": etag(res.version)}
+        {**refusal, "refused": True, "result": result},
+        status_code=RuleRefused.http_status,
+        headers={"ETag": etag(res.version)},
     )
 
 

@@ -1,0 +1,260 @@
+"""What every dashboard page shares: the signed-in user, rendering a template in the page's language, the
+error page, the role pages' handler and the form-value parsers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature
+from starlette.requests import Request
+
+from govflow.access import auth
+from govflow.api.deps import SESSION_COOKIE, get_app, get_settings, signer
+from govflow.api.errors import CsrfFailed
+from govflow.lifecycle.services import Actor, App
+from govflow.states.errors import GovflowError, UsageError
+from govflow.states.permissions import Role
+from govflow.states.phases import Phase, ReviewStage
+from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
+from govflow.states.verdict import Reason
+from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
+from govflow.web.text import LANG_COOKIE, TEXT, count_text, error_title, page_lang, tr
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["Phase"] = Phase
+#: the vocabularies the templates label codes of: ``{{ word(Frequency, item.update_frequency) }}``
+templates.env.globals.update(
+    {
+        kind.__name__: kind
+        for kind in (Category, ShareType, Method, Frequency, Secrecy, AgreementForm, OrderStatus, OrderOrigin)
+    }
+)
+
+HOME: dict[Role, str] = {
+    Role.PROGRAM_OFFICE: "/web/board",
+    Role.ADMIN: "/web/admin/users",
+    Role.DEPARTMENT: "/web/department",
+    Role.REVIEW_AGENCY: "/web/review",
+    Role.FINANCE: "/web/finance",
+    Role.AUDIT: "/web/audit",
+}
+NAV: dict[Role, tuple[tuple[str, str], ...]] = {
+    Role.PROGRAM_OFFICE: (
+        ("board", "/web/board"),
+        ("orders", "/web/orders"),
+        ("audit", "/web/audit"),
+        ("finance", "/web/finance"),
+        ("policy", "/web/admin/policy"),
+        ("runs", "/web/admin/runs"),
+    ),
+    Role.ADMIN: (
+        ("users", "/web/admin/users"),
+        ("policy", "/web/admin/policy"),
+        ("runs", "/web/admin/runs"),
+        ("outbox", "/web/admin/outbox"),
+        ("board", "/web/board"),
+        ("orders", "/web/orders"),
+        ("audit", "/web/audit"),
+    ),
+    Role.DEPARTMENT: (("my_projects", "/web/department"), ("orders", "/web/orders")),
+    Role.REVIEW_AGENCY: (("review_queue", "/web/review"),),
+    Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board"), ("policy", "/web/admin/policy")),
+    Role.AUDIT: (
+        ("audit", "/web/audit"),
+        ("orders", "/web/orders"),
+        ("board", "/web/board"),
+        ("finance", "/web/finance"),
+        ("runs", "/web/admin/runs"),
+    ),
+}
+REVIEW_PHASES: dict[Phase, ReviewStage] = {
+    Phase.PROPOSAL_REVIEW: ReviewStage.PROPOSAL,
+    Phase.FEASIBILITY_REVIEW: ReviewStage.FEASIBILITY,
+    Phase.DESIGN_REVIEW: ReviewStage.DESIGN,
+}
+LOGIN = "/web/login"
+#: a column of the board shows this many cards, then "+N" (a province runs thousands of projects)
+CARDS_PER_COLUMN = 12
+ROLE_CODES = frozenset(r.value for r in Role)
+
+
+@dataclass(frozen=True)
+class WebUser:
+    actor: Actor
+    display_name: str | None
+    csrf: str
+
+    @property
+    def name(self) -> str:
+        return self.actor.name
+
+
+def _gov(request: Request) -> App:
+    return get_app(request)
+
+
+def signed_in(request: Request) -> WebUser | None:
+    """The user of the API's session cookie (the same cookie ``POST /api/auth/login`` sets), or None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    settings = get_settings(request)
+    try:
+        data = signer(settings).loads(cookie, max_age=settings.session_max_age)
+        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
+        signed = auth.actor_for_session(_gov(request), name, fingerprint)
+    except (BadSignature, KeyError, TypeError, GovflowError):
+        return None
+    return WebUser(signed.actor, signed.display_name, csrf)
+
+
+def _csrf_ok(user: WebUser, sent: str) -> bool:
+    return secrets.compare_digest(sent.encode(), user.csrf.encode())
+
+
+def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
+    """Reasons (objects or stored dicts) as ``{code, clause, message}`` in ``lang``."""
+    out: list[dict[str, str]] = []
+    for r in items or ():
+        if isinstance(r, Reason):
+            out.append({"code": r.code, "clause": r.clause, "message": r.text(lang)})
+        elif isinstance(r, Mapping):
+            msg = r.get("message_en") if lang == "en" else None
+            out.append(
+                {
+                    "code": str(r.get("code") or ""),
+                    "clause": str(r.get("clause") or ""),
+                    "message": str(msg or r.get("message") or ""),
+                }
+            )
+    return out
+
+
+def _error(exc: GovflowError, lang: str) -> dict[str, Any]:
+    reasons = _reasons(getattr(exc, "reasons", ()), lang)
+    # a refusal's message is its reasons joined: show them once, each with its clause
+    return {"message": "" if reasons else exc.text(lang), "reasons": reasons, "status": exc.http_status}
+
+
+def render(
+    request: Request, name: str, user: WebUser | None, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    lang = page_lang(request)
+
+    def t(key: str) -> str:
+        return tr(key, lang)
+
+    other = "en" if lang == "zh" else "zh"
+    # after a form POST the language switch leads to the page shown (its GET address), not to the action
+    page_path = str(context.get("page_path") or request.url.path)
+    ctx = {
+        "lang": lang,
+        "t": t,
+        "word": lambda kind, code: word(kind, code, lang),
+        "n": lambda count: count_text(count, lang),
+        "error_title": lambda status: error_title(int(status), lang),
+        "user": user,
+        "role_label": user.actor.role.label(lang) if user else "",
+        "nav": [(t(k), href) for k, href in NAV.get(user.actor.role, ())] if user else [],
+        "switch_href": f"{page_path}?lang={other}",
+        "switch_label": "English" if other == "en" else "中文",
+        "csrf": user.csrf if user else "",
+        "path": page_path,
+        **context,
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    if request.query_params.get("lang") in TEXT_LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return response
+
+
+TEXT_LANGS = ("zh", "en")
+assert all(len(v) == 2 for v in TEXT.values())
+
+
+class Post(NamedTuple):
+    """A form POST that may go on: who sent it, the page's language, the application."""
+
+    user: WebUser
+    lang: str
+    app: App
+
+
+def form_post(request: Request, csrf: str) -> Post | Response:
+    """Signed in and with the session's CSRF token, or the answer to give instead (sign-in page, 403 page)."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    if not _csrf_ok(user, csrf):
+        return _forbidden(request, user)
+    return Post(user, page_lang(request), _gov(request))
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{LOGIN}?next={request.url.path}", status_code=303)
+
+
+def _forbidden(request: Request, user: WebUser) -> HTMLResponse:
+    lang = page_lang(request)
+    err = {
+        "message": "CSRF",
+        "reasons": [{"code": "CSRF_FAILED", "clause": "", "message": tr("error", lang)}],
+        "status": CsrfFailed.http_status,
+    }
+    return render(request, "error.html", user, {"error": err}, status=CsrfFailed.http_status)
+
+
+def _role_page(
+    request: Request,
+    context: Callable[[App, WebUser, str], dict[str, Any]],
+    template: str,
+) -> Response:
+    """A page: signed in, its context built by the service layer, a refusal shown on the error page."""
+    user = signed_in(request)
+    if user is None:
+        return _to_login(request)
+    lang = page_lang(request)
+    try:
+        ctx = context(_gov(request), user, lang)
+    except GovflowError as exc:
+        return error_page(request, user, exc)
+    return render(request, template, user, ctx)
+
+
+def whole_number(text: str) -> int | None:
+    """A form's or query's whole number; ``str.isdigit`` alone lets "²" through to ``int``, which refuses it."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def page_number(request: Request) -> int:
+    """The ``page`` query parameter, 1 when missing or not a whole number ≥ 1."""
+    return max(whole_number(request.query_params.get("page", "1")) or 1, 1)
+
+
+def parse_day(value: str, default: date) -> date:
+    """A form's ``YYYY-MM-DD`` (empty: ``default``), or a usage error people can read."""
+    text = value.strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"{TEXT['bad_date'][0]}：{text}", f"{TEXT['bad_date'][1]}: {text}") from exc
+
+
+def error_page(request: Request, user: WebUser | None, exc: GovflowError) -> HTMLResponse:
+    """The error page for ``exc``, with the HTTP status its class carries (the API answers the same)."""
+    lang = page_lang(request)
+    return render(request, "error.html", user, {"error": _error(exc, lang)}, status=exc.http_status)
+
+
+def today_of(app: App) -> date:
+    return app.today()
