@@ -3,7 +3,7 @@
 Every function takes plain values (codes, names, dates), resolves the acting user, checks the permission
 table (deny by default) and writes its audit event in the same transaction as its change. This module is the
 index of the lifecycle's use cases; they live by concern in :mod:`.core` (the application, the acting user,
-permissions, set-up), :mod:`.events` (the state machine's events), :mod:`.projects` (reading projects) and
+permissions, set-up), :mod:`.events` (the state machine's events), :mod:`govflow.reads.projects` (reading projects) and
 :mod:`.materials` (reviews, opinions, catalog, agreements, needs, imports).
 """
 
@@ -35,7 +35,7 @@ from govflow.lifecycle.materials import (
     record_review,
     set_needs_analysis,
 )
-from govflow.lifecycle.projects import (
+from govflow.reads.projects import (
     ProjectView,
     list_projects,
     page_projects,
