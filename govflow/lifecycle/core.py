@@ -152,23 +152,43 @@ def _project_row(session: Session, code: str) -> Any:
     return r._mapping
 
 
+def record_change(
+    app: App,
+    s: Session,
+    actor: Actor,
+    action: str,
+    *,
+    kind: str = "data",
+    outcome: str = "recorded",
+    at: datetime | None = None,
+    **fields: Any,
+) -> None:
+    """Append to the trail, in the unit of work ``s``, the one event of ``actor``'s ``action`` (its name and role,
+    at the app's clock unless ``at``); ``fields`` are the rest of :class:`AuditRecord` (project, note, clauses …)."""
+    record = AuditRecord(
+        kind=kind,
+        outcome=outcome,
+        action=action,
+        actor=actor.name,
+        role=actor.role.value,
+        occurred_at=at or app.clock(),
+        **fields,
+    )
+    audit.append(s, [record])
+
+
 def _security_event(app: App, actor: Actor, action: str, reason: Reason, project: str | None) -> None:
     """A denial is itself an audit fact (a security event), written in its own transaction."""
     with unit_of_work(app.engine) as s:
-        audit.append(
+        record_change(
+            app,
             s,
-            [
-                AuditRecord(
-                    kind="security",
-                    outcome="denied",
-                    action=action,
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    project_code=project,
-                    reasons=[_reason_dict(reason)],
-                )
-            ],
+            actor,
+            action,
+            kind="security",
+            outcome="denied",
+            project_code=project,
+            reasons=[_reason_dict(reason)],
         )
 
 
@@ -316,19 +336,8 @@ def add_user(
                 name=name, role=r.value, department_id=dept_id, display_name=display_name, active=True
             )
         )
-        audit.append(
-            s,
-            [
-                AuditRecord(
-                    kind="security",
-                    outcome="recorded",
-                    action="user.add",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    note=f"{name} ({r.value}, {department or '-'})",
-                )
-            ],
+        record_change(
+            app, s, actor, "user.add", kind="security", note=f"{name} ({r.value}, {department or '-'})"
         )
 
 

@@ -19,10 +19,9 @@ from govflow.lifecycle.core import (
     authorize,
     bump_version,
     get_actor,
+    record_change,
     use_case,
 )
-from govflow.models import audit
-from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, related_departments, t
 from govflow.models.tables import (
@@ -246,20 +245,7 @@ def import_evidence(app: App, path: Path, actor_name: str | None = None, *, repl
             authorize(app, s, actor, action, _project_row(s, refused))
         evidence.refuse_if_imported(s, batch)
         written = evidence.write_evidence(s, batch, replace=replace)  # or every bad row, raised at once
-        audit.append(
-            s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action=action,
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    note=evidence.audit_note(batch, written, codes),
-                )
-            ],
-        )
+        record_change(app, s, actor, action, note=evidence.audit_note(batch, written, codes))
         return written.keys
 
 
@@ -357,22 +343,7 @@ def _edit_refused(
 def _materials_audit(
     app: App, s: Session, actor: Actor, code: str, action: str, note: str, cite: str
 ) -> None:
-    audit.append(
-        s,
-        [
-            AuditRecord(
-                kind="data",
-                outcome="recorded",
-                action=action,
-                actor=actor.name,
-                role=actor.role.value,
-                occurred_at=app.clock(),
-                project_code=code,
-                note=note,
-                clauses=[cite],
-            )
-        ],
-    )
+    record_change(app, s, actor, action, project_code=code, note=note, clauses=[cite])
 
 
 @use_case

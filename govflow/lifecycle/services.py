@@ -22,6 +22,7 @@ from govflow.lifecycle.core import (
     department_names,
     get_actor,
     init_db,
+    record_change,
     use_case,
     verify_audit,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "load_portfolio",
     "page_projects",
     "project_history",
+    "record_change",
     "record_opinion",
     "record_review",
     "set_needs_analysis",
