@@ -13,9 +13,7 @@ from pathlib import Path
 import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy import delete, insert, select
 
-from govflow.lifecycle.services import App, authorize, get_actor, use_case
-from govflow.models import audit
-from govflow.models.audit import AuditRecord
+from govflow.lifecycle.services import App, authorize, get_actor, record_change, use_case
 from govflow.models.calendars import CAL
 from govflow.models.db import unit_of_work
 from govflow.states.calendar import YearData, load_calendar_file, statutory_problems
@@ -101,24 +99,12 @@ def import_calendar(app: App, path: Path, actor_name: str | None) -> list[KnownY
             for data in years.values()
         ]
         s.execute(insert(CAL), rows)
-        audit.append(
-            s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action="calendar.import",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=now,
-                    note=(
-                        f"{path.name}：导入 {data.year} 年工作日历（放假 {len(data.holidays)} 天，调休上班 "
-                        f"{len(data.workdays)} 天；依据 {data.source}；{_digest(data)[:12]}）"
-                    ),
-                )
-                for data in years.values()
-            ],
-        )
+        for data in years.values():
+            note = (
+                f"{path.name}：导入 {data.year} 年工作日历（放假 {len(data.holidays)} 天，调休上班 "
+                f"{len(data.workdays)} 天；依据 {data.source}；{_digest(data)[:12]}）"
+            )
+            record_change(app, s, actor, "calendar.import", at=now, note=note)
     app.forget_calendar()
     return [y for y in known_years(app, actor_name) if y.year in years]
 

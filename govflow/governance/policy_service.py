@@ -6,9 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from govflow.lifecycle.services import App, authorize, get_actor, use_case
-from govflow.models import audit
-from govflow.models.audit import AuditRecord
+from govflow.lifecycle.services import App, authorize, get_actor, record_change, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.policies import active_policy, store_policy
@@ -42,19 +40,12 @@ def load_policy(app: App, path: Path, actor_name: str | None) -> Policy:
             s.execute(update(POLICY).where(POLICY.c.version == policy.version).values(active=True))
         else:
             store_policy(s, policy, actor.name, app.clock())
-        audit.append(
+        record_change(
+            app,
             s,
-            [
-                AuditRecord(
-                    kind="data",
-                    outcome="recorded",
-                    action="policy.load",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=app.clock(),
-                    note=f"{path.name}: 版本 {policy.version}（{policy.digest()[:12]}）生效",
-                )
-            ],
+            actor,
+            "policy.load",
+            note=f"{path.name}: 版本 {policy.version}（{policy.digest()[:12]}）生效",
         )
     return policy
 

@@ -194,10 +194,19 @@ class ProjectObligations:
     cover: Coverage
 
 
-def project_obligations(app: App, code: str, on: date) -> ProjectObligations:
-    """The obligations and sharing coverage of one project on ``on`` — the same figures as the cut evidence's."""
+def project_obligations(
+    app: App, code: str, on: date, reader: secrecy.Reader | None = None
+) -> ProjectObligations:
+    """The obligations and sharing coverage of one project on ``on`` — the same figures as the cut evidence's.
+
+    With a ``reader`` (a page), an item that reader may not see (第二条第三款) is left out of the verdicts and of
+    the coverage, as it is left out of the agreement list beside them: not even its count shows. Without one,
+    the figures are the system's, all items counted, as in the cut evidence finance and audit see."""
     with unit_of_work(app.engine, write=False) as s:
         rows = read_obligations(s, on, PROJECT.c.code == code)
+        if reader is not None:
+            seen = secrecy.visibility(s, reader, project_codes=[code])
+            rows = [r for r in rows if not seen.hides(r.catalog, project=code)]
     verdicts = {(r.agreement, r.catalog, r.consumer): r.judge(on) for r in rows}
     return ProjectObligations(on, verdicts, coverage(r.judge(on) for r in rows))
 

@@ -184,7 +184,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         o["verdict_label"] = word(OpinionVerdict, o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
     today = app.today()
-    judged = dashboard.project_obligations(app, code, today)
+    judged = dashboard.project_obligations(app, code, today, user.actor)
     for a in agreements:
         for i in a["items"]:
             v = judged.verdicts.get((str(a["code"]), str(i["catalog"]), str(i["consumer"])))

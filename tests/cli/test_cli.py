@@ -31,7 +31,7 @@ from sqlalchemy import inspect, text
 
 from govflow.cli import app
 from govflow.demo import demo_portfolio
-from govflow.lifecycle import services
+from govflow.lifecycle import events, services
 from govflow.lifecycle.services import App
 from govflow.models.db import make_engine
 from govflow.states import lifecycle
@@ -1227,7 +1227,7 @@ def _interleave(
             services.fire_event(other, code, event, user, reason=reason)
         return real_fire(*args, **kwargs)
 
-    monkeypatch.setattr(services, "fire", fire)
+    monkeypatch.setattr(events, "fire", fire)  # the name fire_event calls
 
 
 def test_an_event_overtaken_between_read_and_write_is_a_conflict(

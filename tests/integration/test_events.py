@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from govflow.lifecycle import services
+from govflow.lifecycle import events, services
 from govflow.lifecycle.services import App, fire_event
 from govflow.models.db import unit_of_work
 from govflow.models.facts import t
@@ -206,7 +206,7 @@ def test_a_concurrent_change_between_judging_and_writing_loses_with_a_conflict(
     """Exactly one of two overlapping events wins: B commits while A is being judged, so A must not write."""
     fire_event(app, "ZJ-2026-001", Event.SUBMIT_PROPOSAL, "li")
     fire_event(app, "ZJ-2026-001", Event.INTAKE, "wang")
-    real = services.load_facts  # type: ignore[attr-defined]
+    real = events.load_facts  # type: ignore[attr-defined]  # what fire_event calls, by the name it imported
     fired: list[bool] = []
 
     def interleaved(*args: Any, **kwargs: Any) -> Any:
@@ -217,7 +217,7 @@ def test_a_concurrent_change_between_judging_and_writing_loses_with_a_conflict(
             assert res_b.accepted
         return facts
 
-    monkeypatch.setattr(services, "load_facts", interleaved)
+    monkeypatch.setattr(events, "load_facts", interleaved)
     n = count(app, AuditEvent)
     with pytest.raises(Conflict):
         fire_event(app, "ZJ-2026-001", Event.APPROVE, "wang")

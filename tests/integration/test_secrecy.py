@@ -139,3 +139,22 @@ def test_words_that_name_a_hidden_item_are_found_inside_chinese_prose() -> None:
     assert (masked.code, masked.clause) == ("X", "733号文 第九条")
     assert (masked.message, masked.detail) == (secrecy.TEXT_ZH, {"catalog": secrecy.ITEM_EN})
     assert secrecy.EVERYTHING.reasons([reason]) == (reason,)
+
+
+def test_the_project_pages_coverage_counts_no_item_the_reader_may_not_see(app: App) -> None:
+    """Not even a number: a reader outside the secret item's scope gets the coverage of what it may see."""
+    _to_acceptance_review_with_the_secret_item_overdue(app)
+    on = date(2026, 11, 26)
+    with unit_of_work(app.engine, write=False) as s:
+        outsider = services.get_actor(s, "wang")  # program office, not authorized on C-004
+        insider = services.get_actor(s, "li")  # 大数据局, authorized
+    system = dashboard.project_obligations(app, CODE, on)
+    hidden = dashboard.project_obligations(app, CODE, on, outsider)
+    shown = dashboard.project_obligations(app, CODE, on, insider)
+    assert any(catalog == SECRET_CODE for _, catalog, _ in system.verdicts)
+    assert not any(catalog == SECRET_CODE for _, catalog, _ in hidden.verdicts)
+    assert shown.verdicts.keys() == system.verdicts.keys() and shown.cover == system.cover
+    secret_due = sum(
+        1 for (_, c, _), v in system.verdicts.items() if c == SECRET_CODE and v.status.value != "not_due"
+    )
+    assert secret_due >= 1 and hidden.cover.due == system.cover.due - secret_due

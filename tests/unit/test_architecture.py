@@ -147,7 +147,7 @@ def phase_writes(path: Path) -> list[int]:
     return lines
 
 
-EVENT_USE_CASE = "govflow/lifecycle/services.py"
+EVENT_USE_CASE = "govflow/lifecycle/events.py"
 
 
 def test_no_module_writes_phase_outside_the_machine_accessors() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from govflow.lifecycle.services import _NOTIFY
+from govflow.lifecycle.events import _NOTIFY
 from govflow.notifications.templates import notice, render
 from govflow.states.phases import Event
 
@@ -24,7 +24,7 @@ EVIDENCE = {
 
 
 def decision(event: str, accepted: bool) -> dict[str, Any]:
-    """The payload ``govflow.lifecycle.services._notify_decision`` writes."""
+    """The payload ``govflow.lifecycle.events._notify_decision`` writes."""
     refused = [
         {
             "code": "NO_AGREEMENT",

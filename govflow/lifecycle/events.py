@@ -1,0 +1,343 @@
+"""Lifecycle events (SPEC §2): the one use case that moves a project's phase through the state machine, with its
+guards' refusals, the acceptance orders it opens and closes, and the notices it writes to the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlmodel import Session
+
+from govflow.governance.outbox import enqueue
+from govflow.lifecycle.core import (
+    FUTURE_TOLERANCE,
+    PROJECT,
+    Actor,
+    App,
+    _conflict,
+    _project_row,
+    _reason_dict,
+    authorize,
+    business_date,
+    get_actor,
+    use_case,
+)
+from govflow.models import audit
+from govflow.models.audit import AuditRecord
+from govflow.models.db import unit_of_work
+from govflow.models.facts import PARTS, load_facts, t
+from govflow.models.policies import active_policy
+from govflow.models.tables import (
+    OrderStep,
+    RectificationOrder,
+)
+from govflow.reads import secrecy
+from govflow.states.errors import RuleRefused, UsageError
+from govflow.states.guards import GuardContext, guard_for
+from govflow.states.lifecycle import fire, invalid_event, transition_for
+from govflow.states.permissions import Role, event_action
+from govflow.states.phases import Event, Phase
+from govflow.states.verdict import Reason
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class EventResult:
+    project: str
+    event: Event
+    accepted: bool
+    from_phase: Phase
+    to_phase: Phase
+    version: int
+    at: datetime
+    reasons: tuple[Reason, ...] = ()
+    order: str | None = None
+    deadline: date | None = None
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "project": self.project,
+            "event": self.event.value,
+            "accepted": self.accepted,
+            "refused": not self.accepted,
+            "from": self.from_phase.value,
+            "to": self.to_phase.value,
+            "phase": self.to_phase.value,
+            "version": self.version,
+            "at": self.at.isoformat(),
+            "reasons": [r.to_dict(lang) for r in self.reasons],
+        }
+        if self.order:
+            out["rectification_order"] = {
+                "code": self.order,
+                "deadline": self.deadline.isoformat() if self.deadline else None,
+            }
+        return out
+
+
+@use_case
+def fire_event(
+    app: App,
+    code: str,
+    event: Event | str,
+    actor_name: str | None,
+    *,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expect_version: int | None = None,
+) -> EventResult:
+    """Fire a lifecycle event. Optimistic: the project is read, judged, then written only if its version is
+    still the one that was judged (or ``expect_version``); otherwise :class:`Conflict` and nothing changes."""
+    try:
+        ev = Event(event)
+    except ValueError as exc:
+        raise UsageError(
+            f"未知事件 {event}；可用事件：{', '.join(e.value for e in Event)}",
+            f"unknown event {event}; events: {', '.join(e.value for e in Event)}",
+        ) from exc
+    if at is not None and at.tzinfo is None:
+        raise UsageError("--at 须带时区（如 2026-03-01T09:00:00+08:00）", "--at needs a timezone offset")
+    now = app.clock()
+    try:
+        when = at.astimezone(UTC) if at is not None else now
+    except OverflowError as exc:
+        raise UsageError(f"--at 超出可表示的时间范围：{at}", f"--at is out of range: {at}") from exc
+    # 1. read and judge (no locks held)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, event_action(ev), p)
+        if expect_version is not None and expect_version != int(p["version"]):
+            raise _conflict(expect_version)
+        source = Phase(p["phase"])
+        if transition_for(ev, source) is None:
+            raise invalid_event(ev, source)
+        if when > now + FUTURE_TOLERANCE:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "AT_IN_FUTURE",
+                        "govflow 生命周期",
+                        f"生效时间 {when.isoformat()} 晚于当前时间：补录历史只能使用过去的时间",
+                        f"effective time {when.isoformat()} is in the future; backfilling takes past times only",
+                    )
+                ]
+            )
+        if when < p["last_event_at"]:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "AT_BEFORE_LAST_EVENT",
+                        "govflow 生命周期",
+                        f"生效时间 {when.isoformat()} 早于项目最近一次事件 {p['last_event_at'].isoformat()}",
+                        f"effective time {when.isoformat()} is earlier than the last event {p['last_event_at'].isoformat()}",
+                    )
+                ]
+            )
+        on = business_date(when)
+        facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), on)
+    judged_version = int(p["version"])
+    phase = [source.value]
+    outcome = fire(
+        lambda: phase[0], lambda v: phase.__setitem__(0, v), facts, GuardContext(ev, source, on, reason)
+    )
+    # 2. write, if nobody moved the project meanwhile
+    order_code: str | None = None
+    deadline: date | None = None
+    with unit_of_work(app.engine) as s:
+        moved = outcome.dest is not source or outcome.accepted
+        # A refusal is checked too: it must not be recorded against a phase the project has since left.
+        if moved:
+            params = {"pid": p["id"], "judged": judged_version, "phase": outcome.dest.value, "at": when}
+            row = s.execute(_MOVE_PROJECT, params).first()
+        else:
+            row = s.execute(_CHECK_PROJECT, {"pid": p["id"], "judged": judged_version}).first()
+        if row is None:
+            raise _conflict(judged_version)
+        version = int(row[0])
+        if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
+            order_code, deadline = _open_acceptance_order(app, s, p, on, when, actor, reason)
+        if outcome.accepted and ev is Event.PASS_ACCEPTANCE:
+            _close_acceptance_orders(s, p, on, when, actor)
+        seq = audit.append(
+            s,
+            [
+                AuditRecord(
+                    kind="decision",
+                    outcome="accepted" if outcome.accepted else "refused",
+                    action=ev.value,
+                    actor=actor.name,
+                    role=actor.role.value,
+                    occurred_at=when,
+                    project_code=p["code"],
+                    from_phase=source.value,
+                    to_phase=outcome.dest.value,
+                    reasons=[_reason_dict(r) for r in outcome.reasons],
+                    note=reason,
+                )
+            ],
+        )
+        # the record and the lead department's notice keep every word (the notice is projected for its recipient
+        # when it is sent); the actor's answer hides the secret items it may not see (第二条第三款)
+        notice = reasons = outcome.reasons
+        if reasons:
+            reasons = secrecy.visibility(s, actor, project_ids=[int(p["id"])]).reasons(reasons)
+        _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
+    return EventResult(
+        p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
+    )
+
+
+#: the only statement that writes a phase: guarded by the version that was judged (optimistic lock)
+_MOVE_PROJECT = (
+    update(PROJECT)
+    .where(and_(PROJECT.c.id == bindparam("pid"), PROJECT.c.version == bindparam("judged")))
+    .values(phase=bindparam("phase"), version=PROJECT.c.version + 1, last_event_at=bindparam("at"))
+    .returning(PROJECT.c.version)
+)
+_CHECK_PROJECT = (
+    update(PROJECT)
+    .where(and_(PROJECT.c.id == bindparam("pid"), PROJECT.c.version == bindparam("judged")))
+    .values(version=PROJECT.c.version)
+    .returning(PROJECT.c.version)
+)
+
+
+def _open_acceptance_order(
+    app: App, s: Session, p: Any, on: date, when: datetime, actor: Actor, reason: str | None
+) -> tuple[str, date]:
+    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now."""
+    facts = load_facts(s, p, p["lead_code"], PARTS[Event.PASS_ACCEPTANCE], on)
+    reasons = [
+        _reason_dict(r)
+        for r in guard_for(Event.PASS_ACCEPTANCE)(
+            facts, GuardContext(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, on)
+        ).reasons
+    ]
+    if reason:
+        reasons.append(
+            {
+                "code": "ACCEPTANCE_FAILED",
+                "clause": "733号文 第十一条",
+                "message": reason,
+                "message_en": reason,
+            }
+        )
+    ro = t(RectificationOrder)
+    n = s.execute(select(func.count()).select_from(ro).where(ro.c.project_id == p["id"])).scalar_one()
+    code = f"RO-{p['code']}-{int(n) + 1:02d}"
+    policy = active_policy(s)
+    workdays = policy.rectification.workdays
+    deadline = app.calendar.add_workdays(on, workdays)
+    order_id = s.execute(
+        insert(ro)
+        .values(
+            code=code,
+            project_id=p["id"],
+            origin="fail_acceptance",
+            reasons=reasons,
+            notice_date=on,
+            workdays=workdays,
+            original_deadline=deadline,
+            policy_version=policy.version,
+            deadline=deadline,
+            status="open",
+        )
+        .returning(ro.c.id)
+    ).scalar_one()
+    # its first step, as the deadlines flow writes for the orders it issues
+    s.execute(
+        insert(t(OrderStep)).values(
+            key=f"{code}/issued",
+            order_id=order_id,
+            kind="issued",
+            on=on,
+            at=when,
+            actor=actor.name,
+            note=f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）",
+            payload={
+                "deadline": deadline.isoformat(),
+                "workdays": workdays,
+                "policy_version": policy.version,
+            },
+        )
+    )
+    return code, deadline
+
+
+def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor: Actor) -> None:
+    """Passing acceptance settles the orders a failed acceptance opened (限期整改 done): close them, on time or
+    late, with a step each, so the deadline flow stops reminding and escalating them."""
+    ro, st = t(RectificationOrder), t(OrderStep)
+    open_orders = s.execute(
+        select(ro.c.id, ro.c.code, ro.c.deadline).where(
+            ro.c.project_id == p["id"], ro.c.origin == "fail_acceptance", ro.c.status != "closed"
+        )
+    ).all()
+    for oid, code, deadline in open_orders:
+        s.execute(
+            update(ro)
+            .where(ro.c.id == oid)
+            .values(
+                status="closed",
+                closed_on=on,
+                closed_late=on > deadline,
+                closed_reason="acceptance_passed",
+                version=ro.c.version + 1,
+            )
+        )
+        s.execute(
+            insert(st).values(
+                key=f"{code}/close/acceptance",
+                order_id=oid,
+                kind="close",
+                on=on,
+                at=when,
+                actor=actor.name,
+                note="通过验收，整改完成（733号文 第十一条）",
+                payload={"reason": "acceptance_passed", "late": on > deadline},
+            )
+        )
+
+
+_NOTIFY = {Event.INTAKE, Event.APPROVE, Event.REFUSE, Event.PASS_ACCEPTANCE, Event.FAIL_ACCEPTANCE}
+
+
+def _notify_decision(
+    s: Session,
+    seq: int,
+    p: Any,
+    ev: Event,
+    accepted: bool,
+    source: Phase,
+    dest: Phase,
+    reasons: Sequence[Reason],
+    order: str | None,
+    deadline: date | None,
+) -> None:
+    """The program office's decisions are notified to the lead department, via the outbox (sent after commit)."""
+    if ev not in _NOTIFY:
+        return
+    enqueue(
+        s,
+        f"decision:{seq}",
+        f"decision.{ev.value}.{'accepted' if accepted else 'refused'}",
+        Role.DEPARTMENT.value,
+        {
+            "project": p["code"],
+            "project_name": p["name"],
+            "department": p["lead_code"],
+            "event": ev.value,
+            "accepted": accepted,
+            "from": source.value,
+            "to": dest.value,
+            "reasons": [_reason_dict(r) for r in reasons],
+            "order": order,
+            "deadline": deadline.isoformat() if deadline else None,
+        },
+        project_code=p["code"],
+    )
