@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from govflow.states.permissions import Role
 from govflow.states.phases import Event, Phase, ReviewStage
@@ -34,8 +43,23 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("time out of range in UTC") from exc
 
 
-#: a time with an offset, converted to UTC
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text is a time here: pydantic would read ``1664`` as seconds after 1970 (a number is not a
+    date-time, and no clerk means 1970-01-01T00:27:44Z by it)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise ValueError(
+            "须为带时区的 ISO 8601 时间（如 2026-12-04T09:00:00+08:00） / must be an ISO 8601 date-time"
+        )
+    return value
+
+
+#: a time with an offset, given as ISO 8601 text, converted to UTC
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_utc)]
 
 
 class ReasonOut(BaseModel):

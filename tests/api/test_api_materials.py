@@ -213,3 +213,12 @@ def test_users_and_flow_runs(client: TestClient, gov: App, as_: As) -> None:
     assert (
         client.get(f"{V1}/flow-runs", params={"status": "failed"}, headers=as_("wang")).json()["total"] == 0
     )
+
+
+@pytest.mark.parametrize("value", ["1664", "1.5", "true", "2026-12-04", "12/04/2026"])
+def test_a_time_filter_takes_only_iso_8601_date_times(client: TestClient, as_: As, value: str) -> None:
+    """``until=1664`` is not 27 minutes after 1970: a number, a bare date or a local spelling is refused."""
+    r = client.get(f"{V1}/audit/events", params={"until": value}, headers=as_("zheng"))
+    assert r.status_code == 422, r.json()
+    ok = client.get(f"{V1}/audit/events", params={"until": "2026-12-04T09:00:00+08:00"}, headers=as_("zheng"))
+    assert ok.status_code == 200
