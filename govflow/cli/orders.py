@@ -161,8 +161,8 @@ app.command("evidence")(
     _step(
         rectification.submit_evidence,
         typer.Option(..., "--note", help="整改材料说明（必填） / what was done (required)"),
-        "已提交整改材料",
-        "evidence submitted",
+        OrderStatus.EVIDENCE_SUBMITTED.zh,
+        OrderStatus.EVIDENCE_SUBMITTED.en,
         "牵头部门提交整改材料：整改中/已逾期 → 已提交整改材料 / the lead department submits its evidence.",
     )
 )

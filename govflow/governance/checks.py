@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from govflow.states.phases import SWEPT_PHASES, Phase
+from govflow.states.vocabulary import OutboxStatus
 
 if TYPE_CHECKING:
     from govflow.lifecycle.services import App
@@ -145,7 +146,7 @@ _DISPATCH = Check(
     counts={
         "configured": ("已配置通知渠道", "channels configured"),
         "claimed": ("领取发送", "claimed"),
-        "delivered": ("已送达", "delivered"),
+        "delivered": (OutboxStatus.DELIVERED.zh, OutboxStatus.DELIVERED.en),
         "retrying": ("失败待重试", "retrying"),
         "failed": ("放弃（待人工重试）", "failed (operator retry)"),
         "skipped": ("无渠道跳过", "skipped (no channel)"),
