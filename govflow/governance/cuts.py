@@ -28,9 +28,7 @@ from govflow.governance.cut_assessment import (
 )
 from govflow.governance.cut_run import CutsResult, run_cuts
 from govflow.governance.outbox import enqueue_many
-from govflow.lifecycle.services import App, _project_row, authorize, get_actor, use_case
-from govflow.models import audit
-from govflow.models.audit import AuditRecord
+from govflow.lifecycle.services import App, _project_row, authorize, get_actor, record_change, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
 from govflow.states.errors import Conflict, NotFound, RuleRefused
@@ -223,22 +221,10 @@ def decide_cut(
         ).first()
         if done is None:  # pragma: no cover - the row lock above makes this unreachable
             raise _decided_conflict(_one(s, p, per))
-        audit.append(
-            s,
-            [
-                AuditRecord(
-                    kind="decision",
-                    outcome="recorded",
-                    action=f"cuts.{'accept' if accept else 'decline'}",
-                    actor=actor.name,
-                    role=actor.role.value,
-                    occurred_at=at,
-                    project_code=p["code"],
-                    note=f"{per} 年度运维经费削减建议{verb}：{r.percent}%，{r.amount} 元（策略 {r.policy_version}）；"
-                    f"理由：{text}",
-                    clauses=[CLAUSE],
-                )
-            ],
+        note = f"{per} 年度运维经费削减建议{verb}：{r.percent}%，{r.amount} 元（策略 {r.policy_version}）；理由：{text}"
+        action = f"cuts.{'accept' if accept else 'decline'}"
+        record_change(
+            app, s, actor, action, kind="decision", at=at, project_code=p["code"], note=note, clauses=[CLAUSE]
         )
         payload = {
             "event": status.value,

@@ -41,9 +41,16 @@ from govflow.governance.orders import (
     write_order,
 )
 from govflow.governance.outbox import enqueue
-from govflow.lifecycle.services import Actor, App, _project_row, authorize, business_date, get_actor, use_case
-from govflow.models import audit
-from govflow.models.audit import AuditRecord
+from govflow.lifecycle.services import (
+    Actor,
+    App,
+    _project_row,
+    authorize,
+    business_date,
+    get_actor,
+    record_change,
+    use_case,
+)
 from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import ProjectDepartment
@@ -182,36 +189,17 @@ def _record_change(
             }
         ],
     )
-    audit.append(
-        s,
-        [
-            AuditRecord(
-                kind="decision",
-                outcome="accepted",
-                action=change.action,
-                actor=actor.name,
-                role=actor.role.value,
-                occurred_at=now,
-                project_code=o.project,
-                reasons=[
-                    {
-                        "code": f"ORDER_{change.kind.upper()}",
-                        "clause": CLAUSE,
-                        "message": zh,
-                        "message_en": en,
-                        "detail": {
-                            "order": o.code,
-                            "from": src.value,
-                            "to": dst.value,
-                            "version": version,
-                            **clean,
-                        },
-                    }
-                ],
-                note=note,
-            )
-        ],
-    )
+    reason = {
+        "code": f"ORDER_{change.kind.upper()}",
+        "clause": CLAUSE,
+        "message": zh,
+        "message_en": en,
+        "detail": {"order": o.code, "from": src.value, "to": dst.value, "version": version, **clean},
+    }
+    record_change(
+        app, s, actor, change.action, kind="decision", outcome="accepted", at=now, project_code=o.project,
+        reasons=[reason], note=note,
+    )  # fmt: skip
     enqueue(
         s,
         f"order/{o.code}/{change.kind}/v{version}",
