@@ -155,7 +155,7 @@ def __getattr__(name: str) -> Flow[..., dict[str, Any]]:
 
 @flow(name="govflow-all", flow_run_name=_run_name(ALL))
 def run_all(as_of: date | None = None, database_url: str | None = None) -> dict[str, Any]:
-    """全部治理流程：按登记顺序运行每项检查（扫描 → 整改期限 → 削减建议 → 通知发送）；任一步失败即停止 /
+    """全部治理流程：按登记顺序运行每项检查（工作日历检查 → 扫描 → 整改期限 → 削减建议 → 通知发送）；任一步失败即停止 /
     every registered check in order."""
     settings = _settings(database_url)
     day = as_of or scheduling.today(settings)

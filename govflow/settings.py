@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     #: notification channels per role (YAML, see govflow/data/notify.example.yaml); None: nothing is sent
     notify_file: Path | None = None
     lang: str = "zh"
+    #: from this day of each year (``MM-DD``, Beijing date) the administrator and the program office are warned,
+    #: once a day and on their pages, until next year's working-day calendar is imported
+    calendar_warn_from: str = "11-01"
 
     # -- scheduled governance (Prefect; see govflow/governance/checks.py and `govflow schedule`) ----------
     #: the time zone of the cron schedules and of "today" (the ``as_of`` of a scheduled run)
@@ -35,6 +39,23 @@ class Settings(BaseSettings):
     flow_chunk_size: int = Field(default=2000, ge=1)
     #: chunks run at the same time (1: one after another; raise it only on PostgreSQL)
     flow_chunk_workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("calendar_warn_from", mode="before")
+    @classmethod
+    def _month_day(cls, value: Any) -> Any:
+        try:
+            month, day = (int(x) for x in str(value).strip().split("-"))
+            date(2001, month, day)  # not a leap year: a day that every year has
+        except ValueError as exc:
+            raise ValueError(
+                f"GOVFLOW_CALENDAR_WARN_FROM 须为 MM-DD（如 11-01），不是 {value!r} / must be MM-DD such as 11-01"
+            ) from exc
+        return f"{month:02d}-{day:02d}"
+
+    def warn_from(self, year: int) -> date:
+        """The day of ``year`` from which next year's missing working-day calendar is warned about."""
+        month, day = (int(x) for x in self.calendar_warn_from.split("-"))
+        return date(year, month, day)
 
     @classmethod
     def settings_customise_sources(

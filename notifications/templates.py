@@ -14,6 +14,7 @@ Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``o
 * ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.governance.cuts): period, percent,
   amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
 * ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
+* ``alarm.calendar.upcoming`` (the calendar check): year, urgent, since, as_of, message
 * ``test`` (``govflow notify test``)
 
 A producer's own sentence (``message``, with ``message_en`` for English readers) becomes the headline; the
@@ -537,12 +538,25 @@ def _calendar_alarm(d: _Draft, words: list[str]) -> str:
     own = d.text("message")
     if own:
         d.lines.append(own)
+    if "upcoming" in words:
+        d.say(
+            f"请管理员依据《国务院办公厅关于{year}年部分节假日安排的通知》导入 {year} 年工作日历"
+            "（管理 → 工作日历，或 govflow calendar import）；导入前每天提醒一次。",
+            f"An administrator imports the State Council notice on the {year} holiday arrangements "
+            "(Admin → Calendar, or govflow calendar import); this reminder comes daily until then.",
+        )
+        for k in ("since", "as_of", "raised_at"):
+            d.field(k)
+        what = d.tr(f"尚未导入 {year} 年工作日历", f"the {year} working-day calendar is not imported")
+        return f"{_bracket(d, d.tr('提醒', 'Reminder'))}{what}"
     d.say(
-        f"治理流程因缺少 {year} 年法定节假日与调休数据而停止：整改期限按工作日计算，系统不作猜测。"
-        "请更新 chinesecalendar 数据，或通过 GOVFLOW_CALENDAR_FILE 提供本地日历覆盖文件后重新运行。",
-        f"A governance run stopped: there is no holiday and make-up working-day data for {year}, and deadlines "
-        "in working days are never guessed. Update chinesecalendar or provide a local calendar file "
-        "(GOVFLOW_CALENDAR_FILE), then run again.",
+        f"缺少 {year} 年法定节假日与调休数据：整改期限按工作日计算，系统不作猜测，落入 {year} 年的期限暂为「期限待定」。"
+        f"请管理员依据《国务院办公厅关于{year}年部分节假日安排的通知》导入 {year} 年工作日历"
+        "（管理 → 工作日历，或 govflow calendar import），此后的下一次运行自动确定这些期限并发出通知。",
+        f"There is no holiday and make-up working-day data for {year}, and deadlines in working days are never "
+        f"guessed: deadlines reaching into {year} are pending. An administrator imports the State Council notice "
+        f"on the {year} holiday arrangements (Admin → Calendar, or govflow calendar import); the next run then "
+        "sets those deadlines and sends their notices.",
     )
     for k in ("flow", "as_of", "error", "raised_at"):
         d.field(k)

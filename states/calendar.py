@@ -344,21 +344,34 @@ def load_override(path: Path) -> dict[int, tuple[list[date], list[date]]]:
 
 
 def load_calendar_file(path: Path) -> dict[int, YearData]:
-    """Read a calendar document: ``{"years": {"2027": {"holidays": [...], "workdays": [...], "source": …}},
-    "source": …}`` (a year's ``source`` wins over the top-level one). Checks each year's lists as
-    :func:`load_override` does; :func:`statutory_problems` is the import's further check."""
-    suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise UsageError(
-            f"日历覆盖文件 {path} 的扩展名须为 .yaml、.yml 或 .json",
-            f"calendar override file {path}: the extension must be .yaml, .yml or .json",
-        )
+    """Read a calendar document from ``path`` (see :func:`parse_calendar`)."""
+    _calendar_suffix(path.name)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
             f"无法读取日历覆盖文件 {path}：{exc}", f"cannot read calendar override file {path}: {exc}"
         ) from exc
+    return parse_calendar(text, str(path))
+
+
+def _calendar_suffix(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise UsageError(
+            f"日历文件 {name} 的扩展名须为 .yaml、.yml 或 .json",
+            f"calendar file {name}: the extension must be .yaml, .yml or .json",
+        )
+    return suffix
+
+
+def parse_calendar(text: str, name: str) -> dict[int, YearData]:
+    """Parse a calendar document named ``name`` (a file name: its extension says YAML or JSON):
+    ``{"years": {"2027": {"holidays": [...], "workdays": [...], "source": …}}, "source": …}`` (a year's
+    ``source`` wins over the top-level one). Checks each year's lists as :func:`load_override` does;
+    :func:`statutory_problems` is the import's further check."""
+    suffix = _calendar_suffix(name)
+    path = name
     try:
         raw: Any = (
             json.loads(text, object_pairs_hook=_json_object)
@@ -367,8 +380,8 @@ def load_calendar_file(path: Path) -> dict[int, YearData]:
         )
     except (ValueError, yaml.YAMLError) as exc:
         raise UsageError(
-            f"日历覆盖文件 {path} 不是有效的 {suffix[1:].upper()}：{exc}",
-            f"calendar override file {path} is not valid {suffix[1:].upper()}: {exc}",
+            f"日历文件 {path} 不是有效的 {suffix[1:].upper()}：{exc}",
+            f"calendar file {path} is not valid {suffix[1:].upper()}: {exc}",
         ) from exc
 
     def bad(where: str, where_en: str, rule: str, rule_en: str) -> UsageError:

@@ -3,7 +3,8 @@
 - ``exit_code``: the CLI exit code of SPEC §5 (0 ok, 2 usage / unreadable input, 3 refused by a rule, 4 not
   found, 5 conflict);
 - ``http_status``: the HTTP status the API and the web pages answer with (400 usage, 401 unauthenticated,
-  403 permission denied, 404 not found, 409 conflict, 422 refused by a rule, 503 a server-side data gap);
+  403 permission denied, 404 not found, 409 conflict, 422 refused by a rule or a day the calendar cannot
+  count yet);
 - ``code``: the machine-readable error code of JSON bodies.
 
 A subclass elsewhere (``govflow.access.auth.Unauthenticated``, ``govflow.api.errors.CsrfFailed`` …) sets the
@@ -108,8 +109,9 @@ class CalendarDataMissing(GovflowError):
     """
 
     exit_code = 3
-    #: a server-side data gap, never the client's fault: an alarm for the operator
-    http_status = 503
+    #: the request asks about a day the calendar cannot count yet (a report date, an explicit new deadline):
+    #: refused like a rule, with the year named; the operator is alarmed separately
+    http_status = 422
     code = "CALENDAR_DATA_MISSING"
 
     def __init__(self, message: str, message_en: str | None = None, *, year: int) -> None:

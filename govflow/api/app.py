@@ -31,7 +31,7 @@ DESCRIPTION = """
   （第二条第三款）只对提供部门、被授权部门和审计可见。
 * **错误**：统一为 `{"error", "message", "reasons": [{"code", "clause", "message", "path"?}]}`，语言随
   `Accept-Language`（zh / en）。400 请求无效，401 未登录，403 无权，404 不存在，409 版本冲突，422 被规则拒绝
-  （列出每个未满足条件及条款），503 工作日历缺少该年度数据。
+  （列出每个未满足条件及条款；所问日期所在年度缺少工作日历数据时同为 422）。
 * **分页**：所有列表 `?page=&size=`，返回 `{items, total, page, size}`。
 
 REST API for lifecycle governance of e-government projects under the NDRC guidance 733号文.
@@ -44,7 +44,7 @@ REST API for lifecycle governance of e-government projects under the NDRC guidan
   to their provider, the authorized departments and audit.
 * **Errors**: always `{"error", "message", "reasons": [...]}` in the language of `Accept-Language`. 400 bad
   request, 401 not signed in, 403 not allowed, 404 not found, 409 version conflict, 422 refused by a rule (each
-  unmet condition with its clause), 503 the working-day calendar has no data for that year.
+  unmet condition with its clause; also a day in a year the working-day calendar has no data for).
 * **Paging**: every list takes `?page=&size=` and returns `{items, total, page, size}`.
 """
 

@@ -5,7 +5,7 @@
 with messages in the language of ``Accept-Language``. The status is the error class's own ``http_status``
 (:mod:`govflow.states.errors` holds the one error map, next to the CLI's ``exit_code``): 400 usage, 401
 unauthenticated, 403 permission denied or CSRF, 404 not found (also for what the reader may not see), 409
-conflict, 413 upload too large, 422 refused by a rule, 429 sign-in locked, 503 calendar data missing.
+conflict, 413 upload too large, 422 refused by a rule (or a day in a year without calendar data), 429 sign-in locked.
 """
 
 from __future__ import annotations

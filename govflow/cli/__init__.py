@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from govflow.cli import admin, materials, projects
 from govflow.cli import calendar as _calendar
@@ -37,7 +38,14 @@ def main(
     ctx: typer.Context,
     lang: Annotated[str, typer.Option("--lang", help="界面语言 zh|en / language")] = "",
 ) -> None:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # a bad GOVFLOW_* variable: say which and why (exit 2, as for any usage error), never a traceback
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"])
+            typer.echo(f"配置错误 / configuration error: GOVFLOW_{where.upper()}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
     chosen = (lang or settings.lang or "zh").lower()
     if chosen not in ("zh", "en"):
         raise typer.BadParameter("--lang 须为 zh 或 en / must be zh or en")

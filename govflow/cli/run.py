@@ -160,7 +160,7 @@ def schedule(
 ) -> None:
     """治理流程的部署与定时计划（GOVFLOW_SCHEDULE_*，Asia/Shanghai） / the deployments and their schedules.
 
-    默认：每天 01:00 运行 all（扫描 → 整改期限 → 削减建议 → 通知），每 5 分钟发送通知；sweep、deadlines、cuts
+    默认：每天 01:00 运行 all（工作日历检查 → 扫描 → 整改期限 → 削减建议 → 通知），每 5 分钟发送通知；sweep、deadlines、cuts
     单独部署但不定时（按需运行）。--serve 与 --work-pool 需要常驻的 Prefect 服务器（PREFECT_API_URL）。
     """
     with guarded(ctx, as_json) as st:

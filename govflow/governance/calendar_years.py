@@ -7,17 +7,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy import delete, insert, select
 
+from govflow.governance.outbox import enqueue
 from govflow.lifecycle.services import App, authorize, get_actor, record_change, use_case
 from govflow.models.calendars import CAL
 from govflow.models.db import unit_of_work
-from govflow.states.calendar import YearData, load_calendar_file, statutory_problems
+from govflow.states.calendar import YearData, load_calendar_file, parse_calendar, statutory_problems
 from govflow.states.errors import UsageError
+from govflow.states.permissions import Role
 
 ORIGIN_PACKAGE = "package"
 ORIGIN_IMPORTED = "imported"
@@ -65,12 +68,31 @@ def _problems(years: dict[int, YearData]) -> list[str]:
     return problems
 
 
-@use_case
 def import_calendar(app: App, path: Path, actor_name: str | None) -> list[KnownYear]:
-    """Validate every year of ``path`` and store them all, or none: each statutory day of 《全国年节及纪念日放假办法》
-    inside a holiday period, make-up workdays only on weekends, no date twice, nothing outside its year, and the
-    notice named as the source. A year imported again is replaced (the trail keeps both)."""
-    years = load_calendar_file(path)
+    """Import the calendar file at ``path`` (see :func:`import_calendar_text`)."""
+    return import_calendar_text(app, path.name, load_calendar_file(path), actor_name, shown=path)
+
+
+def import_calendar_upload(app: App, name: str, content: bytes, actor_name: str | None) -> list[KnownYear]:
+    """Import an uploaded calendar document (the admin page): ``name`` is the uploaded file's name."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"日历文件 {name} 不是 UTF-8 文本：{exc}", f"calendar file {name} is not UTF-8 text: {exc}"
+        ) from exc
+    return import_calendar_text(app, name, parse_calendar(text, name), actor_name, shown=name)
+
+
+@use_case
+def import_calendar_text(
+    app: App, name: str, years: dict[int, YearData], actor_name: str | None, *, shown: Path | str
+) -> list[KnownYear]:
+    """Validate every year of a parsed calendar document and store them all, or none: each statutory day of
+    《全国年节及纪念日放假办法》 inside a holiday period, make-up workdays only on weekends, no date twice, nothing
+    outside its year, and the notice named as the source. A year imported again is replaced (the trail keeps
+    both)."""
+    path = shown
     if not years:
         raise UsageError(f"日历文件 {path} 没有任何年份", f"calendar file {path} holds no year")
     problems = _problems(years)
@@ -101,7 +123,7 @@ def import_calendar(app: App, path: Path, actor_name: str | None) -> list[KnownY
         s.execute(insert(CAL), rows)
         for data in years.values():
             note = (
-                f"{path.name}：导入 {data.year} 年工作日历（放假 {len(data.holidays)} 天，调休上班 "
+                f"{name}：导入 {data.year} 年工作日历（放假 {len(data.holidays)} 天，调休上班 "
                 f"{len(data.workdays)} 天；依据 {data.source}；{_digest(data)[:12]}）"
             )
             record_change(app, s, actor, "calendar.import", at=now, note=note)
@@ -147,3 +169,96 @@ def known_years(app: App, actor_name: str | None = None) -> list[KnownYear]:
                 len(data.workdays),
             )
     return [by_year[y] for y in sorted(by_year)]
+
+
+# ---------------------------------------------------------------------------------------------- warned in time
+
+
+@dataclass(frozen=True)
+class CalendarWarning:
+    """Next year's (or this year's) holiday arrangement is not in the calendar yet: deadlines reaching into it
+    stay pending (期限待定) until an administrator imports it."""
+
+    year: int
+    #: the year has begun without data (not only: it is coming)
+    urgent: bool
+    #: the day warnings started (``calendar_warn_from`` of the year before ``year``)
+    since: date
+
+    def message(self, lang: str = "zh") -> str:
+        if lang == "en":
+            when = "has begun" if self.urgent else "is coming"
+            return (
+                f"{self.year} {when} and its working-day calendar has not been imported: rectification deadlines "
+                f"that reach into {self.year} stay pending until an administrator imports the State Council notice "
+                f"on the {self.year} holiday arrangements (Admin → Calendar, or govflow calendar import)."
+            )
+        when = "已经开始" if self.urgent else "即将到来"
+        return (
+            f"{self.year} 年{when}，但尚未导入 {self.year} 年工作日历：期限落入 {self.year} 年的整改通知将保持"
+            f"「期限待定」，直至管理员依据《国务院办公厅关于{self.year}年部分节假日安排的通知》导入"
+            f"（管理 → 工作日历，或 govflow calendar import）。"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "urgent": self.urgent,
+            "since": self.since.isoformat(),
+            "message": self.message("zh"),
+            "message_en": self.message("en"),
+        }
+
+
+def calendar_warning(app: App, today: date) -> CalendarWarning | None:
+    """The warning due on ``today``: this year has no data (urgent), or from ``calendar_warn_from`` on next
+    year has none; None when the calendar is ready."""
+    years = app.calendar.years
+    if today.year not in years:
+        return CalendarWarning(today.year, True, app.settings.warn_from(today.year - 1))
+    since = app.settings.warn_from(today.year)
+    if today >= since and today.year + 1 not in years:
+        return CalendarWarning(today.year + 1, False, since)
+    return None
+
+
+@dataclass(frozen=True)
+class CalendarCheckResult:
+    """What the nightly calendar check found and wrote."""
+
+    as_of: date
+    warning: CalendarWarning | None
+    alarms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flow": "calendar",
+            "as_of": self.as_of.isoformat(),
+            "missing_year": self.warning.year if self.warning else None,
+            "alarms": self.alarms,
+        }
+
+
+#: who is told every day until the year is imported
+WARNED_ROLES = (Role.ADMIN, Role.PROGRAM_OFFICE)
+
+
+def run_calendar_check(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> CalendarCheckResult:
+    """The nightly calendar check (a registered check, first in ``all``): while a warning is due, one alarm a
+    day to the administrator and the program office (outbox key ``alarm/calendar-upcoming/{year}/{day}/{role}``;
+    a rerun the same day writes nothing new). ``chunk`` is ignored: the calendar is not per project."""
+    warning = calendar_warning(app, as_of)
+    if warning is None:
+        return CalendarCheckResult(as_of, None, 0)
+    payload = {
+        **warning.to_dict(),
+        "as_of": as_of.isoformat(),
+        "clause": "733号文 第十一条",
+        "raised_at": app.clock().isoformat(),
+    }
+    written = 0
+    with unit_of_work(app.engine) as s:
+        for role in WARNED_ROLES:
+            key = f"alarm/calendar-upcoming/{warning.year}/{as_of.isoformat()}/{role.value}"
+            written += int(enqueue(s, key, "alarm.calendar.upcoming", role.value, payload))
+    return CalendarCheckResult(as_of, warning, written)

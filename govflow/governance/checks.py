@@ -49,7 +49,8 @@ class Check:
 
     ``service`` is ``"module:function"`` (imported when the check runs) or the function itself. A *chunked*
     check (``phases`` given) is run per chunk of project ids, the chunks sized by the projects in ``phases``
-    and its service called as ``service(app, as_of, chunk)``; an unchunked one (``phases`` None, such as
+    and its service called as ``service(app, as_of, chunk)`` (no phase at all: one chunk spanning every project,
+    for a check that is not per project); an unchunked one (``phases`` None, such as
     dispatch) is called once as ``service(settings, now, limit, prefect_flow_run_id)`` and judges no day.
     """
 
@@ -85,6 +86,20 @@ class Check:
         return fn
 
 
+_CALENDAR = Check(
+    "calendar",
+    "工作日历年份检查",
+    "calendar years check",
+    "govflow.governance.calendar_years:run_calendar_check",
+    # no phase: the calendar is not per project, so the run is one chunk
+    phases=frozenset(),
+    counts={
+        "missing_year": ("缺少工作日历的年份", "year without a calendar"),
+        "alarms": ("写入告警", "alarms written"),
+    },
+    note="自 GOVFLOW_CALENDAR_WARN_FROM（默认 11-01）起每天提醒导入下一年工作日历 / from that day (default 11-01) "
+    "warns daily until next year's calendar is imported.",
+)
 _SWEEP = Check(
     "sweep",
     "共享义务清单扫描",
@@ -160,7 +175,7 @@ _DISPATCH = Check(
 )
 
 #: the checks in the order the nightly ``all`` runs them (a failure stops the rest)
-REGISTRY: tuple[Check, ...] = (_SWEEP, _DEADLINES, _CUTS, _DISPATCH)
+REGISTRY: tuple[Check, ...] = (_CALENDAR, _SWEEP, _DEADLINES, _CUTS, _DISPATCH)
 
 #: ``all``: every check in registry order, nightly by default
 ALL_LABEL = ("全部治理流程", "all governance flows")

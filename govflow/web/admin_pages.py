@@ -1,5 +1,6 @@
 """The administrator's pages: users (list, add with an initial password, reset a password, issue or revoke an API
-token, deactivate or reactivate), the active governance policy (read-only), the flow runs and the notification outbox.
+token, deactivate or reactivate), the working-day calendar's years (an administrator imports a year), the active
+governance policy (read-only), the flow runs and the notification outbox.
 
 Each calls the use case the CLI and the REST API call (:mod:`govflow.access.auth`, :func:`govflow.lifecycle.services.add_user`,
 :mod:`govflow.reads.queries`, :mod:`govflow.governance.policy_service`, :mod:`govflow.governance.dispatch`); the permission table decides
@@ -10,18 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from math import ceil
+from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from govflow.access import auth
-from govflow.governance import dispatch, policy_service
+from govflow.api.deps import get_settings
+from govflow.governance import calendar_years, dispatch, policy_service
 from govflow.governance.scheduling import LABELS as FLOW_LABELS
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
-from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused
+from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused, UsageError
 from govflow.states.permissions import Role
 from govflow.states.vocabulary import OutboxStatus, RunStatus, word
 from govflow.web.page import (
@@ -34,7 +37,7 @@ from govflow.web.page import (
     page_number,
     render,
 )
-from govflow.web.text import stat_text, topic_text, tr
+from govflow.web.text import TEXT, stat_text, topic_text, tr
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25
@@ -326,3 +329,59 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(request: Request) -> Response:
     return _role_page(request, outbox_context, "outbox.html")
+
+
+# ---------------------------------------------------------------------------------------------- calendar
+
+
+def calendar_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
+    years = calendar_years.known_years(app, user.name)
+    return {
+        "years": [
+            {
+                "year": y.year,
+                "origin": y.origin_label(lang),
+                "source": y.source,
+                "holidays": y.holidays,
+                "workdays": y.workdays,
+                "imported_by": y.imported_by or "",
+                "imported_at": _when(y.imported_at),
+            }
+            for y in reversed(years)
+        ],
+        "can_import": user.actor.role is Role.ADMIN,
+        "page_path": "/web/admin/calendar",
+    }
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar(request: Request) -> Response:
+    return _role_page(request, calendar_context, "calendar.html")
+
+
+@router.post("/calendar", response_class=HTMLResponse)
+async def import_calendar(request: Request, csrf: Csrf, file: Annotated[UploadFile, File()]) -> Response:
+    """An administrator uploads a year's arrangement; it is validated whole and imported, or nothing is."""
+    post = form_post(request, csrf)
+    if isinstance(post, Response):
+        return post
+    user, lang, app = post
+    error, message, status = None, None, 200
+    limit = get_settings(request).upload_max_bytes
+    try:
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise UsageError(TEXT["bad_calendar_upload"][0], TEXT["bad_calendar_upload"][1])
+        name = PurePath(file.filename or "calendar.yaml").name
+        done = calendar_years.import_calendar_upload(app, name, data, user.name)
+        message = tr("calendar_imported", lang) + "、".join(str(y.year) for y in done)
+    except PermissionDenied as exc:
+        return error_page(request, user, exc)
+    except GovflowError as exc:
+        error, status = _error(exc, lang), exc.http_status
+    try:
+        ctx = calendar_context(app, user, lang)
+    except GovflowError as exc:
+        return error_page(request, user, exc)
+    ctx.update(error=error, message=message)
+    return render(request, "calendar.html", user, ctx, status=status)

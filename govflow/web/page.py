@@ -18,6 +18,7 @@ from starlette.requests import Request
 from govflow.access import auth
 from govflow.api.deps import SESSION_COOKIE, get_app, get_settings, signer
 from govflow.api.errors import CsrfFailed
+from govflow.governance.calendar_years import calendar_warning
 from govflow.lifecycle.services import Actor, App
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role
@@ -53,10 +54,12 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("audit", "/web/audit"),
         ("finance", "/web/finance"),
         ("policy", "/web/admin/policy"),
+        ("calendar", "/web/admin/calendar"),
         ("runs", "/web/admin/runs"),
     ),
     Role.ADMIN: (
         ("users", "/web/admin/users"),
+        ("calendar", "/web/admin/calendar"),
         ("policy", "/web/admin/policy"),
         ("runs", "/web/admin/runs"),
         ("outbox", "/web/admin/outbox"),
@@ -168,12 +171,28 @@ def render(
         "switch_label": "English" if other == "en" else "中文",
         "csrf": user.csrf if user else "",
         "path": page_path,
+        "calendar_banner": _calendar_banner(request, user, lang),
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     if request.query_params.get("lang") in TEXT_LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
+
+
+#: the roles warned on their pages while next year's working-day calendar is missing
+BANNER_ROLES = frozenset({Role.ADMIN, Role.PROGRAM_OFFICE})
+
+
+def _calendar_banner(request: Request, user: WebUser | None, lang: str) -> dict[str, Any] | None:
+    """The calendar warning of today (Beijing date) for the administrator and the program office, or None."""
+    if user is None or user.actor.role not in BANNER_ROLES:
+        return None
+    app = _gov(request)
+    warning = calendar_warning(app, app.today())
+    if warning is None:
+        return None
+    return {"message": warning.message(lang), "urgent": warning.urgent, "year": warning.year}
 
 
 TEXT_LANGS = ("zh", "en")

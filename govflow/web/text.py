@@ -200,6 +200,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "只接受不超过上传上限的 CSV 或 XLSX 文件",
         "only a CSV or XLSX file within the upload limit is accepted",
     ),
+    "bad_calendar_upload": ("日历文件超过上传上限", "the calendar file is over the upload limit"),
     "escalation_none": ("未升级", "none"),
     # ------------------------------------------------------------------ administration
     "users": ("用户管理", "Users"),
@@ -278,6 +279,34 @@ TEXT: dict[str, tuple[str, str]] = {
     "policy_versions": ("版本历史", "Versions"),
     "current": ("生效中", "active"),
     "runs": ("流程运行记录", "Flow runs"),
+    "calendar": ("工作日历", "Working-day calendar"),
+    "calendar_intro": (
+        "整改期限按工作日计算（733号文 第十一条），放假与调休安排以国务院办公厅每年发布的通知为准，系统不作猜测。"
+        "某年没有数据时，落入该年的期限为「期限待定」，导入后下一次运行自动确定。",
+        "Rectification deadlines count working days (733号文 第十一条); days off and make-up working days come "
+        "from the State Council's yearly notice and are never guessed. Deadlines that reach into a year without "
+        "data stay pending until it is imported; the next run then sets them.",
+    ),
+    "calendar_years": ("已有数据的年份", "Years with data"),
+    "calendar_year": ("年份", "Year"),
+    "calendar_origin": ("来源", "Origin"),
+    "calendar_source": ("依据", "Source"),
+    "calendar_days_off": ("放假日", "Days off"),
+    "calendar_make_up": ("调休上班日", "Make-up workdays"),
+    "calendar_imported_by": ("导入人", "Imported by"),
+    "calendar_imported_at": ("导入时间", "Imported at"),
+    "calendar_import": ("导入一年的安排", "Import a year"),
+    "calendar_import_help": (
+        "YAML 或 JSON 文件：{years: {2027: {holidays: [...], workdays: [...], source: 通知标题和文号}}}。"
+        "整年校验：《全国年节及纪念日放假办法》的每个法定节日须在放假期间内，调休上班日只能是周末，日期不重复、不出本年；"
+        "有任何问题则一年也不写入。",
+        "A YAML or JSON file: {years: {2027: {holidays: [...], workdays: [...], source: the notice's title and "
+        "number}}}. Each year is checked whole: every statutory holiday inside a period off, make-up workdays "
+        "only on weekends, no date twice, nothing outside the year; on any problem no year is written.",
+    ),
+    "calendar_file": ("日历文件", "Calendar file"),
+    "calendar_imported": ("已导入工作日历：", "Calendar imported: "),
+    "calendar_banner_link": ("导入工作日历", "Import the calendar"),
     "flow": ("流程", "Flow"),
     "started": ("开始", "Started"),
     "finished": ("结束", "Finished"),
@@ -435,6 +464,7 @@ TOPIC_LABELS: dict[str, tuple[str, str]] = {
     "finding.opened": ("发现共享问题", "sharing finding opened"),
     "finding.closed": ("共享问题消除", "sharing finding closed"),
     "alarm.calendar": ("工作日历缺失告警", "calendar data alarm"),
+    "alarm.calendar.upcoming": ("工作日历导入提醒", "calendar import reminder"),
 }
 
 

@@ -36,8 +36,9 @@ if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are import
 
 #: the demo portfolio's "today" (tests/cli uses the same day)
 AS_OF = date(2026, 11, 26)
-#: what must have run before a flow for it to have work (sweep → deadlines → cuts → dispatch)
+#: what must have run before a flow for it to have work (calendar → sweep → deadlines → cuts → dispatch)
 BEFORE = {
+    "calendar": (),
     "sweep": (),
     "deadlines": ("sweep",),
     "cuts": ("sweep", "deadlines"),

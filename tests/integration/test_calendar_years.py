@@ -137,3 +137,138 @@ def test_every_process_reads_the_same_years_and_a_running_one_notices_an_import(
         assert [y.year for y in known_years(running, "clerk9") if y.origin == "imported"] == [2027]
     finally:
         running.engine.dispose()
+
+
+# ---------------------------------------------------------------------------------------------- warned in time
+
+
+def _app(db_url: str, **settings: Any) -> App:
+    return App(Settings(database_url=db_url, calendar_file=None, **settings), make_engine(db_url))
+
+
+def _alarms(app: App) -> list[tuple[str, str, dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from govflow.models.db import unit_of_work
+    from govflow.models.facts import t
+    from govflow.models.tables import OutboxMessage
+
+    box = t(OutboxMessage)
+    with unit_of_work(app.engine, write=False) as s:
+        rows = s.execute(
+            select(box.c.key, box.c.recipients_role, box.c.payload)
+            .where(box.c.topic == "alarm.calendar.upcoming")
+            .order_by(box.c.key)
+        )
+        return [(str(k), str(r), dict(p)) for k, r, p in rows]
+
+
+def test_from_november_the_admin_and_the_program_office_are_warned_daily_until_the_import(
+    admin_db: str,
+) -> None:
+    from datetime import date
+
+    from govflow.governance.calendar_years import calendar_warning, run_calendar_check
+
+    app = _app(admin_db)
+    try:
+        assert calendar_warning(app, date(2026, 10, 31)) is None  # before 1 November: nothing yet
+        assert run_calendar_check(app, date(2026, 10, 31)).alarms == 0
+        warning = calendar_warning(app, date(2026, 11, 1))
+        assert warning is not None and (warning.year, warning.urgent) == (2027, False)
+        assert "2027" in warning.message() and "govflow calendar import" in warning.message()
+
+        first = run_calendar_check(app, date(2026, 12, 4))
+        assert first.to_dict() == {
+            "flow": "calendar",
+            "as_of": "2026-12-04",
+            "missing_year": 2027,
+            "alarms": 2,
+        }
+        assert run_calendar_check(app, date(2026, 12, 4)).alarms == 0  # once a day, however often it runs
+        assert run_calendar_check(app, date(2026, 12, 5)).alarms == 2  # and again the next day
+        alarms = _alarms(app)
+        assert sorted({role for _, role, _ in alarms}) == ["admin", "program_office"]
+        assert [k for k, _, _ in alarms if k.endswith("/admin")] == [
+            "alarm/calendar-upcoming/2027/2026-12-04/admin",
+            "alarm/calendar-upcoming/2027/2026-12-05/admin",
+        ]
+        assert alarms[0][2]["year"] == 2027 and "2027" in alarms[0][2]["message"]
+
+        # a new year without its calendar: urgent
+        urgent = calendar_warning(app, date(2027, 1, 4))
+        assert urgent is not None and (urgent.year, urgent.urgent) == (2027, True)
+    finally:
+        app.engine.dispose()
+
+    assert govflow(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "root").exit_code == 0
+    app = _app(admin_db)
+    try:
+        assert calendar_warning(app, date(2026, 12, 6)) is None
+        assert run_calendar_check(app, date(2026, 12, 6)).alarms == 0
+        # 2028 is the next to warn about, from 1 November 2027
+        later = calendar_warning(app, date(2027, 11, 1))
+        assert later is not None and later.year == 2028
+    finally:
+        app.engine.dispose()
+
+
+def test_the_warning_day_is_configurable(admin_db: str) -> None:
+    from datetime import date
+
+    from govflow.governance.calendar_years import calendar_warning
+
+    app = _app(admin_db, calendar_warn_from="12-15")
+    try:
+        assert calendar_warning(app, date(2026, 12, 4)) is None
+        assert calendar_warning(app, date(2026, 12, 15)) is not None
+    finally:
+        app.engine.dispose()
+    bad = govflow(admin_db, "calendar", "years", "--as", "root")
+    assert bad.exit_code == 0
+    refused = CliRunner().invoke(
+        cli_app,
+        ["calendar", "years"],
+        env={"GOVFLOW_DATABASE_URL": admin_db, "GOVFLOW_CALENDAR_WARN_FROM": "13-40"},
+    )
+    assert refused.exit_code == 2 and "GOVFLOW_CALENDAR_WARN_FROM" in refused.output, refused.output
+
+
+def test_the_nightly_run_warns_first(admin_db: str) -> None:
+    run = ok_json(admin_db, "run", "all", "--as-of", "2026-11-02", "--no-prefect")
+    assert next(iter(run["results"])) == "calendar"
+    assert run["results"]["calendar"]["missing_year"] == 2027
+    assert run["results"]["calendar"]["alarms"] == 2
+
+
+def test_an_uploaded_file_is_checked_and_imported_like_the_command(admin_db: str, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from govflow.governance.calendar_years import import_calendar_upload
+    from govflow.models.facts import t
+    from govflow.models.tables import AuditEvent
+    from govflow.states.errors import UsageError
+
+    app = _app(admin_db)
+    try:
+        bad = _document(tmp_path, lambda y: y.update(holidays=[d for d in y["holidays"] if d.month != 2]))
+        with pytest.raises(UsageError, match="缺少春节"):
+            import_calendar_upload(app, "2027.json", bad.read_bytes(), "root")
+        with pytest.raises(UsageError, match="UTF-8"):
+            import_calendar_upload(app, "2027.yaml", "years: {}".encode("gbk") + b"\xff", "root")
+        with pytest.raises(UsageError, match=r"\.yaml"):
+            import_calendar_upload(app, "2027.txt", FICTIONAL_2027.read_bytes(), "root")
+        assert 2027 not in app.calendar.years
+        done = import_calendar_upload(app, "2027.yaml", FICTIONAL_2027.read_bytes(), "root")
+        assert [(y.year, y.imported_by) for y in done] == [(2027, "root")]
+        assert 2027 in app.calendar.years
+        with app.engine.connect() as conn:
+            notes = [
+                str(n)
+                for (n,) in conn.execute(
+                    select(t(AuditEvent).c.note).where(t(AuditEvent).c.action == "calendar.import")
+                )
+            ]
+        assert len(notes) == 1 and notes[0].startswith("2027.yaml：导入 2027 年工作日历"), notes
+    finally:
+        app.engine.dispose()

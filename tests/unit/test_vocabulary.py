@@ -144,7 +144,7 @@ ERROR_MAP: list[tuple[GovflowError, int, int]] = [
     (NotFound("x"), 4, 404),
     (OutOfScope(NotFound("项目 X 不存在", "project X does not exist")), 4, 404),
     (Conflict("x"), 5, 409),
-    (CalendarDataMissing("x", year=2031), 3, 503),
+    (CalendarDataMissing("x", year=2031), 3, 422),
 ]
 
 

@@ -26,11 +26,12 @@ from govflow.api.schemas import (
 from govflow.governance import cuts, rectification
 from govflow.reads import governed, queries, reports
 
-#: besides the common errors: unknown project (404), a decided recommendation (409), no calendar data (503)
+#: besides the common errors: unknown project (404), a decided recommendation (409), a day in a year without
+#: calendar data (422)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "不存在 / not found"},
     409: {"model": ErrorBody, "description": "已决定或已撤回 / already decided or withdrawn"},
-    503: {"model": ErrorBody, "description": "工作日历缺少该年度数据 / no working-day data for the year"},
+    422: {"model": ErrorBody, "description": "工作日历缺少该年度数据 / no working-day data for the year"},
 }
 router = APIRouter(tags=["governance"], responses=ERRORS)
 
@@ -188,10 +189,10 @@ def reopen_order(
     responses=ORDER_ERRORS,
     summary="延长整改期限 / extend the deadline",
     description="项目审批部门延长整改期限（理由必填）：给出新的截止日期 to（须为晚于当前截止日期的工作日）或延长的工作日数 "
-    "workdays，二者只能选一；原截止日期保留。新的截止日期所在年度没有工作日历数据时 503。"
+    "workdays，二者只能选一；原截止日期保留。新的截止日期所在年度没有工作日历数据时 422。"
     + _ORDER_DOC
     + " A new "
-    "deadline in a year without working-day calendar data: 503.",
+    "deadline in a year without working-day calendar data: 422.",
 )
 def extend_order(
     app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: ExtendIn

@@ -146,7 +146,6 @@ def project_history(
         404: {"model": ErrorBody},
         409: {"model": ErrorBody},
         422: {"model": EventRefusal},
-        503: {"model": ErrorBody, "description": "工作日历缺少该年度数据 / no calendar data for that year"},
     },
 )
 def fire_event(
