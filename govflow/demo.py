@@ -3,18 +3,25 @@
 It shows each kind of decision the lifecycle makes: a project going from draft to operation, a refused intake
 (不予受理), a refused approval (不予审批), a failed acceptance that opens a rectification order (限期整改), a
 permission denial, and finally the audit chain verified.
+
+The demo runs on the real date: the portfolio file is written around :data:`DEMO_DAY`, and every date in it is
+moved by the same number of days so that the story happens around today (Beijing date). When the 20-working-day
+deadline of the failed acceptance reaches into a year the working-day calendar has no data for yet, the order is
+issued with its deadline pending (期限待定), as in production, and the demo says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 
 from govflow.lifecycle import services
@@ -53,20 +60,44 @@ def reset_sqlite(url: str) -> None:
         Path(u.database + suffix).unlink(missing_ok=True)
 
 
-#: The demo portfolio's "today" (its due dates and deliveries are written around it): 10:00 in Beijing.
+#: The day the demo portfolio file is written around (its due dates, opinions and deliveries).
+DEMO_DAY = date(2026, 11, 26)
+#: That day at 10:00 in Beijing: the "now" of tests that use the portfolio file as it is.
 DEMO_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+BEIJING_TEN = time(2, 0, tzinfo=UTC)
 
 
 def demo_clock(start: datetime = DEMO_NOW) -> Callable[[], datetime]:
-    """A clock that starts at the demo's today and moves a minute per reading, so the story is reproducible
-    on any date (a wall clock would push the 20-working-day deadline into a year without calendar data)."""
+    """A clock that starts at the demo's today (10:00 in Beijing) and moves a minute per reading, so that the
+    story's steps follow each other in the trail in the order they are told."""
     ticks = itertools.count()
     return lambda: start + timedelta(minutes=next(ticks))
 
 
-def run_demo(app: App, say: Callable[[str, str], None]) -> DemoReport:
-    """Run the demo on an empty database; ``say(zh, en)`` narrates each step."""
-    app = dataclasses.replace(app, clock=demo_clock())
+def portfolio_on(today: date, into: Path) -> Path:
+    """The demo portfolio with every date moved by ``today - DEMO_DAY`` days, written into the folder ``into``."""
+    delta = today - DEMO_DAY
+
+    def shift(value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value + delta
+        if isinstance(value, dict):
+            return {k: shift(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shift(v) for v in value]
+        return value
+
+    doc = yaml.safe_load(demo_portfolio().read_text(encoding="utf-8"))
+    path = into / DEMO_FILE
+    path.write_text(yaml.safe_dump(shift(doc), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_demo(app: App, say: Callable[[str, str], None], today: date | None = None) -> DemoReport:
+    """Run the demo on an empty database around ``today`` (default: today's Beijing date); ``say(zh, en)``
+    narrates each step."""
+    day = today or services.business_date(app.clock())
+    app = dataclasses.replace(app, clock=demo_clock(datetime.combine(day, BEIJING_TEN)))
     services.init_db(app)
     with unit_of_work(app.engine, write=False) as s:
         if s.execute(select(func.count()).select_from(Project)).scalar_one():
@@ -75,7 +106,12 @@ def run_demo(app: App, say: Callable[[str, str], None]) -> DemoReport:
                 "the database already holds projects; the demo needs an empty one (govflow demo --reset)",
             )
     report = DemoReport()
-    summary = services.load_portfolio(app, demo_portfolio(), None)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = services.load_portfolio(app, portfolio_on(day, Path(tmp)), None)
+    say(
+        f"演示日期：{day.isoformat()}（演示项目组合的日期均以此为“今天”）",
+        f"demo date: {day.isoformat()} (the portfolio's dates are set around it)",
+    )
     say(
         f"已导入演示项目组合：{summary.projects} 个项目、{summary.catalog_items} 个目录条目、{summary.agreements} 份协定",
         f"loaded the demo portfolio: {summary.projects} projects, {summary.catalog_items} catalog items, {summary.agreements} agreements",
@@ -95,10 +131,19 @@ def run_demo(app: App, say: Callable[[str, str], None]) -> DemoReport:
                 say(f"    - {r.message}（{r.clause}）", f"    - {r.message_en} ({r.clause})")
             if res.to_phase is not res.from_phase:
                 say(f"    项目退回「{res.to_phase.zh}」", f"    the project returned to '{res.to_phase.en}'")
-        if res.order:
+        if res.order and res.deadline is not None:
             say(
                 f"    已下达整改通知 {res.order}，整改期限 {res.deadline}（20 个工作日，第十一条）",
                 f"    rectification order {res.order}, deadline {res.deadline} (20 working days, 第十一条)",
+            )
+        elif res.order:
+            year = next(y for y in itertools.count(day.year) if y not in app.calendar.years)
+            say(
+                f"    已下达整改通知 {res.order}，整改期限待定：20 个工作日落入 {year} 年，而 {year} 年工作日历尚未导入；"
+                f"管理员导入后，下一次运行按通知日起算确定期限并通知（第十一条）",
+                f"    rectification order {res.order}, deadline pending: 20 working days reach into {year}, whose "
+                f"working-day calendar is not imported yet; once an administrator imports it, the next run sets the "
+                f"deadline from the notice date and sends the notice (第十一条)",
             )
         return res
 

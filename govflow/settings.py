@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVFLOW_", extra="ignore")
 
     database_url: str = "sqlite:///govflow.db"
-    #: local override of the working-day calendar for years the official data does not cover yet
+    #: tests only: a calendar file read on top of the packaged and imported years (production imports a year
+    #: into the database with `govflow calendar import`)
     calendar_file: Path | None = None
     #: notification channels per role (YAML, see govflow/data/notify.example.yaml); None: nothing is sent
     notify_file: Path | None = None

@@ -59,6 +59,13 @@ def demo(
     reset: Annotated[
         bool, typer.Option("--reset", help="先删除 SQLite 演示库再开始 / start from a fresh SQLite file")
     ] = False,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            help="演示的“今天”（YYYY-MM-DD，默认今天的北京日期） / the demo's today (default: today in Beijing)",
+        ),
+    ] = None,
     as_json: bool = JsonOpt,
 ) -> None:
     """演示：导入浙江省演示项目组合，走完各类生命周期决定，并校验审计链 / run the demo."""
@@ -72,7 +79,7 @@ def demo(
             if not as_json:
                 out.print(st.tr(zh, en), markup=False)
 
-        report = run_demo(st.app, say)
+        report = run_demo(st.app, say, parse_date(on, "--on") if on else None)
         if as_json:
             emit_json(
                 {

@@ -1254,13 +1254,22 @@ def test_a_refusal_overtaken_between_read_and_write_is_a_conflict(
     assert (last["action"], last["to_phase"]) == ("withdraw", "withdrawn")
 
 
-def test_an_impossible_or_misdated_event_changes_nothing_and_writes_nothing(demo: Cli) -> None:
-    """Issue 3, bad input: only a guard's refusal and a permission denial are written to the trail; an event that
-    does not exist from the phase, or is dated before the last event, changes nothing at all."""
-    before = audit_count(demo)
-    demo("event", "ZJ-2026-005", "approve", "--as", "wang").expect(3)
+def test_an_impossible_or_misdated_event_changes_nothing_but_is_in_the_trail(demo: Cli) -> None:
+    """Every refused event is in the audit trail (README; issue 10, 9): an event that does not exist from the
+    phase, or is dated before the last event, is recorded as refused with its reason, and the project is not
+    touched."""
+    before, project = audit_count(demo), show(demo, "ZJ-2026-005")
+    demo("event", "ZJ-2026-005", "approve", "--as", "wang", "--reason", "误操作").expect(3)
     demo("event", "ZJ-2026-005", "retire", "--as", "wang", "--at", "2020-01-01T00:00:00+08:00").expect(3)
-    assert audit_count(demo) == before
+    assert audit_count(demo) == before + 2
+    after = show(demo, "ZJ-2026-005")
+    assert (after["phase"], after["version"]) == (project["phase"], project["version"])
+    wrong, misdated = history(demo, "ZJ-2026-005")[-2:]
+    assert (wrong["action"], wrong["outcome"], wrong["actor"]) == ("approve", "refused", "wang")
+    assert (wrong["from_phase"], wrong["to_phase"]) == ("operation", "operation")
+    assert wrong["reasons"][0]["code"] == "EVENT_NOT_ALLOWED" and wrong["note"] == "误操作"
+    assert (misdated["action"], misdated["outcome"]) == ("retire", "refused")
+    assert misdated["reasons"][0]["code"] == "AT_BEFORE_LAST_EVENT"
 
 
 # ============================================================================================== 12. demo
@@ -1297,9 +1306,25 @@ def test_demo_on_each_database(cli: Cli, db_url: str) -> None:
         assert "SQLite" in reset.expect(2).stderr
 
 
-def test_demo_does_not_depend_on_the_wall_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_demo_tells_its_story_on_the_real_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The portfolio's dates follow today: the same story on any date, in production's terms."""
     cli = make_cli(f"sqlite:///{tmp_path / 'govflow.db'}", monkeypatch)
-    cli.start = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
-    res = cli("demo", "--reset")
-    assert res.exit_code == 0, res
-    assert "RO-ZJ-2026-004-01，整改期限 2026-12-24" in res.stdout
+    cli.start = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+    early = cli("demo", "--reset").expect(0).stdout
+    assert "演示日期：2026-11-10" in early
+    # A-001 promised C-002 by 2026-06-30 in the file, written around 2026-11-26: 16 days earlier here
+    assert "约定 2026-06-14 前" in early
+    assert "RO-ZJ-2026-004-01，整改期限 2026-12-08" in early  # 20 working days from 2026-11-10
+    assert "审计链完整：共 24 条事件" in early
+
+    pinned = cli("demo", "--reset", "--on", "2026-11-26").expect(0).stdout
+    assert "约定 2026-06-30 前" in pinned and "RO-ZJ-2026-004-01，整改期限 2026-12-24" in pinned
+
+    # on the day of this issue: 20 working days reach into 2027, which has no calendar data yet
+    cli.start = datetime(2026, 12, 4, 1, 0, tzinfo=UTC)
+    today = cli("demo", "--reset").expect(0).stdout
+    assert "演示日期：2026-12-04" in today
+    assert "RO-ZJ-2026-004-01，整改期限待定" in today and "2027 年工作日历尚未导入" in today
+    assert "审计链完整：共 24 条事件" in today
+    assert "--on" in cli("demo", "--help").stdout
+    assert "--on" in cli("demo", "--reset", "--on", "2026-13-01").expect(2).stderr
