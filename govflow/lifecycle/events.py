@@ -23,6 +23,7 @@ from govflow.lifecycle.core import (
     authorize,
     business_date,
     get_actor,
+    record_change,
     use_case,
 )
 from govflow.models import audit
@@ -114,32 +115,29 @@ def fire_event(
         if expect_version is not None and expect_version != int(p["version"]):
             raise _conflict(expect_version)
         source = Phase(p["phase"])
-        if transition_for(ev, source) is None:
-            raise invalid_event(ev, source)
-        if when > now + FUTURE_TOLERANCE:
-            raise RuleRefused(
-                [
-                    Reason(
-                        "AT_IN_FUTURE",
-                        "govflow 生命周期",
-                        f"生效时间 {when.isoformat()} 晚于当前时间：补录历史只能使用过去的时间",
-                        f"effective time {when.isoformat()} is in the future; backfilling takes past times only",
-                    )
-                ]
+        early = _refused_before_judging(ev, source, when, now, p["last_event_at"])
+        if early is None:
+            on = business_date(when)
+            facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), on)
+    if early is not None:
+        # a refusal before the guards (wrong phase, a bad effective time) is a refused event like any other:
+        # in the trail with its reasons (the project is not touched)
+        with unit_of_work(app.engine) as s:
+            record_change(
+                app,
+                s,
+                actor,
+                ev.value,
+                kind="decision",
+                outcome="refused",
+                at=now,
+                project_code=p["code"],
+                from_phase=source.value,
+                to_phase=source.value,
+                reasons=[_reason_dict(r) for r in early.reasons],
+                note=reason,
             )
-        if when < p["last_event_at"]:
-            raise RuleRefused(
-                [
-                    Reason(
-                        "AT_BEFORE_LAST_EVENT",
-                        "govflow 生命周期",
-                        f"生效时间 {when.isoformat()} 早于项目最近一次事件 {p['last_event_at'].isoformat()}",
-                        f"effective time {when.isoformat()} is earlier than the last event {p['last_event_at'].isoformat()}",
-                    )
-                ]
-            )
-        on = business_date(when)
-        facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), on)
+        raise early
     judged_version = int(p["version"])
     phase = [source.value]
     outcome = fire(
@@ -190,6 +188,38 @@ def fire_event(
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
     )
+
+
+def _refused_before_judging(
+    ev: Event, source: Phase, when: datetime, now: datetime, last_event_at: datetime
+) -> RuleRefused | None:
+    """The refusals that need no facts: an event the phase does not allow, an effective time in the future or
+    before the project's last event."""
+    if transition_for(ev, source) is None:
+        return invalid_event(ev, source)
+    if when > now + FUTURE_TOLERANCE:
+        return RuleRefused(
+            [
+                Reason(
+                    "AT_IN_FUTURE",
+                    "govflow 生命周期",
+                    f"生效时间 {when.isoformat()} 晚于当前时间：补录历史只能使用过去的时间",
+                    f"effective time {when.isoformat()} is in the future; backfilling takes past times only",
+                )
+            ]
+        )
+    if when < last_event_at:
+        return RuleRefused(
+            [
+                Reason(
+                    "AT_BEFORE_LAST_EVENT",
+                    "govflow 生命周期",
+                    f"生效时间 {when.isoformat()} 早于项目最近一次事件 {last_event_at.isoformat()}",
+                    f"effective time {when.isoformat()} is earlier than the last event {last_event_at.isoformat()}",
+                )
+            ]
+        )
+    return None
 
 
 #: the only statement that writes a phase: guarded by the version that was judged (optimistic lock)
