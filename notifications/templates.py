@@ -545,7 +545,7 @@ def _calendar_alarm(d: _Draft, words: list[str]) -> str:
             f"An administrator imports the State Council notice on the {year} holiday arrangements "
             "(Admin → Calendar, or govflow calendar import); this reminder comes daily until then.",
         )
-        for k in ("since", "as_of", "raised_at"):
+        for k in ("since", "as_of"):
             d.field(k)
         what = d.tr(f"尚未导入 {year} 年工作日历", f"the {year} working-day calendar is not imported")
         return f"{_bracket(d, d.tr('提醒', 'Reminder'))}{what}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from govflow.api.routers import audit, auth, flows, governance, materials, proje
 from govflow.api.schemas import ErrorBody
 from govflow.api.settings import ApiSettings
 from govflow.lifecycle.services import App
+from govflow.states.errors import UsageError
 
 DESCRIPTION = """
 电子政务项目全生命周期信息共享治理（发改高技〔2013〕733号）的 REST API。
@@ -75,6 +76,19 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def single_valued_query(request: Request) -> None:
+    """Every query parameter of the API takes one value: a repeated one (``?project=A&project=B``) is refused
+    rather than silently read as its last value."""
+    seen: set[str] = set()
+    for key, _ in request.query_params.multi_items():
+        if key in seen:
+            raise UsageError(
+                f"查询参数 {key} 出现了多次；每个参数只能给一个值",
+                f"query parameter {key} is given more than once; each takes one value",
+            )
+        seen.add(key)
+
+
 def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     """The API on ``settings`` (read once by the caller); ``app`` lets tests bring their own clock."""
     settings.check_production()
@@ -92,7 +106,7 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     api.state.settings = settings
     api.state.default_lang = settings.lang
     errors.install(api)
-    v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS)
+    v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Depends(single_valued_query)])
     for r in (
         projects.router,
         materials.router,
@@ -103,7 +117,7 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
         governance.router,
     ):
         v1.include_router(r)
-    api.include_router(auth.router, responses=COMMON_ERRORS)
+    api.include_router(auth.router, responses=COMMON_ERRORS, dependencies=[Depends(single_valued_query)])
     api.include_router(v1)
     return api
 

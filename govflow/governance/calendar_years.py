@@ -250,12 +250,8 @@ def run_calendar_check(app: App, as_of: date, chunk: tuple[int, int] | None = No
     warning = calendar_warning(app, as_of)
     if warning is None:
         return CalendarCheckResult(as_of, None, 0)
-    payload = {
-        **warning.to_dict(),
-        "as_of": as_of.isoformat(),
-        "clause": "733号文 第十一条",
-        "raised_at": app.clock().isoformat(),
-    }
+    # nothing of the moment in the payload: a rerun (or the Prefect and the direct path) writes the same message
+    payload = {**warning.to_dict(), "as_of": as_of.isoformat(), "clause": "733号文 第十一条"}
     written = 0
     with unit_of_work(app.engine) as s:
         for role in WARNED_ROLES:

@@ -42,6 +42,10 @@ def test_list_pages_and_filters(client: TestClient, as_: As) -> None:
     assert bad.status_code == 422 and bad.json()["error"] == "VALIDATION"
     assert {r["path"] for r in bad.json()["reasons"]} == {"query.phase", "query.size"}
 
+    # a filter given twice is ambiguous: refused, never read as its last value
+    twice = client.get(f"{V1}/projects?phase=operation&phase=draft", headers=as_("wang"))
+    assert twice.status_code == 400 and "phase" in twice.json()["message"]
+
 
 def test_a_department_sees_only_projects_it_leads_or_takes_part_in(client: TestClient, as_: As) -> None:
     def codes(user: str, **params: str) -> list[str]:

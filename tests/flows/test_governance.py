@@ -118,7 +118,7 @@ def test_running_all_twice_creates_nothing_new(portfolio_url: str, look: Look, p
     assert again["cuts"]["proposed"] == again["cuts"]["notified"] == 0
     assert again["cuts"]["unchanged"] == 1
     runs = look.flow_runs(portfolio_url)
-    assert len(runs) == 10 and all(r["status"] == "completed" for r in runs)
+    assert len(runs) == 12 and all(r["status"] == "completed" for r in runs)
 
 
 def test_chunks_add_up_to_one_run(
@@ -186,6 +186,7 @@ def test_the_summary_table(portfolio_url: str) -> None:
     every = CliRunner().invoke(cli_app, ["run", "all", "--as-of", "2026-11-26", "--no-prefect"], env=env)
     assert every.exit_code == 0, every.output
     assert [line for line in every.stdout.splitlines() if "：截至 2026-11-26" in line] == [
+        "工作日历年份检查：截至 2026-11-26",
         "共享义务清单扫描：截至 2026-11-26",
         "整改期限：截至 2026-11-26",
         "运维经费削减建议：截至 2026-11-26",
