@@ -135,7 +135,7 @@ _OPINIONS = (
 )
 _REVIEWS = select(_RV).where(_RV.c.project_id == _PID).order_by(_RV.c.reviewed_on, _RV.c.id)
 _JUDGMENTS = (
-    select(_RJ.c.review_id, _RJ.c.focus_point, _RJ.c.judgment)
+    select(_RJ.c.review_id, _RJ.c.focus_point, _RJ.c.judgment, _RJ.c.comment)
     .join(_RV, _RV.c.id == _RJ.c.review_id)
     .where(_RV.c.project_id == _PID)
 )
@@ -270,8 +270,11 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
     if not reviews:
         return []
     judgments: dict[int, dict[FocusPoint, Judgment]] = defaultdict(dict)
-    for rid, point, judgment in session.execute(_JUDGMENTS, {"pid": project_id}):
+    comments: dict[int, dict[FocusPoint, str]] = defaultdict(dict)
+    for rid, point, judgment, comment in session.execute(_JUDGMENTS, {"pid": project_id}):
         judgments[int(rid)][FocusPoint(point)] = Judgment(judgment)
+        if comment:
+            comments[int(rid)][FocusPoint(point)] = str(comment)
     return [
         ReviewFact(
             stage=r["stage"],
@@ -279,6 +282,7 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
             on=r["reviewed_on"],
             judgments=judgments.get(int(r["id"]), {}),
             conclusion=r["conclusion"],
+            comments=comments.get(int(r["id"]), {}),
         )
         for r in reviews
     ]

@@ -13,7 +13,14 @@ from govflow.states.findings import FREQUENCY_LABELS
 from govflow.states.obligations import Obligation, ObligationStatus, ObligationVerdict, evaluate
 from govflow.states.phases import REVIEW_STAGE_OF, Event, Phase
 from govflow.states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
-from govflow.states.sharing import AgreementItemFact, FocusPoint, OpinionFact, OpinionVerdict, ProjectFacts
+from govflow.states.sharing import (
+    AgreementItemFact,
+    FocusPoint,
+    Judgment,
+    OpinionFact,
+    OpinionVerdict,
+    ProjectFacts,
+)
 from govflow.states.verdict import Reason, Verdict, clause
 
 NOT_ACCEPTED = clause("第十条", "第二款")  # 不予受理 / 不予审批
@@ -27,6 +34,8 @@ class GuardContext:
     source: Phase
     on: date  # the business date of the decision (evidence due dates are compared with it)
     reason: str | None = None
+    #: the program office's recorded reason for approving against the review's objections (第十条第一款)
+    override: str | None = None
 
 
 Guard = Callable[[ProjectFacts, GuardContext], Verdict]
@@ -159,6 +168,8 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
         )
     else:
         latest = reviews[-1]  # facts are ordered by date, then by entry: a same-day correction wins
+        if not (ctx.override or "").strip():
+            reasons.extend(review_objections(f, ctx.source))
         for point in FocusPoint:
             if point not in latest.judgments:
                 reasons.append(
@@ -172,6 +183,35 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                 )
     reasons.extend(uncovered_needs(f))
     return Verdict.of(reasons)
+
+
+def review_objections(f: ProjectFacts, source: Phase) -> list[Reason]:
+    """What the latest review of the stage judged against approval: each focus point judged not met (第十条第一款
+    lets the review count; only a reason recorded by the program office can set it aside)."""
+    stage = REVIEW_STAGE_OF.get(source)
+    reviews = [r for r in f.reviews if stage is not None and r.stage == stage.value]
+    if not reviews or stage is None:
+        return []
+    latest = reviews[-1]
+    out: list[Reason] = []
+    for point in FocusPoint:
+        if latest.judgments.get(point) is not Judgment.NOT_MET:
+            continue
+        comment = latest.comments.get(point) or ""
+        said = f"（{comment}）" if comment else ""
+        said_en = f" ({comment})" if comment else ""
+        out.append(
+            Reason(
+                "REVIEW_NOT_MET",
+                REVIEW_FOCUS,
+                f"{latest.agency}对{stage.label()}的评审意见认为「{point.label()}」不符合{said}，不予批复；"
+                "项目审批部门如决定不采纳该评审意见，须记录理由（--override）",
+                f"the {stage.label('en')} review by {latest.agency} judged {point.label('en')} not met{said_en}; "
+                "approval is refused unless the program office records why it sets the review aside (--override)",
+                detail={"stage": stage.value, "focus_point": point.value, "agency": latest.agency},
+            )
+        )
+    return out
 
 
 def submit_feasibility(f: ProjectFacts, ctx: GuardContext) -> Verdict:

@@ -286,6 +286,8 @@ class ReviewFact:
     on: date
     judgments: dict[FocusPoint, Judgment] = field(default_factory=dict)
     conclusion: str | None = None
+    #: the review's comment on a focus point, where it gave one
+    comments: dict[FocusPoint, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,13 @@ class EventIn(BaseModel):
     expect_version: int | None = Field(
         default=None, ge=1, description="预期版本（乐观锁）；也可用 If-Match / expected version"
     )
+    override: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=TEXT,
+        description="批复时不采纳评审意见（判为不符合的重点）的理由，记入审计（第十条第一款） / approve only: "
+        "why the review's 'not met' is set aside (audited)",
+    )
 
 
 class OrderRef(BaseModel):

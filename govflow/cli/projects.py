@@ -157,6 +157,13 @@ def event(
         str | None, typer.Option(help="生效时间（补录历史），ISO 格式带时区 / effective time")
     ] = None,
     expect_version: Annotated[int | None, typer.Option(help="预期版本（乐观锁） / expected version")] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(
+            help="批复时不采纳评审意见（某重点判为不符合）的理由，记入审计（第十条第一款） / approve: why the "
+            "review's 'not met' is set aside (audited)"
+        ),
+    ] = None,
     as_json: bool = JsonOpt,
 ) -> None:
     """触发生命周期事件；被规则拒绝时列出每个未满足条件及条款（退出码 3） / fire a lifecycle event."""
@@ -168,7 +175,14 @@ def event(
             except ValueError as exc:
                 raise typer.BadParameter(f"--at: {at}") from exc
         res = services.fire_event(
-            st.app, code, event, actor, reason=reason, at=when, expect_version=expect_version
+            st.app,
+            code,
+            event,
+            actor,
+            reason=reason,
+            at=when,
+            expect_version=expect_version,
+            override=override,
         )
         if as_json:
             emit_json(res.to_dict(st.lang))

@@ -37,10 +37,11 @@ from govflow.models.tables import (
 )
 from govflow.reads import secrecy
 from govflow.states.errors import RuleRefused, UsageError
-from govflow.states.guards import GuardContext, guard_for
+from govflow.states.guards import GuardContext, guard_for, review_objections
 from govflow.states.lifecycle import fire, invalid_event, transition_for
 from govflow.states.permissions import Role, event_action
 from govflow.states.phases import Event, Phase
+from govflow.states.sharing import FocusPoint
 from govflow.states.verdict import Reason
 
 # ---------------------------------------------------------------------------------------------- events
@@ -90,9 +91,14 @@ def fire_event(
     reason: str | None = None,
     at: datetime | None = None,
     expect_version: int | None = None,
+    override: str | None = None,
 ) -> EventResult:
     """Fire a lifecycle event. Optimistic: the project is read, judged, then written only if its version is
-    still the one that was judged (or ``expect_version``); otherwise :class:`Conflict` and nothing changes."""
+    still the one that was judged (or ``expect_version``); otherwise :class:`Conflict` and nothing changes.
+
+    ``override`` (approve only) is the program office's reason for approving although the review judged a
+    focus point not met (第十条第一款): the approval is then judged without those objections, and the accepted
+    decision records each objection set aside with the reason (``REVIEW_OVERRIDDEN``)."""
     try:
         ev = Event(event)
     except ValueError as exc:
@@ -100,6 +106,12 @@ def fire_event(
             f"未知事件 {event}；可用事件：{', '.join(e.value for e in Event)}",
             f"unknown event {event}; events: {', '.join(e.value for e in Event)}",
         ) from exc
+    override = (override or "").strip() or None
+    if override is not None and ev is not Event.APPROVE:
+        raise UsageError(
+            "--override 只用于批复（approve）：记录不采纳评审意见的理由",
+            "--override only goes with approve: the reason for setting the review aside",
+        )
     if at is not None and at.tzinfo is None:
         raise UsageError("--at 须带时区（如 2026-03-01T09:00:00+08:00）", "--at needs a timezone offset")
     now = app.clock()
@@ -140,9 +152,21 @@ def fire_event(
         raise early
     judged_version = int(p["version"])
     phase = [source.value]
+    set_aside = review_objections(facts, source) if override is not None else []
+    if override is not None and not set_aside:
+        raise UsageError(
+            "评审意见没有判为「不符合」的重点，无需也不能记录不采纳理由（--override）",
+            "the review judged no focus point not met: there is nothing to set aside (--override)",
+        )
     outcome = fire(
-        lambda: phase[0], lambda v: phase.__setitem__(0, v), facts, GuardContext(ev, source, on, reason)
+        lambda: phase[0],
+        lambda v: phase.__setitem__(0, v),
+        facts,
+        GuardContext(ev, source, on, reason, override),
     )
+    recorded = list(outcome.reasons)
+    if outcome.accepted and set_aside:
+        recorded += [_overridden(r, override or "") for r in set_aside]
     # 2. write, if nobody moved the project meanwhile
     order_code: str | None = None
     deadline: date | None = None
@@ -174,7 +198,7 @@ def fire_event(
                     project_code=p["code"],
                     from_phase=source.value,
                     to_phase=outcome.dest.value,
-                    reasons=[_reason_dict(r) for r in outcome.reasons],
+                    reasons=[_reason_dict(r) for r in recorded],
                     note=reason,
                 )
             ],
@@ -187,6 +211,19 @@ def fire_event(
         _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
+    )
+
+
+def _overridden(objection: Reason, why: str) -> Reason:
+    """An objection of the review that the program office set aside, with its recorded reason."""
+    point = FocusPoint(objection.detail["focus_point"])
+    return Reason(
+        "REVIEW_OVERRIDDEN",
+        objection.clause,
+        f"项目审批部门不采纳{objection.detail['agency']}的评审意见（「{point.label()}」不符合），理由：{why}",
+        f"the program office set aside the review by {objection.detail['agency']} "
+        f"({point.label('en')} not met): {why}",
+        detail={**objection.detail, "override": why},
     )
 
 

@@ -235,6 +235,7 @@ def fire(
     csrf: Annotated[str, Form(max_length=100)],
     version: Annotated[int | None, Form()] = None,
     reason: Annotated[str, Form(max_length=2000)] = "",
+    override: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     post = form_post(request, csrf)
     if isinstance(post, Response):
@@ -245,7 +246,13 @@ def fire(
     status = 200
     try:
         res = services.fire_event(
-            app, code, event, user.name, reason=reason.strip() or None, expect_version=version
+            app,
+            code,
+            event,
+            user.name,
+            reason=reason.strip() or None,
+            expect_version=version,
+            override=override.strip() or None,
         )
         result = {
             "accepted": res.accepted,

@@ -280,6 +280,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "current": ("生效中", "active"),
     "runs": ("流程运行记录", "Flow runs"),
     "calendar": ("工作日历", "Working-day calendar"),
+    "override": (
+        "不采纳评审意见的理由（仅当评审判为不符合时填写，记入审计）",
+        "Reason to set the review aside (only if it judged a point not met; audited)",
+    ),
     "calendar_intro": (
         "整改期限按工作日计算（733号文 第十一条），放假与调休安排以国务院办公厅每年发布的通知为准，系统不作猜测。"
         "某年没有数据时，落入该年的期限为「期限待定」，导入后下一次运行自动确定。",

@@ -223,6 +223,44 @@ def test_a_review_then_approval_through_the_api(client: TestClient, as_: As) -> 
     assert wrong_stage.json()["reasons"][0]["clause"] == "733号文 第十条第一款"
 
 
+def test_a_review_judging_a_point_not_met_refuses_the_approval_unless_overridden(
+    client: TestClient, as_: As
+) -> None:
+    code = "ZJ-2026-001"
+    for user, ev in (("li", "submit_proposal"), ("wang", "intake")):
+        assert event(client, code, as_(user), ev).status_code == 200
+    points = ("agreement", "catalog", "infrastructure", "aggregation", "technical")
+    judgments = {p: {"judgment": "met"} for p in points}
+    judgments["aggregation"] = {"judgment": "not_met", "comment": "未接入省共享平台"}
+    review = {
+        "stage": "proposal",
+        "date": "2026-11-26",
+        "judgments": judgments,
+        "conclusion": "建议修改后再报",
+    }
+    assert (
+        client.post(f"{V1}/projects/{code}/reviews", headers=as_("pingshen"), json=review).status_code == 200
+    )
+    version = client.get(f"{V1}/projects/{code}", headers=as_("wang")).json()["version"]
+
+    refused = event(client, code, as_("wang"), "approve")
+    assert refused.status_code == 422
+    assert [(r["code"], r["clause"]) for r in refused.json()["reasons"]] == [
+        ("REVIEW_NOT_MET", "733号文 第十条第一款")
+    ]
+    assert client.get(f"{V1}/projects/{code}", headers=as_("wang")).json()["phase"] == "proposal_review"
+    not_approve = event(client, code, as_("wang"), "refuse", reason="x", override="y")
+    assert not_approve.status_code == 400
+
+    ok = event(client, code, as_("wang"), "approve", override="已承诺建设期内接入省共享平台")
+    assert ok.status_code == 200 and ok.json()["to"] == "proposal_approved"
+    assert ok.json()["version"] == version + 1  # a refusal leaves the version as it was
+    trail = client.get(f"{V1}/audit/events", params={"project": code, "size": 1}, headers=as_("zheng")).json()
+    last = trail["items"][0]
+    assert last["action"] == "approve" and last["reasons"][0]["code"] == "REVIEW_OVERRIDDEN"
+    assert "已承诺建设期内接入省共享平台" in last["reasons"][0]["message"]
+
+
 def test_times_without_a_utc_equivalent_are_invalid_input_not_a_crash(client: TestClient, as_: As) -> None:
     """Found by the fuzzer: year 1 at +14:00 has no UTC time; it is a 422, never a 500."""
     for at in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):

@@ -680,6 +680,64 @@ def test_a_review_lets_a_refused_approval_pass(cli: Cli, tmp_path: Path) -> None
     assert (ok["phase"], ok["version"]) == ("proposal_approved", 6)
 
 
+def test_a_point_judged_not_met_refuses_the_approval_unless_the_office_records_why(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """第十条第一款: the review counts. A focus point judged not met refuses the approval; the program office may
+    set it aside only with a recorded reason, which the accepted decision carries in the trail."""
+    doc = variant_document({"ZJ-2026-101": {"reviews": None}})
+    cli("load", write_document(tmp_path / "p.json", doc)).expect(0)
+    cli("event", "ZJ-2026-101", "submit_proposal", "--as", "li").expect(0)
+    cli("event", "ZJ-2026-101", "intake", "--as", "wang").expect(0)
+    cli(
+        "review", "add", "ZJ-2026-101", "--as", "pingshen", "--stage", "proposal",
+        "-j", "agreement=met", "-j", "catalog=met", "-j", "infrastructure=not_met:未利用省政务云，拟自建机房",
+        "-j", "aggregation=met", "-j", "technical=not_met",
+    ).expect(0)  # fmt: skip
+    before = show(cli, "ZJ-2026-101")
+    refused = cli.json("event", "ZJ-2026-101", "approve", "--as", "wang", code=3)
+    assert [(r["code"], r["detail"]["focus_point"]) for r in refused["reasons"]] == [
+        ("REVIEW_NOT_MET", "infrastructure"),
+        ("REVIEW_NOT_MET", "technical"),
+    ]
+    assert {r["clause"] for r in refused["reasons"]} == {"733号文 第十条第一款"}
+    assert (
+        "未利用省政务云" in refused["reasons"][0]["message"]
+        and "--override" in refused["reasons"][0]["message"]
+    )
+    after = show(cli, "ZJ-2026-101")
+    assert (after["phase"], after["version"]) == (before["phase"], before["version"])
+
+    # --override is for approve only, and only where there is an objection to set aside
+    assert "approve" in cli("event", "ZJ-2026-101", "refuse", "--as", "wang", "--reason", "x",
+                            "--override", "y").expect(2).stderr  # fmt: skip
+    cli.json(
+        "event", "ZJ-2026-101", "approve", "--as", "wang", "--override", " ", code=3
+    )  # blank: no override
+
+    why = "省政务云暂无满足等保三级的专区，经省政府专题会议同意自建"
+    ok = cli.json("event", "ZJ-2026-101", "approve", "--as", "wang", "--override", why)
+    assert ok["phase"] == "proposal_approved"
+    last = history(cli, "ZJ-2026-101")[-1]
+    assert (last["action"], last["outcome"]) == ("approve", "accepted")
+    assert [(r["code"], r["detail"]["focus_point"]) for r in last["reasons"]] == [
+        ("REVIEW_OVERRIDDEN", "infrastructure"),
+        ("REVIEW_OVERRIDDEN", "technical"),
+    ]
+    assert all(why in r["message"] and r["clause"] == "733号文 第十条第一款" for r in last["reasons"])
+
+
+def test_an_override_without_an_objection_is_refused(cli: Cli, tmp_path: Path) -> None:
+    doc = variant_document({"ZJ-2026-101": {"reviews": None}})
+    cli("load", write_document(tmp_path / "p.json", doc)).expect(0)
+    cli("event", "ZJ-2026-101", "submit_proposal", "--as", "li").expect(0)
+    cli("event", "ZJ-2026-101", "intake", "--as", "wang").expect(0)
+    cli("review", "add", "ZJ-2026-101", "--as", "pingshen", "--stage", "proposal", *ALL_MET).expect(0)
+    before = audit_count(cli)
+    res = cli("event", "ZJ-2026-101", "approve", "--as", "wang", "--override", "无").expect(2)
+    assert "不符合" in res.stderr and audit_count(cli) == before
+
+
 def test_a_same_day_corrected_review_counts(cli: Cli, tmp_path: Path) -> None:
     doc = variant_document({"ZJ-2026-101": {"reviews": None}})
     cli("load", write_document(tmp_path / "p.json", doc)).expect(0)

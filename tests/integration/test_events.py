@@ -177,11 +177,14 @@ def test_permission_denial_is_a_security_event_and_changes_nothing(app: App) -> 
     ]
 
 
-def test_an_impossible_event_or_unknown_names_change_nothing_and_write_no_audit(app: App) -> None:
+def test_an_impossible_event_changes_nothing_but_is_audited_and_unknown_names_write_nothing(app: App) -> None:
     n = count(app, AuditEvent)
     with pytest.raises(RuleRefused) as exc:
         fire_event(app, "ZJ-2026-001", Event.APPROVE, "wang")
     assert exc.value.reasons[0].code == "EVENT_NOT_ALLOWED"
+    assert phase_version(app, "ZJ-2026-001") == ("draft", 1)
+    assert count(app, AuditEvent) == n + 1  # every refused event is in the trail
+    n += 1
     with pytest.raises(NotFound):
         fire_event(app, "NO-SUCH", Event.APPROVE, "wang")
     with pytest.raises(NotFound):

@@ -83,9 +83,12 @@ def facts(**kw: object) -> ProjectFacts:
     return ProjectFacts(**base)  # type: ignore[arg-type]
 
 
-def run(event: Event, phase: Phase, f: ProjectFacts, reason: str | None = None) -> tuple[Outcome, str]:
+def run(
+    event: Event, phase: Phase, f: ProjectFacts, reason: str | None = None, override: str | None = None
+) -> tuple[Outcome, str]:
     box = [phase.value]
-    out = fire(lambda: box[0], lambda v: box.__setitem__(0, v), f, GuardContext(event, phase, DAY, reason))
+    ctx = GuardContext(event, phase, DAY, reason, override)
+    out = fire(lambda: box[0], lambda v: box.__setitem__(0, v), f, ctx)
     return out, box[0]
 
 
@@ -157,11 +160,19 @@ def test_approve_needs_a_review_of_that_stage_judging_all_five_points() -> None:
         FocusPoint.CATALOG: Judgment.PARTLY,
         FocusPoint.TECHNICAL: Judgment.NOT_MET,
     }
-    out, _ = run(
-        Event.APPROVE, Phase.PROPOSAL_REVIEW, facts(reviews=(ReviewFact("proposal", "院", DAY, partial),))
-    )
+    reviewed = facts(reviews=(ReviewFact("proposal", "院", DAY, partial),))
+    out, _ = run(Event.APPROVE, Phase.PROPOSAL_REVIEW, reviewed)
+    # the point judged not met counts against approval (第十条第一款); partly does not
+    assert codes(out) == ["REVIEW_NOT_MET", "FOCUS_POINT_UNJUDGED", "FOCUS_POINT_UNJUDGED"]
+    assert [r.detail["focus_point"] for r in out.reasons] == ["technical", "infrastructure", "aggregation"]
+    assert {r.clause for r in out.reasons} == {"733号文 第十条第一款"}
+    # a recorded override sets the objection aside, never the missing judgments
+    out, _ = run(Event.APPROVE, Phase.PROPOSAL_REVIEW, reviewed, override="经专题会议研究同意")
     assert codes(out) == ["FOCUS_POINT_UNJUDGED", "FOCUS_POINT_UNJUDGED"]
-    assert [r.detail["focus_point"] for r in out.reasons] == ["infrastructure", "aggregation"]
+    whole = {**partial, FocusPoint.INFRASTRUCTURE: Judgment.MET, FocusPoint.AGGREGATION: Judgment.MET}
+    judged = facts(reviews=(ReviewFact("proposal", "院", DAY, whole),))
+    assert codes(run(Event.APPROVE, Phase.PROPOSAL_REVIEW, judged)[0]) == ["REVIEW_NOT_MET"]
+    assert run(Event.APPROVE, Phase.PROPOSAL_REVIEW, judged, override="理由")[0].accepted
 
 
 def test_approve_refused_when_a_related_departments_need_is_not_covered() -> None:

@@ -170,6 +170,7 @@ def fire_event(
         reason=body.reason,
         at=body.at,
         expect_version=expected if expected is not None else body.expect_version,
+        override=body.override,
     )
     result = res.to_dict(lang)
     if res.accepted:
