@@ -212,7 +212,7 @@ def _agreements(
     term = {"start": start.isoformat(), "end": (start + timedelta(days=3 * 365)).isoformat()}
     signed = (start - timedelta(days=rng.randint(1, 20))).isoformat()
     c1, c2, c3, c4, _ = catalog
-    return [
+    agreements = [
         {
             "code": "A-001",
             "form": "agreement",
@@ -238,6 +238,11 @@ def _agreements(
             ],
         },
     ]
+    # the term covers every item's due date (第八条: an agreement that ends before its items fall due is refused)
+    for a in agreements:
+        last_due = max(str(i["due"]) for i in a["items"])
+        a["term"] = {**term, "end": max(term["end"], last_due)}
+    return agreements
 
 
 def _reviews(rng: random.Random, today: date) -> list[dict[str, Any]]:

@@ -6,11 +6,21 @@ Each check returns reasons (empty when the data is fine) so loaders can report e
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import date
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError
 
-from govflow.states.sharing import AgreementFact, AgreementItemFact, CatalogFact, Category, Secrecy, ShareType
+from govflow.states.sharing import (
+    AgreementFact,
+    AgreementForm,
+    AgreementItemFact,
+    CatalogFact,
+    Category,
+    Secrecy,
+    ShareType,
+)
 from govflow.states.verdict import Reason, clause
 
 GB32100 = "GB 32100-2015"
@@ -223,3 +233,133 @@ def item_term_reasons(agreement_code: str, item: AgreementItemFact, path: str | 
             {"missing": missing},
         )
     ]
+
+
+def check_agreement_consistency(
+    agreement: AgreementFact,
+    path: str,
+    *,
+    lead: str,
+    catalog: Mapping[str, CatalogFact],
+    today: date,
+) -> list[Reason]:
+    """An agreement that says what it cannot (第八条, 第二条第三款), every breach with the path of its value:
+    signed no later than the day it is recorded; its term covers every item's due date; every consumer and every
+    item's provider is a party; a joint document is issued with the lead department; no 不予共享 item is promised;
+    a conditional or secret item goes only to departments within its authorized scope (its provider, the
+    departments it authorizes, or every department where it says so and is not secret). Items whose catalog entry
+    is unknown are skipped here (the caller reports the unknown reference)."""
+    reasons: list[Reason] = []
+    c8 = clause("第八条")
+    scope = clause("第二条", "第三款")
+    code = agreement.code
+    if agreement.signed_on is not None and agreement.signed_on > today:
+        reasons.append(
+            Reason(
+                "AGREEMENT_SIGNED_IN_FUTURE",
+                c8,
+                f"共享协定 {code} 的签署日期 {agreement.signed_on.isoformat()} 晚于登记之日 {today.isoformat()}："
+                "尚未签署的协定不能作为已确定的共享安排",
+                f"agreement {code} is signed on {agreement.signed_on.isoformat()}, after the day it is recorded "
+                f"({today.isoformat()}): an agreement not yet signed fixes nothing",
+                f"{path}.signed_on",
+                {"signed_on": agreement.signed_on.isoformat(), "today": today.isoformat()},
+            )
+        )
+    parties = set(agreement.parties)
+    if agreement.form is AgreementForm.JOINT_DOCUMENT and lead not in parties:
+        reasons.append(
+            Reason(
+                "AGREEMENT_LEAD_NOT_PARTY",
+                c8,
+                f"联合发文 {code} 须由牵头建设部门 {lead} 会同相关部门发文，发文部门中没有牵头部门",
+                f"joint document {code} must be issued with the lead department {lead}, which is not among its "
+                "parties",
+                f"{path}.parties",
+                {"lead": lead},
+            )
+        )
+    for k, item in enumerate(agreement.items):
+        i_path = f"{path}.items[{k}]"
+        start, end = agreement.term_start, agreement.term_end
+        if item.due is not None and start is not None and end is not None and not start <= item.due <= end:
+            reasons.append(
+                Reason(
+                    "AGREEMENT_TERM_MISSES_DUE",
+                    c8,
+                    f"共享协定 {code} 的共享期限 {start.isoformat()} 至 "
+                    f"{end.isoformat()} 不包含目录条目 {item.catalog} 的实现进度 "
+                    f"{item.due.isoformat()}：到期时协定已不在期限内（或尚未开始）",
+                    f"agreement {code} runs from {start.isoformat()} to "
+                    f"{end.isoformat()}, which does not include the due date "
+                    f"{item.due.isoformat()} of item {item.catalog}",
+                    f"{i_path}.due",
+                    {"due": item.due.isoformat(), "term_end": end.isoformat()},
+                )
+            )
+        if item.consumer not in parties:
+            reasons.append(
+                Reason(
+                    "AGREEMENT_CONSUMER_NOT_PARTY",
+                    c8,
+                    f"共享协定 {code} 约定向 {item.consumer} 提供目录条目 {item.catalog}，但该部门不是协定的一方",
+                    f"agreement {code} promises item {item.catalog} to {item.consumer}, which is not a party",
+                    f"{i_path}.consumer",
+                    {"consumer": item.consumer, "catalog": item.catalog},
+                )
+            )
+        entry = catalog.get(item.catalog)
+        if entry is None:
+            continue
+        if entry.provider not in parties:
+            reasons.append(
+                Reason(
+                    "AGREEMENT_PROVIDER_NOT_PARTY",
+                    c8,
+                    f"共享协定 {code} 约定提供目录条目 {item.catalog}，但其提供部门 {entry.provider} 不是协定的一方",
+                    f"agreement {code} promises item {item.catalog}, whose provider {entry.provider} is not a "
+                    "party",
+                    f"{i_path}.catalog",
+                    {"provider": entry.provider, "catalog": item.catalog},
+                )
+            )
+        if entry.share_type is ShareType.NONE:
+            reasons.append(
+                Reason(
+                    "AGREEMENT_ITEM_NOT_SHAREABLE",
+                    scope,
+                    f"共享协定 {code} 约定共享目录条目 {item.catalog}，但该条目属不予共享类，不能约定共享",
+                    f"agreement {code} promises item {item.catalog}, which is classed as not to be shared",
+                    f"{i_path}.catalog",
+                    {"catalog": item.catalog},
+                )
+            )
+            continue
+        within = item.consumer == entry.provider or item.consumer in entry.authorized
+        if entry.secrecy is Secrecy.SECRET and not within:
+            reasons.append(
+                Reason(
+                    "SECRET_CONSUMER_NOT_AUTHORIZED",
+                    scope,
+                    f"协定 {code} 把涉密目录条目 {item.catalog} 共享给未经授权的部门 {item.consumer}；涉密信息的"
+                    "知悉范围限于目录条目 authorized 中列明的部门，请在目录条目中授权该部门或删去该协定条目",
+                    f"agreement {code} shares secret catalog item {item.catalog} with {item.consumer}, which the "
+                    "item does not authorize; authorize the department on the item or remove the agreement item",
+                    f"{i_path}.consumer",
+                    {"catalog": item.catalog, "consumer": item.consumer},
+                )
+            )
+        elif entry.share_type is ShareType.CONDITIONAL and not (within or entry.all_departments):
+            reasons.append(
+                Reason(
+                    "CONDITIONAL_CONSUMER_NOT_AUTHORIZED",
+                    scope,
+                    f"协定 {code} 把有条件共享的目录条目 {item.catalog} 共享给其授权范围之外的部门 {item.consumer}；"
+                    "请在目录条目中授权该部门或删去该协定条目",
+                    f"agreement {code} shares conditional item {item.catalog} with {item.consumer}, outside the "
+                    "departments the item authorizes",
+                    f"{i_path}.consumer",
+                    {"catalog": item.catalog, "consumer": item.consumer},
+                )
+            )
+    return reasons

@@ -18,12 +18,13 @@ from govflow.lifecycle.core import (
     _project_row,
     authorize,
     bump_version,
+    business_date,
     get_actor,
     record_change,
     use_case,
 )
 from govflow.models.db import unit_of_work
-from govflow.models.facts import DEPT, related_departments, t
+from govflow.models.facts import DEPT, load_catalog, related_departments, t
 from govflow.models.tables import (
     Agreement,
     CatalogAuthorization,
@@ -363,13 +364,15 @@ def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str
         if phase in (Phase.RETIRED, Phase.WITHDRAWN):
             allowed = frozenset(Phase) - {Phase.RETIRED, Phase.WITHDRAWN}
             raise _edit_refused(code, phase, "共享协定", "agreements", allowed, "733号文 第八条")
-        ci, ag = t(CatalogItem), t(Agreement)
+        ag = t(Agreement)
         reasons = portfolio.check_new_agreements(
             agreements,
             project=code,
-            catalog=set(s.execute(select(ci.c.code).where(ci.c.project_id == p["id"])).scalars()),
+            lead=p["lead_code"],
+            catalog={c.code: c for c in load_catalog(s, int(p["id"]))},
             existing_codes=set(s.execute(select(ag.c.code).where(ag.c.project_id == p["id"])).scalars()),
             departments=set(s.execute(select(DEPT.c.code)).scalars()),
+            today=business_date(app.clock()),
         )
         if reasons:
             raise InvalidInput(reasons)

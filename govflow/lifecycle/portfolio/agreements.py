@@ -3,7 +3,8 @@ with the document's own models and rules."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -11,11 +12,12 @@ from sqlmodel import Session
 
 from govflow.lifecycle.portfolio.problems import AGREEMENT_EXISTS, NEW_AGREEMENT_CATALOG_UNKNOWN
 from govflow.lifecycle.portfolio.reading import read_data, validation_reasons
-from govflow.lifecycle.portfolio.rules import agreement_fact, duplicate_codes, known_department
+from govflow.lifecycle.portfolio.rules import agreement_fact, consistency, duplicate_codes, known_department
 from govflow.lifecycle.portfolio.schema import AgreementIn, InputModel, ProjectIn
 from govflow.lifecycle.portfolio.writer import DEPARTMENT, ids_by_code, write_agreement_rows
 from govflow.states.errors import InvalidInput
 from govflow.states.rules import check_agreement
+from govflow.states.sharing import CatalogFact
 from govflow.states.verdict import Reason
 
 
@@ -38,11 +40,14 @@ def check_new_agreements(
     agreements: Sequence[AgreementIn],
     *,
     project: str,
-    catalog: Collection[str],
+    lead: str,
+    catalog: Mapping[str, CatalogFact],
     existing_codes: Collection[str],
     departments: Collection[str],
+    today: date,
 ) -> list[Reason]:
-    """第八条 terms, unique codes, and references to the project's catalog and to known departments."""
+    """第八条 terms and consistency (the same checks as ``govflow load``), unique codes, and references to the
+    project's catalog and to known departments."""
     reasons = duplicate_codes(
         ((a.code, f"agreements[{i}].code") for i, a in enumerate(agreements)), "协定编号", "agreement code"
     )
@@ -50,7 +55,9 @@ def check_new_agreements(
         path = f"agreements[{i}]"
         if a.code in existing_codes:
             reasons.append(AGREEMENT_EXISTS.at(f"{path}.code", project=project, agreement=a.code))
-        reasons += check_agreement(agreement_fact(a), path)
+        fact = agreement_fact(a)
+        reasons += check_agreement(fact, path)
+        reasons += consistency(fact, path, lead, catalog, today, departments)
         for j, party in enumerate(a.parties):
             reasons += known_department(
                 party, departments, f"协定 {a.code} 的一方", "party", f"{path}.parties[{j}]"

@@ -75,14 +75,6 @@ AGREEMENT_CATALOG_UNKNOWN = Problem(
     "agreement {agreement} shares catalog item {catalog}, which is not in the catalog of "
     "project {project}; list it in catalog or correct the code",
 )
-SECRET_CONSUMER_NOT_AUTHORIZED = Problem(
-    "SECRET_CONSUMER_NOT_AUTHORIZED",
-    clause("第二条", "第三款"),
-    "协定 {agreement} 把涉密目录条目 {catalog} 共享给未经授权的部门 {consumer}；涉密信息的知悉范围"
-    "限于目录条目 authorized 中列明的部门，请在目录条目中授权该部门或删去该协定条目",
-    "agreement {agreement} shares secret catalog item {catalog} with {consumer}, which the item does "
-    "not authorize; authorize the department on the item or remove the agreement item",
-)
 AGREEMENT_EXISTS = Problem(
     "AGREEMENT_EXISTS",
     DOC_CLAUSE,

@@ -4,7 +4,7 @@ already holds (:class:`Existing`): reasons with the path of the offending value.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from govflow.lifecycle.portfolio.problems import (
@@ -16,7 +16,6 @@ from govflow.lifecycle.portfolio.problems import (
     EVIDENCE_PROJECT_UNKNOWN,
     OPINION_NOT_RELATED,
     PROJECT_EXISTS,
-    SECRET_CONSUMER_NOT_AUTHORIZED,
     UNKNOWN_DEPARTMENT,
     UNMET_NEEDS_NOT_LISTED,
     USER_DEPARTMENT_MISSING,
@@ -32,14 +31,19 @@ from govflow.lifecycle.portfolio.schema import (
     UserIn,
 )
 from govflow.states.permissions import Role
-from govflow.states.rules import check_agreement, check_catalog_item, check_credit_code, check_region
+from govflow.states.rules import (
+    check_agreement,
+    check_agreement_consistency,
+    check_catalog_item,
+    check_credit_code,
+    check_region,
+)
 from govflow.states.sharing import (
     AgreementFact,
     AgreementItemFact,
     CatalogFact,
     FieldSpec,
     OpinionVerdict,
-    Secrecy,
 )
 from govflow.states.verdict import Reason
 
@@ -181,11 +185,29 @@ def check_catalog_items(
     return reasons
 
 
+def consistency(
+    fact: AgreementFact,
+    path: str,
+    lead: str,
+    catalog: Mapping[str, CatalogFact],
+    today: dt.date,
+    departments: Collection[str],
+) -> list[Reason]:
+    """:func:`check_agreement_consistency`, less "not a party" for a consumer that is no known department at all
+    (reported once, as unknown)."""
+    return [
+        r
+        for r in check_agreement_consistency(fact, path, lead=lead, catalog=catalog, today=today)
+        if not (r.code == "AGREEMENT_CONSUMER_NOT_PARTY" and r.detail["consumer"] not in departments)
+    ]
+
+
 def _check_agreements(
-    p: ProjectIn, path: str, departments: Collection[str], set_aside: Collection[str] = ()
+    p: ProjectIn, path: str, departments: Collection[str], today: dt.date, set_aside: Collection[str] = ()
 ) -> list[Reason]:
     """``set_aside``: codes of this project's catalog items whose rows were set aside (already reported)."""
     catalog = {c.code: c for c in p.catalog}
+    facts = {c.code: catalog_fact(c) for c in p.catalog}
     reasons = duplicate_codes(
         ((a.code, f"{path}.agreements[{i}].code") for i, a in enumerate(p.agreements)),
         f"项目 {p.code} 的协定编号",
@@ -193,7 +215,9 @@ def _check_agreements(
     )
     for a_i, a in enumerate(p.agreements):
         a_path = f"{path}.agreements[{a_i}]"
-        reasons += check_agreement(agreement_fact(a), a_path)
+        fact = agreement_fact(a)
+        reasons += check_agreement(fact, a_path)
+        reasons += consistency(fact, a_path, p.lead_department, facts, today, departments)
         for j, party in enumerate(a.parties):
             reasons += known_department(
                 party, departments, f"协定 {a.code} 的一方", "party", f"{a_path}.parties[{j}]"
@@ -213,23 +237,7 @@ def _check_agreements(
                 "consumer",
                 f"{i_path}.consumer",
             )
-            reasons += _secret_consumer(
-                a.code, catalog.get(item.catalog), item.consumer, f"{i_path}.consumer"
-            )
     return reasons
-
-
-def _secret_consumer(agreement: str, item: CatalogItemIn | None, consumer: str, path: str) -> list[Reason]:
-    """第二条第三款: a secret item goes only to the departments its catalog entry authorizes."""
-    if item is None or item.secrecy is not Secrecy.SECRET:
-        return []
-    if consumer == item.provider or consumer in item.authorized_codes:
-        return []
-    return [
-        SECRET_CONSUMER_NOT_AUTHORIZED.at(
-            path, {"catalog": item.code, "consumer": consumer}, agreement=agreement
-        )
-    ]
 
 
 def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
@@ -247,7 +255,12 @@ def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
 
 
 def _check_project(
-    p: ProjectIn, path: str, departments: Collection[str], existing: Existing, set_aside: Existing
+    p: ProjectIn,
+    path: str,
+    departments: Collection[str],
+    existing: Existing,
+    set_aside: Existing,
+    today: dt.date,
 ) -> list[Reason]:
     reasons: list[Reason] = []
     if p.code in existing.projects:
@@ -265,7 +278,7 @@ def _check_project(
         )
     reasons += check_catalog_items(p.catalog, departments, lambda i: f"{path}.catalog[{i}]")
     aside = {c for project, c in set_aside.catalog_items if project == p.code}
-    reasons += _check_agreements(p, path, departments, aside)
+    reasons += _check_agreements(p, path, departments, today, aside)
     reasons += _check_opinions(p, path)
     return reasons
 
@@ -326,7 +339,7 @@ def check(
         ((p.code, f"projects[{i}].code") for i, p in enumerate(doc.projects)), "项目编码", "project code"
     )
     for i, p in enumerate(doc.projects):
-        reasons += _check_project(p, f"projects[{i}]", departments, existing, aside)
+        reasons += _check_project(p, f"projects[{i}]", departments, existing, aside, today)
     new = [p for p in doc.projects if p.code not in existing.projects]
     known = Existing(
         departments=frozenset(departments),

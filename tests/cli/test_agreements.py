@@ -1,0 +1,94 @@
+"""Agreements consistent (733号文 第八条, 第二条第三款; issue 10, 1): an agreement that says what it cannot is
+refused by ``govflow load`` and by ``govflow agreement add`` alike, every breach listed at once with its row
+path, and nothing is written."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .harness import Cli
+from .test_cli import (
+    BIGDATA,
+    HRSS,
+    POLICE,
+    SAMR,
+    audit_count,
+    demo_document,
+    variant_document,
+    write_document,
+)
+
+#: (code, path under the agreement) of every breach the bad agreements below hold
+EXPECTED = {
+    ("AGREEMENT_SIGNED_IN_FUTURE", "[0].signed_on"),
+    ("AGREEMENT_TERM_MISSES_DUE", "[0].items[0].due"),
+    ("AGREEMENT_TERM_MISSES_DUE", "[0].items[1].due"),
+    ("SECRET_CONSUMER_NOT_AUTHORIZED", "[0].items[2].consumer"),
+    ("AGREEMENT_PROVIDER_NOT_PARTY", "[0].items[3].catalog"),
+    ("AGREEMENT_LEAD_NOT_PARTY", "[1].parties"),
+    ("AGREEMENT_CONSUMER_NOT_PARTY", "[1].items[0].consumer"),
+    ("CONDITIONAL_CONSUMER_NOT_AUTHORIZED", "[1].items[1].consumer"),
+}
+
+
+def bad_agreements(project: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demo project's two agreements, each made to say what it cannot (the harness's today is 2026-11-26)."""
+    a1, a2 = copy.deepcopy(project["agreements"])
+    a1["code"], a2["code"] = "A-101", "A-102"
+    a1["signed_on"] = "2026-12-20"  # after the day it is recorded
+    a1["term"] = {"start": "2026-03-01", "end": "2026-12-30"}  # C-001/C-002 fall due on 2026-12-31
+    a1["items"] = a1["items"][:3]
+    a1["items"][0]["due"] = a1["items"][1]["due"] = "2026-12-31"
+    a1["items"][2]["due"] = "2026-12-01"
+    a1["items"][2]["consumer"] = SAMR  # C-004 is secret, authorized for BIGDATA only
+    # C-003's provider (HRSS) is not a party of A-101
+    a1["items"].append({**a2["items"][1], "catalog": "C-003", "consumer": SAMR, "due": "2026-12-01"})
+    a2["parties"] = [HRSS, SAMR, POLICE]  # a joint document without the lead department
+    a2["items"] = [
+        {**a2["items"][0], "consumer": BIGDATA},  # BIGDATA is no longer a party
+        {**a2["items"][1], "consumer": POLICE},  # C-003 is conditional, authorized for BIGDATA and SAMR
+    ]
+    return [a1, a2]
+
+
+def breaches(reasons: list[dict[str, Any]], prefix: str) -> set[tuple[str, str]]:
+    return {(r["code"], r["path"].removeprefix(prefix)) for r in reasons if r["path"].startswith(prefix)}
+
+
+def test_load_refuses_an_agreement_that_says_what_it_cannot(cli: Cli, tmp_path: Path) -> None:
+    project = demo_document()["projects"][0]
+    doc = variant_document({"ZJ-2026-101": {"agreements": bad_agreements(project)}})
+    res = cli.json("load", write_document(tmp_path / "bad.json", doc), code=3)
+    found = breaches(res["reasons"], "projects[0].agreements")
+    assert found == EXPECTED, found
+    clauses = {r["code"]: r["clause"] for r in res["reasons"]}
+    assert clauses["AGREEMENT_TERM_MISSES_DUE"] == "733号文 第八条"
+    assert clauses["CONDITIONAL_CONSUMER_NOT_AUTHORIZED"] == "733号文 第二条第三款"
+    assert cli.json("project", "list") == []  # all or nothing
+
+
+def test_agreement_add_refuses_the_same_agreements_with_the_same_reasons(cli: Cli, tmp_path: Path) -> None:
+    doc = demo_document()
+    cli("load", write_document(tmp_path / "demo.json", doc)).expect(0)
+    before, version = audit_count(cli), cli.json("project", "show", "ZJ-2026-001")["version"]
+    path = tmp_path / "agreements.yaml"
+    path.write_text(
+        yaml.safe_dump({"agreements": bad_agreements(doc["projects"][0])}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    res = cli.json("agreement", "add", "ZJ-2026-001", str(path), "--as", "li", code=3)
+    assert breaches(res["reasons"], "agreements") == EXPECTED
+    assert audit_count(cli) == before
+    assert cli.json("project", "show", "ZJ-2026-001")["version"] == version
+
+    # a consistent one is taken: signed, within its term, between parties, within the items' scope
+    good = copy.deepcopy(doc["projects"][0]["agreements"][0])
+    good["code"] = "A-103"
+    path.write_text(json.dumps({"agreements": [good]}, ensure_ascii=False), encoding="utf-8")
+    path = path.rename(tmp_path / "good.json")
+    assert cli.json("agreement", "add", "ZJ-2026-001", str(path), "--as", "li")["agreements"] == 1
