@@ -8,9 +8,11 @@ Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``o
 * ``finding.opened`` (govflow.governance.sweep): rule, clause, project, agreement, catalog, consumer, period, since,
   finding, as_of (``finding.closed`` is understood too)
 * ``notice.agreement_expiry`` (govflow.governance.sweep): agreement, form, term_end, days_left, message — 第八条
-* ``order.<issued|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
+* ``order.<issued|dated|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
   (govflow.governance.rectification): order, deadline, message, and per event reminder, overdue_since,
-  overdue_workdays, level, name, from/to (order status) … — 第十一条
+  overdue_workdays, level, name, from/to (order status) … — 第十一条. ``deadline`` is null and
+  ``deadline_pending`` true while a deadline is pending (期限待定, a year without calendar data): the notice
+  reads 期限待定 / "deadline pending" where the day would be
 * ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.governance.cuts): period, percent,
   amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
 * ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
@@ -46,6 +48,7 @@ from govflow.notifications.wording import (
     role_label,
 )
 from govflow.states.phases import Event
+from govflow.states.vocabulary import deadline_label
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,8 @@ class _Draft:
             english = p.pop(k)
             if lang == "en" and english not in (None, ""):
                 p[k[:-3]] = english
+        if p.pop("deadline_pending", None) and p.get("deadline") in (None, ""):
+            p["deadline"] = deadline_label(None, lang)
         self.p = p
         self.lang = lang
         self.topic = topic
@@ -538,11 +543,13 @@ def _calendar_alarm(d: _Draft, words: list[str]) -> str:
     if own:
         d.lines.append(own)
     d.say(
-        f"治理流程因缺少 {year} 年法定节假日与调休数据而停止：整改期限按工作日计算，系统不作猜测。"
-        "请更新 chinesecalendar 数据，或通过 GOVFLOW_CALENDAR_FILE 提供本地日历覆盖文件后重新运行。",
-        f"A governance run stopped: there is no holiday and make-up working-day data for {year}, and deadlines "
-        "in working days are never guessed. Update chinesecalendar or provide a local calendar file "
-        "(GOVFLOW_CALENDAR_FILE), then run again.",
+        f"缺少 {year} 年法定节假日与调休数据：整改期限按工作日计算，系统不作猜测，落在该年的期限暂为「期限待定」，"
+        f"其余治理照常进行。请以 govflow calendar import 导入 {year} 年的放假安排通知；导入后的第一次运行即按通知日"
+        "确定这些期限并发出通知。",
+        f"There is no holiday and make-up working-day data for {year}, and deadlines in working days are never "
+        "guessed: deadlines falling in it are pending for now, and the rest of governance goes on. Import the "
+        f"{year} holiday notice with govflow calendar import; the first run after that sets those deadlines "
+        "from their notice dates and sends the notices.",
     )
     for k in ("flow", "as_of", "error", "raised_at"):
         d.field(k)

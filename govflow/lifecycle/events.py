@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from govflow.governance.outbox import enqueue
+from govflow.governance.outbox import calendar_alarm, enqueue
 from govflow.lifecycle.core import (
     FUTURE_TOLERANCE,
     PROJECT,
@@ -35,12 +35,13 @@ from govflow.models.tables import (
     RectificationOrder,
 )
 from govflow.reads import secrecy
-from govflow.states.errors import RuleRefused, UsageError
+from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
 from govflow.states.guards import GuardContext, guard_for
 from govflow.states.lifecycle import fire, invalid_event, transition_for
 from govflow.states.permissions import Role, event_action
 from govflow.states.phases import Event, Phase
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import pending_note
 
 # ---------------------------------------------------------------------------------------------- events
 
@@ -209,8 +210,9 @@ _CHECK_PROJECT = (
 
 def _open_acceptance_order(
     app: App, s: Session, p: Any, on: date, when: datetime, actor: Actor, reason: str | None
-) -> tuple[str, date]:
-    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now."""
+) -> tuple[str, date | None]:
+    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now; its
+    deadline is pending (None, 期限待定) when it would fall in a year without calendar data."""
     facts = load_facts(s, p, p["lead_code"], PARTS[Event.PASS_ACCEPTANCE], on)
     reasons = [
         _reason_dict(r)
@@ -232,7 +234,13 @@ def _open_acceptance_order(
     code = f"RO-{p['code']}-{int(n) + 1:02d}"
     policy = active_policy(s)
     workdays = policy.rectification.workdays
-    deadline = app.calendar.add_workdays(on, workdays)
+    deadline: date | None
+    try:
+        deadline = app.calendar.add_workdays(on, workdays)
+        note = f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）"
+    except CalendarDataMissing as exc:  # 期限待定: the deadlines run dates it once the year is imported
+        deadline, note = None, f"{pending_note(exc.year, workdays)}（733号文 第十一条）"
+        calendar_alarm(s, exc, flow="fail_acceptance", as_of=on, now=when)
     order_id = s.execute(
         insert(ro)
         .values(
@@ -245,6 +253,8 @@ def _open_acceptance_order(
             original_deadline=deadline,
             policy_version=policy.version,
             deadline=deadline,
+            pending_from=on if deadline is None else None,
+            pending_workdays=workdays if deadline is None else None,
             status="open",
         )
         .returning(ro.c.id)
@@ -258,9 +268,9 @@ def _open_acceptance_order(
             on=on,
             at=when,
             actor=actor.name,
-            note=f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）",
+            note=note,
             payload={
-                "deadline": deadline.isoformat(),
+                "deadline": deadline.isoformat() if deadline else None,
                 "workdays": workdays,
                 "policy_version": policy.version,
             },
@@ -285,7 +295,7 @@ def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor
             .values(
                 status="closed",
                 closed_on=on,
-                closed_late=on > deadline,
+                closed_late=deadline is not None and on > deadline,
                 closed_reason="acceptance_passed",
                 version=ro.c.version + 1,
             )
@@ -299,7 +309,7 @@ def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor
                 at=when,
                 actor=actor.name,
                 note="通过验收，整改完成（733号文 第十一条）",
-                payload={"reason": "acceptance_passed", "late": on > deadline},
+                payload={"reason": "acceptance_passed", "late": deadline is not None and on > deadline},
             )
         )
 
@@ -338,6 +348,7 @@ def _notify_decision(
             "reasons": [_reason_dict(r) for r in reasons],
             "order": order,
             "deadline": deadline.isoformat() if deadline else None,
+            "deadline_pending": order is not None and deadline is None,
         },
         project_code=p["code"],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -357,7 +358,7 @@ def test_a_stale_orders_page_gets_a_conflict_instead_of_acting_on_a_changed_orde
         data={"csrf": csrf(stale), "to": "2026-12-31", "reason": "按最新页面延期", "version": str(seen + 2)},
     )
     assert ok.status_code == 200 and 'id="message"' in ok.text, ok.text[:2000]
-    assert rectification.show_order(gov, order, "wang").deadline.isoformat() == "2026-12-31"
+    assert rectification.show_order(gov, order, "wang").deadline == date(2026, 12, 31)
     # odd numbers in a form or the address are no number (not a server error): "²" passes str.isdigit
     odd = wang.post(
         f"/web/orders/{order}/extend", data={"csrf": csrf(stale), "version": "²", "back_page": "²"}
