@@ -113,6 +113,8 @@ _DEADLINES = Check(
         "reminders": ("到期提醒", "reminders"),
         "overdue": ("转为逾期", "became overdue"),
         "escalations": ("逐级督办", "escalations"),
+        "dated": ("确定待定期限", "pending deadlines set"),
+        "pending": ("期限待定（缺工作日历）", "deadlines pending (no calendar data)"),
     },
 )
 _CUTS = Check(

@@ -41,7 +41,7 @@ from govflow.states.lifecycle import fire, invalid_event, transition_for
 from govflow.states.permissions import Role, event_action
 from govflow.states.phases import Event, Phase
 from govflow.states.verdict import Reason
-from govflow.states.vocabulary import pending_note
+from govflow.states.vocabulary import deadline_label, pending_note
 
 # ---------------------------------------------------------------------------------------------- events
 
@@ -76,6 +76,7 @@ class EventResult:
             out["rectification_order"] = {
                 "code": self.order,
                 "deadline": self.deadline.isoformat() if self.deadline else None,
+                "deadline_label": deadline_label(self.deadline, lang),
             }
         return out
 
