@@ -137,6 +137,7 @@ _CUTS = Check(
         "decided": ("财政已决定（不变）", "decided by finance (left alone)"),
         "newer": ("已由更晚日期更新（不变）", "refreshed by a later as_of (left alone)"),
         "notified": ("写入通知", "notifications written"),
+        "pending_calendar": ("暂缓评估（缺工作日历）", "deferred (no calendar data)"),
     },
 )
 _DISPATCH = Check(

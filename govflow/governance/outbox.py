@@ -62,7 +62,13 @@ def enqueue_many(session: Session, messages: list[tuple[str, str, str, dict[str,
 
 
 def calendar_alarm(
-    session: Session, exc: CalendarDataMissing, *, flow: str, as_of: date | None, now: datetime
+    session: Session,
+    exc: CalendarDataMissing,
+    *,
+    flow: str,
+    as_of: date | None,
+    now: datetime,
+    what: tuple[str, str] = ("整改期限待定", "rectification deadlines pending"),
 ) -> bool:
     """Tell the administrator that the calendar lacks a year, once per year (``alarm/calendar/{year}``), in the
     caller's transaction: the orders left pending (期限待定) and their alarm are written together. False if the
@@ -79,8 +85,8 @@ def calendar_alarm(
             "as_of": as_of.isoformat() if as_of is not None else None,
             "error": exc.code,
             "clause": "733号文 第十一条",
-            "message": f"整改期限待定：{exc.message}",
-            "message_en": f"rectification deadlines pending: {exc.message_en}",
+            "message": f"{what[0]}：{exc.message}",
+            "message_en": f"{what[1]}: {exc.message_en}",
             "raised_at": now.isoformat(),
         },
     )
