@@ -367,6 +367,22 @@ def test_a_stale_orders_page_gets_a_conflict_instead_of_acting_on_a_changed_orde
     assert clients["admin"].get("/web/admin/users?page=²").status_code == 200
 
 
+def test_a_pending_deadline_reads_as_pending_on_every_page(
+    gov: App, clients: dict[str, TestClient], order: str
+) -> None:
+    """期限待定: an extension by working days into 2027 (no calendar data) leaves the deadline pending; the orders
+    page and the department's page say so, in both languages."""
+    from govflow.governance import rectification
+
+    view = rectification.extend_order(gov, order, "wang", "跨年割接", workdays=10)
+    assert view.deadline is None and view.pending_workdays == 10
+    card = order_card(clients["wang"].get("/web/orders?lang=zh").text, order)
+    assert '<dd class="deadline pending">期限待定' in card
+    assert "deadline pending" in order_card(clients["wang"].get("/web/orders?lang=en").text, order)
+    department = clients["chen"].get("/web/department?lang=zh").text
+    assert order in department and "期限待定" in department
+
+
 # ---------------------------------------------------------------------------------------------- admin
 
 
