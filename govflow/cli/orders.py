@@ -219,7 +219,12 @@ def order_extend(
     ] = None,
     workdays: Annotated[
         int | None,
-        typer.Option("--workdays", min=1, help="在现有期限后延长的工作日数 / working days added"),
+        typer.Option(
+            "--workdays",
+            min=1,
+            help="在现有期限后延长的工作日数；落在尚无工作日历的年度时期限待定，导入后自动确定 / working days "
+            "added; into a year without calendar data the deadline is pending until the year is imported",
+        ),
     ] = None,
     version: VersionOpt = None,
     as_json: bool = JsonOpt,

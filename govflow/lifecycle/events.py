@@ -150,6 +150,7 @@ def fire_event(
     # 2. write, if nobody moved the project meanwhile
     order_code: str | None = None
     deadline: date | None = None
+    order_note: tuple[str, str] | None = None
     with unit_of_work(app.engine) as s:
         moved = outcome.dest is not source or outcome.accepted
         # A refusal is checked too: it must not be recorded against a phase the project has since left.
@@ -162,7 +163,7 @@ def fire_event(
             raise _conflict(judged_version)
         version = int(row[0])
         if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
-            order_code, deadline = _open_acceptance_order(app, s, p, on, when, actor, reason)
+            order_code, deadline, order_note = _open_acceptance_order(app, s, p, on, when, actor, reason)
         if outcome.accepted and ev is Event.PASS_ACCEPTANCE:
             _close_acceptance_orders(s, p, on, when, actor)
         seq = audit.append(
@@ -188,7 +189,9 @@ def fire_event(
         notice = reasons = outcome.reasons
         if reasons:
             reasons = secrecy.visibility(s, actor, project_ids=[int(p["id"])]).reasons(reasons)
-        _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
+        _notify_decision(
+            s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline, order_note
+        )
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
     )
@@ -211,9 +214,10 @@ _CHECK_PROJECT = (
 
 def _open_acceptance_order(
     app: App, s: Session, p: Any, on: date, when: datetime, actor: Actor, reason: str | None
-) -> tuple[str, date | None]:
+) -> tuple[str, date | None, tuple[str, str] | None]:
     """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now; its
-    deadline is pending (None, 期限待定) when it would fall in a year without calendar data."""
+    deadline is pending (None, 期限待定) when it would fall in a year without calendar data, and then the zh and
+    English sentence saying so is returned for the notice."""
     facts = load_facts(s, p, p["lead_code"], PARTS[Event.PASS_ACCEPTANCE], on)
     reasons = [
         _reason_dict(r)
@@ -236,11 +240,13 @@ def _open_acceptance_order(
     policy = active_policy(s)
     workdays = policy.rectification.workdays
     deadline: date | None
+    pending: tuple[str, str] | None = None
     try:
         deadline = app.calendar.add_workdays(on, workdays)
         note = f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）"
     except CalendarDataMissing as exc:  # 期限待定: the deadlines run dates it once the year is imported
         deadline, note = None, f"{pending_note(exc.year, workdays)}（733号文 第十一条）"
+        pending = (pending_note(exc.year, workdays), pending_note(exc.year, workdays, "en"))
         calendar_alarm(s, exc, flow="fail_acceptance", as_of=on, now=when)
     order_id = s.execute(
         insert(ro)
@@ -277,7 +283,7 @@ def _open_acceptance_order(
             },
         )
     )
-    return code, deadline
+    return code, deadline, pending
 
 
 def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor: Actor) -> None:
@@ -329,6 +335,7 @@ def _notify_decision(
     reasons: Sequence[Reason],
     order: str | None,
     deadline: date | None,
+    pending: tuple[str, str] | None = None,
 ) -> None:
     """The program office's decisions are notified to the lead department, via the outbox (sent after commit)."""
     if ev not in _NOTIFY:
@@ -350,6 +357,7 @@ def _notify_decision(
             "order": order,
             "deadline": deadline.isoformat() if deadline else None,
             "deadline_pending": order is not None and deadline is None,
+            **({"pending_note": pending[0], "pending_note_en": pending[1]} if pending else {}),
         },
         project_code=p["code"],
     )

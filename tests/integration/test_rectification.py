@@ -349,7 +349,12 @@ def test_a_failed_acceptance_in_late_december_opens_a_pending_order(app: App) ->
     assert "2027 年工作日历尚未导入" in (order.steps[0].note or "")
     decision = next(m for m in outbox(app, "decision:").values() if m.payload["event"] == "fail_acceptance")
     assert decision.payload["deadline"] is None and decision.payload["deadline_pending"] is True
-    assert "整改期限：期限待定" in render(decision.topic, decision.payload).body
+    body = render(decision.topic, decision.payload).body
+    assert (
+        "整改期限：期限待定" in body
+        and "2027 年工作日历尚未导入，导入后自动按通知日起 20 个工作日确定期限" in body
+    )
+    assert "the working-day calendar of 2027" in render(decision.topic, decision.payload, lang="en").body
     assert outbox(app, "alarm/")["alarm/calendar/2027"].payload["flow"] == "fail_acceptance"
 
     import_2027(app)
