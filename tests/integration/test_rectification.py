@@ -714,3 +714,23 @@ def test_two_decisions_on_one_order_at_once_exactly_one_wins(
     assert (order.status, order.version) == (OrderStatus.CLOSED, 3)
     assert [s.kind for s in order.steps] == ["issued", "evidence", "verify"]
     assert services.verify_audit(issued).ok
+
+
+def test_the_overdue_report_replays_a_deadline_that_was_pending(issued: App) -> None:
+    """A pending deadline is never overdue, also in a report for a past day: extended while overdue by working
+    days into 2027 (pending) and dated after the import, the order is overdue on 11-02 (the deadline then was
+    10-30) and not on 11-10 (pending that day), whatever its deadline became later."""
+    from govflow.reads import reports
+
+    def overdue_on(day: date) -> list[str]:
+        return [r["order"] for r in reports.records(reports.overdue_report(issued, day, "zheng"))]
+
+    run_deadlines(issued, date(2026, 11, 2))
+    extend_order(at(issued, date(2026, 11, 3)), ORDER, "wang", "跨年割接", workdays=60)
+    assert ORDER in overdue_on(date(2026, 11, 2)) and ORDER not in overdue_on(date(2026, 11, 10))
+    import_2027(issued)
+    assert run_deadlines(issued, date(2027, 1, 4)).dated == 1
+    deadline = show_order(issued, ORDER, "wang").deadline
+    assert deadline is not None and deadline > date(2027, 1, 4)
+    assert ORDER in overdue_on(date(2026, 11, 2)) and ORDER not in overdue_on(date(2026, 11, 10))
+    assert ORDER not in overdue_on(date(2027, 1, 4))
