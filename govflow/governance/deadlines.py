@@ -334,9 +334,9 @@ def _issue_orders(run: _Run) -> tuple[list[str], int]:
         code, f = str(row["code"]), by_code[str(row["code"])]
         o = _Issued(ids[code], code, f.project, f.project_name, f.lead, deadline)
         if isinstance(computed, CalendarDataMissing):
-            term = pending_note(computed.year, workdays)
+            term, term_en = pending_note(computed.year, workdays), pending_note(computed.year, workdays, "en")
             zh = f"下达整改通知 {code}：{row['reasons'][0]['message']}；{term}（{CLAUSE}）"
-            en = f"order {code} issued: {row['reasons'][0]['message_en']}; {pending_note(computed.year, workdays, 'en')} ({CLAUSE})"
+            en = f"order {code} issued: {row['reasons'][0]['message_en']}; {term_en} ({CLAUSE})"
             note = f"{term}（{CLAUSE}）"
         else:
             zh = (
