@@ -217,7 +217,11 @@ class RectificationOrder(SQLModel, table=True):
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notice_date: date
     workdays: int
-    deadline: date
+    #: NULL while pending (期限待定): it would fall in a year without working-day calendar data; the deadlines
+    #: run dates it as ``add_workdays(pending_from, pending_workdays)`` once that year is imported
+    deadline: date | None = None
+    pending_from: date | None = None
+    pending_workdays: int | None = None
     status: str = Field(default="open", max_length=24, index=True)  # open|evidence_submitted|overdue|closed
     closed_on: date | None = None
     #: the policy version whose working-day count set the deadline

@@ -8,9 +8,11 @@ Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``o
 * ``finding.opened`` (govflow.governance.sweep): rule, clause, project, agreement, catalog, consumer, period, since,
   finding, as_of (``finding.closed`` is understood too)
 * ``notice.agreement_expiry`` (govflow.governance.sweep): agreement, form, term_end, days_left, message — 第八条
-* ``order.<issued|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
+* ``order.<issued|dated|reminder|overdue|escalation|evidence|verify|reject|reopen|extend|closed>``
   (govflow.governance.rectification): order, deadline, message, and per event reminder, overdue_since,
-  overdue_workdays, level, name, from/to (order status) … — 第十一条
+  overdue_workdays, level, name, from/to (order status) … — 第十一条. ``deadline`` is null and
+  ``deadline_pending`` true while a deadline is pending (期限待定, a year without calendar data): the notice
+  reads 期限待定 / "deadline pending" where the day would be
 * ``cuts.<proposed|reproposed|revised|withdrawn|accepted|declined>`` (govflow.governance.cuts): period, percent,
   amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
 * ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
@@ -47,6 +49,7 @@ from govflow.notifications.wording import (
     role_label,
 )
 from govflow.states.phases import Event
+from govflow.states.vocabulary import deadline_label
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ class _Draft:
             english = p.pop(k)
             if lang == "en" and english not in (None, ""):
                 p[k[:-3]] = english
+        if p.pop("deadline_pending", None) and p.get("deadline") in (None, ""):
+            p["deadline"] = deadline_label(None, lang)
         self.p = p
         self.lang = lang
         self.topic = topic

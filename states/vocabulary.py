@@ -9,6 +9,7 @@ Phases, events and roles carry their labels the same way (``label(lang)``) in th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
@@ -205,3 +206,30 @@ STATUS_VOCABULARIES: tuple[type[Word], ...] = (
     OutboxStatus,
     RunStatus,
 )
+
+
+# ---------------------------------------------------------------------------------------------- deadlines
+
+#: a rectification deadline that cannot be dated yet (期限待定): it would fall in a year without working-day
+#: calendar data, and is dated by the first deadlines run after that year is imported
+DEADLINE_PENDING: tuple[str, str] = ("期限待定", "deadline pending")
+
+
+def deadline_label(deadline: date | None, lang: str = "zh") -> str:
+    """An order's deadline as people read it: the ISO day, or 期限待定 / "deadline pending" while it is NULL."""
+    if deadline is None:
+        return DEADLINE_PENDING[1] if lang == "en" else DEADLINE_PENDING[0]
+    return deadline.isoformat()
+
+
+def pending_note(year: int, workdays: int, lang: str = "zh", since: date | None = None) -> str:
+    """What an order issued (or extended, ``since`` its current deadline) with its deadline pending says, in its
+    step and notice."""
+    if lang == "en":
+        start = since.isoformat() if since else "the notice date"
+        return (
+            f"deadline pending: the working-day calendar of {year} has not been imported yet; once it is, the "
+            f"deadline is set automatically to {workdays} working days after {start}"
+        )
+    start = f" {since.isoformat()} " if since else "通知日"
+    return f"整改期限待定：{year} 年工作日历尚未导入，导入后自动按{start}起 {workdays} 个工作日确定期限"

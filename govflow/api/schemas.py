@@ -185,7 +185,8 @@ class EventIn(BaseModel):
 
 class OrderRef(BaseModel):
     code: str
-    deadline: date | None = None
+    deadline: date | None = Field(default=None, description="null：期限待定 / null: deadline pending")
+    deadline_label: str | None = None
 
 
 class EventResultOut(BaseModel):
@@ -496,7 +497,18 @@ class OrderOut(BaseModel):
     clause: str
     notice_date: date
     workdays: int
-    deadline: date
+    deadline: date | None = Field(
+        description="整改期限；null 为期限待定（该年工作日历尚未导入） / the deadline; null while pending (its "
+        "calendar year is not imported yet)"
+    )
+    deadline_label: str = Field(description="整改期限或「期限待定」 / the deadline, or 'deadline pending'")
+    deadline_pending: bool = False
+    pending_from: date | None = Field(
+        default=None, description="待定期限的起算日 / a pending deadline is counted from this day"
+    )
+    pending_workdays: int | None = Field(
+        default=None, description="待定期限的工作日数 / … by this many working days"
+    )
     original_deadline: date | None = None
     overdue_since: date | None = None
     escalation_level: int

@@ -12,6 +12,7 @@ from govflow.cli.listing import listing
 from govflow.governance import rectification
 from govflow.governance.rectification import OrderStatus, OrderView
 from govflow.reads import governed
+from govflow.states.vocabulary import deadline_label
 
 app = typer.Typer(help="整改通知（限期整改，第十一条） / rectification orders", no_args_is_help=True)
 
@@ -40,7 +41,7 @@ VersionOpt = Annotated[
 
 def _print_order(st: State, view: OrderView) -> None:
     d = view.to_dict(st.lang)
-    deadline = d["deadline"]
+    deadline = d["deadline_label"]
     if d["original_deadline"] and d["original_deadline"] != d["deadline"]:
         deadline += st.tr(f"（原定 {d['original_deadline']}）", f" (originally {d['original_deadline']})")
     closed = ""
@@ -55,6 +56,11 @@ def _print_order(st: State, view: OrderView) -> None:
         [st.tr("来源", "origin"), d["origin"] + (f"：{d['finding']}" if d["finding"] else "")],
         [st.tr("通知日期", "notice date"), d["notice_date"]],
         [st.tr("整改期限", "deadline"), deadline],
+        *(
+            [[st.tr("期限待定", "deadline pending"), _pending(st, view)]]
+            if view.deadline is None and view.pending_workdays
+            else []
+        ),
         [st.tr("逾期起始", "overdue since"), d["overdue_since"]],
         [st.tr("升级级别", "escalation level"), d["escalation_level"]],
         [st.tr("关闭", "closed"), closed],
@@ -72,14 +78,22 @@ def _print_order(st: State, view: OrderView) -> None:
         )
 
 
+def _pending(st: State, view: OrderView) -> str:
+    start = view.pending_from.isoformat() if view.pending_from else view.notice_date.isoformat()
+    return st.tr(
+        f"工作日历导入后按 {start} 起 {view.pending_workdays} 个工作日确定",
+        f"{view.pending_workdays} working days after {start}, set once the calendar year is imported",
+    )
+
+
 def _done(st: State, view: OrderView, as_json: bool, zh: str, en: str) -> None:
     if as_json:
         emit_json(view.to_dict(st.lang))
         return
     out.print(
         st.tr(
-            f"{zh}：整改通知 {view.code} 现为「{view.status.label()}」，期限 {view.deadline}（版本 {view.version}）",
-            f"{en}: order {view.code} is now '{view.status.label('en')}', due {view.deadline} "
+            f"{zh}：整改通知 {view.code} 现为「{view.status.label()}」，期限 {deadline_label(view.deadline)}（版本 {view.version}）",
+            f"{en}: order {view.code} is now '{view.status.label('en')}', due {deadline_label(view.deadline, 'en')} "
             f"(version {view.version})",
         ),
         markup=False,
@@ -115,7 +129,7 @@ def order_list(
                 [
                     v.code,
                     v.status.label(st.lang),
-                    v.deadline,
+                    deadline_label(v.deadline, st.lang),
                     v.escalation_level or "",
                     ", ".join(str(r.get("code")) for r in v.reasons) or v.origin,
                 ]
@@ -205,7 +219,12 @@ def order_extend(
     ] = None,
     workdays: Annotated[
         int | None,
-        typer.Option("--workdays", min=1, help="在现有期限后延长的工作日数 / working days added"),
+        typer.Option(
+            "--workdays",
+            min=1,
+            help="在现有期限后延长的工作日数；落在尚无工作日历的年度时期限待定，导入后自动确定 / working days "
+            "added; into a year without calendar data the deadline is pending until the year is imported",
+        ),
     ] = None,
     version: VersionOpt = None,
     as_json: bool = JsonOpt,

@@ -22,6 +22,7 @@ from govflow.cli.listing import listing
 from govflow.lifecycle import services
 from govflow.states.errors import RuleRefused
 from govflow.states.phases import Event, Phase
+from govflow.states.vocabulary import deadline_label
 
 project_app = typer.Typer(help="项目：查看、列表、历程 / projects: show, list, history", no_args_is_help=True)
 review_app = typer.Typer(help="评审意见（第十条第一款） / stage reviews", no_args_is_help=True)
@@ -196,8 +197,8 @@ def event(
             if res.order:
                 out.print(
                     st.tr(
-                        f"已下达整改通知 {res.order}，整改期限 {res.deadline}",
-                        f"rectification order {res.order}, deadline {res.deadline}",
+                        f"已下达整改通知 {res.order}，整改期限 {deadline_label(res.deadline)}",
+                        f"rectification order {res.order}, deadline {deadline_label(res.deadline, 'en')}",
                     )
                 )
         else:

@@ -128,6 +128,8 @@ _DEADLINES = Check(
         "reminders": ("到期提醒", "reminders"),
         "overdue": ("转为逾期", "became overdue"),
         "escalations": ("逐级督办", "escalations"),
+        "dated": ("确定待定期限", "pending deadlines set"),
+        "pending": ("期限待定（缺工作日历）", "deadlines pending (no calendar data)"),
     },
 )
 _CUTS = Check(
@@ -150,6 +152,7 @@ _CUTS = Check(
         "decided": ("财政已决定（不变）", "decided by finance (left alone)"),
         "newer": ("已由更晚日期更新（不变）", "refreshed by a later as_of (left alone)"),
         "notified": ("写入通知", "notifications written"),
+        "pending_calendar": ("暂缓评估（缺工作日历）", "deferred (no calendar data)"),
     },
 )
 _DISPATCH = Check(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -120,6 +120,9 @@ class Assessment:
     max_overdue: int | None
     tier: tuple[int, CutTier] | None
     reasons: list[dict[str, Any]]
+    #: the missing calendar year an overdue order's working-day count needs: the project cannot be assessed
+    #: on this day until the year is imported (the cut run leaves it alone; see :mod:`.cut_run`)
+    calendar_gap: CalendarGap | None = None
 
     @property
     def coverage(self) -> Decimal:
@@ -344,7 +347,9 @@ def overdue_condition(as_of: date) -> Any:
 
 def _read_orders(
     s: Session, ids: Select[Any], as_of: date, cal: WorkCalendar
-) -> dict[int, list[dict[str, Any]]]:
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, CalendarGap]]:
+    """The orders overdue on ``as_of`` by project, and the projects one of whose overdue counts needs a year
+    without calendar data (with that gap)."""
     q = (
         select(
             ORDER.c.project_id,
@@ -361,9 +366,13 @@ def _read_orders(
         .order_by(ORDER.c.project_id, ORDER.c.deadline, ORDER.c.code)
     )
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    gaps: dict[int, CalendarGap] = {}
     for r in s.execute(q):
-        out[int(r.project_id)].append(_order(r, as_of, cal))
-    return out
+        try:
+            out[int(r.project_id)].append(_order(r, as_of, cal))
+        except CalendarGap as gap:
+            gaps.setdefault(int(r.project_id), gap)
+    return out, gaps
 
 
 def assess_all(
@@ -372,8 +381,13 @@ def assess_all(
     """Assess the projects whose ids ``ids`` selects: four reads for all of them."""
     projects = _read_projects(s, ids)
     obligations = _read_obligations(s, ids, as_of)
-    orders = _read_orders(s, ids, as_of, cal)
-    return [assess(p, obligations[int(p.id)], orders[int(p.id)], policy) for p in projects]
+    orders, gaps = _read_orders(s, ids, as_of, cal)
+    return [
+        replace(
+            assess(p, obligations[int(p.id)], orders[int(p.id)], policy), calendar_gap=gaps.get(int(p.id))
+        )
+        for p in projects
+    ]
 
 
 def preview_evidence(app: App, code: str, as_of: date) -> dict[str, Any]:
@@ -382,4 +396,6 @@ def preview_evidence(app: App, code: str, as_of: date) -> dict[str, Any]:
     with unit_of_work(app.engine, write=False) as s:
         policy = active_policy(s)
         [a] = assess_all(s, select(PROJECT.c.id).where(PROJECT.c.code == code), as_of, app.calendar, policy)
+        if a.calendar_gap is not None:  # a preview cannot leave the project alone: it says why it cannot tell
+            raise a.calendar_gap
         return evidence_of(a, policy, as_of, str(as_of.year))

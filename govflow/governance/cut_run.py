@@ -44,6 +44,15 @@ Time travel
     in the audit trail and is not replayed here, so a run for a past ``as_of`` assesses the projects that are
     in operation today. Out of scope on purpose: cuts are decided on the present state of the portfolio.
 
+A year without calendar data (期限待定)
+    A project one of whose overdue orders needs a year without working-day data to count its working days
+    overdue (``as_of`` in such a year) cannot be assessed on that day: a count without that order could
+    understate the tier, withdraw a recommendation that still stands or propose a wrong percent, so the run
+    leaves the project alone — nothing proposed, its row of the period neither refreshed nor withdrawn — and
+    counts it in ``pending_calendar``; the admin alarm ``alarm/calendar/{year}`` is written once per year in the
+    run's transaction, and every other project is assessed as usual (the run completes). The first run after
+    the year is imported assesses it. Orders whose deadline is pending are never overdue, so they are no cause.
+
 Chunks
     ``chunk`` bounds the project ids both for assessing and for withdrawing. A project that left operation
     still has to fall in some chunk for its proposed recommendation to be withdrawn, so a flow should build
@@ -69,14 +78,13 @@ from govflow.governance.cut_assessment import (
     PROJECT,
     SYSTEM_ACTOR,
     Assessment,
-    CalendarGap,
     CutStatus,
     assess_all,
     evidence_of,
     in_chunk,
     operating_ids,
 )
-from govflow.governance.outbox import enqueue_many
+from govflow.governance.outbox import calendar_alarm, enqueue_many
 from govflow.governance.policy_service import active_policy
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
@@ -120,6 +128,7 @@ class CutsResult:
     decided: int = 0  # accepted or declined: never touched by a run
     newer: int = 0  # rows a later as_of already refreshed: left alone
     notified: int = 0  # outbox messages written
+    pending_calendar: int = 0  # projects left alone: an overdue count needs a year without calendar data
 
     def to_dict(self) -> dict[str, Any]:
         return {"flow": "cuts", **asdict(self), "as_of": self.as_of.isoformat()}
@@ -416,62 +425,50 @@ def _execute(s: Session, plan: _Plan, assessed: dict[int, Assessment]) -> int:
     return enqueue_many(s, plan.messages)
 
 
-def _calendar_alarm(app: App, as_of: date, exc: CalendarGap) -> None:
-    """No working-day data for a year an overdue count needs: an alarm to admin, once per year (never a guess)."""
-    with unit_of_work(app.engine) as s:
-        enqueue_many(
-            s,
-            [
-                (
-                    f"alarm/calendar/{exc.year}",
-                    "alarm.calendar",
-                    Role.ADMIN.value,
-                    {
-                        "flow": "cuts",
-                        "year": exc.year,
-                        "as_of": as_of.isoformat(),
-                        "message": exc.message,
-                        "message_en": exc.message_en,
-                    },
-                    None,
-                )
-            ],
-        )
-
-
 def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> CutsResult:
     """The O&M cut run for ``as_of`` over the projects with ids in ``chunk`` (inclusive; None = all).
 
     Set-based: five reads for the whole chunk, then one insert, one batched update, one audit append and
-    one outbox insert, all in one transaction. Idempotent for a given ``as_of``. A missing calendar year
-    raises :class:`CalendarDataMissing` after an alarm to admin (``alarm/calendar/{year}``).
+    one outbox insert, all in one transaction. Idempotent for a given ``as_of``. A project whose overdue count
+    needs a year without calendar data is left alone this run (``pending_calendar``, an alarm to admin
+    ``alarm/calendar/{year}`` once per year; see the module docstring).
     """
     period = str(as_of.year)
-    try:
-        with unit_of_work(app.engine) as s:
-            policy = active_policy(s)
-            plan = _Plan(as_of, period, policy, app.clock())
-            assessed = {
-                a.project_id: a for a in assess_all(s, operating_ids(chunk), as_of, app.calendar, policy)
-            }
-            existing = _read_existing(s, chunk, period)
-            seen: set[int] = set()
-            for row in existing:
-                seen.add(int(row.project_id))
-                status = CutStatus(row.status)
-                if status in (CutStatus.ACCEPTED, CutStatus.DECLINED):
-                    plan.counts["decided"] += 1
-                elif max(row.as_of, row.withdrawn_on or row.as_of) > as_of:
-                    plan.counts["newer"] += 1
-                else:
-                    _plan_existing(plan, row, assessed.get(int(row.project_id)))
-            for pid, a in assessed.items():
-                if pid not in seen and a.tier is not None:
-                    _plan_new(plan, a)
-            notified = _execute(s, plan, assessed)
-    except CalendarGap as exc:
-        _calendar_alarm(app, as_of, exc)
-        raise
+    with unit_of_work(app.engine) as s:
+        policy = active_policy(s)
+        plan = _Plan(as_of, period, policy, app.clock())
+        assessed, gaps = {}, {}
+        for a in assess_all(s, operating_ids(chunk), as_of, app.calendar, policy):
+            if a.calendar_gap is None:
+                assessed[a.project_id] = a
+            else:
+                gaps[a.project_id] = a.calendar_gap
+        existing = _read_existing(s, chunk, period)
+        seen: set[int] = set(gaps)
+        for row in existing:
+            if int(row.project_id) in gaps:
+                continue
+            seen.add(int(row.project_id))
+            status = CutStatus(row.status)
+            if status in (CutStatus.ACCEPTED, CutStatus.DECLINED):
+                plan.counts["decided"] += 1
+            elif max(row.as_of, row.withdrawn_on or row.as_of) > as_of:
+                plan.counts["newer"] += 1
+            else:
+                _plan_existing(plan, row, assessed.get(int(row.project_id)))
+        for pid, a in assessed.items():
+            if pid not in seen and a.tier is not None:
+                _plan_new(plan, a)
+        notified = _execute(s, plan, assessed)
+        for _, gap in sorted({g.year: g for g in gaps.values()}.items()):
+            calendar_alarm(
+                s,
+                gap,
+                flow="cuts",
+                as_of=as_of,
+                now=plan.at,
+                what=("运维经费削减测算暂缓", "O&M cut assessment deferred"),
+            )
     return CutsResult(
         as_of=as_of,
         period=period,
@@ -479,5 +476,6 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
         projects=len(assessed),
         with_cause=sum(1 for a in assessed.values() if a.tier is not None),
         notified=notified,
+        pending_calendar=len(gaps),
         **{k: plan.counts[k] for k in _COUNTS},
     )

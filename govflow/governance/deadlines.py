@@ -3,6 +3,7 @@
 
 ``run_deadlines`` (SPEC §4.2, docs/governance.md), for the orders of the projects in a chunk, in one transaction:
 
+0. every order whose deadline is pending (期限待定, below) and can now be dated is dated;
 1. every open finding without an order gets one: ``RO-{project}-{nn}``, notice date ``as_of``, deadline
    ``add_workdays(as_of, policy.rectification.workdays)``, the policy version, origin ``finding``;
 2. reminders ``r`` working days before the deadline (policy, default 5 and 1) for open orders, sent when
@@ -20,9 +21,17 @@ by extensions. After an extension the reminder and overdue steps are
 keyed by the new deadline as well (``{code}/reminder-5@2027-01-08``), so the new deadline is reminded and
 watched again; escalation steps fire once per order, whatever its deadlines.
 
-A date in a year without calendar data stops the run: the transaction is rolled back, an alarm for the
-administrator is written to the outbox in a transaction of its own (key ``alarm/calendar/{year}``, once per
-year) and :class:`~states.errors.CalendarDataMissing` is re-raised (exit 3; the caller records the run as failed).
+A year without calendar data stops nothing else (SPEC §4, 期限待定). An order whose deadline would fall in it is
+issued with ``deadline`` NULL, ``pending_from = as_of`` (the notice date) and ``pending_workdays`` (the policy's
+count); its issued step and its notice say the deadline is pending and why. At the start of every later run such
+an order of the chunk (any status but closed) is dated as ``add_workdays(pending_from, pending_workdays)`` as
+soon as the year's data is there: ``deadline`` (and ``original_deadline`` if unset) is written, the pending
+fields cleared, the version moved, an OrderStep ``{code}/dated@{deadline}`` and an audit event recorded, and the
+lead department and the program office are told the deadline. Reminders and overdue handling then follow as
+for any order. Orders without a deadline are never reminded, overdue or escalated; a reminder day or an overdue
+count that itself needs a missing year is left for a later run (it catches up, once). Each missing year met by
+the run writes the admin alarm ``alarm/calendar/{year}`` (once per year) in the run's own transaction, and the
+run completes.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from govflow.governance.orders import (
     ORDER,
     PROJECT,
     OrderStatus,
+    calendar_alarm,
     deadline_tag,
     in_chunk,
     insert_steps,
@@ -49,7 +59,7 @@ from govflow.governance.orders import (
     order_parts,
     order_query,
     order_reason,
-    raise_calendar_alarm,
+    try_date,
 )
 from govflow.governance.outbox import enqueue_many
 from govflow.governance.policy_service import active_policy
@@ -64,6 +74,7 @@ from govflow.states.errors import CalendarDataMissing
 from govflow.states.findings import FindingStatus, describe_finding
 from govflow.states.permissions import Role
 from govflow.states.policy import Policy
+from govflow.states.vocabulary import pending_note
 
 # ---------------------------------------------------------------------------------------------- the run
 
@@ -79,6 +90,9 @@ class DeadlinesResult:
     overdue: int
     escalations: int
     issued_codes: tuple[str, ...] = ()
+    #: pending deadlines dated by this run, and orders this run issued with their deadline pending (期限待定)
+    dated: int = 0
+    pending: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +103,8 @@ class DeadlinesResult:
             "reminders": self.reminders,
             "overdue": self.overdue,
             "escalations": self.escalations,
+            "dated": self.dated,
+            "pending": self.pending,
         }
 
 
@@ -101,17 +117,32 @@ class _Run:
     as_of: date
     chunk: tuple[int, int] | None
     now: datetime
-    _sub: dict[tuple[date, int], date] = field(default_factory=dict)
-    _after: dict[date, int] = field(default_factory=dict)
+    #: the first gap met for each year without calendar data: one alarm per year at the end of the run
+    gaps: dict[int, CalendarDataMissing] = field(default_factory=dict)
+    _sub: dict[tuple[date, int], date | None] = field(default_factory=dict)
+    _after: dict[date, int | None] = field(default_factory=dict)
 
-    def sub(self, d: date, n: int) -> date:
+    def gap(self, exc: CalendarDataMissing) -> None:
+        self.gaps.setdefault(exc.year, exc)
+
+    def sub(self, d: date, n: int) -> date | None:
+        """``n`` working days before ``d``; None (for a later run) when that needs a year without data."""
         if (d, n) not in self._sub:
-            self._sub[(d, n)] = self.calendar.sub_workdays(d, n)
+            try:
+                self._sub[(d, n)] = self.calendar.sub_workdays(d, n)
+            except CalendarDataMissing as exc:
+                self.gap(exc)
+                self._sub[(d, n)] = None
         return self._sub[(d, n)]
 
-    def overdue_workdays(self, deadline: date) -> int:
+    def overdue_workdays(self, deadline: date) -> int | None:
+        """Working days overdue on ``as_of``; None (for a later run) when that needs a year without data."""
         if deadline not in self._after:
-            self._after[deadline] = self.calendar.workdays_after(deadline, self.as_of)
+            try:
+                self._after[deadline] = self.calendar.workdays_after(deadline, self.as_of)
+            except CalendarDataMissing as exc:
+                self.gap(exc)
+                self._after[deadline] = None
         return self._after[deadline]
 
     def step(self, o: Any, key: str, kind: str, note: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -132,24 +163,91 @@ class _Run:
 
 def run_deadlines(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> DeadlinesResult:
     """Issue, remind, mark overdue and escalate the rectification orders of the projects in ``chunk``."""
-    try:
-        with unit_of_work(app.engine) as s:
-            run = _Run(s, app, app.calendar, active_policy(s), as_of, chunk, app.clock())
-            codes = _issue_orders(run)
-            reminders = _remind(run)
-            overdue_rows = _mark_overdue(run)
-            overdue = _notify_overdue(run, overdue_rows)
-            escalations = _escalate(run, overdue_rows)
-            result = DeadlinesResult(as_of, chunk, len(codes), reminders, overdue, escalations, tuple(codes))
-            if codes or reminders or overdue or escalations:
-                _audit_run(run, result)
-            return result
-    except CalendarDataMissing as exc:
-        raise_calendar_alarm(app, exc, flow="deadlines", as_of=as_of)
+    with unit_of_work(app.engine) as s:
+        run = _Run(s, app, app.calendar, active_policy(s), as_of, chunk, app.clock())
+        dated = _date_pending(run)
+        codes, pending = _issue_orders(run)
+        reminders = _remind(run)
+        overdue_rows = _mark_overdue(run)
+        overdue = _notify_overdue(run, overdue_rows)
+        escalations = _escalate(run, overdue_rows)
+        for year in sorted(run.gaps):
+            calendar_alarm(s, run.gaps[year], flow="deadlines", as_of=as_of, now=run.now)
+        result = DeadlinesResult(
+            as_of, chunk, len(codes), reminders, overdue, escalations, tuple(codes), dated, pending
+        )
+        if codes or reminders or overdue or escalations or dated:
+            _audit_run(run, result)
+        return result
 
 
-def _issue_orders(run: _Run) -> list[str]:
-    """整改通知 for every open finding (opened on or before ``as_of``) that has no order yet."""
+def _date_pending(run: _Run) -> int:
+    """Date the chunk's orders whose deadline is pending (期限待定) and whose year now has calendar data."""
+    q = order_query().where(
+        ORDER.c.deadline.is_(None),
+        ORDER.c.status != OrderStatus.CLOSED.value,
+        ORDER.c.notice_date <= run.as_of,
+        in_chunk(ORDER.c.project_id, run.chunk),
+    )
+    steps, records, messages = [], [], []
+    for o in run.s.execute(q.order_by(ORDER.c.code)).all():
+        start, n = o.pending_from or o.notice_date, int(o.pending_workdays or o.workdays)
+        deadline = try_date(run.calendar, start, n)
+        if isinstance(deadline, CalendarDataMissing):
+            run.gap(deadline)
+            continue
+        moved = run.s.execute(
+            update(ORDER)
+            .where(ORDER.c.id == o.id, ORDER.c.version == o.version)
+            .values(
+                deadline=deadline,
+                original_deadline=func.coalesce(ORDER.c.original_deadline, deadline),
+                pending_from=None,
+                pending_workdays=None,
+                version=ORDER.c.version + 1,
+            )
+            .returning(ORDER.c.id)
+        ).first()
+        if moved is None:  # changed by someone meanwhile: the next run dates it
+            continue
+        since = "通知日" if start == o.notice_date else start.isoformat()
+        since_en = "the notice date" if start == o.notice_date else start.isoformat()
+        zh = (
+            f"整改通知 {o.code}（项目 {o.project}）的整改期限已确定：请于 {deadline.isoformat()} 前完成整改"
+            f"（{since}后 {n} 个工作日，{deadline.year} 年工作日历已导入；{CLAUSE}）"
+        )
+        en = (
+            f"order {o.code} (project {o.project}): deadline set, rectify by {deadline.isoformat()} "
+            f"({n} working days after {since_en}, now that the {deadline.year} calendar is imported; {CLAUSE})"
+        )
+        d = _Issued(int(o.id), str(o.code), o.project, o.project_name, o.lead, deadline)
+        key = f"{o.code}/dated@{deadline.isoformat()}"
+        steps.append(
+            run.step(
+                d,
+                key,
+                "dated",
+                f"整改期限 {deadline.isoformat()}（{since}后 {n} 个工作日，{CLAUSE}）",
+                {"deadline": deadline, "pending_from": start, "workdays": n},
+            )
+        )
+        reason = order_reason("ORDER_DATED", zh, en, o, int(o.version) + 1, o.status, o.status)
+        records.append(run.record("order.date", o, [reason], zh))
+        messages += [
+            order_message(
+                d, "dated", role, f"order/{key}/{role.value}", zh, en, notice_date=o.notice_date, workdays=n
+            )
+            for role in (Role.DEPARTMENT, Role.PROGRAM_OFFICE)
+        ]
+    insert_steps(run.s, steps)
+    audit.append(run.s, records)
+    enqueue_many(run.s, messages)
+    return len(steps)
+
+
+def _issue_orders(run: _Run) -> tuple[list[str], int]:
+    """整改通知 for every open finding (opened on or before ``as_of``) that has no order yet; returns their
+    codes and how many of them have their deadline pending."""
     lead = DEPT.alias("lead")
     q = (
         select(
@@ -179,9 +277,12 @@ def _issue_orders(run: _Run) -> list[str]:
     )
     findings = run.s.execute(q).all()
     if not findings:
-        return []
+        return [], 0
     workdays = run.policy.rectification.workdays
-    deadline = run.calendar.add_workdays(run.as_of, workdays)
+    computed = try_date(run.calendar, run.as_of, workdays)
+    deadline = None if isinstance(computed, CalendarDataMissing) else computed
+    if isinstance(computed, CalendarDataMissing):
+        run.gap(computed)
     pids = sorted({int(f.project_id) for f in findings})
     counts: dict[int, int] = {}
     for part in order_parts(pids):
@@ -218,6 +319,8 @@ def _issue_orders(run: _Run) -> list[str]:
                 "workdays": workdays,
                 "deadline": deadline,
                 "original_deadline": deadline,
+                "pending_from": run.as_of if deadline is None else None,
+                "pending_workdays": workdays if deadline is None else None,
                 "status": OrderStatus.OPEN.value,
                 "policy_version": run.policy.version,
                 "escalation_level": 0,
@@ -230,20 +333,27 @@ def _issue_orders(run: _Run) -> list[str]:
     for row in rows:
         code, f = str(row["code"]), by_code[str(row["code"])]
         o = _Issued(ids[code], code, f.project, f.project_name, f.lead, deadline)
-        zh = (
-            f"下达整改通知 {code}：{row['reasons'][0]['message']}；请于 {deadline.isoformat()} 前完成整改"
-            f"（通知日后 {workdays} 个工作日，{CLAUSE}）"
-        )
-        en = (
-            f"order {code} issued: {row['reasons'][0]['message_en']}; rectify by {deadline.isoformat()} "
-            f"({workdays} working days after the notice, {CLAUSE})"
-        )
+        if isinstance(computed, CalendarDataMissing):
+            term, term_en = pending_note(computed.year, workdays), pending_note(computed.year, workdays, "en")
+            zh = f"下达整改通知 {code}：{row['reasons'][0]['message']}；{term}（{CLAUSE}）"
+            en = f"order {code} issued: {row['reasons'][0]['message_en']}; {term_en} ({CLAUSE})"
+            note = f"{term}（{CLAUSE}）"
+        else:
+            zh = (
+                f"下达整改通知 {code}：{row['reasons'][0]['message']}；请于 {computed.isoformat()} 前完成整改"
+                f"（通知日后 {workdays} 个工作日，{CLAUSE}）"
+            )
+            en = (
+                f"order {code} issued: {row['reasons'][0]['message_en']}; rectify by {computed.isoformat()} "
+                f"({workdays} working days after the notice, {CLAUSE})"
+            )
+            note = f"整改期限 {computed.isoformat()}（通知日后 {workdays} 个工作日，{CLAUSE}）"
         steps.append(
             run.step(
                 o,
                 f"{code}/issued",
                 "issued",
-                f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，{CLAUSE}）",
+                note,
                 {
                     "finding": f.key,
                     "deadline": deadline,
@@ -269,7 +379,7 @@ def _issue_orders(run: _Run) -> list[str]:
     insert_steps(run.s, steps)
     audit.append(run.s, records)
     enqueue_many(run.s, messages)
-    return [str(r["code"]) for r in rows]
+    return [str(r["code"]) for r in rows], len(rows) if deadline is None else 0
 
 
 @dataclass(frozen=True)
@@ -281,7 +391,7 @@ class _Issued:
     project: str
     project_name: str
     lead: str
-    deadline: date
+    deadline: date | None
 
 
 def _orders(run: _Run, *statuses: OrderStatus) -> list[Any]:
@@ -298,11 +408,11 @@ def _remind(run: _Run) -> int:
     steps: list[dict[str, Any]] = []
     meta: dict[str, tuple[Any, int, date]] = {}
     for o in _orders(run, OrderStatus.OPEN):
-        if o.deadline < run.as_of:
+        if o.deadline is None or o.deadline < run.as_of:
             continue
         for r in sorted(run.policy.rectification.reminders, reverse=True):
             day = run.sub(o.deadline, r)
-            if not (o.notice_date < day <= run.as_of):
+            if day is None or not (o.notice_date < day <= run.as_of):
                 continue
             key = f"{o.code}/reminder-{r}{deadline_tag(o)}"
             meta[key] = (o, r, day)
@@ -356,7 +466,7 @@ def _mark_overdue(run: _Run) -> list[Any]:
         )
         .values(status=OrderStatus.OVERDUE.value, overdue_since=run.as_of, version=ORDER.c.version + 1)
     )
-    return [o for o in _orders(run, OrderStatus.OVERDUE) if o.deadline < run.as_of]
+    return [o for o in _orders(run, OrderStatus.OVERDUE) if o.deadline is not None and o.deadline < run.as_of]
 
 
 def _notify_overdue(run: _Run, rows: Sequence[Any]) -> int:
@@ -365,6 +475,8 @@ def _notify_overdue(run: _Run, rows: Sequence[Any]) -> int:
     for o in rows:
         key = f"{o.code}/overdue{deadline_tag(o)}"
         n = run.overdue_workdays(o.deadline)
+        if n is None:
+            continue
         meta[key] = (o, n)
         steps.append(
             run.step(
@@ -420,7 +532,7 @@ def _escalate(run: _Run, rows: Sequence[Any]) -> int:
     for o in rows:
         n = run.overdue_workdays(o.deadline)
         for esc in policy_steps:
-            if n < esc.after_workdays:
+            if n is None or n < esc.after_workdays:
                 continue
             key = f"{o.code}/escalation-{esc.level}"
             meta[key] = (o, esc, n)
@@ -497,7 +609,8 @@ def _audit_run(run: _Run, result: DeadlinesResult) -> None:
         "detail": {**result.to_dict(), "policy_version": run.policy.version},
     }
     note = (
-        f"整改期限监测 as_of {result.as_of.isoformat()}{chunk}：下达整改通知 {result.orders_issued} 份，"
+        f"整改期限监测 as_of {result.as_of.isoformat()}{chunk}：下达整改通知 {result.orders_issued} 份"
+        f"（期限待定 {result.pending} 份），确定待定期限 {result.dated} 份，"
         f"提醒 {result.reminders} 条，新逾期 {result.overdue} 份，升级 {result.escalations} 次"
     )
     record = system_record("flow.deadlines", DEADLINES_ACTOR, run.now, note, kind="data", reasons=[reason])

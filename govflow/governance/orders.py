@@ -1,6 +1,11 @@
 """Rectification orders (整改通知; 限期整改, 733号文 第十一条): their vocabulary, views and the writes the
 deadlines run (:mod:`govflow.governance.deadlines`) and the order use cases (:mod:`govflow.governance.rectification`)
 share — issuing an order with its first step, closing the orders of closed findings, the calendar alarm.
+
+An order's ``deadline`` is NULL while it is pending (期限待定): it would fall in a year the working-day calendar
+has no data for. ``pending_from`` and ``pending_workdays`` keep how to date it
+(``add_workdays(pending_from, pending_workdays)``); :func:`try_date` does that once the year is imported, and
+every surface shows the pending deadline with :func:`~states.vocabulary.deadline_label`.
 """
 
 from __future__ import annotations
@@ -15,18 +20,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from govflow.governance.outbox import enqueue, enqueue_many
+from govflow.governance.outbox import calendar_alarm as calendar_alarm  # re-exported
+from govflow.governance.outbox import enqueue_many
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Finding, OrderStep, Project, RectificationOrder
+from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, Conflict, NotFound
 from govflow.states.findings import SWEEP_ACTOR
 from govflow.states.permissions import Role
 from govflow.states.verdict import clause
 from govflow.states.vocabulary import OrderStatus as OrderStatus  # re-exported: the order module speaks of it
+from govflow.states.vocabulary import deadline_label
 
 ORDER, STEP, FINDING, PROJECT = t(RectificationOrder), t(OrderStep), t(Finding), t(Project)
 CLAUSE = clause("第十一条")
@@ -48,6 +56,7 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     "reject": ("退回整改材料", "evidence rejected"),
     "reopen": ("重新打开", "reopened"),
     "extend": ("延长整改期限", "deadline extended"),
+    "dated": ("确定整改期限", "deadline set"),
     "close": ("随问题消除关闭", "closed with its finding"),
 }
 
@@ -101,7 +110,7 @@ class OrderView:
     finding: str | None
     notice_date: date
     workdays: int
-    deadline: date
+    deadline: date | None  # None: pending (期限待定)
     original_deadline: date | None
     overdue_since: date | None
     escalation_level: int
@@ -110,6 +119,8 @@ class OrderView:
     closed_reason: str | None
     policy_version: str | None
     version: int
+    pending_from: date | None = None
+    pending_workdays: int | None = None
     reasons: tuple[dict[str, Any], ...] = ()
     steps: tuple[StepView, ...] = ()
 
@@ -129,7 +140,11 @@ class OrderView:
             "clause": CLAUSE,
             "notice_date": self.notice_date.isoformat(),
             "workdays": self.workdays,
-            "deadline": self.deadline.isoformat(),
+            "deadline": _iso(self.deadline),
+            "deadline_label": deadline_label(self.deadline, lang),
+            "deadline_pending": self.deadline is None,
+            "pending_from": _iso(self.pending_from),
+            "pending_workdays": self.pending_workdays,
             "original_deadline": _iso(self.original_deadline),
             "overdue_since": _iso(self.overdue_since),
             "escalation_level": self.escalation_level,
@@ -236,9 +251,25 @@ def insert_steps(s: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
 
 def deadline_tag(o: Any) -> str:
     """Once-only steps of a deadline: keyed by the deadline itself once the order has been extended."""
-    if o.original_deadline is None or o.original_deadline == o.deadline:
+    if o.deadline is None or o.original_deadline is None or o.original_deadline == o.deadline:
         return ""
     return f"@{o.deadline.isoformat()}"
+
+
+def is_late(day: date, deadline: date | None) -> bool:
+    """Whether ``day`` is after the deadline; never while the deadline is pending (期限待定)."""
+    return deadline is not None and day > deadline
+
+
+# ---------------------------------------------------------------------------------------------- pending deadlines
+
+
+def try_date(cal: WorkCalendar, start: date, workdays: int) -> date | CalendarDataMissing:
+    """``add_workdays(start, workdays)``, or the :class:`CalendarDataMissing` that keeps it pending."""
+    try:
+        return cal.add_workdays(start, workdays)
+    except CalendarDataMissing as exc:
+        return exc
 
 
 def order_conflict(code: str, expected: int) -> Conflict:
@@ -269,7 +300,8 @@ def order_message(o: Any, event: str, role: Role, key: str, zh: str, en: str, **
         "department": o.lead,
         "order": o.code,
         "event": event,
-        "deadline": o.deadline.isoformat(),
+        "deadline": _iso(o.deadline),
+        "deadline_pending": o.deadline is None,
         "clause": CLAUSE,
         "message": zh,
         "message_en": en,
@@ -299,7 +331,7 @@ def close_orders_of_findings(
     steps, records, messages = [], [], []
     for o in sorted(rows, key=lambda r: str(r.code)):
         closed_on = max(as_of, o.notice_date)
-        late = closed_on > o.deadline
+        late = is_late(closed_on, o.deadline)
         version = write_order(
             s,
             o,
@@ -329,7 +361,7 @@ def close_orders_of_findings(
                     "finding_closed_reason": why,
                     "from": o.status,
                     "closed_late": late,
-                    "deadline": o.deadline.isoformat(),
+                    "deadline": _iso(o.deadline),
                 },
             }
         )
@@ -368,27 +400,12 @@ def order_reason(code: str, zh: str, en: str, o: Any, version: int, src: str, ds
 
 
 def raise_calendar_alarm(app: App, exc: CalendarDataMissing, *, flow: str, as_of: date | None) -> NoReturn:
-    """Tell the administrator that the calendar lacks a year (once per year), then re-raise ``exc``.
+    """Tell the administrator that the calendar lacks a year (once per year), then re-raise ``exc`` — for a
+    request that cannot be answered without the year (an extension ``--to`` a day in it).
 
     Called after the failed transaction has rolled back: the alarm is written in a transaction of its own so
     that it survives the failure it reports.
     """
-    year = str(exc.year)  # the payload has always carried the year as text
     with unit_of_work(app.engine) as s:
-        enqueue(
-            s,
-            f"alarm/calendar/{year}",
-            "alarm.calendar",
-            Role.ADMIN.value,
-            {
-                "year": year,
-                "flow": flow,
-                "as_of": _iso(as_of),
-                "error": exc.code,
-                "clause": CLAUSE,
-                "message": f"整改期限无法计算：{exc.message}",
-                "message_en": f"rectification deadlines cannot be computed: {exc.message_en}",
-                "raised_at": app.clock().isoformat(),
-            },
-        )
+        calendar_alarm(s, exc, flow=flow, as_of=as_of, now=app.clock())
     raise exc

@@ -8,7 +8,7 @@ escalation levels do not.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,8 +29,10 @@ from govflow.governance.orders import (
     OrderStatus,
     OrderView,
     StepView,
+    calendar_alarm,
     close_orders_of_findings,
     insert_steps,
+    is_late,
     order_conflict,
     order_missing,
     order_query,
@@ -38,6 +40,7 @@ from govflow.governance.orders import (
     order_view,
     raise_calendar_alarm,
     steps_of,
+    try_date,
     write_order,
 )
 from govflow.governance.outbox import enqueue
@@ -58,6 +61,7 @@ from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
 from govflow.states.permissions import Role
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import pending_note
 
 #: the order use cases, and the names of orders and of the deadlines run the CLI, the API and the web import here
 __all__ = [
@@ -120,11 +124,14 @@ def _change(
     decide: Callable[[Any, date], Decision],
     *,
     expect_version: int | None = None,
+    gaps: Sequence[CalendarDataMissing] = (),
 ) -> OrderView:
     """Run one order use case in one transaction. ``expect_version`` is the order version the caller saw (a page,
     ``--expect-version``, an API body): any change since is a :class:`Conflict`, told before the status check so
     that a stale page learns it is stale rather than that the new status forbids the action. Without it the
-    write is still conditional on the version read here, so two concurrent changes never both apply."""
+    write is still conditional on the version read here, so two concurrent changes never both apply. ``gaps``
+    (filled by ``decide``) are the calendar years it left a deadline pending for: their admin alarm is written
+    in the same transaction."""
     now = app.clock()
     today = business_date(now)  # deadlines are Beijing days
     with unit_of_work(app.engine) as s:
@@ -140,6 +147,8 @@ def _change(
         version = write_order(s, o, int(o.version), values)
         dst = OrderStatus(values.get("status", src.value))
         _record_change(s, app, actor, o, change, note, payload, version, src, dst, now)
+        for gap in gaps:
+            calendar_alarm(s, gap, flow=f"order.{change.kind}", as_of=today, now=now)
         return order_view(order_row(s, code), steps_of(s, int(o.id)))
 
 
@@ -260,7 +269,7 @@ def submit_evidence(
     text = _required(note, "整改材料说明（--note）", "an evidence note (--note)")
 
     def decide(o: Any, today: date) -> Decision:
-        return {"status": OrderStatus.EVIDENCE_SUBMITTED.value}, {"late": today > o.deadline}
+        return {"status": OrderStatus.EVIDENCE_SUBMITTED.value}, {"late": is_late(today, o.deadline)}
 
     return _change(app, order_code, actor, EVIDENCE, text, decide, expect_version=expect_version)
 
@@ -277,7 +286,7 @@ def verify_order(
     """The program office verifies the evidence: evidence_submitted → closed (late if after the deadline)."""
 
     def decide(o: Any, today: date) -> Decision:
-        late = today > o.deadline
+        late = is_late(today, o.deadline)
         values = {
             "status": OrderStatus.CLOSED.value,
             "closed_on": today,
@@ -298,7 +307,7 @@ def reject_evidence(
     text = _required(reason, "退回理由（--reason）", "a reason (--reason)")
 
     def decide(o: Any, today: date) -> Decision:
-        if today > o.deadline:
+        if is_late(today, o.deadline):
             since = o.overdue_since or today
             return {"status": OrderStatus.OVERDUE.value, "overdue_since": since}, {"overdue_since": since}
         return {"status": OrderStatus.OPEN.value}, {}
@@ -338,7 +347,14 @@ def extend_order(
 ) -> OrderView:
     """The program office extends the deadline, to a later working day (``new_deadline``) or by ``workdays``
     working days after the current deadline. The first deadline stays in ``original_deadline``; an overdue
-    order whose new deadline is today or later is open again."""
+    order whose new deadline is today or later is open again.
+
+    A year without calendar data (期限待定): ``workdays`` that reach into it leave the deadline pending
+    (``pending_from`` = the current deadline, ``pending_workdays`` = ``workdays``; a pending order adds
+    ``workdays`` to its pending count), the order is open, and the deadlines run dates it once the year is
+    imported; the admin alarm is written with the change. ``new_deadline`` in such a year is refused
+    (:class:`CalendarDataMissing`, naming the year), as is ``new_deadline`` for an order whose deadline is
+    pending (it cannot be compared with a deadline nobody knows yet)."""
     text = _required(reason, "延期理由（--reason）", "a reason (--reason)")
     if (new_deadline is None) == (workdays is None):
         raise UsageError(
@@ -349,7 +365,13 @@ def extend_order(
         raise UsageError("延长的工作日数须至少为 1", "--workdays must be at least 1")
     cal = app.calendar
 
+    gaps: list[CalendarDataMissing] = []
+
     def decide(o: Any, today: date) -> Decision:
+        if new_deadline is None and workdays is not None:
+            pending = _pending_extension(cal, o, workdays, gaps)
+            if pending is not None:
+                return pending
         target = new_deadline if new_deadline is not None else cal.add_workdays(o.deadline, workdays or 0)
         _check_extension(cal, o, target)
         values: dict[str, Any] = {
@@ -362,12 +384,70 @@ def extend_order(
         return values, payload
 
     try:
-        return _change(app, order_code, actor, EXTEND, text, decide, expect_version=expect_version)
+        return _change(app, order_code, actor, EXTEND, text, decide, expect_version=expect_version, gaps=gaps)
     except CalendarDataMissing as exc:
-        raise_calendar_alarm(app, exc, flow="order.extend", as_of=business_date(app.clock()))
+        refusal = CalendarDataMissing(
+            f"{exc.message}；新的截止日期无法确认为工作日：请改用 --workdays 按工作日数延长（期限待定，导入后自动确定），"
+            f"或先导入 {exc.year} 年工作日历（govflow calendar import）",
+            f"{exc.message_en}; the new deadline cannot be checked as a working day: extend by --workdays "
+            f"instead (the deadline stays pending until the year is imported) or import the {exc.year} "
+            "calendar first (govflow calendar import)",
+            year=exc.year,
+        )
+        raise_calendar_alarm(app, refusal, flow="order.extend", as_of=business_date(app.clock()))
+
+
+def _pending_extension(
+    cal: WorkCalendar, o: Any, workdays: int, gaps: list[CalendarDataMissing]
+) -> Decision | None:
+    """The decision of an extension by ``workdays`` that leaves the deadline pending (期限待定): the order's
+    deadline is pending already (its pending count grows; the deadlines run dates it), or the new one falls in a
+    year without calendar data. None when the new deadline can be dated (the caller extends as usual)."""
+    if o.deadline is None:
+        start, n = o.pending_from or o.notice_date, int(o.pending_workdays or o.workdays) + workdays
+    else:
+        start, n = o.deadline, workdays
+    target = try_date(cal, start, n)
+    if isinstance(target, date) and o.deadline is not None:
+        return None
+    values: dict[str, Any] = {
+        "deadline": None,
+        "original_deadline": o.original_deadline or o.deadline,
+        "pending_from": start,
+        "pending_workdays": n,
+    }
+    if o.status == OrderStatus.OVERDUE.value:  # a deadline in a year not yet known is not past
+        values["status"] = OrderStatus.OPEN.value
+    payload: dict[str, Any] = {
+        "previous_deadline": o.deadline,
+        "deadline": None,
+        "deadline_pending": True,
+        "workdays": workdays,
+        "pending_from": start,
+        "pending_workdays": n,
+    }
+    if isinstance(target, CalendarDataMissing):
+        gaps.append(target)
+        since = None if start == o.notice_date else start
+        payload["pending_note"] = pending_note(target.year, n, since=since)
+        payload["pending_note_en"] = pending_note(target.year, n, "en", since=since)
+    return values, payload
 
 
 def _check_extension(cal: WorkCalendar, o: Any, target: date) -> None:
+    if o.deadline is None:
+        raise RuleRefused(
+            [
+                Reason(
+                    "EXTENSION_OF_PENDING_DEADLINE",
+                    CLAUSE,
+                    f"整改通知 {o.code} 的整改期限待定（工作日历尚缺年份），不能延长到指定日期；请按工作日数延长（--workdays）",
+                    f"the deadline of order {o.code} is pending (a calendar year is missing): it cannot be "
+                    "extended to a given day; extend it by a number of working days (--workdays)",
+                    detail={"order": o.code, "deadline": None, "to": target.isoformat()},
+                )
+            ]
+        )
     if target <= o.deadline:
         raise RuleRefused(
             [

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
-from govflow.governance.outbox import enqueue
+from govflow.governance.outbox import calendar_alarm, enqueue
 from govflow.lifecycle.core import (
     FUTURE_TOLERANCE,
     PROJECT,
@@ -36,13 +36,14 @@ from govflow.models.tables import (
     RectificationOrder,
 )
 from govflow.reads import secrecy
-from govflow.states.errors import RuleRefused, UsageError
+from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
 from govflow.states.guards import GuardContext, guard_for, review_objections
 from govflow.states.lifecycle import fire, invalid_event, transition_for
 from govflow.states.permissions import Role, event_action
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint
 from govflow.states.verdict import Reason
+from govflow.states.vocabulary import deadline_label, pending_note
 
 # ---------------------------------------------------------------------------------------------- events
 
@@ -77,6 +78,7 @@ class EventResult:
             out["rectification_order"] = {
                 "code": self.order,
                 "deadline": self.deadline.isoformat() if self.deadline else None,
+                "deadline_label": deadline_label(self.deadline, lang),
             }
         return out
 
@@ -170,6 +172,7 @@ def fire_event(
     # 2. write, if nobody moved the project meanwhile
     order_code: str | None = None
     deadline: date | None = None
+    order_note: tuple[str, str] | None = None
     with unit_of_work(app.engine) as s:
         moved = outcome.dest is not source or outcome.accepted
         # A refusal is checked too: it must not be recorded against a phase the project has since left.
@@ -182,7 +185,7 @@ def fire_event(
             raise _conflict(judged_version)
         version = int(row[0])
         if outcome.accepted and ev is Event.FAIL_ACCEPTANCE:
-            order_code, deadline = _open_acceptance_order(app, s, p, on, when, actor, reason)
+            order_code, deadline, order_note = _open_acceptance_order(app, s, p, on, when, actor, reason)
         if outcome.accepted and ev is Event.PASS_ACCEPTANCE:
             _close_acceptance_orders(s, p, on, when, actor)
         seq = audit.append(
@@ -208,7 +211,9 @@ def fire_event(
         notice = reasons = outcome.reasons
         if reasons:
             reasons = secrecy.visibility(s, actor, project_ids=[int(p["id"])]).reasons(reasons)
-        _notify_decision(s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline)
+        _notify_decision(
+            s, seq, p, ev, outcome.accepted, source, outcome.dest, notice, order_code, deadline, order_note
+        )
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
     )
@@ -276,8 +281,10 @@ _CHECK_PROJECT = (
 
 def _open_acceptance_order(
     app: App, s: Session, p: Any, on: date, when: datetime, actor: Actor, reason: str | None
-) -> tuple[str, date]:
-    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now."""
+) -> tuple[str, date | None, tuple[str, str] | None]:
+    """不予通过验收 opens a 限期整改 order (第十一条) with the reasons the acceptance guard would give now; its
+    deadline is pending (None, 期限待定) when it would fall in a year without calendar data, and then the zh and
+    English sentence saying so is returned for the notice."""
     facts = load_facts(s, p, p["lead_code"], PARTS[Event.PASS_ACCEPTANCE], on)
     reasons = [
         _reason_dict(r)
@@ -299,7 +306,15 @@ def _open_acceptance_order(
     code = f"RO-{p['code']}-{int(n) + 1:02d}"
     policy = active_policy(s)
     workdays = policy.rectification.workdays
-    deadline = app.calendar.add_workdays(on, workdays)
+    deadline: date | None
+    pending: tuple[str, str] | None = None
+    try:
+        deadline = app.calendar.add_workdays(on, workdays)
+        note = f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）"
+    except CalendarDataMissing as exc:  # 期限待定: the deadlines run dates it once the year is imported
+        deadline, note = None, f"{pending_note(exc.year, workdays)}（733号文 第十一条）"
+        pending = (pending_note(exc.year, workdays), pending_note(exc.year, workdays, "en"))
+        calendar_alarm(s, exc, flow="fail_acceptance", as_of=on, now=when)
     order_id = s.execute(
         insert(ro)
         .values(
@@ -312,6 +327,8 @@ def _open_acceptance_order(
             original_deadline=deadline,
             policy_version=policy.version,
             deadline=deadline,
+            pending_from=on if deadline is None else None,
+            pending_workdays=workdays if deadline is None else None,
             status="open",
         )
         .returning(ro.c.id)
@@ -325,15 +342,15 @@ def _open_acceptance_order(
             on=on,
             at=when,
             actor=actor.name,
-            note=f"整改期限 {deadline.isoformat()}（通知日后 {workdays} 个工作日，733号文 第十一条）",
+            note=note,
             payload={
-                "deadline": deadline.isoformat(),
+                "deadline": deadline.isoformat() if deadline else None,
                 "workdays": workdays,
                 "policy_version": policy.version,
             },
         )
     )
-    return code, deadline
+    return code, deadline, pending
 
 
 def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor: Actor) -> None:
@@ -352,7 +369,7 @@ def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor
             .values(
                 status="closed",
                 closed_on=on,
-                closed_late=on > deadline,
+                closed_late=deadline is not None and on > deadline,
                 closed_reason="acceptance_passed",
                 version=ro.c.version + 1,
             )
@@ -366,7 +383,7 @@ def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor
                 at=when,
                 actor=actor.name,
                 note="通过验收，整改完成（733号文 第十一条）",
-                payload={"reason": "acceptance_passed", "late": on > deadline},
+                payload={"reason": "acceptance_passed", "late": deadline is not None and on > deadline},
             )
         )
 
@@ -385,6 +402,7 @@ def _notify_decision(
     reasons: Sequence[Reason],
     order: str | None,
     deadline: date | None,
+    pending: tuple[str, str] | None = None,
 ) -> None:
     """The program office's decisions are notified to the lead department, via the outbox (sent after commit)."""
     if ev not in _NOTIFY:
@@ -405,6 +423,8 @@ def _notify_decision(
             "reasons": [_reason_dict(r) for r in reasons],
             "order": order,
             "deadline": deadline.isoformat() if deadline else None,
+            "deadline_pending": order is not None and deadline is None,
+            **({"pending_note": pending[0], "pending_note_en": pending[1]} if pending else {}),
         },
         project_code=p["code"],
     )

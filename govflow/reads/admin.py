@@ -67,7 +67,8 @@ def order_page(
         OrderStatus.OPEN: 2,
         OrderStatus.CLOSED: 3,
     }
-    chosen.sort(key=lambda o: (rank[o.status], o.deadline, o.code))
+    # a pending deadline (期限待定) lies in a year not yet known: after every known one
+    chosen.sort(key=lambda o: (rank[o.status], o.deadline is None, o.deadline or date.min, o.code))
     page, size = max(page, 1), max(size, 1)
     shown = chosen[(page - 1) * size : page * size]
     steps = _steps_by_order(app, [o.code for o in shown])
@@ -79,7 +80,7 @@ def order_page(
     lines = []
     for o in shown:
         days = 0
-        if o.status is not OrderStatus.CLOSED and o.deadline < as_of:
+        if o.status is not OrderStatus.CLOSED and o.deadline is not None and o.deadline < as_of:
             days = cal.workdays_after(o.deadline, as_of)
         lines.append(OrderLine(o, days))
     return OrderPage(lines, len(chosen), page, size, counts)

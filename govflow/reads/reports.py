@@ -7,7 +7,8 @@ true at the end of that day (Asia/Shanghai) and does not change when later facts
 - overdue: an order counts when its notice date is on or before the day, the deadline *in force that day* is
   before it and it had not been closed on or before it. The deadline in force is the current one unless an
   ``extend`` step dated after the day exists (then the ``previous_deadline`` of the first such step, or the
-  ``original_deadline``); the status that day is replayed from the order's dated steps (``evidence`` →
+  ``original_deadline``) or a ``dated`` step after the day does (the deadline was pending that day). A pending
+  deadline (期限待定, NULL) is never overdue; the status that day is replayed from the order's dated steps (``evidence`` →
   evidence submitted, ``reject``/``reopen`` → overdue, ``verify`` → closed), and is ``overdue`` when there are
   none. Working days overdue = ``calendar.workdays_after(deadline, day)`` (法定节假日 and 调休); the escalation
   is the highest step of the active policy whose ``after_workdays`` that count reaches.
@@ -91,6 +92,7 @@ STEP_STATUS: dict[str, str] = {
     "close": "closed",
 }
 EXTEND_STEP = "extend"
+DATED_STEP = "dated"
 
 
 def local_today(app: App) -> date:
@@ -115,17 +117,25 @@ def escalation_for(steps: Iterable[EscalationStep], workdays: int) -> Escalation
 
 @dataclass(frozen=True)
 class _OrderOnDay:
-    deadline: date
+    deadline: date | None  # None: pending that day (期限待定)
     status: str
 
 
 def _order_on(row: Any, steps: list[Any], day: date) -> _OrderOnDay:
     """The deadline in force and the status of one order at the end of ``day``, from its dated steps."""
-    deadline: date = row["deadline"]
-    later_extensions = [s for s in steps if s["kind"] == EXTEND_STEP and s["on"] > day]
-    if later_extensions:
-        previous = (later_extensions[0]["payload"] or {}).get("previous_deadline")
-        deadline = date.fromisoformat(previous) if previous else row["original_deadline"] or deadline
+    deadline: date | None = row["deadline"]
+    later = [s for s in steps if s["kind"] in (EXTEND_STEP, DATED_STEP) and s["on"] > day]
+    if later and later[0]["kind"] == DATED_STEP:
+        deadline = None
+    elif later:
+        payload = later[0]["payload"] or {}
+        previous = payload.get("previous_deadline")
+        if previous:
+            deadline = date.fromisoformat(previous)
+        elif "previous_deadline" in payload:  # extended while pending
+            deadline = None
+        else:
+            deadline = row["original_deadline"] or deadline
     status = "overdue"
     for s in steps:
         if s["kind"] in STEP_STATUS and s["on"] <= day:
@@ -152,7 +162,7 @@ def overdue_report(app: App, as_of: date, actor_name: str | None) -> DataFrame:
     rows: list[dict[str, Any]] = []
     for o in orders:
         then = _order_on(o, steps.get(int(o["id"]), []), as_of)
-        if then.deadline >= as_of or then.status == "closed":
+        if then.deadline is None or then.deadline >= as_of or then.status == "closed":
             continue
         if then.deadline not in counted:
             counted[then.deadline] = app.calendar.workdays_after(then.deadline, as_of)
@@ -211,7 +221,7 @@ def _steps_of(s: Session, orders_where: Any) -> dict[int, list[Any]]:
         select(STEP.c.order_id, STEP.c.kind, STEP.c.on, STEP.c.payload)
         .where(
             STEP.c.order_id.in_(select(ORDER.c.id).where(orders_where)),
-            STEP.c.kind.in_([*STEP_STATUS, EXTEND_STEP]),
+            STEP.c.kind.in_([*STEP_STATUS, EXTEND_STEP, DATED_STEP]),
         )
         .order_by(STEP.c.order_id, STEP.c.on, STEP.c.at, STEP.c.id)
     )

@@ -20,7 +20,7 @@ from govflow.governance import rectification
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard
 from govflow.states.errors import Conflict, GovflowError
-from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
+from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
     WebUser,
     _error,
@@ -44,11 +44,20 @@ def _status(value: str | None) -> str | None:
 
 def _step_text(step: rectification.StepView, lang: str) -> str:
     """What a step says. The flows write their notes in Chinese; in English they are told from the payload."""
-    if lang != "en" or step.kind not in {"issued", "reminder", "overdue", "escalation"}:
+    if lang != "en" or step.kind not in {"issued", "dated", "reminder", "overdue", "escalation"}:
         return step.note or ""
     p = step.payload
+    if step.kind == "issued" and not p.get("deadline"):
+        return (
+            f"{deadline_label(None, lang)}: {p.get('workdays')} working days after the notice, set once the "
+            "calendar year is imported"
+        )
     if step.kind == "issued":
         return f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after the notice)"
+    if step.kind == "dated":
+        return (
+            f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after {p.get('pending_from')})"
+        )
     if step.kind == "reminder":
         return f"reminder {p.get('reminder')} working day(s) before the deadline {p.get('deadline')}"
     if step.kind == "overdue":
@@ -69,7 +78,7 @@ def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
             **st.to_dict(lang),
             "text": _step_text(st, lang),
             "previous": st.payload.get("previous_deadline"),
-            "to": st.payload.get("deadline") if st.kind == "extend" else None,
+            "to": (st.payload.get("deadline") or deadline_label(None, lang)) if st.kind == "extend" else None,
         }
         for st in o.steps
     ]

@@ -21,7 +21,7 @@ from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
-from govflow.states.vocabulary import word
+from govflow.states.vocabulary import deadline_label, word
 from govflow.web import views
 from govflow.web.page import (
     CARDS_PER_COLUMN,
@@ -261,7 +261,7 @@ def fire(
             "to": res.to_phase.label(lang),
             "reasons": _reasons(res.reasons, lang),
             "order": res.order,
-            "deadline": res.deadline.isoformat() if res.deadline else None,
+            "deadline": deadline_label(res.deadline, lang),
         }
         status = 200 if res.accepted else RuleRefused.http_status
     except GovflowError as exc:

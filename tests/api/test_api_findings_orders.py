@@ -178,6 +178,14 @@ def test_extending_a_deadline_is_refused_with_reasons_unless_it_is_a_later_worki
     )
     by_days = extend(workdays=2)  # 12-29, 12-30
     assert by_days.status_code == 200 and by_days.json()["deadline"] == "2026-12-30"
+    # 期限待定: working days that reach into 2027 (no calendar data) leave the deadline pending, not a 503
+    pending = extend(workdays=5)
+    assert pending.status_code == 200, pending.text
+    d = pending.json()
+    assert (d["deadline"], d["deadline_pending"], d["deadline_label"]) == (None, True, "期限待定")
+    assert (d["pending_from"], d["pending_workdays"], d["status"]) == ("2026-12-30", 5, "open")
+    assert extend(lang="en", workdays=1).json()["deadline_label"] == "deadline pending"
+    assert order(client, as_, "wang")["pending_workdays"] == 6
 
 
 @pytest.mark.parametrize(

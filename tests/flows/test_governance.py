@@ -34,6 +34,7 @@ from govflow.settings import Settings
 if TYPE_CHECKING:  # fixtures come from conftest.py; only their types are imported
     from tests.flows.conftest import CleanEnv, Look
 
+FICTIONAL_2027 = Path(__file__).resolve().parents[1] / "data" / "calendar-2027-fictional.yaml"
 #: the demo portfolio's "today" (tests/cli uses the same day)
 AS_OF = date(2026, 11, 26)
 #: what must have run before a flow for it to have work (calendar → sweep → deadlines → cuts → dispatch)
@@ -143,31 +144,45 @@ def test_chunks_add_up_to_one_run(
 
 
 @pytest.mark.parametrize("path", ["prefect", "no-prefect"])
-def test_a_year_without_calendar_data_stops_the_run_with_an_alarm(
+def test_a_year_without_calendar_data_stops_nothing_else(
     path: str, portfolio_url: str, look: Look, prefect_api: str
 ) -> None:
-    """Orders issued on 2026-12-20 fall due in 2027, a year the calendar data does not cover: exit 3 with the
-    zh message, the run recorded as failed where it stopped, an alarm to admin in the outbox."""
-    args = ["run", "all", "--as-of", "2026-12-20"] + (["--no-prefect"] if path == "no-prefect" else [])
-    res = CliRunner().invoke(cli_app, [*args, "--json"], env={"GOVFLOW_DATABASE_URL": portfolio_url})
+    """Orders issued on 2026-12-20 fall due in 2027, a year the calendar data does not cover: they are issued
+    with their deadline pending (期限待定), every flow completes (exit 0), an alarm goes to admin. The first run
+    after the year is imported dates them from their notice date and sends their notices."""
+    env = {"GOVFLOW_DATABASE_URL": portfolio_url}
+    no_prefect = ["--no-prefect"] if path == "no-prefect" else []
+    res = CliRunner().invoke(cli_app, ["run", "all", "--as-of", "2026-12-20", *no_prefect, "--json"], env=env)
 
-    assert res.exit_code == 3, res.output
-    body = json.loads(res.stdout)
-    assert body["error"] == "CALENDAR_DATA_MISSING"
-    assert "工作日历没有 2027 年的数据" in body["message"]
+    assert res.exit_code == 0, res.output
+    deadlines = json.loads(res.stdout)["results"]["deadlines"]
+    assert deadlines["orders_issued"] > 0 and deadlines["pending"] == deadlines["orders_issued"]
     runs = {r["flow"]: r for r in look.flow_runs(portfolio_url)}
-    assert {k: r["status"] for k, r in runs.items()} == {
-        "all": "failed",
-        "sweep": "completed",
-        "deadlines": "failed",
-    }
-    assert "CalendarDataMissing" in runs["deadlines"]["error"]
+    assert {r["status"] for r in runs.values()} == {"completed"}
+    assert set(runs) == {"all", "sweep", "deadlines", "cuts", "dispatch"}
     keys = look.snapshot(portfolio_url)["outbox_message"]
-    assert any('"key": "alarm/calendar/2027"' in k for k in keys)
+    assert sum('"key": "alarm/calendar/2027"' in k for k in keys) == 1
+    orders = json.loads(CliRunner().invoke(cli_app, ["order", "list", "--json"], env=env).stdout)
+    pending = [o for o in orders if o["notice_date"] == "2026-12-20"]
+    assert pending and all(o["deadline"] is None and o["deadline_pending"] for o in pending)
+    table = CliRunner().invoke(cli_app, ["order", "list"], env={**env, "COLUMNS": "200"})
+    assert table.exit_code == 0 and "期限待定" in table.stdout
 
-    text = CliRunner().invoke(cli_app, args, env={"GOVFLOW_DATABASE_URL": portfolio_url})
-    assert text.exit_code == 3
-    assert "工作日历没有 2027 年的数据" in text.stderr
+    imported = CliRunner().invoke(
+        cli_app, ["calendar", "import", str(FICTIONAL_2027), "--as", "admin"], env=env
+    )
+    assert imported.exit_code == 0, imported.output
+    again = CliRunner().invoke(
+        cli_app, ["run", "all", "--as-of", "2026-12-21", *no_prefect, "--json"], env=env
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["results"]["deadlines"]["dated"] == len(pending)
+    orders = json.loads(CliRunner().invoke(cli_app, ["order", "list", "--json"], env=env).stdout)
+    dated = [o for o in orders if o["notice_date"] == "2026-12-20"]
+    # 2026-12-20 (a Sunday) + 20 working days: 9 left in December, 2027-01-01..03 off, then 11 → 2027-01-18
+    assert {o["deadline"] for o in dated} == {"2027-01-18"}
+    keys = look.snapshot(portfolio_url)["outbox_message"]
+    assert sum("/dated@2027-01-18/department" in k for k in keys) == len(pending)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -81,6 +81,40 @@ def test_the_nightly_run_on_the_real_date_completes_after_the_import(admin_db: s
     assert any(o["deadline"].startswith("2027-") for o in orders)
 
 
+def test_the_nightly_run_on_the_real_date_completes_before_the_import_and_dates_after_it(
+    admin_db: str,
+) -> None:
+    """Issue 11: a missing year stops nothing else. On 2026-12-04 without 2027 the orders are issued with
+    their deadline pending (期限待定) and ``run all`` exits 0; the first run after the import dates them from
+    their notice date and notifies; reminders follow."""
+    assert govflow(admin_db, "load", demo_portfolio()).exit_code == 0
+    run = ok_json(admin_db, "run", "all", "--as-of", "2026-12-04", "--no-prefect")
+    assert run["results"]["deadlines"]["pending"] == run["results"]["deadlines"]["orders_issued"] > 0
+    pending = [o for o in ok_json(admin_db, "order", "list") if o["notice_date"] == "2026-12-04"]
+    assert pending and all(o["deadline"] is None and o["deadline_label"] == "期限待定" for o in pending)
+    shown = CliRunner().invoke(
+        cli_app,
+        ["order", "show", pending[0]["code"]],
+        env={"GOVFLOW_DATABASE_URL": admin_db, "GOVFLOW_CALENDAR_FILE": None, "COLUMNS": "300"},
+    )
+    assert shown.exit_code == 0 and "期限待定" in shown.stdout and "2027 年工作日历尚未导入" in shown.stdout
+
+    assert govflow(admin_db, "calendar", "import", FICTIONAL_2027, "--as", "root").exit_code == 0
+    run = ok_json(admin_db, "run", "all", "--as-of", "2026-12-07", "--no-prefect")
+    assert run["results"]["deadlines"]["dated"] == len(pending)
+    dated = {o["code"]: o for o in ok_json(admin_db, "order", "list") if o["notice_date"] == "2026-12-04"}
+    assert {o["deadline"] for o in dated.values()} == {"2027-01-04"}  # 20 working days after 12-04
+    assert all(o["original_deadline"] == "2027-01-04" and o["pending_from"] is None for o in dated.values())
+    order = ok_json(admin_db, "order", "show", pending[0]["code"])
+    assert [s["kind"] for s in order["steps"]][-1] == "dated"
+    # 5 working days before 2027-01-04 is 2026-12-28
+    run = ok_json(admin_db, "run", "deadlines", "--as-of", "2026-12-28", "--no-prefect")
+    assert run["reminders"] >= len(pending)
+    for code in dated:
+        steps = ok_json(admin_db, "order", "show", code)["steps"]
+        assert [s["key"] for s in steps if s["kind"] == "reminder"] == [f"{code}/reminder-5"]
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from govflow.governance import cuts, policy_service
+from govflow.governance.calendar_years import import_calendar
 from govflow.governance.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
@@ -582,15 +583,29 @@ def test_an_older_as_of_never_rewrites_a_row_a_later_run_made(app: App) -> None:
     assert [dict(r._mapping) for r in rows(app)] == snapshot
 
 
-def test_a_missing_calendar_year_stops_the_run_with_an_alarm(app: App) -> None:
+def test_a_project_whose_overdue_count_needs_a_missing_year_is_left_alone_with_an_alarm(app: App) -> None:
+    """Working days overdue on 2027-01-11 of an order due 2026-12-21 cannot be counted without 2027: the project
+    is not assessed (no proposal, its proposed row neither refreshed nor withdrawn), the run completes, the
+    administrator is alarmed once; after the import the project is assessed again."""
+    first = run_cuts(app, AS_OF)
+    assert first.proposed == 1 and first.pending_calendar == 0
+    before = [dict(r._mapping) for r in rows(app)]
     add_order(app, 1, date(2026, 12, 21))
-    with pytest.raises(CalendarDataMissing):
-        run_cuts(app, date(2027, 1, 11))
+    res = run_cuts(app, date(2027, 1, 11))
+    assert (res.pending_calendar, res.projects, res.proposed, res.withdrawn, res.revised) == (1, 0, 0, 0, 0)
+    assert res.to_dict()["pending_calendar"] == 1
+    assert [dict(r._mapping) for r in rows(app)] == before
     assert outbox(app, "alarm/") == {"alarm/calendar/2027": ("alarm.calendar", "admin")}
-    assert rows(app) == []
-    with pytest.raises(CalendarDataMissing):  # once per year, however often it fails
-        run_cuts(app, date(2027, 1, 12))
-    assert len(outbox(app, "alarm/")) == 1
+    assert run_cuts(app, date(2027, 1, 12)).pending_calendar == 1
+    assert len(outbox(app, "alarm/")) == 1  # once per year, however often it is met
+    with pytest.raises(CalendarDataMissing):  # a preview cannot leave the project alone: it says why
+        cuts.preview_evidence(app, P5, date(2027, 1, 11))
+
+    import_calendar(
+        app, Path(__file__).resolve().parents[1] / "data" / "calendar-2027-fictional.yaml", "admin"
+    )
+    res = run_cuts(app, date(2027, 1, 11))
+    assert res.pending_calendar == 0 and res.projects == 1 and res.proposed == 1  # the 2027 period
 
 
 def test_the_budget_period_is_the_year_of_as_of(app: App) -> None:

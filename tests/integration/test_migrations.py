@@ -226,3 +226,35 @@ def test_alembic_command_line(tmp_path: Path) -> None:
         assert current(engine) == head()
     finally:
         engine.dispose()
+
+
+def test_0008_keeps_pending_deadlines_and_will_not_drop_them(engine: Engine, db_url: str) -> None:
+    """0008 lets a deadline be pending (期限待定, NULL): going below it while such an order exists would have to
+    guess a deadline, so the downgrade refuses; once the year is imported and the orders dated it steps down and
+    up again, the orders intact."""
+    from datetime import date
+
+    from govflow.demo import demo_portfolio
+    from govflow.governance.calendar_years import import_calendar
+    from govflow.governance.rectification import list_orders, run_deadlines
+    from govflow.governance.sweep import run_sweep
+    from govflow.lifecycle import services
+    from govflow.settings import Settings
+
+    app = services.App(Settings(database_url=db_url), engine)
+    services.load_portfolio(app, demo_portfolio(), None)
+    run_sweep(app, date(2026, 12, 10))
+    assert run_deadlines(app, date(2026, 12, 10)).pending > 0
+    with pytest.raises(RuntimeError, match="期限待定"):
+        downgrade(engine, "0007")
+    assert current(engine) == head()
+    assert all(o.deadline is None for o in list_orders(app, "wang"))
+
+    import_calendar(app, REPO / "tests" / "data" / "calendar-2027-fictional.yaml", "admin")
+    assert run_deadlines(app, date(2026, 12, 11)).dated > 0
+    downgrade(engine, "0007")
+    columns = {c["name"]: c for c in inspect(engine).get_columns("rectification_order")}
+    assert "pending_from" not in columns and columns["deadline"]["nullable"] is False
+    upgrade(engine)
+    assert current(engine) == head()
+    assert all(o.deadline == date(2027, 1, 8) for o in list_orders(app, "wang"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from govflow.demo import demo_portfolio
 from govflow.governance import rectification
+from govflow.governance.calendar_years import import_calendar
 from govflow.governance.flowruns import recorded_run
 from govflow.governance.rectification import (
     DeadlinesResult,
@@ -35,6 +37,7 @@ from govflow.lifecycle.services import App, fire_event
 from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
+from govflow.notifications.templates import render
 from govflow.settings import Settings
 from govflow.states.errors import (
     CalendarDataMissing,
@@ -51,6 +54,7 @@ NOTICE = date(2026, 9, 28)
 DEADLINE = date(2026, 10, 30)
 #: the order for ZJ-2026-004's C-002 (lead: 人社厅, user chen) issued by the run of 2026-09-28
 ORDER = "RO-ZJ-2026-004-01"
+FICTIONAL_2027 = Path(__file__).resolve().parents[1] / "data" / "calendar-2027-fictional.yaml"
 
 
 def make_app(engine: Engine, db_url: str, start: datetime = NOW) -> App:
@@ -252,24 +256,125 @@ def test_a_run_for_a_day_before_the_notice_leaves_the_order_alone(issued: App) -
 # ---------------------------------------------------------------------------------------------- calendar
 
 
-def test_a_deadline_in_a_year_without_calendar_data_fails_the_run_with_an_alarm(app: App) -> None:
+def import_2027(app: App) -> None:
+    import_calendar(app, FICTIONAL_2027, "admin")
+
+
+def order_row(app: App, code: str) -> Any:
+    ro = t(RectificationOrder)
+    with unit_of_work(app.engine, write=False) as s:
+        return s.execute(select(ro).where(ro.c.code == code)).one()
+
+
+def test_a_deadline_in_a_year_without_calendar_data_is_pending_and_the_run_completes(app: App) -> None:
+    """期限待定: 20 working days after 2026-12-10 reach into 2027, which has no data yet. The orders are issued
+    with their deadline pending, the run completes, the administrator is alarmed once per year."""
     run_sweep(app, date(2026, 12, 10))
-    n_orders, n_steps = count(app, RectificationOrder), count(app, OrderStep)
-    with pytest.raises(CalendarDataMissing) as exc, recorded_run(app, "deadlines", date(2026, 12, 10)):
-        run_deadlines(app, date(2026, 12, 10))  # 20 working days after 12-10 reach into 2027
-    assert exc.value.exit_code == 3 and "2027" in exc.value.message
+    with recorded_run(app, "deadlines", date(2026, 12, 10)):
+        res = run_deadlines(app, date(2026, 12, 10))
+    assert res.orders_issued == 6 and res.pending == 6 and res.to_dict()["pending"] == 6
+    order = show_order(app, ORDER, "wang")
+    assert (order.status, order.deadline, order.original_deadline) == (OrderStatus.OPEN, None, None)
+    assert (order.pending_from, order.pending_workdays) == (date(2026, 12, 10), 20)
+    d = order.to_dict()
+    assert (d["deadline"], d["deadline_label"], d["deadline_pending"]) == (None, "期限待定", True)
+    assert order.to_dict("en")["deadline_label"] == "deadline pending"
+    issued_note = order.steps[0].note or ""
+    assert "整改期限待定：2027 年工作日历尚未导入，导入后自动按通知日起 20 个工作日确定期限" in issued_note
+    notice = outbox(app, f"order/{ORDER}/issued")[f"order/{ORDER}/issued"]
+    assert notice.payload["deadline"] is None and notice.payload["deadline_pending"] is True
+    assert "整改期限待定" in notice.payload["message"]
+    text = render(notice.topic, notice.payload, role="department")
+    assert "整改期限：期限待定" in text.body and "2027 年工作日历尚未导入" in text.body
+    assert "Deadline: deadline pending" in render(notice.topic, notice.payload, lang="en").body
     alarm = outbox(app, "alarm/")["alarm/calendar/2027"]
     assert (alarm.topic, alarm.recipients_role) == ("alarm.calendar", "admin")
     assert alarm.payload["year"] == "2027" and alarm.payload["flow"] == "deadlines"
     assert alarm.payload["as_of"] == "2026-12-10"
-    assert (count(app, RectificationOrder), count(app, OrderStep)) == (n_orders, n_steps)  # rolled back
     fr = t(FlowRun)
     with unit_of_work(app.engine, write=False) as s:
-        run = s.execute(select(fr.c.status, fr.c.error)).one()
-    assert run.status == "failed" and run.error.startswith("CalendarDataMissing")
-    with pytest.raises(CalendarDataMissing):
-        run_deadlines(app, date(2026, 12, 11))
-    assert len(outbox(app, "alarm/")) == 1  # one alarm per missing year
+        assert s.execute(select(fr.c.status)).scalar_one() == "completed"
+    # nothing to remind, nothing overdue while pending; one alarm per missing year however often it is met
+    later = run_deadlines(app, date(2026, 12, 31))
+    assert (later.orders_issued, later.reminders, later.overdue, later.dated) == (0, 0, 0, 0)
+    assert len(outbox(app, "alarm/")) == 1
+    assert show_order(app, ORDER, "wang").status is OrderStatus.OPEN
+
+
+def test_the_first_run_after_the_import_dates_pending_orders_from_their_notice_date(app: App) -> None:
+    run_sweep(app, date(2026, 12, 10))
+    run_deadlines(app, date(2026, 12, 10))
+    import_2027(app)
+    deadline = app.calendar.add_workdays(date(2026, 12, 10), 20)
+    assert deadline == date(2027, 1, 8)  # December's 15 working days left, 2027-01-01..03 off, then 5
+
+    res = run_deadlines(app, date(2026, 12, 14))
+    assert (res.dated, res.orders_issued, res.pending) == (6, 0, 0)
+    order = show_order(app, ORDER, "wang")
+    assert (order.deadline, order.original_deadline, order.status) == (deadline, deadline, OrderStatus.OPEN)
+    assert (order.pending_from, order.pending_workdays, order.version) == (None, None, 2)
+    dated = order.steps[-1]
+    assert (dated.kind, dated.key, dated.on) == ("dated", f"{ORDER}/dated@2027-01-08", date(2026, 12, 14))
+    assert (
+        dated.to_dict()["kind_label"] == "确定整改期限"
+        and dated.to_dict("en")["kind_label"] == "deadline set"
+    )
+    notices = outbox(app, f"order/{ORDER}/dated")
+    assert {n.recipients_role for n in notices.values()} == {"department", "program_office"}
+    note = notices[f"order/{ORDER}/dated@2027-01-08/department"]
+    assert note.payload["deadline"] == "2027-01-08" and note.payload["notice_date"] == "2026-12-10"
+    assert "请于 2027-01-08 前完成整改" in note.payload["message"]
+    assert "整改期限：2027-01-08" in render(note.topic, note.payload).body
+    assert ("order.date", "recorded", "govflow-deadlines") in audit_actions(app, "ZJ-2026-004")
+    assert services.verify_audit(app).ok
+    # dated once; reminders then follow as for any order (5 working days before 01-08: 2026-12-31)
+    again = run_deadlines(app, date(2026, 12, 31))
+    assert (again.dated, again.reminders) == (0, 6)
+    assert [s.key for s in steps(app, ORDER, "reminder")] == [f"{ORDER}/reminder-5"]
+    assert run_deadlines(app, date(2027, 1, 11)).overdue == 6
+
+
+def test_a_failed_acceptance_in_late_december_opens_a_pending_order(app: App) -> None:
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    late = at(app, date(2026, 12, 20))
+    res = fire_event(late, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="C-001、C-002 到期未实现共享")
+    assert res.accepted and res.order == ORDER and res.deadline is None
+    order = show_order(app, ORDER, "wang")
+    assert (order.origin, order.deadline, order.pending_from, order.pending_workdays) == (
+        "fail_acceptance",
+        None,
+        date(2026, 12, 20),
+        20,
+    )
+    assert "2027 年工作日历尚未导入" in (order.steps[0].note or "")
+    decision = next(m for m in outbox(app, "decision:").values() if m.payload["event"] == "fail_acceptance")
+    assert decision.payload["deadline"] is None and decision.payload["deadline_pending"] is True
+    body = render(decision.topic, decision.payload).body
+    assert (
+        "整改期限：期限待定" in body
+        and "2027 年工作日历尚未导入，导入后自动按通知日起 20 个工作日确定期限" in body
+    )
+    assert "the working-day calendar of 2027" in render(decision.topic, decision.payload, lang="en").body
+    assert outbox(app, "alarm/")["alarm/calendar/2027"].payload["flow"] == "fail_acceptance"
+
+    import_2027(app)
+    assert run_deadlines(app, date(2026, 12, 21)).dated == 1
+    assert show_order(app, ORDER, "wang").deadline == app.calendar.add_workdays(date(2026, 12, 20), 20)
+
+
+def test_an_overdue_count_that_needs_a_missing_year_waits_for_a_later_run(app: App) -> None:
+    """An order due on 2026-12-24 seen on 2027-01-05 without 2027 data: overdue, but how many working days is
+    not known yet, so its notice and escalation wait (the run completes); after the import they catch up."""
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享")
+    assert show_order(app, ORDER, "wang").deadline == date(2026, 12, 24)
+    res = run_deadlines(app, date(2027, 1, 5))
+    assert (res.overdue, res.escalations) == (0, 0)
+    assert show_order(app, ORDER, "wang").status is OrderStatus.OVERDUE
+    assert "alarm/calendar/2027" in outbox(app, "alarm/")
+    import_2027(app)
+    res = run_deadlines(app, date(2027, 1, 5))
+    assert (res.overdue, res.escalations) == (1, 1)
 
 
 # ---------------------------------------------------------------------------------------------- use cases
@@ -379,11 +484,46 @@ def test_an_extended_overdue_order_is_open_again_and_watched_against_the_new_dea
     assert [s.key for s in steps(issued, ORDER, "escalation")] == [f"{ORDER}/escalation-1"]  # once per order
 
 
-def test_extending_into_a_year_without_calendar_data_is_refused_with_an_alarm(issued: App) -> None:
-    with pytest.raises(CalendarDataMissing):
+def test_extending_to_a_day_in_a_year_without_calendar_data_is_refused_with_an_alarm(issued: App) -> None:
+    with pytest.raises(CalendarDataMissing) as exc:
         extend_order(at(issued, date(2026, 10, 27)), ORDER, "wang", "跨年", new_deadline=date(2027, 1, 8))
+    assert exc.value.exit_code == 3 and exc.value.year == 2027
+    assert "2027" in exc.value.message and "--workdays" in exc.value.message
+    assert "govflow calendar import" in exc.value.message_en
     assert "alarm/calendar/2027" in outbox(issued, "alarm/")
     assert show_order(issued, ORDER, "wang").deadline == DEADLINE
+
+
+def test_extending_by_working_days_into_a_year_without_data_leaves_the_deadline_pending(issued: App) -> None:
+    run_deadlines(issued, date(2026, 11, 2))  # overdue since 11-02
+    day = at(issued, date(2026, 11, 3))
+    order = extend_order(day, ORDER, "wang", "跨年系统割接", workdays=60)
+    assert (order.status, order.deadline, order.original_deadline) == (OrderStatus.OPEN, None, DEADLINE)
+    assert (order.pending_from, order.pending_workdays, order.version) == (DEADLINE, 60, 3)
+    step = order.steps[-1]
+    assert (
+        step.kind == "extend"
+        and step.payload["deadline"] is None
+        and step.payload["previous_deadline"] == "2026-10-30"
+    )
+    assert "导入后自动按 2026-10-30 起 60 个工作日确定期限" in step.payload["pending_note"]
+    notice = outbox(issued, f"order/{ORDER}/extend/")[f"order/{ORDER}/extend/v3"]
+    assert "整改期限：期限待定" in render(notice.topic, notice.payload).body
+    assert outbox(issued, "alarm/")["alarm/calendar/2027"].payload["flow"] == "order.extend"
+    # a pending deadline grows by working days, and cannot be moved to a given day
+    order = extend_order(day, ORDER, "wang", "再延", workdays=5)
+    assert (order.deadline, order.pending_from, order.pending_workdays) == (None, DEADLINE, 65)
+    with pytest.raises(RuleRefused) as refused:
+        extend_order(day, ORDER, "wang", "指定日期", new_deadline=date(2026, 12, 31))
+    assert refused.value.reasons[0].code == "EXTENSION_OF_PENDING_DEADLINE"
+    assert run_deadlines(issued, date(2026, 12, 31)).overdue == 0  # pending: never overdue
+
+    import_2027(issued)
+    res = run_deadlines(issued, date(2027, 1, 4))
+    assert res.dated == 1
+    order = show_order(issued, ORDER, "wang")
+    assert order.deadline == issued.calendar.add_workdays(DEADLINE, 65)
+    assert order.original_deadline == DEADLINE and order.steps[-1].kind == "dated"
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(issued: App) -> None:
@@ -574,3 +714,23 @@ def test_two_decisions_on_one_order_at_once_exactly_one_wins(
     assert (order.status, order.version) == (OrderStatus.CLOSED, 3)
     assert [s.kind for s in order.steps] == ["issued", "evidence", "verify"]
     assert services.verify_audit(issued).ok
+
+
+def test_the_overdue_report_replays_a_deadline_that_was_pending(issued: App) -> None:
+    """A pending deadline is never overdue, also in a report for a past day: extended while overdue by working
+    days into 2027 (pending) and dated after the import, the order is overdue on 11-02 (the deadline then was
+    10-30) and not on 11-10 (pending that day), whatever its deadline became later."""
+    from govflow.reads import reports
+
+    def overdue_on(day: date) -> list[str]:
+        return [r["order"] for r in reports.records(reports.overdue_report(issued, day, "zheng"))]
+
+    run_deadlines(issued, date(2026, 11, 2))
+    extend_order(at(issued, date(2026, 11, 3)), ORDER, "wang", "跨年割接", workdays=60)
+    assert ORDER in overdue_on(date(2026, 11, 2)) and ORDER not in overdue_on(date(2026, 11, 10))
+    import_2027(issued)
+    assert run_deadlines(issued, date(2027, 1, 4)).dated == 1
+    deadline = show_order(issued, ORDER, "wang").deadline
+    assert deadline is not None and deadline > date(2027, 1, 4)
+    assert ORDER in overdue_on(date(2026, 11, 2)) and ORDER not in overdue_on(date(2026, 11, 10))
+    assert ORDER not in overdue_on(date(2027, 1, 4))

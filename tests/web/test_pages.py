@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -357,13 +358,29 @@ def test_a_stale_orders_page_gets_a_conflict_instead_of_acting_on_a_changed_orde
         data={"csrf": csrf(stale), "to": "2026-12-31", "reason": "按最新页面延期", "version": str(seen + 2)},
     )
     assert ok.status_code == 200 and 'id="message"' in ok.text, ok.text[:2000]
-    assert rectification.show_order(gov, order, "wang").deadline.isoformat() == "2026-12-31"
+    assert rectification.show_order(gov, order, "wang").deadline == date(2026, 12, 31)
     # odd numbers in a form or the address are no number (not a server error): "²" passes str.isdigit
     odd = wang.post(
         f"/web/orders/{order}/extend", data={"csrf": csrf(stale), "version": "²", "back_page": "²"}
     )
     assert odd.status_code == 400 and wang.get("/web/orders?page=²").status_code == 200
     assert clients["admin"].get("/web/admin/users?page=²").status_code == 200
+
+
+def test_a_pending_deadline_reads_as_pending_on_every_page(
+    gov: App, clients: dict[str, TestClient], order: str
+) -> None:
+    """期限待定: an extension by working days into 2027 (no calendar data) leaves the deadline pending; the orders
+    page and the department's page say so, in both languages."""
+    from govflow.governance import rectification
+
+    view = rectification.extend_order(gov, order, "wang", "跨年割接", workdays=10)
+    assert view.deadline is None and view.pending_workdays == 10
+    card = order_card(clients["wang"].get("/web/orders?lang=zh").text, order)
+    assert '<dd class="deadline pending">期限待定' in card
+    assert "deadline pending" in order_card(clients["wang"].get("/web/orders?lang=en").text, order)
+    department = clients["chen"].get("/web/department?lang=zh").text
+    assert order in department and "期限待定" in department
 
 
 # ---------------------------------------------------------------------------------------------- admin

@@ -189,10 +189,11 @@ def reopen_order(
     responses=ORDER_ERRORS,
     summary="延长整改期限 / extend the deadline",
     description="项目审批部门延长整改期限（理由必填）：给出新的截止日期 to（须为晚于当前截止日期的工作日）或延长的工作日数 "
-    "workdays，二者只能选一；原截止日期保留。新的截止日期所在年度没有工作日历数据时 422。"
+    "workdays，二者只能选一；原截止日期保留。按工作日数延长而新期限落在尚无工作日历数据的年度时，期限待定（deadline 为 "
+    "null），该年导入后的第一次整改期限运行自动确定；指定的新截止日期 to 落在这样的年度时 422。"
     + _ORDER_DOC
-    + " A new "
-    "deadline in a year without working-day calendar data: 422.",
+    + " Extending by workdays into a year without working-day calendar data leaves the deadline pending "
+    "(null) until the year is imported; a new deadline `to` in such a year: 422.",
 )
 def extend_order(
     app: GovApp, actor: ActorName, lang: Lang, order: OrderCode, body: ExtendIn
