@@ -159,9 +159,11 @@ def test_a_year_without_calendar_data_stops_nothing_else(
     assert deadlines["orders_issued"] > 0 and deadlines["pending"] == deadlines["orders_issued"]
     runs = {r["flow"]: r for r in look.flow_runs(portfolio_url)}
     assert {r["status"] for r in runs.values()} == {"completed"}
-    assert set(runs) == {"all", "sweep", "deadlines", "cuts", "dispatch"}
+    assert set(runs) == {"all", "calendar", "sweep", "deadlines", "cuts", "dispatch"}
     keys = look.snapshot(portfolio_url)["outbox_message"]
     assert sum('"key": "alarm/calendar/2027"' in k for k in keys) == 1
+    # and the daily reminder to import it, to the administrator and the program office
+    assert sum('"key": "alarm/calendar-upcoming/2027/2026-12-20/' in k for k in keys) == 2
     orders = json.loads(CliRunner().invoke(cli_app, ["order", "list", "--json"], env=env).stdout)
     pending = [o for o in orders if o["notice_date"] == "2026-12-20"]
     assert pending and all(o["deadline"] is None and o["deadline_pending"] for o in pending)
