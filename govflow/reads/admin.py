@@ -18,6 +18,7 @@ from govflow.lifecycle.services import App, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
 from govflow.reads import governed
+from govflow.states.errors import CalendarDataMissing
 
 #: orders on one page of the orders list
 ORDER_PAGE_SIZE = 20
@@ -26,10 +27,11 @@ ORDER_PAGE_SIZE = 20
 @dataclass(frozen=True)
 class OrderLine:
     """One order with its steps (oldest first) and, while it is not closed, the working days it is overdue on
-    ``as_of`` (SPEC §4: the working days after the deadline up to and including that day; 0 before)."""
+    ``as_of`` (SPEC §4: the working days after the deadline up to and including that day; 0 before). None: the
+    count reaches into a year the working-day calendar has no data for yet (the page still shows the order)."""
 
     order: OrderView
-    overdue_workdays: int
+    overdue_workdays: int | None
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,12 @@ def order_page(
     cal = app.calendar
     lines = []
     for o in shown:
-        days = 0
+        days: int | None = 0
         if o.status is not OrderStatus.CLOSED and o.deadline is not None and o.deadline < as_of:
-            days = cal.workdays_after(o.deadline, as_of)
+            try:
+                days = cal.workdays_after(o.deadline, as_of)
+            except CalendarDataMissing:
+                days = None
         lines.append(OrderLine(o, days))
     return OrderPage(lines, len(chosen), page, size, counts)
 

@@ -95,6 +95,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit": ("审计监察", "Audit"),
     "overdue": ("逾期整改（按逾期工作日数排序）", "Overdue rectifications (most overdue first)"),
     "overdue_days": ("逾期工作日数", "Working days overdue"),
+    "overdue_uncounted": (
+        "已逾期；工作日数待导入本年工作日历后计算",
+        "overdue; the working days are counted once this year's calendar is imported",
+    ),
     "escalation": ("升级级别", "Escalation level"),
     "chain": ("审计链校验", "Audit chain verification"),
     "chain_ok": ("审计链完整，已校验事件数：", "The audit chain is intact; events checked: "),

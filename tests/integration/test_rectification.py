@@ -38,6 +38,7 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
 from govflow.notifications.templates import render
+from govflow.reads.admin import order_page
 from govflow.settings import Settings
 from govflow.states.errors import (
     CalendarDataMissing,
@@ -372,7 +373,12 @@ def test_an_overdue_count_that_needs_a_missing_year_waits_for_a_later_run(app: A
     assert (res.overdue, res.escalations) == (0, 0)
     assert show_order(app, ORDER, "wang").status is OrderStatus.OVERDUE
     assert "alarm/calendar/2027" in outbox(app, "alarm/")
+    # the orders page of that day still shows it: overdue, its working days not counted yet
+    [line] = [x for x in order_page(app, "wang", as_of=date(2027, 1, 5)).items if x.order.code == ORDER]
+    assert line.order.status is OrderStatus.OVERDUE and line.overdue_workdays is None
     import_2027(app)
+    [line] = [x for x in order_page(app, "wang", as_of=date(2027, 1, 5)).items if x.order.code == ORDER]
+    assert line.overdue_workdays is not None and line.overdue_workdays > 0
     res = run_deadlines(app, date(2027, 1, 5))
     assert (res.overdue, res.escalations) == (1, 1)
 
