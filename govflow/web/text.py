@@ -284,9 +284,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "current": ("生效中", "active"),
     "runs": ("流程运行记录", "Flow runs"),
     "calendar": ("工作日历", "Working-day calendar"),
-    "override": (
-        "不采纳评审意见的理由（仅当评审判为不符合时填写，记入审计）",
-        "Reason to set the review aside (only if it judged a point not met; audited)",
+    "override": ("不采纳评审意见的理由（如需）", "Reason to set the review aside (if needed)"),
+    "override_help": (
+        "仅当评审意见把某个重点判为不符合时填写：记入审计并在项目历程中引用（第十条第一款）",
+        "Only when the review judged a focus point not met: audited and cited in the history (第十条第一款)",
     ),
     "calendar_intro": (
         "整改期限按工作日计算（733号文 第十一条），放假与调休安排以国务院办公厅每年发布的通知为准，系统不作猜测。"
