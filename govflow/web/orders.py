@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from govflow.governance import rectification
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard
-from govflow.states.errors import Conflict, GovflowError
+from govflow.states.errors import Conflict, GovflowError, UsageError
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
     WebUser,
@@ -222,6 +222,7 @@ def extend(
     order: str,
     csrf: Csrf,
     to: Annotated[str, Form(max_length=10)] = "",
+    workdays: Annotated[str, Form(max_length=4)] = "",
     reason: Text = "",
     version: Version = "",
     back_status: Back = "",
@@ -229,12 +230,19 @@ def extend(
 ) -> Response:
     def call(app: App, who: str, seen: int | None) -> object:
         target = parse_day(to, date.min)
+        days = whole_number(workdays.strip()) if workdays.strip() else None
+        if workdays.strip() and days is None:
+            raise UsageError(
+                f"延长的工作日数须为整数：{workdays}",
+                f"the working days to extend by must be a number: {workdays}",
+            )
         return rectification.extend_order(
             app,
             order,
             who,
             reason,
             new_deadline=None if target == date.min else target,
+            workdays=days,
             expect_version=seen,
         )
 

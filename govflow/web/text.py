@@ -186,6 +186,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "reject": ("退回整改材料", "Reject the evidence"),
     "extend": ("延长整改期限", "Extend the deadline"),
     "new_deadline": ("新的整改期限", "New deadline"),
+    "or_workdays": ("或延长工作日数", "or extend by working days"),
     "reopen": ("重新打开", "Reopen"),
     "order_done": ("已办理", "Done"),
     "no_order_actions": ("当前没有您可办理的操作", "Nothing you may do now"),

@@ -374,8 +374,24 @@ def test_a_pending_deadline_reads_as_pending_on_every_page(
     page and the department's page say so, in both languages."""
     from govflow.governance import rectification
 
-    view = rectification.extend_order(gov, order, "wang", "跨年割接", workdays=10)
+    wang = clients["wang"]
+    page = wang.get("/web/orders").text
+    bad = wang.post(
+        f"/web/orders/{order}/extend", data={"csrf": csrf(page), "workdays": "十", "reason": "跨年割接"}
+    )
+    assert bad.status_code == 400 and "十" in bad.text  # named in the message, in either language
+    # extended on the page by working days, into a year without calendar data: pending, not refused
+    r = wang.post(
+        f"/web/orders/{order}/extend", data={"csrf": csrf(page), "workdays": "10", "reason": "跨年割接"}
+    )
+    assert r.status_code == 200, r.text
+    view = rectification.show_order(gov, order, "wang")
     assert view.deadline is None and view.pending_workdays == 10
+    # and a pending order can be extended again by working days (a date cannot be checked yet)
+    r = wang.post(
+        f"/web/orders/{order}/extend", data={"csrf": csrf(r.text), "workdays": "5", "reason": "再延"}
+    )
+    assert r.status_code == 200 and rectification.show_order(gov, order, "wang").pending_workdays == 15
     card = order_card(clients["wang"].get("/web/orders?lang=zh").text, order)
     assert '<dd class="deadline pending">期限待定' in card
     assert "deadline pending" in order_card(clients["wang"].get("/web/orders?lang=en").text, order)
