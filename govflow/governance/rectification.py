@@ -182,6 +182,9 @@ def _record_change(
     moved_en = f"'{src.label('en')}' → '{dst.label('en')}'" if src is not dst else f"'{src.label('en')}'"
     zh = f"{actor.name} {change.verb[0]}：整改通知 {o.code} {moved_zh}" + (f"；{note}" if note else "")
     en = f"{actor.name}: {change.verb[1]} order {o.code}, {moved_en}" + (f"; {note}" if note else "")
+    if payload.get("explanation"):  # what the rules did with the request (a deadline moved to a working day)
+        zh, en = f"{zh}；{payload['explanation']}", f"{en}; {payload.get('explanation_en')}"
+        note = f"{note}；{payload['explanation']}" if note else str(payload["explanation"])
     clean = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in payload.items()}
     insert_steps(
         s,
@@ -345,8 +348,9 @@ def extend_order(
     workdays: int | None = None,
     expect_version: int | None = None,
 ) -> OrderView:
-    """The program office extends the deadline, to a later working day (``new_deadline``) or by ``workdays``
-    working days after the current deadline. The first deadline stays in ``original_deadline``; an overdue
+    """The program office extends the deadline, to a later day (``new_deadline``; a day off moves to the next
+    working day, 民法典 第二百零三条, and the step says so) or by ``workdays`` working days after the current
+    deadline. The first deadline stays in ``original_deadline``; an overdue
     order whose new deadline is today or later is open again.
 
     A year without calendar data (期限待定): ``workdays`` that reach into it leave the deadline pending
@@ -373,6 +377,19 @@ def extend_order(
             if pending is not None:
                 return pending
         target = new_deadline if new_deadline is not None else cal.add_workdays(o.deadline, workdays or 0)
+        payload: dict[str, Any] = {"previous_deadline": o.deadline, "deadline": target, "workdays": workdays}
+        if o.deadline is not None and not cal.is_workday(target):
+            # 民法典 第二百零三条: a period whose last day is a day off ends on the next working day
+            moved = cal.add_workdays(target, 1)
+            payload.update(
+                deadline=moved,
+                requested=target,
+                explanation=f"{target.isoformat()} 不是工作日，期限顺延至其后第一个工作日 {moved.isoformat()}"
+                f"（{CIVIL_CODE_203}）",
+                explanation_en=f"{target.isoformat()} is not a working day: the deadline moves to the next "
+                f"working day, {moved.isoformat()} ({CIVIL_CODE_203})",
+            )
+            target = moved
         _check_extension(cal, o, target)
         values: dict[str, Any] = {
             "deadline": target,
@@ -380,7 +397,6 @@ def extend_order(
         }
         if o.status == OrderStatus.OVERDUE.value and target >= today:
             values["status"] = OrderStatus.OPEN.value
-        payload = {"previous_deadline": o.deadline, "deadline": target, "workdays": workdays}
         return values, payload
 
     try:
@@ -434,6 +450,10 @@ def _pending_extension(
     return values, payload
 
 
+#: a period whose last day is a day off ends on the next working day
+CIVIL_CODE_203 = "《中华人民共和国民法典》第二百零三条"
+
+
 def _check_extension(cal: WorkCalendar, o: Any, target: date) -> None:
     if o.deadline is None:
         raise RuleRefused(
@@ -458,21 +478,6 @@ def _check_extension(cal: WorkCalendar, o: Any, target: date) -> None:
                     f"the new deadline {target.isoformat()} must be after the current deadline "
                     f"{o.deadline.isoformat()} of order {o.code}",
                     detail={"order": o.code, "deadline": o.deadline.isoformat(), "to": target.isoformat()},
-                )
-            ]
-        )
-    if not cal.is_workday(target):
-        nxt = cal.add_workdays(target, 1)
-        raise RuleRefused(
-            [
-                Reason(
-                    "DEADLINE_NOT_WORKDAY",
-                    CLAUSE,
-                    f"{target.isoformat()} 不是工作日（法定节假日或周末）；整改期限须为工作日，"
-                    f"其后第一个工作日为 {nxt.isoformat()}",
-                    f"{target.isoformat()} is not a working day; a deadline must be a working day, "
-                    f"the next one is {nxt.isoformat()}",
-                    detail={"to": target.isoformat(), "next_workday": nxt.isoformat()},
                 )
             ]
         )

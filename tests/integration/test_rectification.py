@@ -460,15 +460,15 @@ def test_extend_to_a_later_working_day_or_by_working_days(issued: App) -> None:
     with pytest.raises(RuleRefused) as exc:
         extend_order(day, ORDER, "wang", "x", new_deadline=date(2026, 10, 29))
     assert exc.value.reasons[0].code == "EXTENSION_NOT_LATER"
-    with pytest.raises(RuleRefused) as exc:
-        extend_order(day, ORDER, "wang", "x", new_deadline=date(2026, 11, 7))  # a Saturday
-    assert exc.value.reasons[0].code == "DEADLINE_NOT_WORKDAY"
-    assert exc.value.reasons[0].detail["next_workday"] == "2026-11-09"
     order = extend_order(day, ORDER, "wang", "需要协调公安厅", workdays=5)
     assert (order.deadline, order.original_deadline) == (date(2026, 11, 6), DEADLINE)
     order = extend_order(day, ORDER, "wang", "再协调一周", new_deadline=date(2026, 11, 13))
     assert (order.deadline, order.original_deadline, order.version) == (date(2026, 11, 13), DEADLINE, 3)
     assert order.steps[-1].payload["previous_deadline"] == "2026-11-06"
+    # a Saturday is no deadline: it moves to Monday (民法典 第二百零三条), and the step and trail say so
+    order = extend_order(day, ORDER, "wang", "周末割接", new_deadline=date(2026, 11, 14))
+    assert order.deadline == date(2026, 11, 16) and order.steps[-1].payload["requested"] == "2026-11-14"
+    assert "2026-11-14 不是工作日，期限顺延至其后第一个工作日 2026-11-16" in (order.steps[-1].note or "")
 
 
 def test_an_extended_overdue_order_is_open_again_and_watched_against_the_new_deadline(issued: App) -> None:

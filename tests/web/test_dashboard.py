@@ -237,12 +237,12 @@ def test_program_office_verifies_the_order_after_a_refused_extension(browser: Br
     }
     expect(card.locator("table.steps")).to_contain_text("提交整改材料")
     expect(card.locator("table.steps")).to_contain_text("附交付记录")
-    # the deadline is Thursday 2026-12-24; Saturday the 26th is no working day: refused, with the reason
-    card.locator(".act-extend input[name=to]").fill("2026-12-26")
+    # the deadline is Thursday 2026-12-24; a new deadline before it is refused, with the reason
+    card.locator(".act-extend input[name=to]").fill("2026-12-22")
     card.locator(".act-extend input[name=reason]").fill("部门申请延期至月底")
     card.locator(".act-extend button").click()
     wang.wait_for_load_state()
-    expect(wang.locator("#error")).to_contain_text("不是工作日")
+    expect(wang.locator("#error")).to_contain_text("须晚于")
     expect(wang.locator("#error")).to_contain_text("733号文 第十一条")
     expect(wang.locator(f"#order-{code} .deadline")).to_contain_text("2026-12-24")
     shot(wang, site, "30-program-office-orders-extension-refused")
