@@ -82,7 +82,7 @@ from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
-from govflow.models.db import unit_of_work
+from govflow.models.db import unit_of_work, without_jit
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase
 from govflow.states.policy import Policy
@@ -449,6 +449,7 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
     period = str(as_of.year)
     try:
         with unit_of_work(app.engine) as s:
+            without_jit(s)
             policy = active_policy(s)
             plan = _Plan(as_of, period, policy, app.clock())
             assessed = {

@@ -74,7 +74,7 @@ from govflow.governance.policy_service import active_policy
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
-from govflow.models.db import unit_of_work
+from govflow.models.db import unit_of_work, without_jit
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Agreement, Finding, Project
 from govflow.models.types import UTCDateTime
@@ -152,6 +152,7 @@ CURRENT = Table(
 def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> SweepResult:
     """Sweep the projects with ids in ``chunk`` (inclusive; None = all) as of ``as_of``, in one transaction."""
     with unit_of_work(app.engine) as s:
+        without_jit(s)
         sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
         policy = active_policy(s)
         s.execute(DropTable(CURRENT, if_exists=True))
