@@ -71,9 +71,9 @@ from govflow.governance.cut_assessment import (
     Assessment,
     CalendarGap,
     CutStatus,
-    assess_all,
     evidence_of,
     in_chunk,
+    iter_assessments,
     operating_ids,
 )
 from govflow.governance.outbox import enqueue_many
@@ -452,24 +452,34 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
             without_jit(s)
             policy = active_policy(s)
             plan = _Plan(as_of, period, policy, app.clock())
-            assessed = {
-                a.project_id: a for a in assess_all(s, operating_ids(chunk), as_of, app.calendar, policy)
-            }
             existing = _read_existing(s, chunk, period)
+            refreshed = {
+                int(row.project_id)
+                for row in existing
+                if CutStatus(row.status) not in (CutStatus.ACCEPTED, CutStatus.DECLINED)
+                and max(row.as_of, row.withdrawn_on or row.as_of) <= as_of
+            }
+            # streamed: only the assessments a row or a new recommendation needs are kept
+            projects = with_cause = 0
+            kept: dict[int, Assessment] = {}
+            for a in iter_assessments(s, operating_ids(chunk), as_of, app.calendar, policy, stream=True):
+                projects += 1
+                with_cause += a.tier is not None
+                if a.project_id in refreshed or a.tier is not None:
+                    kept[a.project_id] = a
             seen: set[int] = set()
             for row in existing:
-                seen.add(int(row.project_id))
-                status = CutStatus(row.status)
-                if status in (CutStatus.ACCEPTED, CutStatus.DECLINED):
-                    plan.counts["decided"] += 1
-                elif max(row.as_of, row.withdrawn_on or row.as_of) > as_of:
-                    plan.counts["newer"] += 1
+                pid = int(row.project_id)
+                seen.add(pid)
+                if pid not in refreshed:
+                    decided = CutStatus(row.status) in (CutStatus.ACCEPTED, CutStatus.DECLINED)
+                    plan.counts["decided" if decided else "newer"] += 1
                 else:
-                    _plan_existing(plan, row, assessed.get(int(row.project_id)))
-            for pid, a in assessed.items():
+                    _plan_existing(plan, row, kept.get(pid))
+            for pid, a in kept.items():
                 if pid not in seen and a.tier is not None:
                     _plan_new(plan, a)
-            notified = _execute(s, plan, assessed)
+            notified = _execute(s, plan, kept)
     except CalendarGap as exc:
         _calendar_alarm(app, as_of, exc)
         raise
@@ -477,8 +487,8 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
         as_of=as_of,
         period=period,
         policy_version=policy.version,
-        projects=len(assessed),
-        with_cause=sum(1 for a in assessed.values() if a.tier is not None),
+        projects=projects,
+        with_cause=with_cause,
         notified=notified,
         **{k: plan.counts[k] for k in _COUNTS},
     )

@@ -36,6 +36,8 @@ from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 ITEM, AGREEMENT, CATALOG = t(AgreementItem), t(Agreement), t(CatalogItem)
 EVIDENCE, PROJECT = t(DeliveryEvidence), t(Project)
 CONSUMER, PROVIDER = DEPT.alias("consumer"), DEPT.alias("provider")
+#: the stable order of a project's obligations: project, agreement, catalog, consumer, item
+OBLIGATION_ORDER = (PROJECT.c.id, AGREEMENT.c.code, CATALOG.c.code, CONSUMER.c.code, ITEM.c.id)
 #: a frequency code → its member, without ``Frequency(code)``'s lookup per row
 _FREQUENCIES = {f.value: f for f in Frequency}
 
@@ -91,20 +93,20 @@ def _frequency() -> ColumnElement[str]:
 def obligation_query(
     on: date,
     *where: ColumnElement[bool],
-    probe: bool = True,
+    last_day: ColumnElement[Any] | None = None,
     narrow: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> Select[Any]:
     """The :class:`ObligationRow` columns of the agreement items matching ``where``, judged on ``on``.
 
-    With ``probe=False`` the last delivery day is left NULL for a caller that aggregates the evidence anyway
-    (and fills it in with ``row._replace(last_day=…)``).
+    ``last_day``: the last delivery day, for a caller that aggregates the evidence anyway and joins the
+    aggregate to the query itself (default: the index probe, :func:`last_day_probe`).
 
     ``narrow``: a condition on the facts the evaluator reads (``due``, ``frequency``, ``last_day``, ``term_end``,
     ``phase``), for a caller that wants only the items that can be broken (the sweep). The facts are then read
     first, once per item (a materialized CTE: without it SQLite repeats the probe per reference), narrowed, and
     only the items left are joined to the names people read — a handful of a chunk's tens of thousands.
     """
-    day = (last_day_probe(on) if probe else null().cast(Date)).label("last_day")
+    day = (last_day_probe(on) if last_day is None else last_day).label("last_day")
     if narrow is None:
         return (
             select(
@@ -247,11 +249,7 @@ def rows_of(result: Iterable[Any]) -> Iterator[ObligationRow]:
         yield ObligationRow(*tuple(r)[:width])
 
 
-def read_obligations(
-    s: Session, on: date, *where: ColumnElement[bool], probe: bool = True
-) -> list[ObligationRow]:
+def read_obligations(s: Session, on: date, *where: ColumnElement[bool]) -> list[ObligationRow]:
     """The obligations matching ``where``, in a stable order (project, agreement, catalog, consumer, item)."""
-    q = obligation_query(on, *where, probe=probe).order_by(
-        PROJECT.c.id, AGREEMENT.c.code, CATALOG.c.code, CONSUMER.c.code, ITEM.c.id
-    )
+    q = obligation_query(on, *where).order_by(*OBLIGATION_ORDER)
     return list(rows_of(s.execute(q)))
