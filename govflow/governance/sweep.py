@@ -286,7 +286,10 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         PROJECT.c.phase.in_(_SWEPT),
         _in_chunk(PROJECT.c.id, chunk),
         or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
-        narrow=lambda f: _rule_of(as_of, f).is_not(None),
+        # IN rather than IS NOT NULL: the same rows, but PostgreSQL then expects few of them (an equality's
+        # selectivity instead of NOT NULL's) and joins the names by index; expecting thousands, it hashed whole
+        # tables and doubled the time of a 2,000-project chunk
+        narrow=lambda f: _rule_of(as_of, f).in_([r.value for r in _ITEM_RULES]),
     )
     # the rule computed once per broken item (without MATERIALIZED SQLite copies its CASE into every use)
     o = (
@@ -298,6 +301,16 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
     rule = i.rule
     missed = rule == Rule.MILESTONE_MISSED.value
     gap = max_gap_days_sql(i.frequency)
+    # the records of the last delivery day: one index probe per broken item, whatever the planner expects
+    records = (
+        select(EVIDENCE.c.records)
+        .where(
+            EVIDENCE.c.catalog_item_id == i.catalog_item_id,
+            EVIDENCE.c.consumer_id == i.consumer_id,
+            EVIDENCE.c.day == i.last_day,
+        )
+        .scalar_subquery()
+    )
     period = sql.iso(func.coalesce(i.last_day, i.due))
     evidence = sql.obj(
         project=i.project,
@@ -312,7 +325,7 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
                 else_=sql.obj(frequency=i.frequency, max_gap_days=gap),
             )
         ),
-        delivered=sql.obj(records=func.coalesce(EVIDENCE.c.records, 0), last_day=sql.iso(i.last_day)),
+        delivered=sql.obj(records=func.coalesce(records, 0), last_day=sql.iso(i.last_day)),
         since=sql.iso(case((missed, sql.plus_days(i.due, 1)), else_=sql.plus_days(i.last_day, gap + 1))),
         basis=case({r.value: sql.text(r.basis()) for r in _ITEM_RULES}, value=rule),
         as_of=sql.iso(literal(as_of, Date)),
@@ -328,15 +341,7 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
             evidence,
         )
         .select_from(o)
-        .outerjoin(
-            EVIDENCE,
-            and_(
-                EVIDENCE.c.catalog_item_id == i.catalog_item_id,
-                EVIDENCE.c.consumer_id == i.consumer_id,
-                EVIDENCE.c.day == i.last_day,
-            ),
-        )
-        # a WHERE keeps SQLite from reading the ON CONFLICT of the INSERT as part of the join
+        # a WHERE keeps SQLite from reading the ON CONFLICT of the INSERT as part of the SELECT
         .where(rule.is_not(None))
     )
 
