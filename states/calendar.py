@@ -23,7 +23,6 @@ from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
 import yaml
-from holidays.countries.china import China as ChinaHolidays
 
 from govflow.states.errors import CalendarDataMissing, UsageError
 
@@ -490,6 +489,9 @@ def statutory_days(year: int) -> list[tuple[date, str, str]]:
     """The days off that 《全国年节及纪念日放假办法》 itself fixes in ``year`` (元旦, 农历除夕 and 春节, 清明节,
     劳动节, 端午节, 中秋节, 国庆节) as ``(day, zh name, en name)``: the regulation and the lunar calendar, not the
     arrangement around them, which only the State Council notice gives and govflow never guesses."""
+    # imported here: only checking a year's data needs it, and it adds about 12 MiB to every process that loads it
+    from holidays.countries.china import China as ChinaHolidays
+
     zh = ChinaHolidays(years=year, observed=False, language="zh_CN")  # type: ignore[no-untyped-call]
     en = ChinaHolidays(years=year, observed=False, language="en_US")  # type: ignore[no-untyped-call]
     return [(d, name, en.get(d, name)) for d, name in sorted(zh.items()) if "调休" not in name]

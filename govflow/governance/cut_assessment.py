@@ -7,17 +7,18 @@ with a recommendation. The run itself is :mod:`govflow.governance.cut_run`; the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.governance.obligations import EVIDENCE, ObligationRow, read_obligations
+from govflow.governance.obligations import EVIDENCE, ITEM, OBLIGATION_ORDER, ObligationRow, obligation_query
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
@@ -301,11 +302,12 @@ def _read_projects(s: Session, ids: Select[Any]) -> list[Any]:
     return list(s.execute(q))
 
 
-def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, list[CutObligation]]:
-    """Every due agreement item of the projects (the evaluator's: in force, not NOT_DUE), with the year's
-    delivery figures. One aggregate over the projects' evidence gives each item's last day with records and
-    the year's figures (cheaper than an index probe per item, since the year's figures read the rows anyway)."""
-    rows = read_obligations(s, as_of, PROJECT.c.id.in_(ids), probe=False)
+def _obligations_query(ids: Select[Any], as_of: date) -> Select[Any]:
+    """The agreement items of the projects that can be in force on ``as_of`` — past their due date or delivered
+    (SQL narrows; the evaluator decides) — with the year's delivery figures, ordered by project.
+
+    One aggregate over the projects' evidence gives each item's last day with records and the year's figures
+    (cheaper than an index probe per item, since the year's figures read the rows anyway)."""
     start = date(as_of.year, 1, 1)
     delivered = (
         select(
@@ -317,17 +319,42 @@ def _read_obligations(s: Session, ids: Select[Any], as_of: date) -> dict[int, li
         )
         .where(EVIDENCE.c.project_id.in_(ids), EVIDENCE.c.day <= as_of, EVIDENCE.c.records > 0)
         .group_by(EVIDENCE.c.catalog_item_id, EVIDENCE.c.consumer_id)
+        .subquery("delivered")
     )
-    figures = {(int(r.catalog_item_id), int(r.consumer_id)): r for r in s.execute(delivered)}
-    out: dict[int, list[CutObligation]] = defaultdict(list)
-    for r in rows:
-        f = figures.get((r.catalog_item_id, r.consumer_id))
-        row = r if f is None else r._replace(last_day=f.last_day)
-        verdict = row.judge(as_of)
-        if verdict.in_force:
-            records, days = (int(f.records or 0), int(f.days or 0)) if f is not None else (0, 0)
-            out[r.project_id].append(CutObligation(row, verdict, records, days))
-    return out
+    d = delivered.c
+    return (
+        obligation_query(as_of, PROJECT.c.id.in_(ids), last_day=d.last_day)
+        .add_columns(func.coalesce(d.records, 0), func.coalesce(d.days, 0))
+        .outerjoin(
+            delivered, and_(d.catalog_item_id == ITEM.c.catalog_item_id, d.consumer_id == ITEM.c.consumer_id)
+        )
+        .where(or_(ITEM.c.due < as_of, d.last_day.is_not(None)))
+        .order_by(*OBLIGATION_ORDER)
+    )
+
+
+def _iter_obligations(
+    s: Session, ids: Select[Any], as_of: date, *, stream: bool
+) -> Iterator[tuple[int, list[CutObligation]]]:
+    """(project id, its due agreement items as the evaluator judged them), project by project. ``stream``
+    (inside a write transaction only: a PostgreSQL server-side cursor needs one): the rows are fetched a batch
+    at a time, so a chunk's tens of thousands of items are never held at once."""
+    width = len(ObligationRow._fields)
+    q = _obligations_query(ids, as_of)
+    result = s.execute(q.execution_options(yield_per=_STREAM_ROWS) if stream else q)
+    for pid, rows in groupby(result, key=lambda r: int(r.project_id)):
+        due: list[CutObligation] = []
+        for r in rows:
+            values = tuple(r)
+            row = ObligationRow(*values[:width])
+            verdict = row.judge(as_of)
+            if verdict.in_force:
+                due.append(CutObligation(row, verdict, int(values[width]), int(values[width + 1])))
+        yield pid, due
+
+
+#: rows fetched at a time when streaming a chunk's obligations
+_STREAM_ROWS = 2000
 
 
 def overdue_condition(as_of: date) -> Any:
@@ -375,19 +402,31 @@ def _read_orders(
     return out, gaps
 
 
+def iter_assessments(
+    s: Session, ids: Select[Any], as_of: date, cal: WorkCalendar, policy: Policy, *, stream: bool = False
+) -> Iterator[Assessment]:
+    """Assess the projects whose ids ``ids`` selects, in id order, one at a time: three reads for all of them
+    (a caller keeps only the assessments it needs; ``stream``: see :func:`_iter_obligations`)."""
+    projects = _read_projects(s, ids)
+    orders, gaps = _read_orders(s, ids, as_of, cal)
+    obligations = _iter_obligations(s, ids, as_of, stream=stream)
+    pending = next(obligations, None)
+    for p in projects:
+        pid = int(p.id)
+        while pending is not None and pending[0] < pid:  # pragma: no cover - both read the same ids
+            pending = next(obligations, None)
+        mine: list[CutObligation] = []
+        if pending is not None and pending[0] == pid:
+            mine = pending[1]
+            pending = next(obligations, None)
+        yield replace(assess(p, mine, orders.get(pid, []), policy), calendar_gap=gaps.get(pid))
+
+
 def assess_all(
     s: Session, ids: Select[Any], as_of: date, cal: WorkCalendar, policy: Policy
 ) -> list[Assessment]:
-    """Assess the projects whose ids ``ids`` selects: four reads for all of them."""
-    projects = _read_projects(s, ids)
-    obligations = _read_obligations(s, ids, as_of)
-    orders, gaps = _read_orders(s, ids, as_of, cal)
-    return [
-        replace(
-            assess(p, obligations[int(p.id)], orders[int(p.id)], policy), calendar_gap=gaps.get(int(p.id))
-        )
-        for p in projects
-    ]
+    """Every assessment of :func:`iter_assessments`."""
+    return list(iter_assessments(s, ids, as_of, cal, policy))
 
 
 def preview_evidence(app: App, code: str, as_of: date) -> dict[str, Any]:

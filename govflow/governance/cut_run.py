@@ -78,10 +78,11 @@ from govflow.governance.cut_assessment import (
     PROJECT,
     SYSTEM_ACTOR,
     Assessment,
+    CalendarGap,
     CutStatus,
-    assess_all,
     evidence_of,
     in_chunk,
+    iter_assessments,
     operating_ids,
 )
 from govflow.governance.outbox import calendar_alarm, enqueue_many
@@ -90,7 +91,7 @@ from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
-from govflow.models.db import unit_of_work
+from govflow.models.db import unit_of_work, without_jit
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase
 from govflow.states.policy import Policy
@@ -435,31 +436,43 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
     """
     period = str(as_of.year)
     with unit_of_work(app.engine) as s:
+        without_jit(s)
         policy = active_policy(s)
         plan = _Plan(as_of, period, policy, app.clock())
-        assessed, gaps = {}, {}
-        for a in assess_all(s, operating_ids(chunk), as_of, app.calendar, policy):
-            if a.calendar_gap is None:
-                assessed[a.project_id] = a
-            else:
-                gaps[a.project_id] = a.calendar_gap
         existing = _read_existing(s, chunk, period)
+        refreshed = {
+            int(row.project_id)
+            for row in existing
+            if CutStatus(row.status) not in (CutStatus.ACCEPTED, CutStatus.DECLINED)
+            and max(row.as_of, row.withdrawn_on or row.as_of) <= as_of
+        }
+        # streamed: only the assessments a row or a new recommendation needs are kept
+        projects = with_cause = 0
+        kept: dict[int, Assessment] = {}
+        gaps: dict[int, CalendarGap] = {}
+        for a in iter_assessments(s, operating_ids(chunk), as_of, app.calendar, policy, stream=True):
+            if a.calendar_gap is not None:  # left alone this run (期限待定 of the calendar)
+                gaps[a.project_id] = a.calendar_gap
+                continue
+            projects += 1
+            with_cause += a.tier is not None
+            if a.project_id in refreshed or a.tier is not None:
+                kept[a.project_id] = a
         seen: set[int] = set(gaps)
         for row in existing:
-            if int(row.project_id) in gaps:
+            pid = int(row.project_id)
+            if pid in gaps:
                 continue
-            seen.add(int(row.project_id))
-            status = CutStatus(row.status)
-            if status in (CutStatus.ACCEPTED, CutStatus.DECLINED):
-                plan.counts["decided"] += 1
-            elif max(row.as_of, row.withdrawn_on or row.as_of) > as_of:
-                plan.counts["newer"] += 1
+            seen.add(pid)
+            if pid not in refreshed:
+                decided = CutStatus(row.status) in (CutStatus.ACCEPTED, CutStatus.DECLINED)
+                plan.counts["decided" if decided else "newer"] += 1
             else:
-                _plan_existing(plan, row, assessed.get(int(row.project_id)))
-        for pid, a in assessed.items():
+                _plan_existing(plan, row, kept.get(pid))
+        for pid, a in kept.items():
             if pid not in seen and a.tier is not None:
                 _plan_new(plan, a)
-        notified = _execute(s, plan, assessed)
+        notified = _execute(s, plan, kept)
         for _, gap in sorted({g.year: g for g in gaps.values()}.items()):
             calendar_alarm(
                 s,
@@ -473,8 +486,8 @@ def run_cuts(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Cut
         as_of=as_of,
         period=period,
         policy_version=policy.version,
-        projects=len(assessed),
-        with_cause=sum(1 for a in assessed.values() if a.tier is not None),
+        projects=projects,
+        with_cause=with_cause,
         notified=notified,
         pending_calendar=len(gaps),
         **{k: plan.counts[k] for k in _COUNTS},

@@ -17,12 +17,13 @@ notice to the lead department to adjust the authorization (第八条), sent once
 
 Set-based, in one transaction per chunk of projects, with no statement per agreement item or finding:
 
-1. one ``SELECT`` reads the candidate obligations of the chunk with their last delivery day
-   (:mod:`govflow.governance.obligations`, an index probe per item), narrowed in SQL to the items that can be
-   broken; each is judged by the one evaluator (:func:`govflow.states.obligations.evaluate` and
-   :func:`~govflow.states.obligations.finding_rules`), and the broken ones — key, rule, period, clause and the
-   evidence — go into a temporary table (:data:`CURRENT`) in one batched ``INSERT``; so do the expired
-   agreements (:func:`~govflow.states.obligations.agreement_expired`);
+1. one ``INSERT … SELECT`` reads the obligations of the chunk with their last delivery day
+   (:mod:`govflow.governance.obligations`, an index probe per item), judges them with the evaluator's rules in
+   SQL (:func:`~govflow.governance.obligations.delivery_status_sql` and
+   :func:`~govflow.governance.obligations.finding_rule_sql`, proved equal to
+   :func:`govflow.states.obligations.evaluate` and :func:`~govflow.states.obligations.finding_rules`), and puts
+   the broken ones — key, rule, period, clause and the evidence — into a temporary table (:data:`CURRENT`); the
+   expired agreements (:func:`~govflow.states.obligations.agreement_expired`) follow in one batched ``INSERT``;
 2. one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` opens the findings whose key is new;
 3. one ``UPDATE`` closes the open findings whose key is no longer current;
 4. one ``INSERT … SELECT`` writes the outbox message of each new finding;
@@ -67,14 +68,21 @@ from sqlalchemy.schema import CreateTable, DropTable
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from govflow.governance.obligations import EVIDENCE, ITEM, ObligationRow, obligation_query, rows_of
+from govflow.governance.obligations import (
+    EVIDENCE,
+    ITEM,
+    delivery_status_sql,
+    finding_rule_sql,
+    max_gap_days_sql,
+    obligation_query,
+)
 from govflow.governance.orders import close_orders_of_findings
 from govflow.governance.outbox import OUTBOX, enqueue_many
 from govflow.governance.policy_service import active_policy
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
 from govflow.models import audit
-from govflow.models.db import unit_of_work
+from govflow.models.db import unit_of_work, without_jit
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Agreement, Finding, Project
 from govflow.models.types import UTCDateTime
@@ -91,10 +99,10 @@ from govflow.states.findings import (
     FindingStatus,
     Rule,
 )
-from govflow.states.obligations import ObligationVerdict, agreement_expired, finding_rules
+from govflow.states.obligations import agreement_expired
 from govflow.states.permissions import Role
 from govflow.states.phases import SWEPT_PHASES, Phase
-from govflow.states.sharing import FREQUENCY_DAYS, AgreementForm
+from govflow.states.sharing import AgreementForm
 
 FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
 
@@ -152,6 +160,7 @@ CURRENT = Table(
 def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> SweepResult:
     """Sweep the projects with ids in ``chunk`` (inclusive; None = all) as of ``as_of``, in one transaction."""
     with unit_of_work(app.engine) as s:
+        without_jit(s)
         sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
         policy = active_policy(s)
         s.execute(DropTable(CURRENT, if_exists=True))
@@ -191,7 +200,7 @@ class _Sql:
     """The few expressions SQLite and PostgreSQL spell differently, for one run's ``as_of``.
 
     Dates: SQLite stores them as ISO text, PostgreSQL as ``date``. JSON: ``json_object`` vs
-    ``json_build_object``.
+    ``json_build_object``; SQLite's ``json()`` keeps a ``CASE`` of two objects an object instead of a string.
     """
 
     pg: bool
@@ -204,11 +213,28 @@ class _Sql:
     def iso(self, d: Any) -> ColumnElement[str]:
         return type_coerce(func.to_char(d, "YYYY-MM-DD") if self.pg else d, String)
 
+    def plus_days(self, d: Any, n: Any) -> Any:
+        if self.pg:
+            return d + n
+        return func.date(d, self.text("+") + cast(n, String) + self.text(" days"))
+
     def obj(self, **pairs: Any) -> ColumnElement[Any]:
         args: list[Any] = []
         for k, v in pairs.items():
             args += [self.text(k), v]
         return (func.json_build_object if self.pg else func.json_object)(*args)
+
+    def as_json(self, expr: Any) -> Any:
+        """SQLite's ``json()`` keeps a ``CASE`` of two objects an object instead of a string."""
+        return expr if self.pg else func.json(expr)
+
+    def key(self, *parts: Any) -> ColumnElement[str]:
+        """The parts joined by ``/``."""
+        out: Any = None
+        for part in parts:
+            piece = self.text(part) if isinstance(part, str) else type_coerce(part, String)
+            out = piece if out is None else out + self.text("/") + piece
+        return type_coerce(out, String)
 
 
 def _in_chunk(column: ColumnElement[int], chunk: tuple[int, int] | None) -> ColumnElement[bool]:
@@ -222,97 +248,102 @@ def _insert(s: Session, table: Table) -> Any:
 
 
 def _compute_current(s: Session, sql: _Sql, chunk: tuple[int, int] | None) -> None:
-    """Fill :data:`CURRENT` with every broken obligation of the chunk, as the evaluator judges it."""
-    rows = [*_item_findings(s, sql.as_of, chunk), *_expired_findings(s, sql.as_of, chunk)]
+    """Fill :data:`CURRENT` with every broken obligation of the chunk, as the evaluator judges it: the item
+    findings in one ``INSERT … SELECT`` (:func:`_item_findings`), the expired agreements through Python."""
+    # two agreement items may promise the same item to the same consumer: one finding
+    cols = ["key", "project_id", "rule", "subject", "period", "clause", "evidence"]
+    s.execute(
+        _insert(s, CURRENT)
+        .from_select(cols, _item_findings(sql, chunk))
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    rows = _expired_findings(s, sql.as_of, chunk)
     if rows:
-        # two agreement items may promise the same item to the same consumer: one finding
         s.execute(_insert(s, CURRENT).on_conflict_do_nothing(index_elements=["key"]), rows)
 
 
-def _candidates(as_of: date, chunk: tuple[int, int] | None) -> Select[Any]:
-    """The obligations of swept projects that can be broken on ``as_of``, with the records of their last
-    delivery day. SQL only narrows the rows, from the same table of frequencies the evaluator uses (never
-    delivered and past due; in operation, last delivered longer ago than the frequency allows); the verdict is
-    the evaluator's."""
-    items = (
-        obligation_query(
-            as_of,
-            PROJECT.c.phase.in_(_SWEPT),
-            _in_chunk(PROJECT.c.id, chunk),
-            or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
-        )
-        # computed once per item, then filtered (without it SQLite repeats the probe per reference)
-        .cte("swept_items")
+#: the rules an agreement item is found under (the agreement's own AGREEMENT_EXPIRED is per agreement)
+_ITEM_RULES = (Rule.MILESTONE_MISSED, Rule.DELIVERY_STALE)
+
+
+def _rule_of(as_of: date, i: Any) -> ColumnElement[str]:
+    """The evaluator's verdict on an obligation's columns ``i``, in SQL: the rule of its item finding, or NULL."""
+    return finding_rule_sql(delivery_status_sql(as_of, i.due, i.frequency, i.last_day), i.phase)
+
+
+def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
+    """Rows of :data:`CURRENT` for the item findings (MILESTONE_MISSED, DELIVERY_STALE) of the chunk.
+
+    The obligations of swept projects that can be broken on ``as_of`` (past due, or in operation) are judged in
+    SQL by :func:`~govflow.governance.obligations.delivery_status_sql` and
+    :func:`~govflow.governance.obligations.finding_rule_sql` — the evaluator's rules, proved equal to it in
+    ``tests/integration/test_obligations.py`` — and only the broken ones are joined to their names and the
+    records of their last delivery day; each row's evidence is what ``ObligationVerdict`` says of it (the
+    period, ``since``, the expected due date or frequency)."""
+    as_of = sql.as_of
+    broken = obligation_query(
+        as_of,
+        PROJECT.c.phase.in_(_SWEPT),
+        _in_chunk(PROJECT.c.id, chunk),
+        or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
+        # IN rather than IS NOT NULL: the same rows, but PostgreSQL then expects few of them (an equality's
+        # selectivity instead of NOT NULL's) and joins the names by index; expecting thousands, it hashed whole
+        # tables and doubled the time of a 2,000-project chunk
+        narrow=lambda f: _rule_of(as_of, f).in_([r.value for r in _ITEM_RULES]),
+    )
+    # the rule computed once per broken item (without MATERIALIZED SQLite copies its CASE into every use)
+    o = (
+        broken.add_columns(_rule_of(as_of, broken.selected_columns).label("rule"))
+        .cte("broken")
         .prefix_with("MATERIALIZED")
     )
-    i = items.c
-    cutoff = case(
-        {f.value: literal(as_of - timedelta(days=d), Date) for f, d in FREQUENCY_DAYS.items()},
-        value=i.frequency,
-        else_=None,
+    i = o.c
+    rule = i.rule
+    missed = rule == Rule.MILESTONE_MISSED.value
+    gap = max_gap_days_sql(i.frequency)
+    # the records of the last delivery day: one index probe per broken item, whatever the planner expects
+    records = (
+        select(EVIDENCE.c.records)
+        .where(
+            EVIDENCE.c.catalog_item_id == i.catalog_item_id,
+            EVIDENCE.c.consumer_id == i.consumer_id,
+            EVIDENCE.c.day == i.last_day,
+        )
+        .scalar_subquery()
+    )
+    period = sql.iso(func.coalesce(i.last_day, i.due))
+    evidence = sql.obj(
+        project=i.project,
+        agreement=i.agreement,
+        catalog=i.catalog,
+        catalog_name=i.catalog_name,
+        consumer=i.consumer,
+        consumer_name=i.consumer_name,
+        expected=sql.as_json(
+            case(
+                (missed, sql.obj(due=sql.iso(i.due))),
+                else_=sql.obj(frequency=i.frequency, max_gap_days=gap),
+            )
+        ),
+        delivered=sql.obj(records=func.coalesce(records, 0), last_day=sql.iso(i.last_day)),
+        since=sql.iso(case((missed, sql.plus_days(i.due, 1)), else_=sql.plus_days(i.last_day, gap + 1))),
+        basis=case({r.value: sql.text(r.basis()) for r in _ITEM_RULES}, value=rule),
+        as_of=sql.iso(literal(as_of, Date)),
     )
     return (
-        select(items, func.coalesce(EVIDENCE.c.records, 0).label("records"))
-        .outerjoin(
-            EVIDENCE,
-            and_(
-                EVIDENCE.c.catalog_item_id == i.catalog_item_id,
-                EVIDENCE.c.consumer_id == i.consumer_id,
-                EVIDENCE.c.day == i.last_day,
-            ),
+        select(
+            sql.key(i.project, rule, i.agreement, i.catalog, i.consumer, period),
+            i.project_id,
+            rule,
+            sql.key(i.agreement, i.catalog, i.consumer),
+            period,
+            case({r.value: sql.text(r.clause) for r in _ITEM_RULES}, value=rule),
+            evidence,
         )
-        .where(
-            or_(
-                and_(i.due < as_of, i.last_day.is_(None)),
-                and_(i.phase == Phase.OPERATION.value, i.last_day < cutoff),
-            )
-        )
+        .select_from(o)
+        # a WHERE keeps SQLite from reading the ON CONFLICT of the INSERT as part of the SELECT
+        .where(rule.is_not(None))
     )
-
-
-def _item_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:
-    """Rows of :data:`CURRENT` for the item findings (MILESTONE_MISSED, DELIVERY_STALE) of the chunk."""
-    result = list(s.execute(_candidates(as_of, chunk)))
-    out: list[dict[str, Any]] = []
-    for row, records in zip(rows_of(result), (int(r.records) for r in result), strict=True):
-        verdict = row.judge(as_of)
-        for rule in finding_rules(verdict, Phase(row.phase)):
-            out.append(_item_finding(row, verdict, rule, records))
-    return out
-
-
-def _iso(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
-
-
-def _item_finding(row: ObligationRow, v: ObligationVerdict, rule: Rule, records: int) -> dict[str, Any]:
-    missed = rule is Rule.MILESTONE_MISSED
-    period = _iso(v.last_delivery or v.due)
-    subject = f"{row.agreement}/{row.catalog}/{row.consumer}"
-    expected: dict[str, Any] = (
-        {"due": _iso(v.due)} if missed else {"frequency": v.frequency.value, "max_gap_days": v.max_gap_days}
-    )
-    return {
-        "key": f"{row.project}/{rule.value}/{subject}/{period}",
-        "project_id": row.project_id,
-        "rule": rule.value,
-        "subject": subject,
-        "period": period,
-        "clause": rule.clause,
-        "evidence": {
-            "project": row.project,
-            "agreement": row.agreement,
-            "catalog": row.catalog,
-            "catalog_name": row.catalog_name,
-            "consumer": row.consumer,
-            "consumer_name": row.consumer_name,
-            "expected": expected,
-            "delivered": {"records": records, "last_day": _iso(v.last_delivery)},
-            "since": _iso(v.since),
-            "basis": rule.basis(),
-            "as_of": v.on.isoformat(),
-        },
-    }
 
 
 def _expired_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from govflow.models import audit, calendars
 from govflow.models.audit import AuditRecord
-from govflow.models.db import make_engine, unit_of_work
+from govflow.models.db import make_engine, require_schema, unit_of_work
 from govflow.models.facts import DEPT, related_departments, t
 from govflow.models.tables import (
     AppUser,
@@ -50,10 +50,8 @@ class App:
     def ready(self) -> App:
         """This app, once its database is known to be at the installed schema (``NotInitialised`` otherwise:
         exit 2 telling the operator to run ``govflow init``). Entry points call it before any use case."""
-        from govflow.models import migrate
-
         try:
-            migrate.require_current(self.engine)
+            require_schema(self.engine)
         except Exception:
             self.engine.dispose()  # nobody will use this app: return the connection the check took
             raise

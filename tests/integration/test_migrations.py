@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from govflow.models.db import make_engine
-from govflow.models.migrate import current, downgrade, head, make_config, pending, upgrade
+from govflow.models.db import SCHEMA_HEAD, make_engine, require_schema
+from govflow.models.migrate import NotInitialised, current, downgrade, head, make_config, pending, upgrade
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_TABLES = set(SQLModel.metadata.tables)
@@ -70,6 +70,21 @@ def test_every_revision_steps_down_and_up_again(empty_engine: Engine) -> None:
         assert current(empty_engine) == script.down_revision
         upgrade(empty_engine, script.revision)
         assert current(empty_engine) == script.revision
+
+
+def test_the_schema_check_names_the_newest_migration() -> None:
+    """``models.db`` recognises a database at the head without loading Alembic; a new migration moves it."""
+    assert head() == SCHEMA_HEAD
+
+
+def test_the_schema_check_without_alembic_accepts_the_head_only(empty_engine: Engine) -> None:
+    with pytest.raises(NotInitialised):
+        require_schema(empty_engine)
+    upgrade(empty_engine, "0006")
+    with pytest.raises(NotInitialised):
+        require_schema(empty_engine)
+    upgrade(empty_engine)
+    require_schema(empty_engine)
 
 
 def test_current_head_and_pending(empty_engine: Engine) -> None:

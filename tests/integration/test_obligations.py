@@ -1,7 +1,10 @@
 """One table of obligation cases through every surface that judges sharing obligations, on SQLite and PostgreSQL:
 the acceptance guard (fired for real), the sweep's findings, the cut run's stored evidence (obligation status and
 coverage), the dashboard (the project's obligations and the providing department's coverage), the cut report and
-the API — each must say what :func:`govflow.states.obligations.evaluate` says.
+the API — each must say what :func:`govflow.states.obligations.evaluate` says. The evaluator's rules in SQL
+(:func:`govflow.governance.obligations.delivery_status_sql` and ``finding_rule_sql``, with which the sweep
+judges a whole chunk in one statement) must say it too, for every case on days around each of its boundaries and
+for a project in every phase.
 
 Data: the demo portfolio reduced to one agreement item — ZJ-2026-005's A-001 / C-002 to 浙江省发展和改革委员会
 (provided by 浙江省人力资源和社会保障厅) — whose due date, frequency, term and deliveries each case sets. An
@@ -19,13 +22,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, String, delete, insert, literal, select, update
 
 from govflow.access import auth
 from govflow.api import ApiSettings, create_app
 from govflow.demo import run_demo
 from govflow.governance import cuts
 from govflow.governance.cuts import run_cuts
+from govflow.governance.obligations import delivery_status_sql, finding_rule_sql, obligation_query
 from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
@@ -188,6 +192,36 @@ def test_every_surface_gives_the_evaluators_verdict_and_coverage(app: App, case:
     for body in (listed.json(), report.json()):
         [api] = [c for c in (body["items"] if isinstance(body, dict) else body) if c["project"] == P5]
         _assert_evidence(api["evidence"], v, cover)
+
+
+#: days around every boundary of the cases: their due dates, deliveries (and the frequencies after them), terms
+JUDGED_ON = sorted(
+    {
+        *(date(2026, 6, 29), date(2026, 6, 30), date(2026, 7, 1), date(2026, 12, 31), date(2027, 1, 1)),
+        *(date(2026, 10, m) for m in (19, 20, 21, 25, 26, 31)),
+        *(date(2026, 11, d) for d in (1, 2, 8, 9, 10, 17, 18, 19, 20, 21, 24, 25, 26, 27, 28)),
+        *(date(2026, 12, d) for d in (1, 2, 25, 26, 27)),
+    }
+)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_evaluators_rules_in_sql_give_its_verdicts(app: App, case: Case) -> None:
+    """What the sweep's one statement decides for an item equals what the evaluator decides: the delivery status
+    on each day of :data:`JUDGED_ON`, and the finding rule for a project in each phase (swept or not)."""
+    _set_up(app, case)
+    phases = list(Phase)
+    for on in JUDGED_ON:
+        o = obligation_query(on, PR.c.code == P5).subquery()
+        status = delivery_status_sql(on, o.c.due, o.c.frequency, o.c.last_day)
+        rules = [finding_rule_sql(status, literal(p.value, String)) for p in phases]
+        with unit_of_work(app.engine, write=False) as s:
+            [(sql_status, *sql_rules)] = s.execute(select(status, *rules)).all()
+        last = last_delivery(case.deliveries, on)
+        v = evaluate(Obligation(case.due, case.frequency, last, case.term_end), on)
+        assert sql_status == v.delivery.value, (case.name, on)
+        expected = [next((r.value for r in finding_rules(v, p)), None) for p in phases]
+        assert sql_rules == expected, (case.name, on)
 
 
 def _assert_evidence(ev: dict[str, object], v: ObligationVerdict, cover: Coverage) -> None:
