@@ -30,7 +30,6 @@ from govflow.models.db import unit_of_work
 from govflow.models.tables import Project
 from govflow.states.errors import PermissionDenied, UsageError
 from govflow.states.phases import Event, Phase
-from govflow.states.vocabulary import deadline_label
 
 DEMO_FILE = "demo-portfolio.yaml"
 
@@ -134,9 +133,8 @@ def run_demo(app: App, say: Callable[[str, str], None], today: date | None = Non
                 say(f"    项目退回「{res.to_phase.zh}」", f"    the project returned to '{res.to_phase.en}'")
         if res.order and res.deadline is not None:
             say(
-                f"    已下达整改通知 {res.order}，整改期限 {deadline_label(res.deadline)}（20 个工作日，第十一条）",
-                f"    rectification order {res.order}, deadline {deadline_label(res.deadline, 'en')} "
-                "(20 working days, 第十一条)",
+                f"    已下达整改通知 {res.order}，整改期限 {res.deadline}（20 个工作日，第十一条）",
+                f"    rectification order {res.order}, deadline {res.deadline} (20 working days, 第十一条)",
             )
         elif res.order:
             year = next(y for y in itertools.count(day.year) if y not in app.calendar.years)

@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
@@ -68,31 +68,40 @@ def _problems(years: dict[int, YearData]) -> list[str]:
     return problems
 
 
+@use_case
 def import_calendar(app: App, path: Path, actor_name: str | None) -> list[KnownYear]:
-    """Import the calendar file at ``path`` (see :func:`import_calendar_text`)."""
-    return import_calendar_text(app, path.name, load_calendar_file(path), actor_name, shown=path)
+    """Import the calendar file at ``path`` (see :func:`_store`)."""
+    _may_import(app, actor_name)
+    return _store(app, load_calendar_file(path), actor_name, shown=path)
 
 
+@use_case
 def import_calendar_upload(app: App, name: str, content: bytes, actor_name: str | None) -> list[KnownYear]:
     """Import an uploaded calendar document (the admin page): ``name`` is the uploaded file's name."""
+    _may_import(app, actor_name)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"日历文件 {name} 不是 UTF-8 文本：{exc}", f"calendar file {name} is not UTF-8 text: {exc}"
         ) from exc
-    return import_calendar_text(app, name, parse_calendar(text, name), actor_name, shown=name)
+    return _store(app, parse_calendar(text, name), actor_name, shown=name)
 
 
-@use_case
-def import_calendar_text(
-    app: App, name: str, years: dict[int, YearData], actor_name: str | None, *, shown: Path | str
+def _may_import(app: App, actor_name: str | None) -> None:
+    """The permission first (a denial is audited), before a file the actor may not import is read at all."""
+    with unit_of_work(app.engine, write=False) as s:
+        authorize(app, s, get_actor(s, actor_name), "calendar.admin")
+
+
+def _store(
+    app: App, years: dict[int, YearData], actor_name: str | None, *, shown: Path | str
 ) -> list[KnownYear]:
-    """Validate every year of a parsed calendar document and store them all, or none: each statutory day of
-    《全国年节及纪念日放假办法》 inside a holiday period, make-up workdays only on weekends, no date twice, nothing
-    outside its year, and the notice named as the source. A year imported again is replaced (the trail keeps
-    both)."""
-    path = shown
+    """Validate every year of a parsed calendar document (``shown`` names it in messages) and store them all, or
+    none: each statutory day of 《全国年节及纪念日放假办法》 inside a holiday period, make-up workdays only on
+    weekends, no date twice, nothing outside its year, and the notice named as the source. A year imported again
+    is replaced (the trail keeps both)."""
+    path, name = shown, PurePath(shown).name
     if not years:
         raise UsageError(f"日历文件 {path} 没有任何年份", f"calendar file {path} holds no year")
     problems = _problems(years)

@@ -281,11 +281,14 @@ def test_an_uploaded_file_is_checked_and_imported_like_the_command(admin_db: str
     from govflow.governance.calendar_years import import_calendar_upload
     from govflow.models.facts import t
     from govflow.models.tables import AuditEvent
-    from govflow.states.errors import UsageError
+    from govflow.states.errors import PermissionDenied, UsageError
 
     app = _app(admin_db)
     try:
         bad = _document(tmp_path, lambda y: y.update(holidays=[d for d in y["holidays"] if d.month != 2]))
+        # the permission comes first: a program office user learns nothing about the file it may not import
+        with pytest.raises(PermissionDenied):
+            import_calendar_upload(app, "2027.json", bad.read_bytes(), "clerk9")
         with pytest.raises(UsageError, match="缺少春节"):
             import_calendar_upload(app, "2027.json", bad.read_bytes(), "root")
         with pytest.raises(UsageError, match="UTF-8"):
