@@ -62,6 +62,7 @@ from govflow.governance.orders import (
     try_date,
 )
 from govflow.governance.outbox import enqueue_many
+from govflow.governance.ownership import open_owners
 from govflow.governance.policy_service import active_policy
 from govflow.governance.runs import system_record
 from govflow.lifecycle.services import App
@@ -71,7 +72,7 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing
-from govflow.states.findings import FindingStatus, describe_finding
+from govflow.states.findings import FindingStatus, Rule, describe_finding
 from govflow.states.permissions import Role
 from govflow.states.policy import Policy
 from govflow.states.vocabulary import pending_note
@@ -254,6 +255,7 @@ def _issue_orders(run: _Run) -> tuple[list[str], int]:
             FINDING.c.id,
             FINDING.c.key,
             FINDING.c.rule,
+            FINDING.c.subject,
             FINDING.c.clause,
             FINDING.c.period,
             FINDING.c.evidence,
@@ -275,7 +277,7 @@ def _issue_orders(run: _Run) -> tuple[list[str], int]:
         )
         .order_by(PROJECT.c.code, FINDING.c.key)
     )
-    findings = run.s.execute(q).all()
+    findings = _covered_by_open_orders(run, run.s.execute(q).all())
     if not findings:
         return [], 0
     workdays = run.policy.rectification.workdays
@@ -380,6 +382,33 @@ def _issue_orders(run: _Run) -> tuple[list[str], int]:
     audit.append(run.s, records)
     enqueue_many(run.s, messages)
     return [str(r["code"]) for r in rows], len(rows) if deadline is None else 0
+
+
+def _covered_by_open_orders(run: _Run, findings: Sequence[Any]) -> list[Any]:
+    """One order per obligation (:mod:`govflow.governance.ownership`): a finding whose agreement item × consumer
+    an open order already answers for (a failed acceptance's, or an earlier finding's) gets no order of its own;
+    a ``covers`` step on the owning order records it, once. Returns the findings that need an order."""
+    owners = open_owners(run.s, (int(f.project_id) for f in findings))
+    out, steps = [], []
+    for f in findings:
+        owner = owners.get((int(f.project_id), str(f.subject)))
+        if owner is None or f.rule == Rule.AGREEMENT_EXPIRED.value:
+            out.append(f)
+            continue
+        steps.append(
+            {
+                "key": f"{owner.code}/covers/finding-{f.id}",  # not the key: it names the item
+                "order_id": owner.id,
+                "kind": "covers",
+                "on": run.as_of,
+                "at": run.now,
+                "actor": DEADLINES_ACTOR,
+                "note": f"巡查发现的问题 {f.key} 由本整改通知一并整改（一项共享义务只下达一份整改通知，{CLAUSE}）",
+                "payload": {"finding": f.key},
+            }
+        )
+    insert_steps(run.s, steps)
+    return out
 
 
 @dataclass(frozen=True)

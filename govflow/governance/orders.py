@@ -58,6 +58,7 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     "extend": ("延长整改期限", "deadline extended"),
     "dated": ("确定整改期限", "deadline set"),
     "close": ("随问题消除关闭", "closed with its finding"),
+    "covers": ("一并整改巡查发现的问题", "also answers a sweep finding"),
 }
 
 #: ``rectification_order.closed_reason``

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from govflow.governance.outbox import calendar_alarm, enqueue
+from govflow.governance.ownership import open_owners, reason_subject
 from govflow.lifecycle.core import (
     FUTURE_TOLERANCE,
     PROJECT,
@@ -292,6 +293,7 @@ def _open_acceptance_order(
             facts, GuardContext(Event.PASS_ACCEPTANCE, Phase.ACCEPTANCE_REVIEW, on)
         ).reasons
     ]
+    reasons = _mark_covered(s, int(p["id"]), reasons)
     if reason:
         reasons.append(
             {
@@ -351,6 +353,30 @@ def _open_acceptance_order(
         )
     )
     return code, deadline, pending
+
+
+def _mark_covered(s: Session, pid: int, reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One order per obligation (:mod:`govflow.governance.ownership`): a reason about an agreement item × consumer
+    that an open order already answers for stays in the new order as told, marked ``covered_by`` that order, whose
+    deadline stands (a failed acceptance never resets the clock of an order already running)."""
+    owners = open_owners(s, [pid])
+    out = []
+    for r in reasons:
+        subj = reason_subject(r)
+        owner = owners.get((pid, subj)) if subj is not None else None
+        if owner is None:
+            out.append(r)
+            continue
+        when, when_en = deadline_label(owner.deadline), deadline_label(owner.deadline, "en")
+        out.append(
+            r
+            | {
+                "message": f"{r['message']}（已由整改通知 {owner.code} 整改，期限 {when}）",
+                "message_en": f"{r['message_en']} (already under order {owner.code}, due {when_en})",
+                "detail": {**(r.get("detail") or {}), "covered_by": owner.code},
+            }
+        )
+    return out
 
 
 def _close_acceptance_orders(s: Session, p: Any, on: date, when: datetime, actor: Actor) -> None:

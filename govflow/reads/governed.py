@@ -72,13 +72,21 @@ def hidden_findings(s: Session, reader: Reader, keys: Sequence[str]) -> dict[str
 # ---------------------------------------------------------------------------------------------- orders
 
 
-def _seen_step(step: StepView, seen: Visibility, project: str, finding: str | None) -> StepView:
+def _seen_step(step: StepView, seen: Visibility, project: str, hidden: Iterable[str]) -> StepView:
     payload = seen.value(step.payload, project=project)
     note = seen.text(step.note, project=project)
-    if finding is not None:  # the finding's key carries the item's code
-        payload = {k: (None if v == finding else v) for k, v in payload.items()}
-        note = note.replace(finding, "（涉密）") if note else note
+    for finding in hidden:  # a finding's key carries the item's code
+        if finding == step.payload.get("finding") or (note and finding in note):
+            payload = {k: (None if v == finding else v) for k, v in payload.items()}
+            note = note.replace(finding, "（涉密）") if note else note
     return replace(step, note=note, payload=payload)
+
+
+def _covered_findings(view: OrderView) -> set[str]:
+    """The sweep findings an order answers for besides its own (its ``covers`` steps, one order per obligation)."""
+    return {
+        str(st.payload["finding"]) for st in view.steps if st.kind == "covers" and st.payload.get("finding")
+    }
 
 
 def _seen_order(view: OrderView, seen: Visibility, hidden: dict[str, str]) -> OrderView:
@@ -93,13 +101,14 @@ def _seen_order(view: OrderView, seen: Visibility, hidden: dict[str, str]) -> Or
             if r.get("code") in findings.RULES else r
             for r in reasons
         ]  # fmt: skip
-    steps = tuple(_seen_step(st, seen, p, finding) for st in view.steps)
+    masked = {k for k in {view.finding, *_covered_findings(view)} if k in hidden}
+    steps = tuple(_seen_step(st, seen, p, masked) for st in view.steps)
     return replace(view, finding=None if finding else view.finding, reasons=tuple(reasons), steps=steps)
 
 
 def seen_orders(s: Session, reader: Reader, views: Sequence[OrderView]) -> list[OrderView]:
     """``views`` as ``reader`` may see them (in the caller's transaction)."""
-    keys = sorted({v.finding for v in views if v.finding})
+    keys = sorted({k for v in views for k in {v.finding, *_covered_findings(v)} if k})
     hidden = hidden_findings(s, reader, keys) if keys else {}
     seen = secrecy.visibility(s, reader, project_codes={v.project for v in views})
     if not seen and not hidden:

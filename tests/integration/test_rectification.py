@@ -144,12 +144,86 @@ def test_an_order_per_open_finding_due_twenty_working_days_later_over_national_d
 
 
 def test_orders_are_numbered_per_project_after_the_existing_ones(app: App) -> None:
+    run_sweep(app, date(2026, 11, 26))
+    codes = run_deadlines(app, date(2026, 11, 26)).issued_codes
+    assert codes == ("RO-ZJ-2026-004-01", "RO-ZJ-2026-004-02", "RO-ZJ-2026-005-01")
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    res = fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享")
+    assert res.order == "RO-ZJ-2026-004-03"
+
+
+def open_orders_by_obligation(app: App, project: str) -> dict[str, list[str]]:
+    """Each agreement item × consumer of the project → the open orders answering for it."""
+    from govflow.governance.ownership import open_owners
+
+    with unit_of_work(app.engine, write=False) as s:
+        pid = s.execute(select(t(Project).c.id).where(t(Project).c.code == project)).scalar_one()
+        owners = open_owners(s, [pid])
+    out: dict[str, list[str]] = {}
+    for code in [
+        o.code for o in list_orders(app, "wang", project=project) if o.status is not OrderStatus.CLOSED
+    ]:
+        order = show_order(app, code, "wang")
+        subjects = {
+            f"{d['agreement']}/{d['catalog']}/{d['consumer']}"
+            for r in order.reasons
+            if "catalog" in (d := r.get("detail") or {}) and not d.get("covered_by")
+        }
+        if order.finding:
+            subjects.add("/".join(order.finding.split("/")[2:5]))
+        for subj in subjects:
+            out.setdefault(subj, []).append(code)
+    assert {subj: owner.code for (_, subj), owner in owners.items()} == {k: v[0] for k, v in out.items()}
+    return out
+
+
+def test_a_failed_acceptance_does_not_open_a_second_order_for_an_obligation_under_order(app: App) -> None:
+    """One order per obligation: the sweep's orders answer for C-001 and C-002; the failed acceptance lists them
+    as covered by those orders, whose deadlines stand, and owns nothing twice."""
+    run_sweep(app, date(2026, 11, 26))
+    run_deadlines(app, date(2026, 11, 26))
+    before = {o.code: o.deadline for o in list_orders(app, "wang", project="ZJ-2026-004")}
+    fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
+    res = fire_event(
+        at(app, date(2026, 12, 1)), "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享"
+    )
+    acceptance = show_order(app, str(res.order), "wang")
+    covered = {
+        r["detail"]["catalog"]: r["detail"]["covered_by"]
+        for r in acceptance.reasons
+        if r["code"] == "DELIVERY_MISSING"
+    }
+    assert covered == {"C-001": "RO-ZJ-2026-004-01", "C-002": "RO-ZJ-2026-004-02"}
+    assert all(
+        "已由整改通知 RO-ZJ-2026-004-0" in r["message"]
+        for r in acceptance.reasons
+        if r["code"] == "DELIVERY_MISSING"
+    )
+    assert all(len(codes) == 1 for codes in open_orders_by_obligation(app, "ZJ-2026-004").values())
+    assert {
+        o.code: o.deadline for o in list_orders(app, "wang", project="ZJ-2026-004") if o.code in before
+    } == before
+
+
+def test_the_sweep_leaves_an_obligation_to_the_order_of_a_failed_acceptance(app: App) -> None:
+    """The other way round: the failed acceptance's order answers for C-001 and C-002; the deadlines run issues no
+    order for the sweep's findings on them (a ``covers`` step says so, once) — until that order is closed."""
     fire_event(app, "ZJ-2026-004", Event.REQUEST_ACCEPTANCE, "chen")
     res = fire_event(app, "ZJ-2026-004", Event.FAIL_ACCEPTANCE, "wang", reason="到期未实现共享")
     assert res.order == "RO-ZJ-2026-004-01"
     run_sweep(app, date(2026, 11, 26))
-    codes = run_deadlines(app, date(2026, 11, 26)).issued_codes
-    assert codes == ("RO-ZJ-2026-004-02", "RO-ZJ-2026-004-03", "RO-ZJ-2026-005-01")
+    assert run_deadlines(app, date(2026, 11, 26)).issued_codes == ("RO-ZJ-2026-005-01",)
+    run_deadlines(app, date(2026, 11, 27))
+    covers = steps(app, "RO-ZJ-2026-004-01", "covers")
+    assert sorted(s.payload["finding"].split("/")[3] for s in covers) == ["C-001", "C-002"]
+    assert all("由本整改通知一并整改" in s.note for s in covers)
+    obligations = open_orders_by_obligation(app, "ZJ-2026-004")
+    assert obligations and all(codes == ["RO-ZJ-2026-004-01"] for codes in obligations.values())
+    # evidence verified on the one order closes it; the findings still open then get orders of their own
+    submit_evidence(app, "RO-ZJ-2026-004-01", "chen", "已补交共享数据")
+    verify_order(app, "RO-ZJ-2026-004-01", "wang")
+    issued = run_deadlines(app, date(2026, 11, 30)).issued_codes
+    assert issued == ("RO-ZJ-2026-004-02", "RO-ZJ-2026-004-03")
 
 
 # ---------------------------------------------------------------------------------------------- reminders
