@@ -61,7 +61,7 @@ DEPT = t(Department)
 #: which parts of the facts each guarded event reads
 PARTS: dict[Event, frozenset[str]] = {
     Event.INTAKE: frozenset({"departments", "catalog", "agreements", "needs", "opinions"}),
-    Event.APPROVE: frozenset({"catalog", "agreements", "opinions", "reviews"}),
+    Event.APPROVE: frozenset({"departments", "catalog", "agreements", "needs", "opinions", "reviews"}),
     Event.SUBMIT_FEASIBILITY: frozenset({"catalog", "agreements"}),
     Event.PASS_ACCEPTANCE: frozenset({"agreements", "delivered", "findings"}),
 }

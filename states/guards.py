@@ -182,6 +182,7 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                     )
                 )
     reasons.extend(uncovered_needs(f))
+    reasons.extend(materials_still_missing(f, ctx))
     return Verdict.of(reasons)
 
 
@@ -296,6 +297,53 @@ def _delivery_stale(f: ProjectFacts, code: str, it: AgreementItemFact, v: Obliga
         f"the last delivery was on {last}, more than {v.max_gap_days} days ago; acceptance refused",
         detail=_obligation_detail(code, it, v),
     )
+
+
+#: the gates a project at a phase has passed (onboarding; 第九条、第十条第二款): intake from proposal review on,
+#: the feasibility submission (refined catalog, agreement terms) from feasibility review on
+_GATE_SOURCES: tuple[tuple[Event, Phase], ...] = (
+    (Event.INTAKE, Phase.PROPOSAL_SUBMITTED),
+    (Event.SUBMIT_FEASIBILITY, Phase.PROPOSAL_APPROVED),
+)
+_UNGATED = frozenset({Phase.DRAFT, Phase.PROPOSAL_SUBMITTED, Phase.REJECTED, Phase.WITHDRAWN})
+_BEFORE_FEASIBILITY = frozenset({Phase.PROPOSAL_REVIEW, Phase.PROPOSAL_APPROVED})
+
+
+def passed_gates(phase: Phase) -> tuple[Event, ...]:
+    """The gates (events whose guard checks materials) a project at ``phase`` has gone through."""
+    if phase in _UNGATED:
+        return ()
+    if phase in _BEFORE_FEASIBILITY:
+        return (Event.INTAKE,)
+    return (Event.INTAKE, Event.SUBMIT_FEASIBILITY)
+
+
+def gate_gaps(f: ProjectFacts, phase: Phase, on: date) -> list[tuple[Event, Reason]]:
+    """What the gates a project at ``phase`` has passed require and its materials lack, judged by those gates'
+    own guards (a project onboarded at a later phase never went through them in govflow). Past reviews and
+    deliveries are history and are not asked for."""
+    gates = passed_gates(phase)
+    out: list[tuple[Event, Reason]] = []
+    for event, source in _GATE_SOURCES:
+        if event in gates:
+            out += [(event, r) for r in GUARDS[event](f, GuardContext(event, source, on)).reasons]
+    return out
+
+
+def materials_still_missing(f: ProjectFacts, ctx: GuardContext) -> list[Reason]:
+    """Before an approval: the materials the gates already passed require are still there (第十条第二款 — a
+    project onboarded at a later phase with a recorded legacy reason is approved only once they are supplied)."""
+    return [
+        Reason(
+            "GATE_MATERIAL_MISSING",
+            r.clause,
+            f"项目已过「{gate.zh}」关口，但其所要求的材料仍缺，不予批复：{r.message}",
+            f"the project has passed the '{gate.en}' gate, but what it requires is still missing; approval "
+            f"refused: {r.message_en}",
+            detail={"gate": gate.value, "rule": r.code, **r.detail},
+        )
+        for gate, r in gate_gaps(f, ctx.source, ctx.on)
+    ]
 
 
 def no_guard(f: ProjectFacts, ctx: GuardContext) -> Verdict:

@@ -129,3 +129,14 @@ EVIDENCE_CATALOG_UNKNOWN = Problem(
     "交付记录的目录条目 {catalog} 不在项目 {project} 的共享信息目录中；请更正目录条目编码",
     "catalog item {catalog} of the evidence row is not in the catalog of project {project}",
 )
+
+# -- onboarding at a later phase (第九条、第十条第二款)
+ONBOARDING_GATE_UNMET = Problem(
+    "ONBOARDING_GATE_UNMET",
+    clause("第十条", "第二款"),
+    "项目 {project} 以「{phase}」阶段纳入管理，须具备已过「{gate_zh}」关口所要求的材料：{message}；"
+    "请补齐材料，或填写 legacy_reason 说明其为存量项目（所缺材料补齐前不予批复）",
+    "project {project} is onboarded at phase {phase_en} and must carry what the '{gate_en}' gate it passed "
+    "requires: {message_en}; supply it, or give legacy_reason for an existing project (no approval until it "
+    "is supplied)",
+)

@@ -14,6 +14,7 @@ from govflow.lifecycle.portfolio.problems import (
     EVIDENCE_IN_FUTURE,
     EVIDENCE_NEGATIVE,
     EVIDENCE_PROJECT_UNKNOWN,
+    ONBOARDING_GATE_UNMET,
     OPINION_NOT_RELATED,
     PROJECT_EXISTS,
     UNKNOWN_DEPARTMENT,
@@ -30,6 +31,7 @@ from govflow.lifecycle.portfolio.schema import (
     ProjectIn,
     UserIn,
 )
+from govflow.states.guards import gate_gaps
 from govflow.states.permissions import Role
 from govflow.states.rules import (
     check_agreement,
@@ -43,7 +45,11 @@ from govflow.states.sharing import (
     AgreementItemFact,
     CatalogFact,
     FieldSpec,
+    NeedsFact,
+    OpinionFact,
     OpinionVerdict,
+    ProjectFacts,
+    UnmetNeed,
 )
 from govflow.states.verdict import Reason
 
@@ -254,6 +260,47 @@ def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
     return reasons
 
 
+def project_facts(p: ProjectIn) -> ProjectFacts:
+    """The document's project as the lifecycle guards see a project (for the gates of onboarding)."""
+    needs = p.needs_analysis
+    return ProjectFacts(
+        code=p.code,
+        name=p.name,
+        lead_department=p.lead_department,
+        departments=tuple(p.departments),
+        catalog=tuple(catalog_fact(c) for c in p.catalog),
+        agreements=tuple(agreement_fact(a) for a in p.agreements),
+        needs=NeedsFact(needs.internal, needs.external, needs.central_local) if needs else None,
+        opinions=tuple(
+            OpinionFact(
+                o.department, o.date, o.verdict, tuple(UnmetNeed(n.name, n.catalog) for n in o.unmet_needs)
+            )
+            for o in p.opinions
+        ),
+    )
+
+
+def _check_gates(p: ProjectIn, path: str, today: dt.date) -> list[Reason]:
+    """第十条第二款、第九条: a project onboarded at a later phase carries what the gates it skipped require, or
+    names why not (``legacy_reason``; its next approval then waits for the materials)."""
+    if (p.legacy_reason or "").strip():
+        return []
+    return [
+        ONBOARDING_GATE_UNMET.at(
+            f"{path}.phase",
+            {"gate": gate.value, "rule": r.code, **r.detail},
+            project=p.code,
+            phase=p.phase.zh,
+            phase_en=p.phase.value,
+            gate_zh=gate.zh,
+            gate_en=gate.en,
+            message=r.message,
+            message_en=r.message_en,
+        )
+        for gate, r in gate_gaps(project_facts(p), p.phase, today)
+    ]
+
+
 def _check_project(
     p: ProjectIn,
     path: str,
@@ -280,6 +327,7 @@ def _check_project(
     aside = {c for project, c in set_aside.catalog_items if project == p.code}
     reasons += _check_agreements(p, path, departments, today, aside)
     reasons += _check_opinions(p, path)
+    reasons += _check_gates(p, path, today)
     return reasons
 
 

@@ -273,6 +273,13 @@ class ProjectIn(InputModel):
         default=Phase.DRAFT,
         description="纳入管理时的阶段（已有项目按现阶段纳入），默认 draft / phase at onboarding, default draft",
     )
+    legacy_reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="存量项目纳入管理的理由：以后续阶段纳入而缺少已过关口所要求的材料时必填，材料补齐前不予批复"
+        "（第十条第二款） / why an existing project is onboarded without what the gates it passed require "
+        "(its next approval waits for them)",
+    )
     needs_analysis: NeedsAnalysisIn | None = Field(default=None, description="需求分析 / needs analysis")
     catalog: list[CatalogItemIn] = Field(default_factory=list, description="共享信息目录 / sharing catalog")
     agreements: list[AgreementIn] = Field(default_factory=list, description="共享协定 / agreements")

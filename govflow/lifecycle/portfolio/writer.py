@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from govflow.lifecycle.portfolio.reading import ParsedDocument, listed
-from govflow.lifecycle.portfolio.rules import Existing, check
+from govflow.lifecycle.portfolio.rules import Existing, check, project_facts
 from govflow.lifecycle.portfolio.schema import (
     DOC_CLAUSE,
     CatalogItemIn,
@@ -26,6 +26,7 @@ from govflow.models import tables as m
 from govflow.models.audit import AuditRecord, append
 from govflow.models.facts import t
 from govflow.states.errors import InvalidInput
+from govflow.states.guards import gate_gaps
 from govflow.states.phases import Phase
 from govflow.states.verdict import Reason
 
@@ -478,6 +479,10 @@ def _audit_record(p: ProjectIn, *, actor: str, role: str, now: dt.datetime) -> A
         else f"从项目组合文档按现有阶段「{p.phase.zh}」（{p.phase.value}）纳入管理 / "
         f"onboarded at phase {p.phase.value} from the portfolio document"
     )
+    legacy = (p.legacy_reason or "").strip()
+    gaps = gate_gaps(project_facts(p), p.phase, now.date()) if legacy and not created else []
+    if legacy and not created:
+        note += f"；存量项目纳入理由：{legacy} / legacy onboarding: {legacy}"
     return AuditRecord(
         kind="data" if created else "onboarding",
         outcome="recorded",
@@ -488,6 +493,19 @@ def _audit_record(p: ProjectIn, *, actor: str, role: str, now: dt.datetime) -> A
         project_code=p.code,
         to_phase=p.phase.value,
         note=note,
+        # what the skipped gates require and the project lacks: each waits for its next approval (第十条第二款)
+        reasons=[
+            {
+                "code": "LEGACY_GATE_GAP",
+                "clause": r.clause,
+                "message": f"存量项目纳入时缺少「{gate.zh}」关口所要求的材料：{r.message}（补齐前不予批复）",
+                "message_en": f"onboarded without what the '{gate.en}' gate requires: {r.message_en} "
+                "(no approval until supplied)",
+                "detail": {"gate": gate.value, "rule": r.code, **r.detail},
+            }
+            for gate, r in gaps
+        ],
+        clauses=sorted({r.clause for _, r in gaps}),
     )
 
 

@@ -1,0 +1,57 @@
+"""Onboarding cannot skip gates through the API (733号文 第十条第二款; issue 10, 3), on SQLite and PostgreSQL:
+the portfolio upload refuses a later-phase project without what its passed gates require (422, the row path,
+nothing written); with a legacy reason it loads, and its approval is refused until the materials are there."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from govflow.lifecycle.services import App
+from tests.cli.test_cli import variant_document
+
+from .support import As
+
+V1 = "/api/v1"
+BARE = {"catalog": [], "agreements": [], "reviews": None, "phase": "feasibility_review"}
+FIVE = ("agreement", "catalog", "infrastructure", "aggregation", "technical")
+
+
+def upload(client: TestClient, headers: dict[str, str], doc: dict[str, Any]) -> Any:
+    # the demo's departments and users are already there: the document brings only its projects
+    body = json.dumps({"projects": doc["projects"]}, ensure_ascii=False).encode()
+    return client.post(
+        f"{V1}/portfolio", headers=headers, files={"file": ("p.json", body, "application/json")}
+    )
+
+
+def test_the_upload_refuses_a_later_phase_project_without_its_gates_materials(
+    client: TestClient, as_: As
+) -> None:
+    r = upload(client, as_("wang"), variant_document({"ZJ-2026-120": BARE}))
+    assert r.status_code == 422, r.text
+    gates = [x for x in r.json()["reasons"] if x["code"] == "ONBOARDING_GATE_UNMET"]
+    assert {x["detail"]["rule"] for x in gates} >= {"NO_AGREEMENT", "NO_CATALOG"}
+    assert all(x["path"] == "projects[0].phase" and x["clause"] == "733号文 第十条第二款" for x in gates)
+    assert client.get(f"{V1}/projects/ZJ-2026-120", headers=as_("wang")).status_code == 404
+
+
+def test_a_legacy_project_loads_and_its_approval_waits_for_the_materials(
+    client: TestClient, gov: App, as_: As
+) -> None:
+    doc = variant_document({"ZJ-2026-121": {**BARE, "legacy_reason": "存量项目，按现有材料纳入"}})
+    assert upload(client, as_("wang"), doc).status_code == 200
+    review = {"stage": "feasibility", "judgments": {p: {"judgment": "met"} for p in FIVE}}
+    assert (
+        client.post(f"{V1}/projects/ZJ-2026-121/reviews", headers=as_("pingshen"), json=review).status_code
+        == 200
+    )
+    r = client.post(f"{V1}/projects/ZJ-2026-121/events", headers=as_("wang"), json={"event": "approve"})
+    assert r.status_code == 422 and r.json()["error"] == "REFUSED"
+    missing = {(x["code"], x["detail"].get("rule")) for x in r.json()["reasons"]}
+    assert {("GATE_MATERIAL_MISSING", "NO_AGREEMENT"), ("GATE_MATERIAL_MISSING", "NO_CATALOG")} <= missing
+    assert (
+        client.get(f"{V1}/projects/ZJ-2026-121", headers=as_("wang")).json()["phase"] == "feasibility_review"
+    )
