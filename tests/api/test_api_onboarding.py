@@ -15,7 +15,7 @@ from tests.cli.test_cli import variant_document
 from .support import As
 
 V1 = "/api/v1"
-BARE = {"catalog": [], "agreements": [], "reviews": None, "phase": "feasibility_review"}
+BARE: dict[str, Any] = {"catalog": [], "agreements": [], "reviews": None, "phase": "feasibility_review"}
 FIVE = ("agreement", "catalog", "infrastructure", "aggregation", "technical")
 
 

@@ -5,11 +5,12 @@ approval — on SQLite and PostgreSQL, through the CLI (the API's door is tests/
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .harness import Cli
 from .test_cli import ALL_MET, audit_count, history, variant_document, write_document
 
-BARE = {"catalog": [], "agreements": [], "reviews": None, "phase": "feasibility_review"}
+BARE: dict[str, Any] = {"catalog": [], "agreements": [], "reviews": None, "phase": "feasibility_review"}
 
 
 def test_a_project_at_a_later_phase_without_the_gates_materials_is_refused(cli: Cli, tmp_path: Path) -> None:
