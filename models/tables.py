@@ -108,6 +108,26 @@ class Agreement(SQLModel, table=True):
     term_start: date | None = None
     term_end: date | None = None
     basis: str | None = None
+    #: 1 as signed; each renewal or termination is a new version (:class:`AgreementVersion`)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    terminated_on: date | None = None
+
+
+class AgreementVersion(SQLModel, table=True):
+    """A change to a signed agreement (第八条 共享期限): renewed or terminated, with its terms before and after."""
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("agreement_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    version: int
+    kind: str = Field(max_length=16)  # renewed | terminated
+    on: date
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=64)
+    reason: str | None = None
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class AgreementParty(SQLModel, table=True):

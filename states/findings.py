@@ -35,7 +35,9 @@ NOTICE_CLAUSE = clause("第八条")
 #: why a finding was closed (``finding.closed_reason``)
 CAUSE_GONE = "cause_gone"
 LEFT_SWEPT_PHASES = "left_swept_phases"
+AGREEMENT_RENEWED = "agreement_renewed"
 CLOSED_REASON_LABELS: dict[str, tuple[str, str]] = {
+    AGREEMENT_RENEWED: ("共享协定已续签（第八条 共享期限）", "the agreement was renewed (第八条 term)"),
     CAUSE_GONE: (
         "问题已消除（交付记录或协定期限已符合要求）",
         "the cause is gone (delivery or term now in order)",

@@ -253,6 +253,39 @@ class OpinionIn(BaseModel):
     comment: str | None = Field(default=None, max_length=4000, pattern=TEXT)
 
 
+class AgreementRenewIn(BaseModel):
+    """续签共享协定（第八条 共享期限） / renew an agreement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: dt.date = Field(description="续签后的共享期限 / new end of the term")
+    signed_on: dt.date | None = Field(
+        default=None, description="续签日期，默认今天 / day signed, default today"
+    )
+    reason: str | None = Field(default=None, max_length=2000, pattern=TEXT)
+
+
+class AgreementRenewed(BaseModel):
+    project: str
+    agreement: str
+    version: int
+    term_end: dt.date
+    signed_on: dt.date
+    findings_closed: list[str]
+    orders_closed: int
+    project_version: int
+
+
+class AgreementVersionOut(BaseModel):
+    version: int
+    kind: str
+    on: dt.date
+    actor: str
+    reason: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
 class OpinionRecorded(BaseModel):
     project: str
     department: str

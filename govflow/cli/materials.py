@@ -1,5 +1,5 @@
 """Bulk input and proposal materials: `load`, `schema`, `catalog import`, `evidence import`, `agreement add`,
-`needs set`."""
+`agreement renew`, `agreement versions`, `needs set`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from govflow.cli.common import (
     emit_json,
     guarded,
     out,
+    parse_date,
     table,
 )
+from govflow.governance import agreements as agreement_cases
 from govflow.lifecycle import portfolio, services
 from govflow.lifecycle.services import App
 
@@ -158,6 +160,70 @@ agreement_app.command("add")(
         "登记共享协定或联合发文：第八条各项约定齐全才写入，任一处有误则不写入 / add agreements to a project.",
     )
 )
+
+
+@agreement_app.command("renew")
+def agreement_renew(
+    ctx: typer.Context,
+    code: CodeArg,
+    agreement: Annotated[str, typer.Argument(help="协定编号 / agreement code")],
+    until: Annotated[str, typer.Option("--until", help="续签后的共享期限 YYYY-MM-DD / new end of the term")],
+    actor: LeadOpt,
+    signed_on: Annotated[
+        str | None, typer.Option("--signed-on", help="续签日期，默认今天 / day signed, default today")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="说明 / note")] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """续签共享协定（第八条 共享期限）：新版本留痕，协定到期问题及其整改通知随即关闭 / renew an agreement."""
+    with guarded(ctx, as_json) as st:
+        res = agreement_cases.renew_agreement(
+            st.app,
+            code,
+            agreement,
+            actor,
+            until=parse_date(until, "--until"),
+            signed_on=parse_date(signed_on, "--signed-on") if signed_on else None,
+            reason=reason,
+        )
+        if as_json:
+            emit_json(res)
+            return
+        out.print(
+            st.tr(
+                f"{code}：共享协定 {agreement} 已续签至 {res['term_end']}（第 {res['version']} 版）；关闭协定到期"
+                f"问题 {len(res['findings_closed'])} 个、整改通知 {res['orders_closed']} 份",
+                f"{code}: agreement {agreement} renewed until {res['term_end']} (version {res['version']}); "
+                f"{len(res['findings_closed'])} expiry findings and {res['orders_closed']} orders closed",
+            )
+        )
+
+
+@agreement_app.command("versions")
+def agreement_versions(
+    ctx: typer.Context,
+    code: CodeArg,
+    agreement: Annotated[str, typer.Argument(help="协定编号 / agreement code")],
+    actor: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """协定签署后的各个版本（续签）及每次变更前后的约定 / an agreement's versions after signing."""
+    with guarded(ctx, as_json) as st:
+        rows = agreement_cases.agreement_versions(st.app, code, agreement, actor)
+        if as_json:
+            emit_json(rows)
+            return
+        kinds = {"renewed": ("续签", "renewed")}
+        table(
+            st.tr(f"{code} 共享协定 {agreement} 的版本", f"versions of agreement {agreement} of {code}"),
+            [st.tr(*w) for w in (("版本", "version"), ("变更", "change"), ("日期", "on"), ("经办", "by"),
+                                 ("期限", "term"), ("说明", "note"))],
+            [
+                [r["version"], st.tr(*kinds.get(r["kind"], (r["kind"], r["kind"]))), r["on"], r["actor"],
+                 f"{r['before']['term_end']} → {r['after']['term_end']}", r["reason"] or ""]
+                for r in rows
+            ],
+        )  # fmt: skip
 
 
 @needs_app.command("set")

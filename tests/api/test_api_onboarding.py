@@ -55,3 +55,16 @@ def test_a_legacy_project_loads_and_its_approval_waits_for_the_materials(
     assert (
         client.get(f"{V1}/projects/ZJ-2026-121", headers=as_("wang")).json()["phase"] == "feasibility_review"
     )
+
+
+def test_an_agreement_is_renewed_through_the_api_as_a_new_version(client: TestClient, as_: As) -> None:
+    url = f"{V1}/projects/ZJ-2026-005/agreements/A-002"
+    bad = client.post(f"{url}/renew", headers=as_("xu"), json={"until": "2026-12-01"})
+    assert bad.status_code == 422 and bad.json()["reasons"][0]["code"] == "AGREEMENT_RENEWAL_NOT_LATER"
+    assert client.post(f"{url}/renew", headers=as_("qian"), json={"until": "2027-12-31"}).status_code == 403
+    ok = client.post(f"{url}/renew", headers=as_("xu"), json={"until": "2027-12-31", "reason": "续签"})
+    assert ok.status_code == 200 and ok.json()["version"] == 2 and ok.json()["term_end"] == "2027-12-31"
+    versions = client.get(f"{url}/versions", headers=as_("wang")).json()
+    assert [(v["version"], v["kind"], v["before"]["term_end"]) for v in versions] == [
+        (2, "renewed", "2026-12-20")
+    ]

@@ -92,3 +92,46 @@ def test_agreement_add_refuses_the_same_agreements_with_the_same_reasons(cli: Cl
     path.write_text(json.dumps({"agreements": [good]}, ensure_ascii=False), encoding="utf-8")
     path = path.rename(tmp_path / "good.json")
     assert cli.json("agreement", "add", "ZJ-2026-001", str(path), "--as", "li")["agreements"] == 1
+
+
+# ---------------------------------------------------------------------------------------------- renewal (issue 10, 2)
+
+
+def test_agreement_renew_is_a_new_audited_version_and_refusals_change_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("load", write_document(tmp_path / "demo.json", demo_document())).expect(0)
+    before = audit_count(cli)
+    late = cli.json(
+        "agreement", "renew", "ZJ-2026-005", "A-002", "--until", "2026-12-01", "--as", "xu", code=3
+    )
+    assert [(r["code"], r["clause"]) for r in late["reasons"]] == [
+        ("AGREEMENT_RENEWAL_NOT_LATER", "733号文 第八条")
+    ]
+    assert audit_count(cli) == before and cli.json("agreement", "versions", "ZJ-2026-005", "A-002") == []
+    res = cli.json(
+        "agreement",
+        "renew",
+        "ZJ-2026-005",
+        "A-002",
+        "--until",
+        "2027-12-31",
+        "--as",
+        "xu",
+        "--reason",
+        "续签一年",
+    )
+    assert (res["version"], res["term_end"], res["signed_on"]) == (2, "2027-12-31", "2026-11-26")
+    assert audit_count(cli) == before + 1
+    rows = cli.json("agreement", "versions", "ZJ-2026-005", "A-002", "--as", "wang")
+    assert [(r["version"], r["kind"], r["after"]["term_end"], r["reason"]) for r in rows] == [
+        (2, "renewed", "2027-12-31", "续签一年")
+    ]
+    table = cli("agreement", "versions", "ZJ-2026-005", "A-002").expect(0).stdout
+    assert "续签" in table and "2026-12-20 → 2027-12-31" in table
+    said = (
+        cli("agreement", "renew", "ZJ-2026-005", "A-002", "--until", "2028-06-30", "--as", "xu")
+        .expect(0)
+        .stdout
+    )
+    assert "已续签至 2028-06-30（第 3 版）" in said

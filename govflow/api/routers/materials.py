@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 
 from govflow.api.deps import ActorName, GovApp, PageParams, ProjectCode, get_settings
 from govflow.api.schemas import (
     AgreementOut,
+    AgreementRenewed,
+    AgreementRenewIn,
+    AgreementVersionOut,
     CatalogImported,
     CatalogItemOut,
     ErrorBody,
@@ -24,6 +27,7 @@ from govflow.api.schemas import (
 )
 from govflow.api.settings import ApiSettings
 from govflow.api.uploads import DOCUMENT, TABULAR, saved
+from govflow.governance import agreements as agreement_cases
 from govflow.lifecycle import services
 from govflow.reads import queries
 from govflow.states.sharing import Secrecy
@@ -122,6 +126,42 @@ def record_opinion(app: GovApp, actor: ActorName, code: ProjectCode, body: Opini
         comment=body.comment,
     )
     return {"project": code, "department": body.department, "verdict": body.verdict, "version": version}
+
+
+@router.post(
+    "/projects/{code}/agreements/{agreement}/renew",
+    response_model=AgreementRenewed,
+    summary="续签共享协定（第八条 共享期限） / renew an agreement",
+    description="新版本留痕并写入审计；续签后的协定按新协定同样校验（签署日期、期限覆盖实现进度、各方、授权范围），"
+    "协定到期问题及其整改通知随即关闭。\n\nA new, audited version; the renewed agreement is checked as a new one is "
+    "(signed date, term covering due dates, parties, scope); its expiry finding and the orders on it close at once.",
+    responses=ERRORS,
+)
+def renew_agreement(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    body: AgreementRenewIn,
+) -> dict[str, Any]:
+    return agreement_cases.renew_agreement(
+        app, code, agreement, actor, until=body.until, signed_on=body.signed_on, reason=body.reason
+    )
+
+
+@router.get(
+    "/projects/{code}/agreements/{agreement}/versions",
+    response_model=list[AgreementVersionOut],
+    summary="共享协定的版本 / an agreement's versions",
+    responses=ERRORS,
+)
+def agreement_versions(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+) -> list[dict[str, Any]]:
+    return agreement_cases.agreement_versions(app, code, agreement, actor)
 
 
 @router.get(
