@@ -140,13 +140,27 @@ _JUDGMENTS = (
     .where(_RV.c.project_id == _PID)
 )
 #: a delivery of 0 records is no delivery (govflow.states.obligations)
-_LAST_DELIVERY = (
-    select(_CI.c.code, DEPT.c.code, func.max(_DE.c.day))
+_LAST = (
+    select(_DE.c.catalog_item_id, _DE.c.consumer_id, func.max(_DE.c.day).label("day"))
+    .where(and_(_DE.c.project_id == _PID, _DE.c.day <= bindparam("on"), _DE.c.records > 0))
+    .group_by(_DE.c.catalog_item_id, _DE.c.consumer_id)
+    .subquery("last")
+)
+#: (catalog code, consumer code, last day, records of that day): what the last delivery up to a day brought
+_LAST_DELIVERY_RECORDS = (
+    select(_CI.c.code, DEPT.c.code, _DE.c.day, _DE.c.records)
     .select_from(_DE)
+    .join(
+        _LAST,
+        and_(
+            _LAST.c.catalog_item_id == _DE.c.catalog_item_id,
+            _LAST.c.consumer_id == _DE.c.consumer_id,
+            _LAST.c.day == _DE.c.day,
+        ),
+    )
     .join(_CI, _CI.c.id == _DE.c.catalog_item_id)
     .join(DEPT, DEPT.c.id == _DE.c.consumer_id)
-    .where(and_(_DE.c.project_id == _PID, _DE.c.day <= bindparam("on"), _DE.c.records > 0))
-    .group_by(_CI.c.code, DEPT.c.code)
+    .where(_DE.c.project_id == _PID)
 )
 _OPEN_FINDINGS = (
     select(_FI.c.key).where(and_(_FI.c.project_id == _PID, _FI.c.status == "open")).order_by(_FI.c.key)
@@ -288,10 +302,17 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
     ]
 
 
-def load_last_delivery(session: Session, project_id: int, on: date) -> dict[tuple[str, str], date]:
-    """(catalog code, consumer code) -> the last day on or before ``on`` with records > 0."""
-    rows = session.execute(_LAST_DELIVERY, {"pid": project_id, "on": on})
-    return {(str(c), str(d)): day for c, d, day in rows}
+def load_last_deliveries(
+    session: Session, project_id: int, on: date
+) -> tuple[dict[tuple[str, str], date], dict[tuple[str, str], int]]:
+    """(catalog code, consumer code) -> the last day on or before ``on`` with records > 0, and the records of
+    that day (what a stated quantity is compared with, 第八条 数量)."""
+    days: dict[tuple[str, str], date] = {}
+    records: dict[tuple[str, str], int] = {}
+    for c, d, day, n in session.execute(_LAST_DELIVERY_RECORDS, {"pid": project_id, "on": on}):
+        days[(str(c), str(d))] = day
+        records[(str(c), str(d))] = int(n)
+    return days, records
 
 
 def load_open_findings(session: Session, project_id: int) -> list[str]:
@@ -327,6 +348,7 @@ def load_facts(
     missing = mentioned - names.keys()
     if parts and missing:
         names.update(department_names(session, missing))
+    last, records = load_last_deliveries(session, pid, on) if "delivered" in parts else ({}, {})
     return ProjectFacts(
         code=project["code"],
         name=project["name"],
@@ -337,7 +359,8 @@ def load_facts(
         needs=load_needs(session, pid) if "needs" in parts else None,
         opinions=opinions,
         reviews=tuple(load_reviews(session, pid)) if "reviews" in parts else (),
-        last_delivery=load_last_delivery(session, pid, on) if "delivered" in parts else {},
+        last_delivery=last,
+        last_records=records,
         open_findings=tuple(load_open_findings(session, pid)) if "findings" in parts else (),
         names={c: n for c, n in names.items() if c in mentioned} if parts else {},
     )

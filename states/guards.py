@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from govflow.states.findings import FREQUENCY_LABELS
-from govflow.states.obligations import Obligation, ObligationStatus, ObligationVerdict, evaluate
+from govflow.states.obligations import (
+    Obligation,
+    ObligationStatus,
+    ObligationVerdict,
+    evaluate,
+    stated_records,
+)
 from govflow.states.phases import REVIEW_STAGE_OF, Event, Phase
 from govflow.states.rules import REFINEMENT_ATTRS, item_term_reasons, missing_refinement
 from govflow.states.sharing import (
@@ -250,6 +256,8 @@ def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                 reasons.append(_delivery_missing(f, agreement.code, it, verdict))
             elif verdict.delivery is ObligationStatus.STALE:
                 reasons.append(_delivery_stale(f, agreement.code, it, verdict))
+            elif verdict.delivery is ObligationStatus.DELIVERED:
+                reasons.extend(_delivery_short(f, agreement.code, it, verdict))
     for key in f.open_findings:
         reasons.append(
             Reason(
@@ -343,6 +351,26 @@ def materials_still_missing(f: ProjectFacts, ctx: GuardContext) -> list[Reason]:
             detail={"gate": gate.value, "rule": r.code, **r.detail},
         )
         for gate, r in gate_gaps(f, ctx.source, ctx.on)
+    ]
+
+
+def _delivery_short(f: ProjectFacts, code: str, it: AgreementItemFact, v: ObligationVerdict) -> list[Reason]:
+    """第八条 数量: where the agreement states a number of records, the last delivery brought at least that many."""
+    stated = stated_records(it.quantity)
+    got = f.last_records.get((it.catalog, it.consumer))
+    if stated is None or got is None or got >= stated:
+        return []
+    last = v.last_delivery.isoformat() if v.last_delivery else ""
+    return [
+        Reason(
+            "DELIVERY_SHORT",
+            f"{ACCEPTANCE}、第八条",
+            f"共享协定 {code} 约定向{f.dept(it.consumer)}提供目录条目 {it.catalog}「{it.quantity}」，最近一次交付"
+            f"（{last}）仅 {got} 条，少于约定的 {stated} 条，不予通过验收",
+            f"agreement {code} promised item {it.catalog} to {it.consumer} as '{it.quantity}'; the last delivery "
+            f"({last}) brought {got} records, fewer than the {stated} agreed; acceptance refused",
+            detail=_obligation_detail(code, it, v) | {"stated": stated, "delivered": got, "day": last},
+        )
     ]
 
 

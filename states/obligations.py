@@ -33,6 +33,7 @@ and nothing else does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -104,6 +105,19 @@ class Obligation(NamedTuple):
 def last_delivery(deliveries: Iterable[tuple[date, int]], on: date) -> date | None:
     """The last day on or before ``on`` with more than zero records, from (day, records) rows."""
     return max((d for d, records in deliveries if d <= on and records > 0), default=None)
+
+
+_STATED = re.compile(r"(\d[\d,，]*(?:\.\d+)?)\s*(万)?\s*条")
+
+
+def stated_records(quantity: str | None) -> int | None:
+    """The number of records an agreement item's 数量 (第八条) states, when it states one: 「每日全量10000条」 →
+    10000, 「每月约2万条」 → 20000, 「每月全量」 → None. Each delivery at the item's frequency is to bring it."""
+    m = _STATED.search(quantity or "")
+    if m is None:
+        return None
+    number = Decimal(m.group(1).replace(",", "").replace("，", ""))
+    return int(number * 10000) if m.group(2) else int(number)
 
 
 def agreement_expired(term_end: date | None, on: date) -> bool:

@@ -305,6 +305,8 @@ class ProjectFacts:
     reviews: tuple[ReviewFact, ...] = ()
     #: (catalog code, consumer department) -> the last day up to the decision date with records > 0
     last_delivery: dict[tuple[str, str], date] = field(default_factory=dict)
+    #: (catalog code, consumer department) -> the records delivered on that last day (第八条 数量)
+    last_records: dict[tuple[str, str], int] = field(default_factory=dict)
     open_findings: tuple[str, ...] = ()
     #: department code -> name, for messages people read
     names: dict[str, str] = field(default_factory=dict)

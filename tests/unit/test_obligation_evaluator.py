@@ -18,6 +18,7 @@ from govflow.states.obligations import (
     evaluate,
     finding_rules,
     last_delivery,
+    stated_records,
 )
 from govflow.states.phases import Phase
 from govflow.states.sharing import Frequency
@@ -157,3 +158,18 @@ def test_coverage_counts_in_force_items_and_is_an_exact_decimal() -> None:
     assert c.percent == Decimal(200) / Decimal(3)
     assert Coverage().value == Decimal(1) and Coverage().text() == "1.0000"  # nothing due: full coverage
     assert Coverage(1, 0) + Coverage(2, 2) == Coverage(3, 2)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "stated"),
+    [
+        ("每日全量10000条", 10000),
+        ("每月约2万条", 20000),
+        ("每日增量 1,500 条", 1500),
+        ("每月全量", None),
+        ("全省存续企业全量（约 1,000 万户）及每日增量", None),
+        (None, None),
+    ],
+)
+def test_the_number_of_records_an_agreement_states(quantity: str | None, stated: int | None) -> None:
+    assert stated_records(quantity) == stated

@@ -1,6 +1,7 @@
-"""Onboarding cannot skip gates through the API (733号文 第十条第二款; issue 10, 3), on SQLite and PostgreSQL:
-the portfolio upload refuses a later-phase project without what its passed gates require (422, the row path,
-nothing written); with a legacy reason it loads, and its approval is refused until the materials are there."""
+"""733号文 in substance through the API (issue 10), on SQLite and PostgreSQL: onboarding cannot skip gates (the
+portfolio upload refuses a later-phase project without what its passed gates require — 422, the row path,
+nothing written; with a legacy reason it loads and its approval is refused until the materials are there);
+agreements are renewed as versions; acceptance compares deliveries with a stated number of records."""
 
 from __future__ import annotations
 
@@ -68,3 +69,20 @@ def test_an_agreement_is_renewed_through_the_api_as_a_new_version(client: TestCl
     assert [(v["version"], v["kind"], v["before"]["term_end"]) for v in versions] == [
         (2, "renewed", "2026-12-20")
     ]
+
+
+def test_acceptance_compares_the_last_delivery_with_the_stated_number(client: TestClient, as_: As) -> None:
+    from tests.cli.test_acceptance_quantity import CODE, accepting
+
+    doc = accepting(9000)
+    body = json.dumps({"projects": doc["projects"], "evidence": doc["evidence"]}, ensure_ascii=False).encode()
+    files = {"file": ("p.json", body, "application/json")}
+    assert client.post(f"{V1}/portfolio", headers=as_("wang"), files=files).status_code == 200
+    r = client.post(f"{V1}/projects/{CODE}/events", headers=as_("wang"), json={"event": "pass_acceptance"})
+    assert r.status_code == 422
+    [short] = [x for x in r.json()["reasons"] if x["code"] == "DELIVERY_SHORT"]
+    assert (short["clause"], short["detail"]["stated"], short["detail"]["delivered"]) == (
+        "733号文 第十一条、第八条",
+        10000,
+        9000,
+    )
