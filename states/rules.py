@@ -87,8 +87,19 @@ def check_region(region: str, path: str) -> list[Reason]:
     ]
 
 
+#: Where the share types come from: 《政务信息资源共享管理暂行办法》(国发〔2016〕51号). 733号文 第三条 says which
+#: information is shared with all departments, not what a 不予共享 item needs. 51号 第九条 defines the three share
+#: types (有条件共享: only to the departments concerned, or only in part); its 第十条 requires every 不予共享
+#: item to rest on law, administrative regulation or central policy. (Article numbers as the published text of
+#: 2016-09-05 gives them; the text itself is not in ../shared/seed — check it there when it is added.)
+MEASURES = "国发〔2016〕51号"
+NONE_NEEDS_BASIS = "国发〔2016〕51号 第十条"
+CONDITIONAL_NEEDS_BASIS = "国发〔2016〕51号 第九条"
+
+
 def check_catalog_item(item: CatalogFact, path: str) -> list[Reason]:
-    """第三条: basic information is shared unconditionally with every department; 第二条第三款: secrets minimal."""
+    """第三条: basic information is shared unconditionally with every department; 第二条第三款: secrets minimal;
+    国发〔2016〕51号: a conditional or 不予共享 item states its basis."""
     reasons: list[Reason] = []
     if item.category is Category.BASIC and item.share_type is not ShareType.UNCONDITIONAL:
         reasons.append(
@@ -113,14 +124,25 @@ def check_catalog_item(item: CatalogFact, path: str) -> list[Reason]:
                 f"{path}.authorized",
             )
         )
-    if item.share_type is not ShareType.UNCONDITIONAL and not (item.legal_basis or "").strip():
+    if item.share_type is ShareType.NONE and not (item.legal_basis or "").strip():
         reasons.append(
             Reason(
                 "LEGAL_BASIS_REQUIRED",
-                clause("第三条"),
-                f"目录条目 {item.code} 为{'有条件共享' if item.share_type is ShareType.CONDITIONAL else '不予共享'}，"
-                "须注明法律依据（legal_basis）",
-                f"catalog item {item.code} is '{item.share_type.value}' and needs a legal basis (legal_basis)",
+                NONE_NEEDS_BASIS,
+                f"目录条目 {item.code} 列为不予共享，须注明其法律、行政法规或党中央、国务院政策依据（legal_basis）",
+                f"catalog item {item.code} is not shared and needs its basis in law, administrative regulation or "
+                "central policy (legal_basis)",
+                f"{path}.legal_basis",
+            )
+        )
+    if item.share_type is ShareType.CONDITIONAL and not (item.legal_basis or "").strip():
+        reasons.append(
+            Reason(
+                "LEGAL_BASIS_REQUIRED",
+                CONDITIONAL_NEEDS_BASIS,
+                f"目录条目 {item.code} 列为有条件共享，只提供给相关部门，须注明共享条件的依据（legal_basis）",
+                f"catalog item {item.code} is shared on conditions with some departments only and needs the basis "
+                "of its conditions (legal_basis)",
                 f"{path}.legal_basis",
             )
         )

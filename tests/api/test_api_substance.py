@@ -86,3 +86,23 @@ def test_acceptance_compares_the_last_delivery_with_the_stated_number(client: Te
         10000,
         9000,
     )
+
+
+def test_a_catalog_item_without_its_basis_cites_the_measures_of_2016(client: TestClient, as_: As) -> None:
+    """The basis a conditional or 不予共享 item needs comes from 国发〔2016〕51号 (第九条, 第十条), not 733号文."""
+    from pathlib import Path
+
+    csv = (Path(__file__).resolve().parents[1] / "data" / "catalog.csv").read_text(encoding="utf-8-sig")
+    lines = csv.splitlines()
+    conditional = lines[2].replace("《中华人民共和国社会保险法》第七十四条", "")
+    withheld = conditional.replace("C-002,", "C-009,", 1).replace(",conditional,", ",none,", 1)
+    body = "\n".join([lines[0], conditional, withheld]).encode()
+    r = client.post(
+        f"{V1}/projects/ZJ-2026-001/catalog", headers=as_("li"), files={"file": ("c.csv", body, "text/csv")}
+    )
+    assert r.status_code == 422
+    cited = {(x["path"], x["clause"]) for x in r.json()["reasons"] if x["code"] == "LEGAL_BASIS_REQUIRED"}
+    assert cited == {
+        ("rows[1].legal_basis", "国发〔2016〕51号 第九条"),
+        ("rows[2].legal_basis", "国发〔2016〕51号 第十条"),
+    }

@@ -169,9 +169,15 @@ def test_messages_name_the_value_and_say_what_to_do() -> None:
             "projects[0].catalog[0].authorized",
         ),
         (
-            lambda d: d["projects"][0]["catalog"][1].pop("legal_basis"),
+            lambda d: d["projects"][0]["catalog"][1].pop("legal_basis"),  # a conditional item
             "LEGAL_BASIS_REQUIRED",
-            "733号文 第三条",
+            "国发〔2016〕51号 第九条",
+            "projects[0].catalog[1].legal_basis",
+        ),
+        (
+            lambda d: d["projects"][0]["catalog"][1].update(share_type="none", legal_basis=" "),
+            "LEGAL_BASIS_REQUIRED",
+            "国发〔2016〕51号 第十条",
             "projects[0].catalog[1].legal_basis",
         ),
         (
