@@ -41,6 +41,7 @@ from govflow.states.sharing import (
     Judgment,
     Method,
     NeedsFact,
+    OpinionCondition,
     OpinionFact,
     OpinionVerdict,
     ProjectFacts,
@@ -273,6 +274,9 @@ def load_opinions(
                 verdict=OpinionVerdict(r["verdict"]),
                 unmet_needs=tuple(
                     UnmetNeed(str(n.get("name") or ""), n.get("catalog")) for n in r["unmet_needs"]
+                ),
+                conditions=tuple(
+                    OpinionCondition(str(c.get("text") or ""), c.get("answer")) for c in r["conditions"] or ()
                 ),
             )
         )

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from govflow.models.types import Money, UTCDateTime, utcnow
@@ -170,6 +170,10 @@ class Opinion(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     comment: str | None = None
+    #: an agree_with_changes opinion's conditions, each ``{"text", "answer", "answered_on", "answered_by"}``
+    conditions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=text("'[]'"))
+    )
 
 
 class Review(SQLModel, table=True):

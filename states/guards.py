@@ -109,18 +109,58 @@ def intake(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                 )
             )
     given = {o.department for o in f.opinions}
-    for dept in f.departments:
-        if dept != f.lead_department and dept not in given:
+    for dept, role in consulted_departments(f).items():
+        if dept not in given:
+            zh, en = (
+                ("相关部门", "related department")
+                if role == "related"
+                else ("提供部门", "providing department")
+            )
             reasons.append(
                 Reason(
                     "OPINION_MISSING",
                     f"{NOT_ACCEPTED}、第九条",
-                    f"未征求相关部门{f.dept(dept)}的意见，不予受理",
-                    f"no opinion was sought from related department {dept}; intake refused",
-                    detail={"department": dept},
+                    f"未征求{zh}{f.dept(dept)}的意见，不予受理",
+                    f"no opinion was sought from {en} {dept}; intake refused",
+                    detail={"department": dept, "as": role},
                 )
             )
     return Verdict.of(reasons)
+
+
+def consulted_departments(f: ProjectFacts) -> dict[str, str]:
+    """Whose opinion the proposal must carry (第九条 征求各相关部门意见): every related department, and every
+    department that provides a catalog item or is a party to an agreement (a provider is concerned as much as a
+    consumer), the lead department aside; department code → ``related`` or ``provider``."""
+    out = {d: "related" for d in f.departments if d != f.lead_department}
+    providers = [c.provider for c in f.catalog] + [p for a in f.agreements for p in a.parties]
+    for d in providers:
+        if d != f.lead_department:
+            out.setdefault(d, "provider")
+    return out
+
+
+def unanswered_conditions(f: ProjectFacts) -> list[Reason]:
+    """不予审批 (第十条第二款、第九条) while a department's latest opinion agrees only with changes that the lead
+    department has not answered."""
+    out = []
+    for op in latest_opinions(f):
+        if op.verdict is not OpinionVerdict.AGREE_WITH_CHANGES:
+            continue
+        for n, cond in enumerate(op.conditions, 1):
+            if (cond.answer or "").strip():
+                continue
+            out.append(
+                Reason(
+                    "OPINION_CONDITION_UNANSWERED",
+                    f"{NOT_ACCEPTED}、第九条",
+                    f"{f.dept(op.department)}修改后同意，其第 {n} 项修改意见「{cond.text}」牵头部门尚未答复，不予批复",
+                    f"{op.department} agrees with changes; its condition {n} ('{cond.text}') has not been answered "
+                    "by the lead department; approval refused",
+                    detail={"department": op.department, "condition": n},
+                )
+            )
+    return out
 
 
 def latest_opinions(f: ProjectFacts) -> list[OpinionFact]:
@@ -188,6 +228,7 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                     )
                 )
     reasons.extend(uncovered_needs(f))
+    reasons.extend(unanswered_conditions(f))
     reasons.extend(materials_still_missing(f, ctx))
     return Verdict.of(reasons)
 

@@ -272,11 +272,20 @@ class UnmetNeed:
 
 
 @dataclass(frozen=True)
+class OpinionCondition:
+    """A change an ``agree_with_changes`` opinion asks for, and the lead department's answer (第九条)."""
+
+    text: str
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
 class OpinionFact:
     department: str
     on: date
     verdict: OpinionVerdict
     unmet_needs: tuple[UnmetNeed, ...] = ()
+    conditions: tuple[OpinionCondition, ...] = ()
 
 
 @dataclass(frozen=True)

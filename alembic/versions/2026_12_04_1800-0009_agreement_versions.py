@@ -1,7 +1,8 @@
-"""agreement: versions (renewed, terminated), audited (733号文 第八条 共享期限)
+"""agreement: versions (renewed), audited (733号文 第八条 共享期限); opinion: conditions (第九条)
 
 ``agreement.version`` counts the agreement's versions (1 as signed); ``agreement.terminated_on`` is the day a
 terminated agreement ended. ``agreement_version`` keeps each change with the terms before and after it.
+``opinion.conditions`` holds the conditions of an ``agree_with_changes`` opinion and the lead's answer to each.
 
 Revision ID: 0009
 Revises: 0008
@@ -27,6 +28,10 @@ def upgrade() -> None:
     with op.batch_alter_table("agreement", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("terminated_on", sa.Date(), nullable=True))
+    with op.batch_alter_table("opinion", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("conditions", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
     op.create_table(
         "agreement_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,6 +60,8 @@ def downgrade() -> None:
     with op.batch_alter_table("agreement_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_agreement_version_agreement_id"))
     op.drop_table("agreement_version")
+    with op.batch_alter_table("opinion", schema=None) as batch_op:
+        batch_op.drop_column("conditions")
     with op.batch_alter_table("agreement", schema=None) as batch_op:
         batch_op.drop_column("terminated_on")
         batch_op.drop_column("version")

@@ -251,6 +251,20 @@ class OpinionIn(BaseModel):
     verdict: OpinionVerdict
     unmet_needs: list[UnmetNeedIn] = Field(default=[], max_length=200)
     comment: str | None = Field(default=None, max_length=4000, pattern=TEXT)
+    conditions: list[Annotated[str, Field(max_length=2000, pattern=TEXT)]] = Field(
+        default=[],
+        max_length=100,
+        description="修改后同意时逐条列出的修改意见（第九条） / the changes an agree_with_changes opinion asks for",
+    )
+
+
+class ConditionAnswerIn(BaseModel):
+    """牵头部门对修改意见的答复（第九条） / the lead department's answer to a condition."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    condition: int = Field(ge=1, le=100, description="第几项修改意见（从 1 起） / which condition, from 1")
+    answer: str = Field(min_length=1, max_length=4000, pattern=NONBLANK)
 
 
 class AgreementRenewIn(BaseModel):
@@ -341,6 +355,8 @@ class OpinionOut(BaseModel):
     verdict: OpinionVerdict
     unmet_needs: list[dict[str, str | None]]
     comment: str | None = None
+    #: each ``{"text", "answer", "answered_on", "answered_by"}``
+    conditions: list[dict[str, str | None]] = []
 
 
 class JudgmentOut(BaseModel):

@@ -276,9 +276,16 @@ def opinion_add(
     ] = None,
     on: Annotated[str | None, typer.Option("--date", help="日期 YYYY-MM-DD（默认今天）")] = None,
     comment: Annotated[str | None, typer.Option(help="意见说明 / comment")] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="修改意见（修改后同意时必填，可多次） / a change asked for (agree_with_changes; repeatable)",
+        ),
+    ] = None,
     as_json: bool = JsonOpt,
 ) -> None:
-    """登记相关部门意见（第九条 征求意见） / record a related department's opinion."""
+    """登记相关部门或提供部门的意见（第九条 征求意见） / record a department's opinion."""
     with guarded(ctx, as_json) as st:
         needs: list[dict[str, str | None]] = []
         for u in unmet or []:
@@ -294,6 +301,7 @@ def opinion_add(
             verdict=verdict,
             unmet_needs=needs,
             comment=comment,
+            conditions=list(condition or []),
         )
         if as_json:
             emit_json({"project": code, "department": department, "verdict": verdict, "version": version})
@@ -302,5 +310,33 @@ def opinion_add(
                 st.tr(
                     f"已登记 {department} 对 {code} 的意见（版本 {version}）",
                     f"opinion of {department} on {code} recorded, version {version}",
+                )
+            )
+
+
+@opinion_app.command("answer")
+def opinion_answer(
+    ctx: typer.Context,
+    code: str,
+    actor: Annotated[str, typer.Option("--as", help="牵头部门用户 / lead department user")],
+    department: Annotated[str, typer.Option(help="出具意见的部门代码 / department code")],
+    condition: Annotated[
+        int, typer.Option("--condition", min=1, help="第几项修改意见（从 1 起） / which, from 1")
+    ],
+    answer: Annotated[str, typer.Option("--answer", help="答复 / the answer")],
+    as_json: bool = JsonOpt,
+) -> None:
+    """牵头部门答复“修改后同意”的一项修改意见；未答复的修改意见使批复不予通过（第九条） / answer a condition."""
+    with guarded(ctx, as_json) as st:
+        version = services.answer_condition(
+            st.app, code, actor, department=department, condition=condition, answer=answer
+        )
+        if as_json:
+            emit_json({"project": code, "department": department, "condition": condition, "version": version})
+        else:
+            out.print(
+                st.tr(
+                    f"已答复 {department} 的第 {condition} 项修改意见（版本 {version}）",
+                    f"condition {condition} of {department} answered (version {version})",
                 )
             )

@@ -24,7 +24,7 @@ from govflow.lifecycle.core import (
     use_case,
 )
 from govflow.models.db import unit_of_work
-from govflow.models.facts import DEPT, load_catalog, related_departments, t
+from govflow.models.facts import DEPT, load_catalog, load_facts, t
 from govflow.models.tables import (
     Agreement,
     CatalogAuthorization,
@@ -33,7 +33,8 @@ from govflow.models.tables import (
     Review,
     ReviewJudgment,
 )
-from govflow.states.errors import InvalidInput, RuleRefused, UsageError
+from govflow.states.errors import InvalidInput, NotFound, RuleRefused, UsageError
+from govflow.states.guards import consulted_departments
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
@@ -129,8 +130,10 @@ def record_opinion(
     verdict: str,
     unmet_needs: list[dict[str, str | None]],
     comment: str | None,
+    conditions: list[str] | None = None,
 ) -> int:
-    """征求意见 (第九条): a related department's opinion, entered by itself or by the program office."""
+    """征求意见 (第九条): the opinion of a department concerned (a related department, or a provider among the
+    parties), entered by itself or by the program office; ``agree_with_changes`` lists its conditions."""
     try:
         v = OpinionVerdict(verdict)
     except ValueError as exc:
@@ -156,8 +159,13 @@ def record_opinion(
                     )
                 ]
             )
-        related = related_departments(s, int(p["id"]))
-        if department not in related or (actor.role is Role.DEPARTMENT and actor.department != department):
+        asked = [c.strip() for c in conditions or ()]
+        if (v is OpinionVerdict.AGREE_WITH_CHANGES and not asked) or any(not c for c in asked):
+            raise RuleRefused([conditions_not_listed(department, "conditions")])
+        facts = load_facts(s, p, p["lead_code"], frozenset({"departments", "catalog", "agreements"}), on)
+        if department not in consulted_departments(facts) or (
+            actor.role is Role.DEPARTMENT and actor.department != department
+        ):
             raise RuleRefused(
                 [
                     Reason(
@@ -177,6 +185,7 @@ def record_opinion(
                 verdict=v.value,
                 unmet_needs=unmet_needs,
                 comment=comment,
+                conditions=[{"text": c, "answer": None} for c in asked],
             )
         )
         version = bump_version(s, int(p["id"]))
@@ -194,6 +203,72 @@ def record_opinion(
             ),
             "733号文 第九条",
         )
+        return version
+
+
+def conditions_not_listed(department: str, path: str) -> Reason:
+    return Reason(
+        "CONDITIONS_NOT_LISTED",
+        "733号文 第九条",
+        f"部门 {department} 的意见为“修改后同意”时须逐条列出修改意见（conditions），每条不能为空",
+        f"an opinion of {department} agreeing with changes must list them (conditions), none empty",
+        path,
+        {"department": department},
+    )
+
+
+@use_case
+def answer_condition(
+    app: App, code: str, actor_name: str, *, department: str, condition: int, answer: str
+) -> int:
+    """The lead department answers condition ``condition`` (1-based) of a department's latest opinion, before
+    approval (第九条: 征求意见 is answered, not filed); returns the project's new version."""
+    text = (answer or "").strip()
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.edit", p)
+        op = t(Opinion)
+        latest = s.execute(
+            select(op.c.id, op.c.verdict, op.c.conditions)
+            .join(DEPT, DEPT.c.id == op.c.department_id)
+            .where(op.c.project_id == p["id"], DEPT.c.code == department)
+            .order_by(op.c.given_on.desc(), op.c.id.desc())
+            .limit(1)
+        ).first()
+        if latest is None:
+            raise NotFound(
+                f"部门 {department} 未对项目 {code} 出具意见", f"{department} gave no opinion on {code}"
+            )
+        conditions = [dict(c) for c in latest.conditions or ()]
+        if not 1 <= condition <= len(conditions) or not text:
+            raise RuleRefused(
+                [
+                    Reason(
+                        "CONDITION_ANSWER_INVALID",
+                        "733号文 第九条",
+                        f"部门 {department} 的最新意见有 {len(conditions)} 项修改意见；须指明其中一项（1–"
+                        f"{len(conditions)}）并给出答复",
+                        f"the latest opinion of {department} lists {len(conditions)} conditions; name one "
+                        f"(1–{len(conditions)}) and give an answer",
+                        "condition" if text else "answer",
+                        {"department": department, "condition": condition},
+                    )
+                ]
+            )
+        today = business_date(app.clock())
+        conditions[condition - 1] |= {
+            "answer": text,
+            "answered_on": today.isoformat(),
+            "answered_by": actor.name,
+        }
+        s.execute(update(op).where(op.c.id == latest.id).values(conditions=conditions))
+        version = bump_version(s, int(p["id"]))
+        _materials_audit(
+            app, s, actor, code, "opinion.answer",
+            f"答复 {department} 的第 {condition} 项修改意见「{conditions[condition - 1]['text']}」：{text}",
+            "733号文 第九条",
+        )  # fmt: skip
         return version
 
 

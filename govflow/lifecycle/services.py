@@ -29,6 +29,7 @@ from govflow.lifecycle.core import (
 from govflow.lifecycle.events import EventResult, _notify_decision, fire_event
 from govflow.lifecycle.materials import (
     add_agreements,
+    answer_condition,
     import_catalog,
     import_evidence,
     load_portfolio,
@@ -55,6 +56,7 @@ __all__ = [
     "_project_row",
     "add_agreements",
     "add_user",
+    "answer_condition",
     "authorize",
     "bump_version",
     "business_date",

@@ -228,6 +228,7 @@ def list_opinions(app: App, code: str, actor_name: str, *, page: int = 1, size: 
                 op.c.verdict,
                 op.c.unmet_needs,
                 op.c.comment,
+                op.c.conditions,
             )
             .join(DEPT, DEPT.c.id == op.c.department_id)
             .where(op.c.project_id == p["id"])
@@ -238,6 +239,10 @@ def list_opinions(app: App, code: str, actor_name: str, *, page: int = 1, size: 
     for r in out.items:  # a department's needs and comments may name a secret item (第二条第三款)
         r["unmet_needs"] = seen.value(r["unmet_needs"], project=code)
         r["comment"] = seen.text(r["comment"], project=code)
+        r["conditions"] = [
+            {k: seen.text(v, project=code) if k in ("text", "answer") else v for k, v in c.items()}
+            for c in r["conditions"] or ()
+        ]
     return out
 
 

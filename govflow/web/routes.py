@@ -284,6 +284,7 @@ def record_opinion(
     comment: Annotated[str, Form(max_length=4000)] = "",
     need_name: Annotated[list[str] | None, Form(max_length=200)] = None,
     need_catalog: Annotated[list[str] | None, Form(max_length=64)] = None,
+    conditions: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
     """征求意见 (第九条): the opinion a related department gives, entered by itself or the program office."""
     post = form_post(request, csrf)
@@ -307,6 +308,7 @@ def record_opinion(
             verdict=verdict,
             unmet_needs=needs,
             comment=comment.strip() or None,
+            conditions=[line.strip() for line in conditions.splitlines() if line.strip()],
         )
         message = f"{tr('opinion_recorded', lang)}{version}"
     except GovflowError as exc:

@@ -125,6 +125,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "conclusion": ("评审结论", "Conclusion"),
     "comment": ("说明", "Comment"),
+    "conditions": (
+        "修改意见（修改后同意时必填，每行一条）",
+        "Changes asked for (required with 'agree with changes', one per line)",
+    ),
     "record": ("登记", "Record"),
     "recorded_version": ("已登记评审意见，项目版本：", "Review recorded; project version "),
     "no_reviews_pending": ("暂无待评审项目", "No project awaits review"),

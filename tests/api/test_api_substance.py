@@ -106,3 +106,26 @@ def test_a_catalog_item_without_its_basis_cites_the_measures_of_2016(client: Tes
         ("rows[1].legal_basis", "国发〔2016〕51号 第九条"),
         ("rows[2].legal_basis", "国发〔2016〕51号 第十条"),
     }
+
+
+def test_an_opinion_with_conditions_is_answered_through_the_api(client: TestClient, as_: As) -> None:
+    from tests.cli.test_cli import HRSS
+
+    url = f"{V1}/projects/ZJ-2026-001/opinions"
+    bare = client.post(url, headers=as_("wang"), json={"department": HRSS, "verdict": "agree_with_changes"})
+    assert bare.status_code == 422 and bare.json()["reasons"][0]["code"] == "CONDITIONS_NOT_LISTED"
+    body = {"department": HRSS, "verdict": "agree_with_changes", "conditions": ["接口须支持批量查询"]}
+    assert client.post(url, headers=as_("chen"), json=body).status_code == 200
+    answers = f"{url}/{HRSS}/answers"
+    assert client.post(answers, headers=as_("chen"), json={"condition": 1, "answer": "好"}).status_code in (
+        403,
+        404,
+    )
+    ok = client.post(answers, headers=as_("li"), json={"condition": 1, "answer": "已按批量查询设计"})
+    assert ok.status_code == 200, ok.text
+    latest = client.get(url, headers=as_("wang")).json()["items"][-1]
+    assert latest["conditions"][0]["text"] == "接口须支持批量查询"
+    assert (latest["conditions"][0]["answer"], latest["conditions"][0]["answered_by"]) == (
+        "已按批量查询设计",
+        "li",
+    )

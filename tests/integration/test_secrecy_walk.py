@@ -152,6 +152,12 @@ def _project(code: str, name: str, phase: str, secret_due: str, lead: str = BIGD
                 "date": "2026-01-03",
                 "verdict": "agree_with_changes",
                 "comment": "边境涉密通行记录仅限在专网内使用，请按量子加密单向摆渡接口对接",
+                "conditions": [
+                    {
+                        "condition": "SEC-9Z7 经量子加密单向摆渡接口对接",
+                        "answer": "已按量子加密单向摆渡接口设计",
+                    }
+                ],
                 "unmet_needs": [{"name": "通行证流水编码的按月全量", "catalog": "SEC-9Z7"}],
             },
         ],

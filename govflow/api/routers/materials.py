@@ -14,6 +14,7 @@ from govflow.api.schemas import (
     AgreementVersionOut,
     CatalogImported,
     CatalogItemOut,
+    ConditionAnswerIn,
     ErrorBody,
     EvidenceImported,
     OpinionIn,
@@ -124,8 +125,30 @@ def record_opinion(app: GovApp, actor: ActorName, code: ProjectCode, body: Opini
         verdict=body.verdict.value,
         unmet_needs=[n.model_dump() for n in body.unmet_needs],
         comment=body.comment,
+        conditions=list(body.conditions),
     )
     return {"project": code, "department": body.department, "verdict": body.verdict, "version": version}
+
+
+@router.post(
+    "/projects/{code}/opinions/{department}/answers",
+    response_model=OpinionRecorded,
+    summary="答复修改意见（第九条） / answer a condition of an opinion",
+    description="牵头部门逐条答复相关部门“修改后同意”意见中的修改意见；未答复的修改意见使批复不予通过。\n\nThe lead "
+    "department answers each change an agree_with_changes opinion asks for; an unanswered one refuses approval.",
+    responses=ERRORS,
+)
+def answer_condition(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    department: Annotated[str, Path(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")],
+    body: ConditionAnswerIn,
+) -> dict[str, Any]:
+    version = services.answer_condition(
+        app, code, actor, department=department, condition=body.condition, answer=body.answer
+    )
+    return {"project": code, "department": department, "verdict": "agree_with_changes", "version": version}
 
 
 @router.post(

@@ -92,10 +92,10 @@ NEW_AGREEMENT_CATALOG_UNKNOWN = Problem(
 OPINION_NOT_RELATED = Problem(
     "OPINION_NOT_RELATED",
     clause("第九条"),
-    "部门 {department} 不是项目 {project} 的相关部门，其意见不能作为征求意见登记；"
-    "请将其列入 departments 或删去该意见",
-    "department {department} is not a related department of project {project}; list it in "
-    "departments or remove the opinion",
+    "部门 {department} 既不是项目 {project} 的相关部门，也不是其目录条目的提供部门或协定一方，其意见不能作为"
+    "征求意见登记；请将其列入 departments 或删去该意见",
+    "department {department} is neither a related department of project {project} nor a provider or party "
+    "of its sharing; list it in departments or remove the opinion",
 )
 UNMET_NEEDS_NOT_LISTED = Problem(
     "UNMET_NEEDS_NOT_LISTED",
@@ -139,4 +139,10 @@ ONBOARDING_GATE_UNMET = Problem(
     "project {project} is onboarded at phase {phase_en} and must carry what the '{gate_en}' gate it passed "
     "requires: {message_en}; supply it, or give legacy_reason for an existing project (no approval until it "
     "is supplied)",
+)
+CONDITIONS_NOT_LISTED = Problem(
+    "CONDITIONS_NOT_LISTED",
+    clause("第九条"),
+    "部门 {department} 的意见为“修改后同意”（agree_with_changes），须逐条列出修改意见（conditions）",
+    "the opinion of {department} agrees with changes but lists none (conditions)",
 )

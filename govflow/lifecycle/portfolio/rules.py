@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from govflow.lifecycle.portfolio.problems import (
     AGREEMENT_CATALOG_UNKNOWN,
+    CONDITIONS_NOT_LISTED,
     DUPLICATE_CODE,
     EVIDENCE_CATALOG_UNKNOWN,
     EVIDENCE_IN_FUTURE,
@@ -31,7 +32,7 @@ from govflow.lifecycle.portfolio.schema import (
     ProjectIn,
     UserIn,
 )
-from govflow.states.guards import gate_gaps
+from govflow.states.guards import consulted_departments, gate_gaps
 from govflow.states.permissions import Role
 from govflow.states.rules import (
     check_agreement,
@@ -46,6 +47,7 @@ from govflow.states.sharing import (
     CatalogFact,
     FieldSpec,
     NeedsFact,
+    OpinionCondition,
     OpinionFact,
     OpinionVerdict,
     ProjectFacts,
@@ -247,11 +249,13 @@ def _check_agreements(
 
 
 def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
-    related = set(p.departments) - {p.lead_department}
+    consulted = consulted_departments(project_facts(p))
     reasons = []
     for i, op in enumerate(p.opinions):
         o_path = f"{path}.opinions[{i}]"
-        if op.department not in related:
+        if op.verdict is OpinionVerdict.AGREE_WITH_CHANGES and not op.conditions:
+            reasons.append(CONDITIONS_NOT_LISTED.at(f"{o_path}.conditions", {"department": op.department}))
+        if op.department not in consulted:
             reasons.append(
                 OPINION_NOT_RELATED.at(f"{o_path}.department", {"department": op.department}, project=p.code)
             )
@@ -273,7 +277,11 @@ def project_facts(p: ProjectIn) -> ProjectFacts:
         needs=NeedsFact(needs.internal, needs.external, needs.central_local) if needs else None,
         opinions=tuple(
             OpinionFact(
-                o.department, o.date, o.verdict, tuple(UnmetNeed(n.name, n.catalog) for n in o.unmet_needs)
+                o.department,
+                o.date,
+                o.verdict,
+                tuple(UnmetNeed(n.name, n.catalog) for n in o.unmet_needs),
+                tuple(OpinionCondition(c.condition, c.answer) for c in o.conditions),
             )
             for o in p.opinions
         ),

@@ -215,6 +215,15 @@ class UnmetNeedIn(InputModel):
     )
 
 
+class ConditionIn(InputModel):
+    """修改意见 / a change asked for by an agree_with_changes opinion."""
+
+    condition: Text = Field(description="修改意见 / the change asked for")
+    answer: str | None = Field(
+        default=None, description="牵头部门的答复（如已答复） / the lead's answer, if given"
+    )
+
+
 class OpinionIn(InputModel):
     """相关部门意见（第九条征求意见） / a related department's opinion."""
 
@@ -227,6 +236,11 @@ class OpinionIn(InputModel):
         default_factory=list, description="未满足的共享需求 / sharing needs not met"
     )
     comment: str | None = Field(default=None, description="意见说明 / comment")
+    conditions: list[ConditionIn] = Field(
+        default_factory=list,
+        description="修改后同意的修改意见及牵头部门的答复（第九条） / the changes an agree_with_changes opinion asks "
+        "for, with the lead department's answers",
+    )
 
 
 class JudgmentIn(InputModel):

@@ -331,6 +331,7 @@ def _write_opinions_needs_reviews(
                 "verdict": o.verdict.value,
                 "unmet_needs": [{"name": n.name, "catalog": n.catalog} for n in o.unmet_needs],
                 "comment": o.comment,
+                "conditions": [{"text": c.condition, "answer": c.answer} for c in o.conditions],
             }
             for p in projects
             for o in p.opinions
