@@ -108,6 +108,11 @@ def _project(code: str, name: str, phase: str, secret_due: str, lead: str = BIGD
         "departments": [d for d in (BIGDATA, SAMR, POLICE, HRSS) if d != lead],
         "om_budget": 500000.00,
         "phase": phase,
+        "needs_analysis": {
+            "internal": "部门内部：边境通行与企业登记数据统一管理",
+            "external": "部门外部：向大数据局提供通行与登记数据",
+            "central_local": "中央和地方之间：按国家要求逐级汇聚",
+        },
         "catalog": [_item("P-001", "企业登记基本信息", SAMR), SECRET],
         "agreements": [
             {
