@@ -233,8 +233,9 @@ def load_agreements(
                 update_frequency=Frequency(r["update_frequency"]) if r["update_frequency"] else None,
                 scope=r["scope"],
                 usage=r["usage"],
-                due=r["due"],
+                due=r["due_effective"] or r["due"],
                 catalog_frequency=Frequency(r["catalog_frequency"]),
+                stated_due=r["due"] if r["due_effective"] else None,
             )
         )
     return [

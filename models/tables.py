@@ -148,6 +148,9 @@ class AgreementItem(SQLModel, table=True):
     scope: str | None = None
     usage: str | None = None
     due: date | None = None
+    #: the day ``due`` moves to when it is a day off: the next working day (《中华人民共和国民法典》第二百零三条);
+    #: NULL when ``due`` is a working day, or its year (or the next) has no calendar data yet
+    due_effective: date | None = None
 
 
 class NeedsAnalysis(SQLModel, table=True):

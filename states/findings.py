@@ -53,6 +53,18 @@ SWEEP_ACTOR = "govflow-sweep"
 SYSTEM_ROLE = "system"
 
 
+def moved_due(stated: date | None, due: date | None, lang: str = "zh") -> str:
+    """Why a due date is not the agreed one: it fell on a day off (《中华人民共和国民法典》第二百零三条)."""
+    if stated is None or due is None or stated == due:
+        return ""
+    if lang == "en":
+        return (
+            f" (agreed {stated.isoformat()}, a day off, moved to the next working day {due.isoformat()}: "
+            "Civil Code art. 203)"
+        )
+    return f"（约定 {stated.isoformat()} 适逢休息日或法定节假日，依《中华人民共和国民法典》第二百零三条顺延至 {due.isoformat()}）"
+
+
 def describe_finding(rule: str, evidence: dict[str, Any], lang: str = "zh") -> str:
     """A finding explained in one sentence (zh-CN, or English with ``lang="en"``), citing its 第八条 term."""
     if rule == AGREEMENT_EXPIRED:
@@ -93,14 +105,17 @@ def _item_terms(ev: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
 
 def _describe_missed(ev: dict[str, Any], lang: str) -> str:
     a, c, name, consumer, consumer_name, as_of = _item_terms(ev)
-    due, basis = (ev.get("expected") or {}).get("due"), _basis(MILESTONE_MISSED, lang)
+    expected = ev.get("expected") or {}
+    due, basis = expected.get("due"), _basis(MILESTONE_MISSED, lang)
+    stated = expected.get("stated_due")
+    moved = moved_due(date.fromisoformat(stated), date.fromisoformat(due), lang) if stated and due else ""
     if lang == "en":
         return (
-            f"agreement {a} promised catalog item {c} ({name}) to {consumer} by {due}; no delivery "
+            f"agreement {a} promised catalog item {c} ({name}) to {consumer} by {due}{moved}; no delivery "
             f"recorded up to {as_of} ({basis})"
         )
     return (
-        f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）共享，实现进度为 {due}；"
+        f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）共享，实现进度为 {due}{moved}；"
         f"截至 {as_of} 无交付记录（{basis}）"
     )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from govflow.states.findings import FREQUENCY_LABELS
+from govflow.states.findings import FREQUENCY_LABELS, moved_due
 from govflow.states.obligations import (
     Obligation,
     ObligationStatus,
@@ -328,10 +328,12 @@ def _delivery_missing(f: ProjectFacts, code: str, it: AgreementItemFact, v: Obli
     return Reason(
         "DELIVERY_MISSING",
         ACCEPTANCE,
-        f"共享协定 {code} 约定 {due} 前向{f.dept(it.consumer)}提供目录条目 {it.catalog}，但无交付记录，不予通过验收",
-        f"agreement {code} promised item {it.catalog} to {it.consumer} by {due}, but nothing was delivered; "
-        "acceptance refused",
-        detail=_obligation_detail(code, it, v),
+        f"共享协定 {code} 约定 {due}{moved_due(it.stated_due, it.due)} 前向{f.dept(it.consumer)}提供目录条目 "
+        f"{it.catalog}，但无交付记录，不予通过验收",
+        f"agreement {code} promised item {it.catalog} to {it.consumer} by {due}"
+        f"{moved_due(it.stated_due, it.due, 'en')}, but nothing was delivered; acceptance refused",
+        detail=_obligation_detail(code, it, v)
+        | ({"stated_due": it.stated_due.isoformat()} if it.stated_due else {}),
     )
 
 

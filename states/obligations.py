@@ -1,7 +1,9 @@
 """The one obligation evaluator (SPEC §2 pass_acceptance, §4.1 sweep, §4.3 cuts): is an agreement item kept?
 
 An *obligation* is one agreement item: a catalog item promised to a consumer department by a 实现进度 date
-(``due``) and to be kept up at an update frequency (第八条). Its status on a day X, from the deliveries recorded
+(``due``) and to be kept up at an update frequency (第八条). A due date that falls on a day off is the next
+working day (《中华人民共和国民法典》第二百零三条): ``due`` here is always that effective day
+(``agreement_item.due_effective``, set from the working-day calendar), the agreed one is kept beside it. Its status on a day X, from the deliveries recorded
 for that catalog item and consumer:
 
 ``NOT_DUE``  未到实现进度

@@ -237,6 +237,8 @@ class AgreementItemFact:
     due: date | None
     #: the catalog item's update frequency, which an agreement item naming none follows
     catalog_frequency: Frequency | None = None
+    #: the due date as agreed when it fell on a day off; ``due`` is then the next working day (民法典 第二百零三条)
+    stated_due: date | None = None
 
     @property
     def frequency(self) -> Frequency:

@@ -3,6 +3,7 @@
 ``agreement.version`` counts the agreement's versions (1 as signed); ``agreement.terminated_on`` is the day a
 terminated agreement ended. ``agreement_version`` keeps each change with the terms before and after it.
 ``opinion.conditions`` holds the conditions of an ``agree_with_changes`` opinion and the lead's answer to each.
+``agreement_item.due_effective`` is the next working day when the agreed due date is a day off (民法典 第二百零三条).
 
 Revision ID: 0009
 Revises: 0008
@@ -28,6 +29,8 @@ def upgrade() -> None:
     with op.batch_alter_table("agreement", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("terminated_on", sa.Date(), nullable=True))
+    with op.batch_alter_table("agreement_item", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("due_effective", sa.Date(), nullable=True))
     with op.batch_alter_table("opinion", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("conditions", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
@@ -62,6 +65,8 @@ def downgrade() -> None:
     op.drop_table("agreement_version")
     with op.batch_alter_table("opinion", schema=None) as batch_op:
         batch_op.drop_column("conditions")
+    with op.batch_alter_table("agreement_item", schema=None) as batch_op:
+        batch_op.drop_column("due_effective")
     with op.batch_alter_table("agreement", schema=None) as batch_op:
         batch_op.drop_column("terminated_on")
         batch_op.drop_column("version")

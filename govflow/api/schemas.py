@@ -335,6 +335,8 @@ class AgreementItemOut(BaseModel):
     scope: str | None = None
     usage: str | None = None
     due: date | None = None
+    #: the next working day when ``due`` is a day off (《中华人民共和国民法典》第二百零三条)
+    due_effective: date | None = None
 
 
 class AgreementOut(BaseModel):

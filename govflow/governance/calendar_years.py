@@ -15,6 +15,7 @@ import chinese_calendar  # type: ignore[import-untyped]
 from sqlalchemy import delete, insert, select
 
 from govflow.governance.outbox import enqueue
+from govflow.lifecycle.materials import settle_due_dates
 from govflow.lifecycle.services import App, authorize, get_actor, record_change, use_case
 from govflow.models.calendars import CAL
 from govflow.models.db import unit_of_work
@@ -137,6 +138,9 @@ def _store(
             )
             record_change(app, s, actor, "calendar.import", at=now, note=note)
     app.forget_calendar()
+    # due dates on days off in these years (and late in the year before) move to the next working day
+    with unit_of_work(app.engine) as s:
+        settle_due_dates(s, app.calendar, between=(date(min(years) - 1, 12, 1), date(max(years), 12, 31)))
     return [y for y in known_years(app, actor_name) if y.year in years]
 
 

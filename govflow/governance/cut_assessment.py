@@ -18,7 +18,14 @@ from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
-from govflow.governance.obligations import EVIDENCE, ITEM, OBLIGATION_ORDER, ObligationRow, obligation_query
+from govflow.governance.obligations import (
+    DUE,
+    EVIDENCE,
+    ITEM,
+    OBLIGATION_ORDER,
+    ObligationRow,
+    obligation_query,
+)
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
@@ -328,7 +335,7 @@ def _obligations_query(ids: Select[Any], as_of: date) -> Select[Any]:
         .outerjoin(
             delivered, and_(d.catalog_item_id == ITEM.c.catalog_item_id, d.consumer_id == ITEM.c.consumer_id)
         )
-        .where(or_(ITEM.c.due < as_of, d.last_day.is_not(None)))
+        .where(or_(as_of > DUE, d.last_day.is_not(None)))
         .order_by(*OBLIGATION_ORDER)
     )
 

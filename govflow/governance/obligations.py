@@ -34,6 +34,9 @@ from govflow.states.phases import SWEPT_PHASES, Phase
 from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 
 ITEM, AGREEMENT, CATALOG = t(AgreementItem), t(Agreement), t(CatalogItem)
+#: the due date an obligation is judged by: the agreed one, moved to the next working day when it is a day off
+#: (《中华人民共和国民法典》第二百零三条; ``agreement_item.due_effective``)
+DUE = func.coalesce(ITEM.c.due_effective, ITEM.c.due)
 EVIDENCE, PROJECT = t(DeliveryEvidence), t(Project)
 CONSUMER, PROVIDER = DEPT.alias("consumer"), DEPT.alias("provider")
 #: the stable order of a project's obligations: project, agreement, catalog, consumer, item
@@ -62,6 +65,8 @@ class ObligationRow(NamedTuple):
     due: date | None
     frequency: str
     last_day: date | None
+    #: the due date as agreed, when a day off moved it (``due`` is then the next working day)
+    stated_due: date | None = None
 
     def obligation(self) -> Obligation:
         return Obligation(self.due, _FREQUENCIES[self.frequency], self.last_day, self.term_end)
@@ -124,9 +129,10 @@ def obligation_query(
                 ITEM.c.consumer_id,
                 CONSUMER.c.code.label("consumer"),
                 CONSUMER.c.name.label("consumer_name"),
-                ITEM.c.due,
+                DUE.label("due"),
                 _frequency().label("frequency"),
                 day,
+                ITEM.c.due.label("stated_due"),
             )
             .select_from(ITEM)
             .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
@@ -145,9 +151,10 @@ def obligation_query(
             AGREEMENT.c.term_end,
             ITEM.c.catalog_item_id,
             ITEM.c.consumer_id,
-            ITEM.c.due,
+            DUE.label("due"),
             _frequency().label("frequency"),
             day,
+            ITEM.c.due.label("stated_due"),
         )
         .select_from(ITEM)
         .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
@@ -178,6 +185,7 @@ def obligation_query(
             f.due,
             f.frequency,
             f.last_day,
+            f.stated_due,
         )
         .select_from(facts)
         .join(project, project.c.id == f.project_id)

@@ -69,8 +69,8 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from govflow.governance.obligations import (
+    DUE,
     EVIDENCE,
-    ITEM,
     delivery_status_sql,
     finding_rule_sql,
     max_gap_days_sql,
@@ -285,7 +285,7 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         as_of,
         PROJECT.c.phase.in_(_SWEPT),
         _in_chunk(PROJECT.c.id, chunk),
-        or_(ITEM.c.due < as_of, PROJECT.c.phase == Phase.OPERATION.value),
+        or_(as_of > DUE, PROJECT.c.phase == Phase.OPERATION.value),
         # IN rather than IS NOT NULL: the same rows, but PostgreSQL then expects few of them (an equality's
         # selectivity instead of NOT NULL's) and joins the names by index; expecting thousands, it hashed whole
         # tables and doubled the time of a 2,000-project chunk
@@ -321,7 +321,7 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         consumer_name=i.consumer_name,
         expected=sql.as_json(
             case(
-                (missed, sql.obj(due=sql.iso(i.due))),
+                (missed, sql.obj(due=sql.iso(i.due), stated_due=sql.iso(i.stated_due))),
                 else_=sql.obj(frequency=i.frequency, max_gap_days=gap),
             )
         ),

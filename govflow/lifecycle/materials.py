@@ -3,11 +3,12 @@ opinions (第九条), the catalog, agreements and needs analysis, and the bulk i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlmodel import Session
 
 from govflow.lifecycle import portfolio, tabular
@@ -27,13 +28,16 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, load_catalog, load_facts, t
 from govflow.models.tables import (
     Agreement,
+    AgreementItem,
     CatalogAuthorization,
     CatalogItem,
     Opinion,
+    Project,
     Review,
     ReviewJudgment,
 )
-from govflow.states.errors import InvalidInput, NotFound, RuleRefused, UsageError
+from govflow.states.calendar import WorkCalendar
+from govflow.states.errors import CalendarDataMissing, InvalidInput, NotFound, RuleRefused, UsageError
 from govflow.states.guards import consulted_departments
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
@@ -206,6 +210,50 @@ def record_opinion(
         return version
 
 
+PROJECT = t(Project)
+
+
+def settle_due_dates(
+    s: Session,
+    calendar: WorkCalendar,
+    *,
+    project_ids: Collection[int] | None = None,
+    between: tuple[date, date] | None = None,
+) -> int:
+    """民法典 第二百零三条: an agreement item due on a day off is due on the next working day
+    (``agreement_item.due_effective``). Sets it for the items of ``project_ids`` (or, after a calendar import,
+    those due ``between`` two days, recomputed) whose year the calendar knows; the others wait for their year.
+    Returns how many items were moved."""
+    ai, ag = t(AgreementItem), t(Agreement)
+    q = select(ai.c.id, ai.c.due).where(ai.c.due.is_not(None))
+    if between is not None:
+        s.execute(update(ai).where(ai.c.due.between(*between)).values(due_effective=None))
+        q = q.where(ai.c.due.between(*between))
+    q = q.where(ai.c.due_effective.is_(None))
+    rows: list[Any] = []
+    if project_ids is None:
+        rows = list(s.execute(q))
+    else:
+        ids = sorted(set(project_ids))
+        for start in range(0, len(ids), 1000):
+            part = ids[start : start + 1000]
+            rows += s.execute(q.join(ag, ag.c.id == ai.c.agreement_id).where(ag.c.project_id.in_(part))).all()
+    moved = []
+    for iid, due in rows:
+        try:
+            if calendar.is_workday(due):
+                continue
+            moved.append({"iid": iid, "day": calendar.add_workdays(due, 1)})
+        except CalendarDataMissing:
+            continue  # set once the year (or the next) is imported
+    if moved:
+        s.execute(
+            update(ai).where(ai.c.id == bindparam("iid")).values(due_effective=bindparam("day")),
+            moved,
+        )
+    return len(moved)
+
+
 def conditions_not_listed(department: str, path: str) -> Reason:
     return Reason(
         "CONDITIONS_NOT_LISTED",
@@ -288,7 +336,19 @@ def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portf
         if parsed.doc.users or "users" in parsed.kept:
             authorize(app, s, actor, "user.admin")
         now = app.clock()
-        return portfolio.load(s, parsed, actor=actor.name, role=actor.role.value, now=now, today=now.date())
+        summary = portfolio.load(
+            s, parsed, actor=actor.name, role=actor.role.value, now=now, today=now.date()
+        )
+        codes = [p.code for p in parsed.doc.projects]
+        ids = [
+            int(i)
+            for start in range(0, len(codes), 1000)
+            for i in s.execute(
+                select(PROJECT.c.id).where(PROJECT.c.code.in_(codes[start : start + 1000]))
+            ).scalars()
+        ]
+        settle_due_dates(s, app.calendar, project_ids=ids)
+        return summary
 
 
 @use_case
@@ -452,6 +512,7 @@ def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str
         if reasons:
             raise InvalidInput(reasons)
         written = portfolio.write_agreements(s, code, int(p["id"]), agreements)
+        settle_due_dates(s, app.calendar, project_ids=[int(p["id"])])
         version = bump_version(s, int(p["id"]))
         _materials_audit(
             app, s, actor, code, "agreement.add",

@@ -191,6 +191,7 @@ def list_agreements(app: App, code: str, actor_name: str, *, page: int = 1, size
                     ai.c.scope,
                     ai.c.usage,
                     ai.c.due,
+                    ai.c.due_effective,
                 )
                 .join(CI, CI.c.id == ai.c.catalog_item_id)
                 .join(DEPT, DEPT.c.id == ai.c.consumer_id)

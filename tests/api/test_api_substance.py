@@ -129,3 +129,15 @@ def test_an_opinion_with_conditions_is_answered_through_the_api(client: TestClie
         "已按批量查询设计",
         "li",
     )
+
+
+def test_the_agreement_listing_shows_a_due_date_moved_off_a_sunday(client: TestClient, as_: As) -> None:
+    from tests.cli.test_acceptance_quantity import CODE, accepting
+
+    doc = accepting(10000)
+    doc["projects"][0]["agreements"][0]["items"][0]["due"] = "2026-11-22"
+    assert upload(client, as_("wang"), doc).status_code == 200
+    agreements = client.get(f"{V1}/projects/{CODE}/agreements", headers=as_("wang")).json()["items"]
+    dues = {(i["catalog"], i["due"], i["due_effective"]) for a in agreements for i in a["items"]}
+    assert ("C-001", "2026-11-22", "2026-11-23") in dues
+    assert all(eff is None for c, due, eff in dues if due == "2026-12-31")  # a Thursday stays as agreed

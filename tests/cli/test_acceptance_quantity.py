@@ -65,3 +65,16 @@ def test_the_stated_number_met_passes_and_a_stale_delivery_does_not(cli: Cli, tm
     ).expect(0)
     res = cli.json("event", "ZJ-2026-131", "pass_acceptance", "--as", "wang", code=3)
     assert [r["code"] for r in res["reasons"]] == ["DELIVERY_STALE"]
+
+
+def test_a_due_date_on_a_sunday_is_told_as_moved_to_monday(cli: Cli, tmp_path: Path) -> None:
+    """民法典 第二百零三条: C-001 due on Sunday 2026-11-22 is due on Monday 11-23; nothing delivered by 11-26."""
+    doc = accepting(10000)
+    doc["projects"][0]["agreements"][0]["items"][0]["due"] = "2026-11-22"
+    doc["evidence"] = []
+    cli("load", write_document(tmp_path / "p.json", doc)).expect(0)
+    res = cli.json("event", CODE, "pass_acceptance", "--as", "wang", code=3)
+    [missing] = [r for r in res["reasons"] if r["code"] == "DELIVERY_MISSING"]
+    assert "约定 2026-11-23（约定 2026-11-22 适逢休息日或法定节假日" in missing["message"]
+    assert "《中华人民共和国民法典》第二百零三条顺延至 2026-11-23" in missing["message"]
+    assert missing["detail"]["stated_due"] == "2026-11-22"
