@@ -199,6 +199,28 @@ def agreement_renew(
         )
 
 
+@agreement_app.command("amend")
+def agreement_amend(
+    ctx: typer.Context,
+    code: CodeArg,
+    file: Annotated[
+        Path, typer.Argument(help="YAML/JSON：agreements: [...]（协定编号须已存在） / agreements file")
+    ],
+    actor: LeadOpt,
+    reason: Annotated[str | None, typer.Option("--reason", help="修订理由 / why")] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """修订已签署的共享协定（同编号整份替换为新版本，按新协定同样校验，任一处有误则不写入） / amend agreements."""
+    with guarded(ctx, as_json) as st:
+        res = agreement_cases.amend_agreements(st.app, code, file, actor, reason=reason)
+        if as_json:
+            emit_json(res)
+            return
+        done = "、".join(f"{a['agreement']}（第 {a['version']} 版）" for a in res["amended"])
+        done_en = ", ".join(f"{a['agreement']} (version {a['version']})" for a in res["amended"])
+        out.print(st.tr(f"{code}：已修订共享协定 {done}", f"{code}: agreements amended: {done_en}"))
+
+
 @agreement_app.command("versions")
 def agreement_versions(
     ctx: typer.Context,
@@ -213,7 +235,7 @@ def agreement_versions(
         if as_json:
             emit_json(rows)
             return
-        kinds = {"renewed": ("续签", "renewed")}
+        kinds = {"renewed": ("续签", "renewed"), "amended": ("修订", "amended")}
         table(
             st.tr(f"{code} 共享协定 {agreement} 的版本", f"versions of agreement {agreement} of {code}"),
             [st.tr(*w) for w in (("版本", "version"), ("变更", "change"), ("日期", "on"), ("经办", "by"),

@@ -1,4 +1,5 @@
-"""Agreements over time (733号文 第八条 共享期限): a signed agreement is renewed as a new version, audited.
+"""Agreements over time (733号文 第八条 共享期限): a signed agreement is renewed or amended as a new version,
+audited.
 
 ``renew_agreement`` extends an agreement's term (``agreement.version`` + 1, an ``agreement_version`` row with the
 terms before and after, an audit event ``agreement.renew`` citing 第八条). The renewed agreement is checked as a
@@ -6,17 +7,24 @@ new one is (:func:`govflow.states.rules.check_agreement_consistency`: signed no 
 every item's due date, parties, scope), all reasons at once, nothing written on a refusal. A renewal ends what
 stood on the expiry: the agreement's open ``AGREEMENT_EXPIRED`` finding is closed at once (``agreement_renewed``)
 and so are the rectification orders issued for it, so acceptance no longer waits for the next sweep.
+
+``amend_agreements`` replaces signed agreements (same codes) from a file — terms, parties and items — after the
+checks a new agreement passes (第八条, 第二条第三款): e.g. when a provider narrowed an item's authorized scope
+(第八条 及时调整授权) and an item must go. Each is a new version keeping its terms, parties and items before and
+after; findings on what was removed close at the next sweep (their cause is gone).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from govflow.governance.orders import close_orders_of_findings
+from govflow.lifecycle import portfolio
 from govflow.lifecycle.core import (
     _project_row,
     authorize,
@@ -26,11 +34,20 @@ from govflow.lifecycle.core import (
     record_change,
     use_case,
 )
+from govflow.lifecycle.materials import settle_due_dates
+from govflow.lifecycle.portfolio.writer import replace_agreement
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
-from govflow.models.facts import load_facts, t
-from govflow.models.tables import Agreement, AgreementVersion, Finding
-from govflow.states.errors import NotFound, RuleRefused
+from govflow.models.facts import DEPT, load_catalog, load_facts, t
+from govflow.models.tables import (
+    Agreement,
+    AgreementItem,
+    AgreementParty,
+    AgreementVersion,
+    CatalogItem,
+    Finding,
+)
+from govflow.states.errors import InvalidInput, NotFound, RuleRefused
 from govflow.states.findings import AGREEMENT_EXPIRED, AGREEMENT_RENEWED, FindingStatus
 from govflow.states.phases import Phase
 from govflow.states.rules import check_agreement_consistency
@@ -38,6 +55,7 @@ from govflow.states.sharing import AgreementFact
 from govflow.states.verdict import Reason, clause
 
 AG, AV, FI = t(Agreement), t(AgreementVersion), t(Finding)
+AI, AP, CI = t(AgreementItem), t(AgreementParty), t(CatalogItem)
 TERM = clause("第八条")
 
 
@@ -122,20 +140,7 @@ def renew_agreement(
                 after=after,
             )
         )
-        closed = s.execute(
-            update(FI)
-            .where(
-                FI.c.project_id == p["id"],
-                FI.c.rule == AGREEMENT_EXPIRED,
-                FI.c.subject == agreement,
-                FI.c.status == FindingStatus.OPEN.value,
-            )
-            .values(status=FindingStatus.CLOSED.value, closed_on=today, closed_reason=AGREEMENT_RENEWED)
-            .returning(FI.c.id, FI.c.key)
-        ).all()
-        orders = close_orders_of_findings(
-            s, app, [(int(i), AGREEMENT_RENEWED) for i, _ in closed], today, actor=actor.name
-        )
+        closed, orders = _close_expiry(s, app, int(p["id"]), agreement, today, actor.name)
         project_version = bump_version(s, int(p["id"]))
         note = (reason or "").strip()
         why = f"；理由：{note}" if note else ""
@@ -159,6 +164,138 @@ def renew_agreement(
             "orders_closed": orders,
             "project_version": project_version,
         }
+
+
+def _snapshot(s: Any, agreement_id: int, row: Any) -> dict[str, Any]:
+    """An agreement's terms with its parties and items, as an ``agreement_version`` row keeps them."""
+    parties = [
+        str(c)
+        for c in s.execute(
+            select(DEPT.c.code)
+            .join(AP, AP.c.department_id == DEPT.c.id)
+            .where(AP.c.agreement_id == agreement_id)
+            .order_by(DEPT.c.code)
+        ).scalars()
+    ]
+    consumer = DEPT.alias("consumer")
+    items = [
+        {"catalog": str(c), "consumer": str(d), "due": due.isoformat() if due else None, "quantity": q}
+        for c, d, due, q in s.execute(
+            select(CI.c.code, consumer.c.code, AI.c.due, AI.c.quantity)
+            .join(CI, CI.c.id == AI.c.catalog_item_id)
+            .join(consumer, consumer.c.id == AI.c.consumer_id)
+            .where(AI.c.agreement_id == agreement_id)
+            .order_by(AI.c.id)
+        )
+    ]
+    return _terms(row) | {"form": row.form, "basis": row.basis, "parties": parties, "items": items}
+
+
+@use_case
+def amend_agreements(
+    app: App, project: str, path: Path, actor_name: str | None, *, reason: str | None = None
+) -> dict[str, Any]:
+    """修订: agreements already signed, replaced by the file's (same codes) as new versions — terms, parties and
+    items — after the checks a new agreement passes (第八条, 第二条第三款), all or nothing."""
+    with unit_of_work(app.engine, write=False) as s:
+        authorize(app, s, get_actor(s, actor_name), "project.edit", _project_row(s, project))
+    amended = portfolio.parse_agreements(path)
+    today = business_date(app.clock())
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, project)
+        authorize(app, s, actor, "project.edit", p)
+        rows = {str(r.code): r for r in s.execute(select(AG).where(AG.c.project_id == p["id"]))}
+        unknown = [
+            Reason(
+                "AGREEMENT_NOT_SIGNED",
+                TERM,
+                f"项目 {project} 没有共享协定 {a.code}，修订只针对已签署的协定（新协定用 agreement add）",
+                f"project {project} has no agreement {a.code}; only signed agreements are amended (add new "
+                "ones with agreement add)",
+                f"agreements[{i}].code",
+                {"agreement": a.code},
+            )
+            for i, a in enumerate(amended)
+            if a.code not in rows
+        ]
+        reasons = unknown + portfolio.check_new_agreements(
+            amended,
+            project=project,
+            lead=p["lead_code"],
+            catalog={c.code: c for c in load_catalog(s, int(p["id"]))},
+            existing_codes=set(rows) - {a.code for a in amended},
+            departments=set(s.execute(select(DEPT.c.code)).scalars()),
+            today=today,
+        )
+        if reasons:
+            raise InvalidInput(reasons)
+        note = (reason or "").strip() or None
+        out = []
+        for a in amended:
+            row = rows[a.code]
+            before = _snapshot(s, int(row.id), row)
+            replace_agreement(s, int(p["id"]), int(row.id), a)
+            version = int(row.version) + 1
+            s.execute(update(AG).where(AG.c.id == row.id).values(version=version))
+            fresh = s.execute(select(AG).where(AG.c.id == row.id)).one()
+            after = _snapshot(s, int(row.id), fresh)
+            s.execute(
+                insert(AV).values(
+                    agreement_id=row.id, version=version, kind="amended", on=today, at=app.clock(),
+                    actor=actor.name, reason=note, before=before, after=after,
+                )
+            )  # fmt: skip
+            closed: list[tuple[int, str]] = []
+            orders = 0
+            if fresh.term_end is not None and fresh.term_end >= today:
+                closed, orders = _close_expiry(s, app, int(p["id"]), a.code, today, actor.name)
+            out.append(
+                {
+                    "agreement": a.code,
+                    "version": version,
+                    "findings_closed": [k for _, k in closed],
+                    "orders_closed": orders,
+                }
+            )
+        settle_due_dates(s, app.calendar, project_ids=[int(p["id"])])
+        project_version = bump_version(s, int(p["id"]))
+        why = f"；理由：{note}" if note else ""
+        record_change(
+            app,
+            s,
+            actor,
+            "agreement.amend",
+            project_code=project,
+            note=f"{path.name}：修订共享协定 "
+            + "、".join(f"{o['agreement']}（第 {o['version']} 版）" for o in out)
+            + why,
+            clauses=[TERM],
+        )
+        return {"project": project, "amended": out, "project_version": project_version}
+
+
+def _close_expiry(
+    s: Any, app: App, project_id: int, agreement: str, today: date, actor: str
+) -> tuple[list[tuple[int, str]], int]:
+    """The agreement's term covers today again: its open AGREEMENT_EXPIRED finding closes (``agreement_renewed``)
+    and so do the orders issued for it. Returns the (id, key) of the findings closed and the orders closed."""
+    closed = [
+        (int(i), str(k))
+        for i, k in s.execute(
+            update(FI)
+            .where(
+                FI.c.project_id == project_id,
+                FI.c.rule == AGREEMENT_EXPIRED,
+                FI.c.subject == agreement,
+                FI.c.status == FindingStatus.OPEN.value,
+            )
+            .values(status=FindingStatus.CLOSED.value, closed_on=today, closed_reason=AGREEMENT_RENEWED)
+            .returning(FI.c.id, FI.c.key)
+        )
+    ]
+    orders = close_orders_of_findings(s, app, [(i, AGREEMENT_RENEWED) for i, _ in closed], today, actor=actor)
+    return closed, orders
 
 
 @use_case

@@ -141,3 +141,23 @@ def test_the_agreement_listing_shows_a_due_date_moved_off_a_sunday(client: TestC
     dues = {(i["catalog"], i["due"], i["due_effective"]) for a in agreements for i in a["items"]}
     assert ("C-001", "2026-11-22", "2026-11-23") in dues
     assert all(eff is None for c, due, eff in dues if due == "2026-12-31")  # a Thursday stays as agreed
+
+
+def test_agreements_are_amended_through_the_api(client: TestClient, as_: As) -> None:
+    import yaml
+
+    from tests.cli.test_cli import demo_document
+
+    a1 = demo_document()["projects"][0]["agreements"][0]
+    a1["items"] = a1["items"][:2]
+    body = yaml.safe_dump({"agreements": [a1]}, allow_unicode=True).encode()
+    url = f"{V1}/projects/ZJ-2026-001/agreements"
+    r = client.post(f"{url}/amend", headers=as_("li"), files={"file": ("a.yaml", body, "application/yaml")})
+    assert r.status_code == 200, r.text
+    assert r.json()["amended"][0]["version"] == 2
+    [v] = client.get(f"{url}/A-001/versions", headers=as_("wang")).json()
+    assert (v["kind"], len(v["before"]["items"]), len(v["after"]["items"])) == ("amended", 3, 2)
+    denied = client.post(
+        f"{url}/amend", headers=as_("qian"), files={"file": ("a.yaml", body, "application/yaml")}
+    )
+    assert denied.status_code == 403

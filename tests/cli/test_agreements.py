@@ -135,3 +135,29 @@ def test_agreement_renew_is_a_new_audited_version_and_refusals_change_nothing(
         .stdout
     )
     assert "已续签至 2028-06-30（第 3 版）" in said
+
+
+def test_agreement_amend_replaces_a_signed_agreement_as_a_new_version(cli: Cli, tmp_path: Path) -> None:
+    doc = demo_document()
+    cli("load", write_document(tmp_path / "demo.json", doc)).expect(0)
+    a1 = copy.deepcopy(doc["projects"][0]["agreements"][0])  # ZJ-2026-001's A-001: C-001, C-002, C-004
+    path = tmp_path / "amend.yaml"
+    bad = copy.deepcopy(a1) | {"term": {"start": "2026-03-01", "end": "2026-12-30"}}
+    path.write_text(
+        yaml.safe_dump({"agreements": [bad, {**a1, "code": "A-404"}]}, allow_unicode=True), encoding="utf-8"
+    )
+    before = audit_count(cli)
+    refused = cli.json("agreement", "amend", "ZJ-2026-001", path, "--as", "li", code=3)
+    codes = {(r["code"], r["path"]) for r in refused["reasons"]}
+    assert ("AGREEMENT_NOT_SIGNED", "agreements[1].code") in codes
+    assert ("AGREEMENT_TERM_MISSES_DUE", "agreements[0].items[0].due") in codes
+    assert audit_count(cli) == before and cli.json("agreement", "versions", "ZJ-2026-001", "A-001") == []
+    a1["items"] = [i for i in a1["items"] if i["catalog"] != "C-004"]
+    path.write_text(yaml.safe_dump({"agreements": [a1]}, allow_unicode=True), encoding="utf-8")
+    res = cli.json("agreement", "amend", "ZJ-2026-001", path, "--as", "li", "--reason", "C-004 不再共享")
+    assert res["amended"][0]["agreement"] == "A-001" and res["amended"][0]["version"] == 2
+    [version] = cli.json("agreement", "versions", "ZJ-2026-001", "A-001")
+    assert version["kind"] == "amended" and version["reason"] == "C-004 不再共享"
+    assert [i["catalog"] for i in version["before"]["items"]] == ["C-001", "C-002", "C-004"]
+    assert [i["catalog"] for i in version["after"]["items"]] == ["C-001", "C-002"]
+    assert audit_count(cli) == before + 1

@@ -172,6 +172,26 @@ def renew_agreement(
     )
 
 
+@router.post(
+    "/projects/{code}/agreements/amend",
+    summary="修订已签署的共享协定 / amend signed agreements",
+    description="上传 agreements: [...]（同编号整份替换为新版本），按新协定同样校验，任一处有误则逐条报告（422）且不写入。"
+    "\n\nUpload agreements: [...] (same codes, each replaced as a new version), checked as new agreements are; any "
+    "error is reported (422) and nothing is written.",
+    responses=ERRORS,
+)
+def amend_agreements(
+    app: GovApp,
+    actor: ActorName,
+    settings: Settings,
+    code: ProjectCode,
+    file: Annotated[UploadFile, File(description="YAML 或 JSON / YAML or JSON")],
+    reason: Annotated[str | None, Query(max_length=2000, description="修订理由 / why")] = None,
+) -> dict[str, Any]:
+    with saved(file, DOCUMENT, settings.upload_max_bytes) as path:
+        return agreement_cases.amend_agreements(app, code, path, actor, reason=reason)
+
+
 @router.get(
     "/projects/{code}/agreements/{agreement}/versions",
     response_model=list[AgreementVersionOut],

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -17,6 +17,7 @@ from govflow.lifecycle.portfolio.reading import ParsedDocument, listed
 from govflow.lifecycle.portfolio.rules import Existing, check, project_facts
 from govflow.lifecycle.portfolio.schema import (
     DOC_CLAUSE,
+    AgreementIn,
     CatalogItemIn,
     EvidenceIn,
     PortfolioDocument,
@@ -280,26 +281,58 @@ def write_agreement_rows(
     for p in projects:
         project_id = pid[p.code]
         for a in p.agreements:
-            agreement_id = aid[(project_id, a.code)]
-            parties += [
-                {"agreement_id": agreement_id, "department_id": dept[c]} for c in dict.fromkeys(a.parties)
-            ]
-            items += [
-                {
-                    "agreement_id": agreement_id,
-                    "catalog_item_id": cid[(project_id, i.catalog)],
-                    "consumer_id": dept[i.consumer],
-                    "quality": i.quality,
-                    "quantity": i.quantity,
-                    "update_frequency": i.update_frequency.value if i.update_frequency else None,
-                    "scope": i.scope,
-                    "usage": i.usage,
-                    "due": i.due,
-                }
-                for i in a.items
-            ]
+            more_parties, more_items = _agreement_children(
+                aid[(project_id, a.code)], project_id, a, cid, dept
+            )
+            parties += more_parties
+            items += more_items
     _insert(session, AGREEMENT_PARTY, parties)
     return {"agreements": n, "agreement_items": _insert(session, AGREEMENT_ITEM, items)}
+
+
+def _agreement_children(
+    agreement_id: int, project_id: int, a: AgreementIn, cid: dict[tuple[int, str], int], dept: dict[str, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The party and item rows of one agreement."""
+    parties = [{"agreement_id": agreement_id, "department_id": dept[c]} for c in dict.fromkeys(a.parties)]
+    items = [
+        {
+            "agreement_id": agreement_id,
+            "catalog_item_id": cid[(project_id, i.catalog)],
+            "consumer_id": dept[i.consumer],
+            "quality": i.quality,
+            "quantity": i.quantity,
+            "update_frequency": i.update_frequency.value if i.update_frequency else None,
+            "scope": i.scope,
+            "usage": i.usage,
+            "due": i.due,
+        }
+        for i in a.items
+    ]
+    return parties, items
+
+
+def replace_agreement(session: Session, project_id: int, agreement_id: int, a: AgreementIn) -> int:
+    """An amended agreement (checked by the caller): its terms updated in place, its parties and items replaced
+    (the ``agreement_version`` row the caller writes keeps what they were). Returns the number of items."""
+    dept = ids_by_code(session, DEPARTMENT, {*a.parties, *(i.consumer for i in a.items)})
+    cid = _child_ids(session, CATALOG_ITEM, [project_id])
+    session.execute(delete(AGREEMENT_PARTY).where(AGREEMENT_PARTY.c.agreement_id == agreement_id))
+    session.execute(delete(AGREEMENT_ITEM).where(AGREEMENT_ITEM.c.agreement_id == agreement_id))
+    session.execute(
+        update(AGREEMENT)
+        .where(AGREEMENT.c.id == agreement_id)
+        .values(
+            form=a.form.value,
+            signed_on=a.signed_on,
+            term_start=a.term.start if a.term else None,
+            term_end=a.term.end if a.term else None,
+            basis=a.basis,
+        )
+    )
+    parties, items = _agreement_children(agreement_id, project_id, a, cid, dept)
+    _insert(session, AGREEMENT_PARTY, parties)
+    return _insert(session, AGREEMENT_ITEM, items)
 
 
 def _write_opinions_needs_reviews(
