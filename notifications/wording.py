@@ -106,11 +106,7 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 #: the clause a sweep finding of each rule cites; the rule's words live on :class:`FindingRule`
-RULE_CLAUSES: dict[FindingRule, str] = {
-    FindingRule.MILESTONE_MISSED: C11,
-    FindingRule.DELIVERY_STALE: C11,
-    FindingRule.AGREEMENT_EXPIRED: C8,
-}
+RULE_CLAUSES: dict[FindingRule, str] = {r: r.clause for r in FindingRule}
 RULES: dict[str, tuple[str, str, str]] = {r.value: (r.zh, r.en, RULE_CLAUSES[r]) for r in FindingRule}
 
 #: a cut recommendation's statuses (their words live on :class:`CutStatus`) and the two changes the cuts run

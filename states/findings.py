@@ -22,6 +22,7 @@ Rule = FindingRule
 MILESTONE_MISSED = Rule.MILESTONE_MISSED.value
 DELIVERY_STALE = Rule.DELIVERY_STALE.value
 AGREEMENT_EXPIRED = Rule.AGREEMENT_EXPIRED.value
+AGREEMENT_OUT_OF_SCOPE = Rule.AGREEMENT_OUT_OF_SCOPE.value
 RULES: tuple[str, ...] = tuple(r.value for r in Rule)
 
 #: the same texts keyed by the rule's code, for readers holding a finding row's ``rule`` string
@@ -69,6 +70,8 @@ def describe_finding(rule: str, evidence: dict[str, Any], lang: str = "zh") -> s
     """A finding explained in one sentence (zh-CN, or English with ``lang="en"``), citing its 第八条 term."""
     if rule == AGREEMENT_EXPIRED:
         return _describe_expired(evidence, lang)
+    if rule == AGREEMENT_OUT_OF_SCOPE:
+        return _describe_out_of_scope(evidence, lang)
     if rule == MILESTONE_MISSED:
         return _describe_missed(evidence, lang)
     return _describe_stale(evidence, lang)
@@ -117,6 +120,20 @@ def _describe_missed(ev: dict[str, Any], lang: str) -> str:
     return (
         f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）共享，实现进度为 {due}{moved}；"
         f"截至 {as_of} 无交付记录（{basis}）"
+    )
+
+
+def _describe_out_of_scope(ev: dict[str, Any], lang: str) -> str:
+    a, c, name, consumer, consumer_name, as_of = _item_terms(ev)
+    basis = _basis(AGREEMENT_OUT_OF_SCOPE, lang)
+    if lang == "en":
+        return (
+            f"agreement {a} promises catalog item {c} ({name}) to {consumer}, which is outside the item's "
+            f"authorized scope as of {as_of}: amend the agreement or the authorization ({basis})"
+        )
+    return (
+        f"协定 {a} 约定向 {consumer_name}（{consumer}）提供目录条目 {c}（{name}），但截至 {as_of} 该部门不在"
+        f"该条目的授权使用范围内；须修订协定或调整授权（{basis}）"
     )
 
 

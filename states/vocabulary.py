@@ -130,11 +130,15 @@ class FindingRule(Word):
     MILESTONE_MISSED = "MILESTONE_MISSED"
     DELIVERY_STALE = "DELIVERY_STALE"
     AGREEMENT_EXPIRED = "AGREEMENT_EXPIRED"
+    #: an agreement item promises a conditional or secret item to a department outside its authorized scope
+    #: (the provider narrowed it: 第八条 及时调整授权)
+    AGREEMENT_OUT_OF_SCOPE = "AGREEMENT_OUT_OF_SCOPE"
 
     @property
     def clause(self) -> str:
         """The clause the finding cites (its ``clause`` column)."""
-        return clause("第八条") if self is FindingRule.AGREEMENT_EXPIRED else clause("第十一条")
+        agreement = (FindingRule.AGREEMENT_EXPIRED, FindingRule.AGREEMENT_OUT_OF_SCOPE)
+        return clause("第八条") if self in agreement else clause("第十一条")
 
     def basis(self, lang: str = "zh") -> str:
         """The term of 第八条 the obligation rests on."""
@@ -142,6 +146,7 @@ class FindingRule(Word):
             FindingRule.MILESTONE_MISSED: ("实现进度", "implementation schedule"),
             FindingRule.DELIVERY_STALE: ("更新频度", "update frequency"),
             FindingRule.AGREEMENT_EXPIRED: ("共享期限", "sharing term"),
+            FindingRule.AGREEMENT_OUT_OF_SCOPE: ("授权使用范围", "authorized scope of use"),
         }[self]
         return f"733号文 第八条 ({term[1]})" if lang == "en" else f"733号文 第八条（{term[0]}）"
 
@@ -152,6 +157,7 @@ words(
         FindingRule.MILESTONE_MISSED: ("到期未实现共享", "sharing not realised by its due date"),
         FindingRule.DELIVERY_STALE: ("未按更新频度持续共享", "sharing not kept up at the agreed frequency"),
         FindingRule.AGREEMENT_EXPIRED: ("共享协定已到期", "sharing agreement expired"),
+        FindingRule.AGREEMENT_OUT_OF_SCOPE: ("共享超出授权使用范围", "shared beyond its authorized scope"),
     },
 )
 

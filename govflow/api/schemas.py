@@ -267,6 +267,16 @@ class ConditionAnswerIn(BaseModel):
     answer: str = Field(min_length=1, max_length=4000, pattern=NONBLANK)
 
 
+class AuthorizationIn(BaseModel):
+    """目录条目的授权使用范围（第八条 及时调整授权） / the authorized scope of a catalog item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    departments: list[Annotated[str, Field(pattern=DEPARTMENT_CODE)]] = Field(default=[], max_length=500)
+    all: bool = Field(default=False, description="授权所有政务部门 / all departments")
+    reason: str | None = Field(default=None, max_length=2000, pattern=TEXT)
+
+
 class AgreementRenewIn(BaseModel):
     """续签共享协定（第八条 共享期限） / renew an agreement."""
 

@@ -114,6 +114,48 @@ catalog_app.command("import")(
 )
 
 
+@catalog_app.command("authorize")
+def catalog_authorize(
+    ctx: typer.Context,
+    code: CodeArg,
+    item: Annotated[str, typer.Argument(help="目录条目编码 / catalog item code")],
+    actor: Annotated[
+        str, typer.Option("--as", help="提供部门或项目审批部门用户 / the provider's or program office user")
+    ],
+    department: Annotated[
+        list[str] | None,
+        typer.Option("--department", help="被授权部门（可多次） / authorized department (repeatable)"),
+    ] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="授权所有政务部门 / all departments")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="调整理由 / why")] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """调整目录条目的授权使用范围（第八条 及时调整授权）；超出新范围的协定条目在下次巡查时成为问题 / adjust scope."""
+    with guarded(ctx, as_json) as st:
+        res = agreement_cases.authorize_catalog_item(
+            st.app,
+            code,
+            item,
+            actor,
+            departments=list(department or []),
+            all_departments=everyone,
+            reason=reason,
+        )
+        if as_json:
+            emit_json(res)
+            return
+        out.print(
+            st.tr(
+                f"{code}：目录条目 {item} 的授权使用范围已调整（版本 {res['version']}）；超出新范围的协定条目 "
+                f"{len(res['outside'])} 个，将在下次巡查时列为问题",
+                f"{code}: the authorized scope of {item} is adjusted (version {res['version']}); "
+                f"{len(res['outside'])} agreement items fall outside it and become findings at the next sweep",
+            )
+        )
+        for o in res["outside"]:
+            out.print(f"  - {o['message_en' if st.lang == 'en' else 'message']}")
+
+
 @evidence_app.command("import")
 def evidence_import(
     ctx: typer.Context,

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from govflow.governance.orders import close_orders_of_findings
 from govflow.lifecycle import portfolio
@@ -44,18 +44,20 @@ from govflow.models.tables import (
     AgreementItem,
     AgreementParty,
     AgreementVersion,
+    CatalogAuthorization,
     CatalogItem,
     Finding,
 )
-from govflow.states.errors import InvalidInput, NotFound, RuleRefused
+from govflow.states.errors import InvalidInput, NotFound, PermissionDenied, RuleRefused
 from govflow.states.findings import AGREEMENT_EXPIRED, AGREEMENT_RENEWED, FindingStatus
+from govflow.states.permissions import Role
 from govflow.states.phases import Phase
-from govflow.states.rules import check_agreement_consistency
+from govflow.states.rules import check_agreement_consistency, check_catalog_item
 from govflow.states.sharing import AgreementFact
 from govflow.states.verdict import Reason, clause
 
 AG, AV, FI = t(Agreement), t(AgreementVersion), t(Finding)
-AI, AP, CI = t(AgreementItem), t(AgreementParty), t(CatalogItem)
+AI, AP, CI, AUTH = t(AgreementItem), t(AgreementParty), t(CatalogItem), t(CatalogAuthorization)
 TERM = clause("第八条")
 
 
@@ -273,6 +275,111 @@ def amend_agreements(
             clauses=[TERM],
         )
         return {"project": project, "amended": out, "project_version": project_version}
+
+
+@use_case
+def authorize_catalog_item(
+    app: App,
+    project: str,
+    catalog: str,
+    actor_name: str | None,
+    *,
+    departments: list[str],
+    all_departments: bool = False,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """第八条 及时调整授权: the provider of a catalog item (or the program office) sets the departments authorized
+    to use it. The item stays as 733号文 wants it (a basic item open to all, a secret one never); agreements that
+    now promise it outside the scope are listed, and become AGREEMENT_OUT_OF_SCOPE findings at the next sweep
+    until they are amended or the scope widened again."""
+    today = business_date(app.clock())
+    wanted = sorted(set(departments))
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, project)
+        authorize(app, s, actor, "project.read", p)
+        facts = load_facts(s, p, p["lead_code"], frozenset({"catalog", "agreements"}), today)
+        item = next((c for c in facts.catalog if c.code == catalog), None)
+        if item is None:
+            raise NotFound(
+                f"项目 {project} 没有目录条目 {catalog}", f"project {project} has no catalog item {catalog}"
+            )
+        if actor.role not in (Role.PROGRAM_OFFICE, Role.ADMIN) and actor.department != item.provider:
+            raise PermissionDenied(
+                [
+                    Reason(
+                        "NOT_THE_PROVIDER",
+                        TERM,
+                        f"只有目录条目 {catalog} 的提供部门（{item.provider}）或项目审批部门可以调整其授权使用范围",
+                        f"only the provider of catalog item {catalog} ({item.provider}) or the program office may "
+                        "adjust its authorized scope",
+                        "actor",
+                        {"catalog": catalog, "provider": item.provider},
+                    )
+                ]
+            )
+        known = {
+            str(c): int(i)
+            for i, c in s.execute(select(DEPT.c.id, DEPT.c.code).where(DEPT.c.code.in_(wanted)))
+        }
+        reasons = [
+            Reason(
+                "UNKNOWN_DEPARTMENT",
+                TERM,
+                f"部门 {d} 不存在",
+                f"department {d} does not exist",
+                f"departments[{i}]",
+                {"department": d},
+            )
+            for i, d in enumerate(wanted)
+            if d not in known
+        ]
+        adjusted = replace(item, authorized=tuple(wanted), all_departments=all_departments)
+        reasons += check_catalog_item(adjusted, "catalog")
+        if reasons:
+            raise RuleRefused(reasons)
+        outside = [
+            replace(r, detail={"agreement": a.code, **r.detail})
+            for a in facts.agreements
+            for r in check_agreement_consistency(
+                a, a.code, lead=p["lead_code"], catalog={catalog: adjusted}, today=today
+            )
+            if r.code in ("CONDITIONAL_CONSUMER_NOT_AUTHORIZED", "SECRET_CONSUMER_NOT_AUTHORIZED")
+        ]
+        cid = s.execute(select(CI.c.id).where(CI.c.project_id == p["id"], CI.c.code == catalog)).scalar_one()
+        s.execute(update(CI).where(CI.c.id == cid).values(all_departments=all_departments))
+        s.execute(delete(AUTH).where(AUTH.c.catalog_item_id == cid))
+        if wanted:
+            s.execute(insert(AUTH), [{"catalog_item_id": cid, "department_id": known[d]} for d in wanted])
+        version = bump_version(s, int(p["id"]))
+        scope = "所有政务部门" if all_departments else ("、".join(wanted) or "（无）")
+        why = f"；理由：{(reason or '').strip()}" if (reason or "").strip() else ""
+        record_change(
+            app,
+            s,
+            actor,
+            "catalog.authorize",
+            project_code=project,
+            note=f"调整目录条目 {catalog} 的授权使用范围：{scope}{why}；超出新范围的协定条目 {len(outside)} 个",
+            reasons=[
+                {
+                    "code": r.code,
+                    "clause": r.clause,
+                    "message": r.message,
+                    "message_en": r.message_en,
+                    "detail": r.detail,
+                }
+                for r in outside
+            ],
+            clauses=[TERM],
+        )
+        return {
+            "project": project,
+            "catalog": catalog,
+            "authorized": "all" if all_departments else wanted,
+            "outside": [dict(r.detail) | {"message": r.message, "message_en": r.message_en} for r in outside],
+            "version": version,
+        }
 
 
 def _close_expiry(

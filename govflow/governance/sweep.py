@@ -69,8 +69,10 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
 from govflow.governance.obligations import (
+    CATALOG,
     DUE,
     EVIDENCE,
+    ITEM,
     delivery_status_sql,
     finding_rule_sql,
     max_gap_days_sql,
@@ -84,7 +86,7 @@ from govflow.lifecycle.services import App
 from govflow.models import audit
 from govflow.models.db import unit_of_work, without_jit
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import Agreement, Finding, Project
+from govflow.models.tables import Agreement, CatalogAuthorization, Finding, Project
 from govflow.models.types import UTCDateTime
 from govflow.states.findings import (
     CAUSE_GONE,
@@ -102,9 +104,10 @@ from govflow.states.findings import (
 from govflow.states.obligations import agreement_expired
 from govflow.states.permissions import Role
 from govflow.states.phases import SWEPT_PHASES, Phase
-from govflow.states.sharing import AgreementForm
+from govflow.states.sharing import AgreementForm, Secrecy, ShareType
 
 FINDING, PROJECT, AGREEMENT = t(Finding), t(Project), t(Agreement)
+AUTH = t(CatalogAuthorization)
 
 #: up to this many keys are listed in the run's audit event; beyond it the event carries their digest only
 AUDIT_KEY_LIST_LIMIT = 50
@@ -257,7 +260,7 @@ def _compute_current(s: Session, sql: _Sql, chunk: tuple[int, int] | None) -> No
         .from_select(cols, _item_findings(sql, chunk))
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    rows = _expired_findings(s, sql.as_of, chunk)
+    rows = _expired_findings(s, sql.as_of, chunk) + _scope_findings(s, sql.as_of, chunk)
     if rows:
         s.execute(_insert(s, CURRENT).on_conflict_do_nothing(index_elements=["key"]), rows)
 
@@ -344,6 +347,77 @@ def _item_findings(sql: _Sql, chunk: tuple[int, int] | None) -> Select[Any]:
         # a WHERE keeps SQLite from reading the ON CONFLICT of the INSERT as part of the SELECT
         .where(rule.is_not(None))
     )
+
+
+def _scope_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:
+    """Rows of :data:`CURRENT` for the agreement items of swept projects that promise a conditional or secret
+    catalog item to a department outside its authorized scope (第八条 授权使用范围; a provider narrowed it): the
+    consumer is not the provider, not authorized on the item, and the item is not open to every department (a
+    secret item never is) — the rule :func:`govflow.states.rules.check_agreement_consistency` applies to a new
+    agreement."""
+    consumer, provider = DEPT.alias("consumer"), DEPT.alias("provider")
+    authorized = (
+        select(AUTH.c.catalog_item_id)
+        .where(AUTH.c.catalog_item_id == ITEM.c.catalog_item_id, AUTH.c.department_id == ITEM.c.consumer_id)
+        .exists()
+    )
+    open_to_all = and_(CATALOG.c.all_departments.is_(True), CATALOG.c.secrecy != Secrecy.SECRET.value)
+    q = (
+        select(
+            PROJECT.c.id,
+            PROJECT.c.code,
+            AGREEMENT.c.code,
+            CATALOG.c.code,
+            CATALOG.c.name,
+            CATALOG.c.share_type,
+            CATALOG.c.secrecy,
+            consumer.c.code,
+            consumer.c.name,
+        )
+        .select_from(ITEM)
+        .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
+        .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
+        .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
+        .join(consumer, consumer.c.id == ITEM.c.consumer_id)
+        .join(provider, provider.c.id == CATALOG.c.provider_id)
+        .where(
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            or_(
+                CATALOG.c.share_type == ShareType.CONDITIONAL.value, CATALOG.c.secrecy == Secrecy.SECRET.value
+            ),
+            ITEM.c.consumer_id != CATALOG.c.provider_id,
+            ~authorized,
+            ~open_to_all,
+        )
+    )
+    rule = Rule.AGREEMENT_OUT_OF_SCOPE
+    out: list[dict[str, Any]] = []
+    for pid, project, agreement, code, name, share_type, secrecy, dept, dept_name in s.execute(q):
+        out.append(
+            {
+                "key": f"{project}/{rule.value}/{agreement}/{code}/{dept}/scope",
+                "project_id": int(pid),
+                "rule": rule.value,
+                "subject": f"{agreement}/{code}/{dept}",
+                "period": "scope",
+                "clause": rule.clause,
+                "evidence": {
+                    "project": project,
+                    "agreement": agreement,
+                    "catalog": code,
+                    "catalog_name": name,
+                    "consumer": dept,
+                    "consumer_name": dept_name,
+                    "expected": {"share_type": share_type, "secrecy": secrecy},
+                    "delivered": None,
+                    "since": as_of.isoformat(),
+                    "basis": rule.basis(),
+                    "as_of": as_of.isoformat(),
+                },
+            }
+        )
+    return out
 
 
 def _expired_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> list[dict[str, Any]]:

@@ -161,3 +161,13 @@ def test_agreements_are_amended_through_the_api(client: TestClient, as_: As) -> 
         f"{url}/amend", headers=as_("qian"), files={"file": ("a.yaml", body, "application/yaml")}
     )
     assert denied.status_code == 403
+
+
+def test_a_provider_adjusts_the_scope_through_the_api(client: TestClient, as_: As) -> None:
+    url = f"{V1}/projects/ZJ-2026-005/catalog/C-002/authorization"
+    assert client.put(url, headers=as_("zhao"), json={"departments": []}).status_code == 403
+    r = client.put(url, headers=as_("chen"), json={"departments": [], "reason": "收紧"})
+    assert r.status_code == 200, r.text
+    assert [(o["agreement"], o["consumer"]) for o in r.json()["outside"]] == [("A-001", "11330000GF00000014")]
+    bad = client.put(url, headers=as_("chen"), json={"departments": ["91330000MA0000000X"]})
+    assert bad.status_code == 422 and bad.json()["reasons"][0]["code"] == "UNKNOWN_DEPARTMENT"

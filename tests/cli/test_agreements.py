@@ -161,3 +161,18 @@ def test_agreement_amend_replaces_a_signed_agreement_as_a_new_version(cli: Cli, 
     assert [i["catalog"] for i in version["before"]["items"]] == ["C-001", "C-002", "C-004"]
     assert [i["catalog"] for i in version["after"]["items"]] == ["C-001", "C-002"]
     assert audit_count(cli) == before + 1
+
+
+def test_catalog_authorize_lists_the_agreements_outside_the_new_scope(cli: Cli, tmp_path: Path) -> None:
+    cli("load", write_document(tmp_path / "demo.json", demo_document())).expect(0)
+    out = (
+        cli("catalog", "authorize", "ZJ-2026-005", "C-002", "--as", "chen", "--reason", "收紧")
+        .expect(0)
+        .stdout
+    )
+    assert ("超出新范围的协定条目 1 个" in out and "A-001" in out) or "C-002" in out
+    denied = cli.json("catalog", "authorize", "ZJ-2026-005", "C-002", "--as", "zhao", code=3)
+    assert (
+        denied["reasons"][0]["code"] == "NOT_THE_PROVIDER"
+        and denied["reasons"][0]["clause"] == "733号文 第八条"
+    )

@@ -87,3 +87,44 @@ def test_a_renewal_is_checked_as_a_new_agreement_and_refusals_change_nothing(exp
         renew_agreement(day, "ZJ-2026-005", "A-404", "xu", until=date(2027, 12, 31))
     assert term_end(expired) == date(2026, 12, 20) and finding(expired, EXPIRED) == ("open", None)
     assert agreement_versions(expired, "ZJ-2026-005", "A-002", "wang") == []
+
+
+# ---------------------------------------------------------------------------------------------- scope (第八条 及时调整授权)
+
+OUT = f"ZJ-2026-005/AGREEMENT_OUT_OF_SCOPE/A-001/C-002/{'11330000GF00000014'}/scope"
+
+
+def test_a_narrowed_scope_turns_the_agreements_outside_it_into_findings(app: App) -> None:  # noqa: F811
+    """人社厅 provides C-002 (conditional, authorized for 发改委) to ZJ-2026-005; it narrows the scope to nobody:
+    A-001, which promises C-002 to 发改委, is now outside it — a finding, an order — until the scope is widened."""
+    from govflow.governance.agreements import authorize_catalog_item
+    from govflow.governance.ownership import open_owners
+    from govflow.models.tables import Project
+    from govflow.states.findings import describe_finding
+
+    with pytest.raises(PermissionDenied):  # 市场监管局 does not provide C-002
+        authorize_catalog_item(app, "ZJ-2026-005", "C-002", "zhao", departments=[])
+    res = authorize_catalog_item(
+        app, "ZJ-2026-005", "C-002", "chen", departments=[], reason="数据安全评估后收紧"
+    )
+    assert [(o["agreement"], o["consumer"]) for o in res["outside"]] == [("A-001", "11330000GF00000014")]
+    run_sweep(app, date(2026, 11, 26))
+    assert finding(app, OUT) == ("open", None)
+    fi = t(Finding)
+    with unit_of_work(app.engine, write=False) as s:
+        evidence = s.execute(select(fi.c.evidence).where(fi.c.key == OUT)).scalar_one()
+        pid = s.execute(select(t(Project).c.id).where(t(Project).c.code == "ZJ-2026-005")).scalar_one()
+    assert "不在该条目的授权使用范围内" in describe_finding("AGREEMENT_OUT_OF_SCOPE", evidence)
+    run_deadlines(app, date(2026, 11, 26))
+    with unit_of_work(app.engine, write=False) as s:
+        assert (pid, "A-001/C-002/11330000GF00000014") in open_owners(s, [pid])  # one order answers for it
+    assert ("catalog.authorize", "recorded", "chen") in audit_actions(app, "ZJ-2026-005")
+    # the provider widens it again: the next sweep closes the finding, and the order with it
+    authorize_catalog_item(app, "ZJ-2026-005", "C-002", "chen", departments=["11330000GF00000014"])
+    run_sweep(app, date(2026, 11, 27))
+    assert finding(app, OUT) == ("closed", "cause_gone")
+    with pytest.raises(
+        RuleRefused
+    ) as secret_for_all:  # 第二条第三款 still holds: never a secret item for all
+        authorize_catalog_item(app, "ZJ-2026-001", "C-004", "zhou", departments=[], all_departments=True)
+    assert "SECRET_ALL_DEPARTMENTS" in {r.code for r in secret_for_all.value.reasons}

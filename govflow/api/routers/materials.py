@@ -12,6 +12,7 @@ from govflow.api.schemas import (
     AgreementRenewed,
     AgreementRenewIn,
     AgreementVersionOut,
+    AuthorizationIn,
     CatalogImported,
     CatalogItemOut,
     ConditionAnswerIn,
@@ -128,6 +129,31 @@ def record_opinion(app: GovApp, actor: ActorName, code: ProjectCode, body: Opini
         conditions=list(body.conditions),
     )
     return {"project": code, "department": body.department, "verdict": body.verdict, "version": version}
+
+
+@router.put(
+    "/projects/{code}/catalog/{item}/authorization",
+    summary="调整目录条目的授权使用范围（第八条） / adjust a catalog item's authorized scope",
+    description="提供部门或项目审批部门调整；超出新范围的协定条目随结果列出，并在下次巡查时成为问题。\n\nBy the provider "
+    "or the program office; agreement items now outside the scope are listed and become findings at the next sweep.",
+    responses=ERRORS,
+)
+def authorize_catalog_item(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    item: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    body: AuthorizationIn,
+) -> dict[str, Any]:
+    return agreement_cases.authorize_catalog_item(
+        app,
+        code,
+        item,
+        actor,
+        departments=list(body.departments),
+        all_departments=body.all,
+        reason=body.reason,
+    )
 
 
 @router.post(
