@@ -248,6 +248,7 @@ def load_agreements(
             term_end=a["term_end"],
             basis=a["basis"],
             items=tuple(items.get(int(a["id"]), [])),
+            terminated_on=a["terminated_on"],
         )
         for a in agreements
     ]

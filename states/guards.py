@@ -171,11 +171,11 @@ def latest_opinions(f: ProjectFacts) -> list[OpinionFact]:
     return list(latest.values())
 
 
-def uncovered_needs(f: ProjectFacts) -> list[Reason]:
+def uncovered_needs(f: ProjectFacts, on: date | None = None) -> list[Reason]:
     """不予审批: an unmet sharing need of a related department not covered by a catalog item + agreement item."""
     by_code = {c.code: c for c in f.catalog}
     by_name = {c.name: c for c in f.catalog}
-    agreed = {(i.catalog, i.consumer) for a in f.agreements for i in a.items}
+    agreed = {(i.catalog, i.consumer) for a in f.agreements if on is None or a.in_force(on) for i in a.items}
     reasons = []
     for op in latest_opinions(f):
         if op.verdict is not OpinionVerdict.UNMET_NEEDS and not op.unmet_needs:
@@ -227,7 +227,7 @@ def approve(f: ProjectFacts, ctx: GuardContext) -> Verdict:
                         detail={"stage": stage.value, "focus_point": point.value},
                     )
                 )
-    reasons.extend(uncovered_needs(f))
+    reasons.extend(uncovered_needs(f, ctx.on))
     reasons.extend(unanswered_conditions(f))
     reasons.extend(materials_still_missing(f, ctx))
     return Verdict.of(reasons)
@@ -290,6 +290,8 @@ def pass_acceptance(f: ProjectFacts, ctx: GuardContext) -> Verdict:
     deliveries themselves by the one evaluator (the sweep's rules), and no sharing finding is open."""
     reasons: list[Reason] = []
     for agreement in f.agreements:
+        if not agreement.in_force(ctx.on):  # terminated: its items are no obligation any more
+            continue
         for it in agreement.items:
             last = f.last_delivery.get((it.catalog, it.consumer))
             verdict = evaluate(Obligation(it.due, it.frequency, last, agreement.term_end), ctx.on)

@@ -256,6 +256,12 @@ class AgreementFact:
     term_end: date | None
     basis: str | None
     items: tuple[AgreementItemFact, ...] = ()
+    #: the day a terminated agreement ended (its items are no obligation after it)
+    terminated_on: date | None = None
+
+    def in_force(self, on: date) -> bool:
+        """Not terminated before ``on`` (an expired agreement's items still count: 第八条)."""
+        return self.terminated_on is None or self.terminated_on >= on
 
 
 @dataclass(frozen=True)

@@ -289,6 +289,15 @@ class AgreementRenewIn(BaseModel):
     reason: str | None = Field(default=None, max_length=2000, pattern=TEXT)
 
 
+class AgreementTerminateIn(BaseModel):
+    """终止共享协定（项目审批部门决定） / terminate an agreement (the program office decides)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: dt.date | None = Field(default=None, description="终止日期，默认今天 / day it ends, default today")
+    reason: str = Field(min_length=1, max_length=2000, pattern=NONBLANK)
+
+
 class AgreementRenewed(BaseModel):
     project: str
     agreement: str

@@ -263,6 +263,34 @@ def agreement_amend(
         out.print(st.tr(f"{code}：已修订共享协定 {done}", f"{code}: agreements amended: {done_en}"))
 
 
+@agreement_app.command("terminate")
+def agreement_terminate(
+    ctx: typer.Context,
+    code: CodeArg,
+    agreement: Annotated[str, typer.Argument(help="协定编号 / agreement code")],
+    actor: Annotated[str, typer.Option("--as", help="项目审批部门用户 / program office user")],
+    reason: Annotated[str | None, typer.Option("--reason", help="终止理由（必填） / why (required)")] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="终止日期，默认今天 / day it ends, default today")
+    ] = None,
+    as_json: bool = JsonOpt,
+) -> None:
+    """终止共享协定（项目审批部门决定，记录理由）：终止日后其条目不再是共享义务 / terminate an agreement."""
+    with guarded(ctx, as_json) as st:
+        res = agreement_cases.terminate_agreement(
+            st.app, code, agreement, actor, on=parse_date(on, "--on") if on else None, reason=reason
+        )
+        if as_json:
+            emit_json(res)
+            return
+        out.print(
+            st.tr(
+                f"{code}：共享协定 {agreement} 自 {res['terminated_on']} 起终止（第 {res['version']} 版）",
+                f"{code}: agreement {agreement} terminated from {res['terminated_on']} (version {res['version']})",
+            )
+        )
+
+
 @agreement_app.command("versions")
 def agreement_versions(
     ctx: typer.Context,
@@ -277,7 +305,11 @@ def agreement_versions(
         if as_json:
             emit_json(rows)
             return
-        kinds = {"renewed": ("续签", "renewed"), "amended": ("修订", "amended")}
+        kinds = {
+            "renewed": ("续签", "renewed"),
+            "amended": ("修订", "amended"),
+            "terminated": ("终止", "terminated"),
+        }
         table(
             st.tr(f"{code} 共享协定 {agreement} 的版本", f"versions of agreement {agreement} of {code}"),
             [st.tr(*w) for w in (("版本", "version"), ("变更", "change"), ("日期", "on"), ("经办", "by"),

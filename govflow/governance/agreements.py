@@ -103,6 +103,8 @@ def renew_agreement(
             raise NotFound(
                 f"项目 {project} 没有共享协定 {agreement}", f"project {project} has no agreement {agreement}"
             )
+        if row.terminated_on is not None:
+            raise RuleRefused([_terminated(project, row, "agreement")])
         if row.term_end is None or until <= row.term_end:
             was = row.term_end.isoformat() if row.term_end else "未约定"
             not_later = Reason(
@@ -220,6 +222,11 @@ def amend_agreements(
             )
             for i, a in enumerate(amended)
             if a.code not in rows
+        ]
+        unknown += [
+            _terminated(project, rows[a.code], f"agreements[{i}].code")
+            for i, a in enumerate(amended)
+            if a.code in rows and rows[a.code].terminated_on is not None
         ]
         reasons = unknown + portfolio.check_new_agreements(
             amended,
@@ -380,6 +387,112 @@ def authorize_catalog_item(
             "outside": [dict(r.detail) | {"message": r.message, "message_en": r.message_en} for r in outside],
             "version": version,
         }
+
+
+def _terminated(project: str, row: Any, path: str) -> Reason:
+    return Reason(
+        "AGREEMENT_TERMINATED",
+        TERM,
+        f"项目 {project} 的共享协定 {row.code} 已于 {row.terminated_on.isoformat()} 终止，不再续签或修订；"
+        "请另行签订新协定（agreement add）",
+        f"agreement {row.code} of project {project} was terminated on {row.terminated_on.isoformat()}; it is "
+        "no longer renewed or amended: add a new agreement",
+        path,
+        {"agreement": str(row.code), "terminated_on": row.terminated_on.isoformat()},
+    )
+
+
+@use_case
+def terminate_agreement(
+    app: App,
+    project: str,
+    agreement: str,
+    actor_name: str | None,
+    *,
+    on: date | None = None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """终止: the agreement ends on ``on`` (today by default) — a new version, audited with its reason, decided by
+    the program office (not by the parties alone: the sharing it carried may be what 733号文 requires). After that
+    day its items are no obligation (no finding, no cut, not in acceptance or coverage); a need they met is
+    uncovered again at the next approval (第十条第二款)."""
+    why = (reason or "").strip()
+    today = business_date(app.clock())
+    day = on or today
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, project)
+        authorize(app, s, actor, "project.read", p)
+        if actor.role not in (Role.PROGRAM_OFFICE, Role.ADMIN):
+            raise PermissionDenied(
+                [
+                    Reason(
+                        "TERMINATION_BY_PROGRAM_OFFICE",
+                        TERM,
+                        "共享协定的终止须由项目审批部门决定并记录理由",
+                        "an agreement is terminated by the program office, with a reason",
+                        "actor",
+                        {"agreement": agreement},
+                    )
+                ]
+            )
+        row = s.execute(select(AG).where(AG.c.project_id == p["id"], AG.c.code == agreement)).first()
+        if row is None:
+            raise NotFound(
+                f"项目 {project} 没有共享协定 {agreement}", f"project {project} has no agreement {agreement}"
+            )
+        reasons = []
+        if row.terminated_on is not None:
+            reasons.append(_terminated(project, row, "agreement"))
+        if not why:
+            reasons.append(
+                Reason(
+                    "REASON_REQUIRED",
+                    TERM,
+                    "终止共享协定须说明理由（--reason）",
+                    "a termination needs a reason (--reason)",
+                    "reason",
+                )
+            )
+        start = row.term_start or row.signed_on
+        if start is not None and day < start:
+            reasons.append(
+                Reason(
+                    "TERMINATION_BEFORE_TERM",
+                    TERM,
+                    f"终止日期 {day.isoformat()} 早于协定生效（{start.isoformat()}）",
+                    f"the termination day {day.isoformat()} is before the agreement took effect ({start.isoformat()})",
+                    "on",
+                    {"agreement": agreement},
+                )
+            )
+        if reasons:
+            raise RuleRefused(reasons)
+        before = _terms(row)
+        version = int(row.version) + 1
+        end = min(row.term_end, day) if row.term_end else day
+        s.execute(
+            update(AG).where(AG.c.id == row.id).values(terminated_on=day, term_end=end, version=version)
+        )
+        after = before | {"terminated_on": day.isoformat(), "term_end": end.isoformat()}
+        s.execute(
+            insert(AV).values(
+                agreement_id=row.id, version=version, kind="terminated", on=today, at=app.clock(),
+                actor=actor.name, reason=why, before=before, after=after,
+            )
+        )  # fmt: skip
+        project_version = bump_version(s, int(p["id"]))
+        record_change(
+            app,
+            s,
+            actor,
+            "agreement.terminate",
+            project_code=project,
+            note=f"终止共享协定 {agreement}：自 {day.isoformat()} 起终止（第 {version} 版）；理由：{why}",
+            clauses=[TERM],
+        )
+        return {"project": project, "agreement": agreement, "version": version, "terminated_on": day.isoformat(),
+                "project_version": project_version}  # fmt: skip
 
 
 def _close_expiry(

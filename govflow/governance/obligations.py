@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Date, String, and_, case, func, literal, null, select
+from sqlalchemy import ColumnElement, Date, String, and_, case, func, literal, null, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -73,6 +73,12 @@ class ObligationRow(NamedTuple):
 
     def judge(self, on: date) -> ObligationVerdict:
         return evaluate(self.obligation(), on)
+
+
+def in_force(on: date) -> ColumnElement[bool]:
+    """The agreement was not terminated before ``on``: a terminated agreement's items are no obligation after
+    its termination day (an expired one's still are — see :mod:`govflow.states.obligations`)."""
+    return or_(AGREEMENT.c.terminated_on.is_(None), AGREEMENT.c.terminated_on >= on)
 
 
 def last_day_probe(on: date) -> Any:
@@ -140,7 +146,7 @@ def obligation_query(
             .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
             .join(PROVIDER, PROVIDER.c.id == CATALOG.c.provider_id)
             .join(CONSUMER, CONSUMER.c.id == ITEM.c.consumer_id)
-            .where(*where)
+            .where(in_force(on), *where)
         )
     facts = (
         select(
@@ -160,7 +166,7 @@ def obligation_query(
         .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
         .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
         .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
-        .where(*where)
+        .where(in_force(on), *where)
         .cte("obligation_facts")
         .prefix_with("MATERIALIZED")
     )

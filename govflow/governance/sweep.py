@@ -75,6 +75,7 @@ from govflow.governance.obligations import (
     ITEM,
     delivery_status_sql,
     finding_rule_sql,
+    in_force,
     max_gap_days_sql,
     obligation_query,
 )
@@ -383,6 +384,7 @@ def _scope_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> l
         .where(
             PROJECT.c.phase.in_(_SWEPT),
             _in_chunk(PROJECT.c.id, chunk),
+            in_force(as_of),
             or_(
                 CATALOG.c.share_type == ShareType.CONDITIONAL.value, CATALOG.c.secrecy == Secrecy.SECRET.value
             ),
@@ -433,7 +435,12 @@ def _expired_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) ->
         )
         .select_from(AGREEMENT)
         .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
-        .where(PROJECT.c.phase.in_(_SWEPT), _in_chunk(PROJECT.c.id, chunk), AGREEMENT.c.term_end < as_of)
+        .where(
+            PROJECT.c.phase.in_(_SWEPT),
+            _in_chunk(PROJECT.c.id, chunk),
+            AGREEMENT.c.term_end < as_of,
+            AGREEMENT.c.terminated_on.is_(None),  # a terminated agreement has ended, not expired
+        )
     )
     rule = Rule.AGREEMENT_EXPIRED
     out: list[dict[str, Any]] = []
@@ -581,6 +588,7 @@ def _agreements_ending(s: Session, as_of: date, horizon: date, chunk: tuple[int,
             PROJECT.c.phase.in_(_SWEPT),
             _in_chunk(PROJECT.c.id, chunk),
             AGREEMENT.c.term_end.between(as_of, horizon),
+            AGREEMENT.c.terminated_on.is_(None),
         )
         .order_by(PROJECT.c.code, AGREEMENT.c.code)
     )

@@ -171,3 +171,15 @@ def test_a_provider_adjusts_the_scope_through_the_api(client: TestClient, as_: A
     assert [(o["agreement"], o["consumer"]) for o in r.json()["outside"]] == [("A-001", "11330000GF00000014")]
     bad = client.put(url, headers=as_("chen"), json={"departments": ["91330000MA0000000X"]})
     assert bad.status_code == 422 and bad.json()["reasons"][0]["code"] == "UNKNOWN_DEPARTMENT"
+
+
+def test_an_agreement_is_terminated_by_the_program_office_through_the_api(
+    client: TestClient, as_: As
+) -> None:
+    url = f"{V1}/projects/ZJ-2026-005/agreements/A-002"
+    assert client.post(f"{url}/terminate", headers=as_("xu"), json={"reason": "不再需要"}).status_code == 403
+    assert client.post(f"{url}/terminate", headers=as_("wang"), json={}).status_code == 422
+    ok = client.post(f"{url}/terminate", headers=as_("wang"), json={"reason": "由省级平台统一提供"})
+    assert ok.status_code == 200 and ok.json()["terminated_on"] == "2026-11-26"
+    again = client.post(f"{url}/renew", headers=as_("xu"), json={"until": "2027-12-31"})
+    assert again.status_code == 422 and again.json()["reasons"][0]["code"] == "AGREEMENT_TERMINATED"

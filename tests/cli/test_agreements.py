@@ -176,3 +176,19 @@ def test_catalog_authorize_lists_the_agreements_outside_the_new_scope(cli: Cli, 
         denied["reasons"][0]["code"] == "NOT_THE_PROVIDER"
         and denied["reasons"][0]["clause"] == "733号文 第八条"
     )
+
+
+def test_agreement_terminate_through_the_cli(cli: Cli, tmp_path: Path) -> None:
+    cli("load", write_document(tmp_path / "demo.json", demo_document())).expect(0)
+    said = (
+        cli("agreement", "terminate", "ZJ-2026-005", "A-002", "--as", "wang", "--reason", "统一提供")
+        .expect(0)
+        .stdout
+    )
+    assert "自 2026-11-26 起终止（第 2 版）" in said
+    table = cli("agreement", "versions", "ZJ-2026-005", "A-002").expect(0).stdout
+    assert "终止" in table
+    refused = cli.json(
+        "agreement", "terminate", "ZJ-2026-005", "A-002", "--as", "wang", "--reason", "再次", code=3
+    )
+    assert refused["reasons"][0]["code"] == "AGREEMENT_TERMINATED"

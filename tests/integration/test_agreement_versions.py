@@ -128,3 +128,35 @@ def test_a_narrowed_scope_turns_the_agreements_outside_it_into_findings(app: App
     ) as secret_for_all:  # 第二条第三款 still holds: never a secret item for all
         authorize_catalog_item(app, "ZJ-2026-001", "C-004", "zhou", departments=[], all_departments=True)
     assert "SECRET_ALL_DEPARTMENTS" in {r.code for r in secret_for_all.value.reasons}
+
+
+def test_a_terminated_agreement_ends_its_obligations_and_is_not_renewed(expired: App) -> None:
+    from govflow.governance.agreements import terminate_agreement
+    from govflow.governance.obligations import read_obligations
+    from govflow.governance.orders import PROJECT as PR
+
+    day = at(expired, date(2026, 12, 22))
+    with pytest.raises(PermissionDenied):  # the program office decides, not a party alone
+        terminate_agreement(day, "ZJ-2026-005", "A-002", "xu", reason="不再需要")
+    with pytest.raises(RuleRefused) as no_reason:
+        terminate_agreement(day, "ZJ-2026-005", "A-002", "wang", reason=" ")
+    assert [r.code for r in no_reason.value.reasons] == ["REASON_REQUIRED"]
+    res = terminate_agreement(day, "ZJ-2026-005", "A-002", "wang", reason="核验服务已由省级平台统一提供")
+    assert (res["version"], res["terminated_on"]) == (2, "2026-12-22")
+    [v] = agreement_versions(expired, "ZJ-2026-005", "A-002", "wang")
+    assert (v["kind"], v["after"]["terminated_on"], v["reason"]) == (
+        "terminated",
+        "2026-12-22",
+        "核验服务已由省级平台统一提供",
+    )
+    # the next sweep: the agreement ended (not expired), so its expiry finding closes, and its order with it
+    run_sweep(expired, date(2026, 12, 23))
+    assert finding(expired, EXPIRED) == ("closed", "cause_gone")
+    with unit_of_work(expired.engine, write=False) as s:
+        left = read_obligations(s, date(2026, 12, 23), PR.c.code == "ZJ-2026-005")
+        kept = read_obligations(s, date(2026, 12, 22), PR.c.code == "ZJ-2026-005")
+    assert "A-002" not in {o.agreement for o in left} and "A-002" in {o.agreement for o in kept}
+    with pytest.raises(RuleRefused) as again:
+        renew_agreement(day, "ZJ-2026-005", "A-002", "xu", until=date(2027, 12, 31))
+    assert [r.code for r in again.value.reasons] == ["AGREEMENT_TERMINATED"]
+    assert ("agreement.terminate", "recorded", "wang") in audit_actions(expired, "ZJ-2026-005")

@@ -11,6 +11,7 @@ from govflow.api.schemas import (
     AgreementOut,
     AgreementRenewed,
     AgreementRenewIn,
+    AgreementTerminateIn,
     AgreementVersionOut,
     AuthorizationIn,
     CatalogImported,
@@ -216,6 +217,23 @@ def amend_agreements(
 ) -> dict[str, Any]:
     with saved(file, DOCUMENT, settings.upload_max_bytes) as path:
         return agreement_cases.amend_agreements(app, code, path, actor, reason=reason)
+
+
+@router.post(
+    "/projects/{code}/agreements/{agreement}/terminate",
+    summary="终止共享协定 / terminate an agreement",
+    description="项目审批部门决定并记录理由；终止日后其条目不再是共享义务。\n\nDecided by the program office with a "
+    "reason; after that day its items are no obligation.",
+    responses=ERRORS,
+)
+def terminate_agreement(
+    app: GovApp,
+    actor: ActorName,
+    code: ProjectCode,
+    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    body: AgreementTerminateIn,
+) -> dict[str, Any]:
+    return agreement_cases.terminate_agreement(app, code, agreement, actor, on=body.on, reason=body.reason)
 
 
 @router.get(
