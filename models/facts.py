@@ -302,6 +302,7 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
             on=r["reviewed_on"],
             judgments=judgments.get(int(r["id"]), {}),
             conclusion=r["conclusion"],
+            against=bool(r["against_approval"]),
             comments=comments.get(int(r["id"]), {}),
         )
         for r in reviews

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from govflow.models.types import Money, UTCDateTime, utcnow
@@ -186,6 +186,8 @@ class Review(SQLModel, table=True):
     agency: str = Field(max_length=200)
     reviewed_on: date
     conclusion: str | None = None
+    #: the conclusion is against approval (第十条第一款: it refuses the approval unless overridden)
+    against_approval: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ReviewJudgment(SQLModel, table=True):

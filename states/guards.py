@@ -242,6 +242,20 @@ def review_objections(f: ProjectFacts, source: Phase) -> list[Reason]:
         return []
     latest = reviews[-1]
     out: list[Reason] = []
+    if latest.against:
+        said = f"（{latest.conclusion}）" if latest.conclusion else ""
+        said_en = f" ({latest.conclusion})" if latest.conclusion else ""
+        out.append(
+            Reason(
+                "REVIEW_AGAINST_APPROVAL",
+                REVIEW_FOCUS,
+                f"{latest.agency}对{stage.label()}的评审结论不同意批复{said}，不予批复；"
+                "项目审批部门如决定不采纳该评审意见，须记录理由（--override）",
+                f"the {stage.label('en')} review by {latest.agency} concludes against approval{said_en}; approval "
+                "is refused unless the program office records why it sets the review aside (--override)",
+                detail={"stage": stage.value, "agency": latest.agency},
+            )
+        )
     for point in FocusPoint:
         if latest.judgments.get(point) is not Judgment.NOT_MET:
             continue

@@ -305,6 +305,8 @@ class ReviewFact:
     conclusion: str | None = None
     #: the review's comment on a focus point, where it gave one
     comments: dict[FocusPoint, str] = field(default_factory=dict)
+    #: the conclusion is against approval
+    against: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 terminated agreement ended. ``agreement_version`` keeps each change with the terms before and after it.
 ``opinion.conditions`` holds the conditions of an ``agree_with_changes`` opinion and the lead's answer to each.
 ``agreement_item.due_effective`` is the next working day when the agreed due date is a day off (民法典 第二百零三条).
+``review.against_approval``: the review's conclusion is against approval (第十条第一款).
 
 Revision ID: 0009
 Revises: 0008
@@ -31,6 +32,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("terminated_on", sa.Date(), nullable=True))
     with op.batch_alter_table("agreement_item", schema=None) as batch_op:
         batch_op.add_column(sa.Column("due_effective", sa.Date(), nullable=True))
+    with op.batch_alter_table("review", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("against_approval", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     with op.batch_alter_table("opinion", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("conditions", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
@@ -67,6 +72,8 @@ def downgrade() -> None:
         batch_op.drop_column("conditions")
     with op.batch_alter_table("agreement_item", schema=None) as batch_op:
         batch_op.drop_column("due_effective")
+    with op.batch_alter_table("review", schema=None) as batch_op:
+        batch_op.drop_column("against_approval")
     with op.batch_alter_table("agreement", schema=None) as batch_op:
         batch_op.drop_column("terminated_on")
         batch_op.drop_column("version")

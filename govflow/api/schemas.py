@@ -230,6 +230,9 @@ class ReviewIn(BaseModel):
         description="五个评审重点的明确判断（第十条第一款） / a judgment on each of the five focus points"
     )
     conclusion: str | None = Field(default=None, max_length=4000, pattern=TEXT)
+    against_approval: bool = Field(
+        default=False, description="评审结论不同意批复（第十条第一款） / the conclusion is against approval"
+    )
 
 
 class ReviewRecorded(BaseModel):

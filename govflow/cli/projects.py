@@ -235,6 +235,9 @@ def review_add(
     on: Annotated[str | None, typer.Option("--date", help="评审日期 YYYY-MM-DD（默认今天）")] = None,
     agency: Annotated[str | None, typer.Option(help="评审机构名称 / agency name")] = None,
     conclusion: Annotated[str | None, typer.Option(help="评审结论 / conclusion")] = None,
+    against: Annotated[
+        bool, typer.Option("--against", help="评审结论不同意批复 / the conclusion is against approval")
+    ] = False,
     as_json: bool = JsonOpt,
 ) -> None:
     """登记阶段评审意见：对五个评审重点逐一作出明确判断（第十条第一款） / record a stage review."""
@@ -250,7 +253,15 @@ def review_add(
             parsed[key.strip()] = (value.strip(), comment.strip() or None)
         day = parse_date(on, "--date") if on else st.app.clock().date()
         version = services.record_review(
-            st.app, code, actor, stage=stage, agency=agency, on=day, judgments=parsed, conclusion=conclusion
+            st.app,
+            code,
+            actor,
+            stage=stage,
+            agency=agency,
+            on=day,
+            judgments=parsed,
+            conclusion=conclusion,
+            against_approval=against,
         )
         if as_json:
             emit_json({"project": code, "stage": stage, "version": version})

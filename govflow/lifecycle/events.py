@@ -222,6 +222,14 @@ def fire_event(
 
 def _overridden(objection: Reason, why: str) -> Reason:
     """An objection of the review that the program office set aside, with its recorded reason."""
+    if "focus_point" not in objection.detail:  # the conclusion itself was against approval
+        return Reason(
+            "REVIEW_OVERRIDDEN",
+            objection.clause,
+            f"项目审批部门不采纳{objection.detail['agency']}不同意批复的评审结论，理由：{why}",
+            f"the program office set aside the conclusion against approval of {objection.detail['agency']}: {why}",
+            detail={**objection.detail, "override": why},
+        )
     point = FocusPoint(objection.detail["focus_point"])
     return Reason(
         "REVIEW_OVERRIDDEN",

@@ -58,8 +58,10 @@ def record_review(
     on: date,
     judgments: Mapping[str, tuple[str, str | None]],
     conclusion: str | None,
+    against_approval: bool = False,
 ) -> int:
-    """评审意见 (第十条第一款): the review agency judges the five focus points; returns the new version."""
+    """评审意见 (第十条第一款): the review agency judges the five focus points and concludes (for or against
+    approval); returns the new version."""
     st = _choice(ReviewStage, stage, "评审阶段", "stage")
     parsed = {
         _choice(FocusPoint, k, "评审重点", "focus point"): (
@@ -96,6 +98,7 @@ def record_review(
                 agency=agency or actor.name,
                 reviewed_on=on,
                 conclusion=conclusion,
+                against_approval=against_approval,
             )
             .returning(t(Review).c.id)
         ).scalar_one()

@@ -183,3 +183,27 @@ def test_an_agreement_is_terminated_by_the_program_office_through_the_api(
     assert ok.status_code == 200 and ok.json()["terminated_on"] == "2026-11-26"
     again = client.post(f"{url}/renew", headers=as_("xu"), json={"until": "2027-12-31"})
     assert again.status_code == 422 and again.json()["reasons"][0]["code"] == "AGREEMENT_TERMINATED"
+
+
+def test_a_review_against_approval_through_the_api(client: TestClient, as_: As) -> None:
+    code = "ZJ-2026-001"
+    assert (
+        client.post(
+            f"{V1}/projects/{code}/events", headers=as_("li"), json={"event": "submit_proposal"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(f"{V1}/projects/{code}/events", headers=as_("wang"), json={"event": "intake"}).status_code
+        == 200
+    )
+    review = {
+        "stage": "proposal",
+        "judgments": {p: {"judgment": "met"} for p in FIVE},
+        "against_approval": True,
+    }
+    assert (
+        client.post(f"{V1}/projects/{code}/reviews", headers=as_("pingshen"), json=review).status_code == 200
+    )
+    r = client.post(f"{V1}/projects/{code}/events", headers=as_("wang"), json={"event": "approve"})
+    assert r.status_code == 422 and [x["code"] for x in r.json()["reasons"]] == ["REVIEW_AGAINST_APPROVAL"]

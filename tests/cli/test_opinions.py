@@ -125,3 +125,22 @@ def test_an_unanswered_condition_refuses_approval_until_the_lead_answers(cli: Cl
     ).expect(0)
     cli("event", CODE, "approve", "--as", "wang").expect(0)
     assert cli.json("project", "show", CODE)["phase"] == "proposal_approved"
+
+
+def test_a_review_concluding_against_approval_refuses_it_unless_overridden(cli: Cli, tmp_path: Path) -> None:
+    """第十条第一款: a conclusion against approval counts like a focus point judged not met."""
+    cli("load", write_document(tmp_path / "p.json", variant_document({CODE: {"reviews": None}}))).expect(0)
+    cli("event", CODE, "submit_proposal", "--as", "li").expect(0)
+    cli("event", CODE, "intake", "--as", "wang").expect(0)
+    review = ["review", "add", CODE, "--as", "pingshen", "--stage", "proposal", *ALL_MET]
+    cli(*review, "--against", "--conclusion", "建设必要性不足，不同意批复").expect(0)
+    refused = cli.json("event", CODE, "approve", "--as", "wang", code=3)
+    [why] = refused["reasons"]
+    assert (why["code"], why["clause"]) == ("REVIEW_AGAINST_APPROVAL", "733号文 第十条第一款")
+    assert "建设必要性不足" in why["message"]
+    cli(
+        "event", CODE, "approve", "--as", "wang", "--override", "经部门联席会议研究，建设必要性已补充论证"
+    ).expect(0)
+    last = cli.json("project", "history", CODE)[-1]
+    assert [r["code"] for r in last["reasons"]] == ["REVIEW_OVERRIDDEN"]
+    assert "不同意批复的评审结论" in last["reasons"][0]["message"]

@@ -279,6 +279,7 @@ def record_review(app: GovApp, actor: ActorName, code: ProjectCode, body: Review
         on=body.date or app.clock().date(),
         judgments={k.value: (v.judgment.value, v.comment) for k, v in body.judgments.items()},
         conclusion=body.conclusion,
+        against_approval=body.against_approval,
     )
     return {"project": code, "stage": body.stage, "version": version}
 

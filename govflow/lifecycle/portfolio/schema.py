@@ -265,6 +265,9 @@ class ReviewIn(InputModel):
         "judgment per focus point",
     )
     conclusion: str | None = Field(default=None, description="评审结论 / conclusion")
+    against_approval: bool = Field(
+        default=False, description="评审结论不同意批复（第十条第一款） / the conclusion is against approval"
+    )
 
 
 class ProjectIn(InputModel):

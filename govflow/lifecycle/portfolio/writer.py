@@ -385,6 +385,7 @@ def _write_opinions_needs_reviews(
                     "agency": r.agency,
                     "reviewed_on": r.date,
                     "conclusion": r.conclusion,
+                    "against_approval": r.against_approval,
                 }
                 for p, r in reviews
             ],
