@@ -23,6 +23,7 @@ MILESTONE_MISSED = Rule.MILESTONE_MISSED.value
 DELIVERY_STALE = Rule.DELIVERY_STALE.value
 AGREEMENT_EXPIRED = Rule.AGREEMENT_EXPIRED.value
 AGREEMENT_OUT_OF_SCOPE = Rule.AGREEMENT_OUT_OF_SCOPE.value
+ONBOARDING_GAP = Rule.ONBOARDING_GAP.value
 RULES: tuple[str, ...] = tuple(r.value for r in Rule)
 
 #: the same texts keyed by the rule's code, for readers holding a finding row's ``rule`` string
@@ -37,7 +38,9 @@ NOTICE_CLAUSE = clause("第八条")
 CAUSE_GONE = "cause_gone"
 LEFT_SWEPT_PHASES = "left_swept_phases"
 AGREEMENT_RENEWED = "agreement_renewed"
+MATERIALS_SUPPLIED = "materials_supplied"
 CLOSED_REASON_LABELS: dict[str, tuple[str, str]] = {
+    MATERIALS_SUPPLIED: ("所缺材料已补齐", "the missing materials were supplied"),
     AGREEMENT_RENEWED: ("共享协定已续签（第八条 共享期限）", "the agreement was renewed (第八条 term)"),
     CAUSE_GONE: (
         "问题已消除（交付记录或协定期限已符合要求）",
@@ -72,6 +75,12 @@ def describe_finding(rule: str, evidence: dict[str, Any], lang: str = "zh") -> s
         return _describe_expired(evidence, lang)
     if rule == AGREEMENT_OUT_OF_SCOPE:
         return _describe_out_of_scope(evidence, lang)
+    if rule == ONBOARDING_GAP:
+        said = evidence.get("message_en" if lang == "en" else "message") or ""
+        why = evidence.get("legacy_reason") or ""
+        if lang == "en":
+            return f"onboarded as an existing project ({why}) without what a passed gate requires: {said}"
+        return f"作为存量项目纳入（{why}），缺少已过关口所要求的材料：{said}"
     if rule == MILESTONE_MISSED:
         return _describe_missed(evidence, lang)
     return _describe_stale(evidence, lang)
@@ -155,3 +164,12 @@ def _describe_stale(ev: dict[str, Any], lang: str) -> str:
         f"协定 {a} 约定目录条目 {c}（{name}）向 {consumer_name}（{consumer}）按「{f_zh}」更新；最后一次交付为 "
         f"{last}，至 {as_of} 已 {gap} 天未更新（允许间隔 {days} 天，{basis}）"
     )
+
+
+def onboarding_gap_key(project: str, gate: str, rule: str, detail: dict[str, Any]) -> str:
+    """The key of the onboarding-gap finding for one reason of a gate: stable, so that a later check of the same
+    materials names the same finding."""
+    which = next(
+        (str(detail[k]) for k in ("department", "dimension", "catalog", "agreement") if detail.get(k)), "-"
+    )
+    return f"{project}/{ONBOARDING_GAP}/{gate}/{rule}/{which}"

@@ -34,7 +34,7 @@ from govflow.lifecycle.core import (
     record_change,
     use_case,
 )
-from govflow.lifecycle.materials import settle_due_dates
+from govflow.lifecycle.materials import recheck_onboarding, settle_due_dates
 from govflow.lifecycle.portfolio.writer import replace_agreement
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
@@ -268,6 +268,7 @@ def amend_agreements(
                 }
             )
         settle_due_dates(s, app.calendar, project_ids=[int(p["id"])])
+        recheck_onboarding(s, p, today)
         project_version = bump_version(s, int(p["id"]))
         why = f"；理由：{note}" if note else ""
         record_change(

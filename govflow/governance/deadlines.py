@@ -271,6 +271,7 @@ def _issue_orders(run: _Run) -> tuple[list[str], int]:
             FINDING.c.status == FindingStatus.OPEN.value,
             FINDING.c.opened_on <= run.as_of,
             in_chunk(FINDING.c.project_id, run.chunk),
+            FINDING.c.rule != Rule.ONBOARDING_GAP.value,  # it refuses the next approval, it is not rectified
             # NOT IN a subquery is evaluated once (rectification_order.finding_id has no index, so a
             # correlated NOT EXISTS would scan the orders once per finding)
             FINDING.c.id.not_in(select(ORDER.c.finding_id).where(ORDER.c.finding_id.is_not(None))),

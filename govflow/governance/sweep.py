@@ -477,6 +477,8 @@ def _judged(as_of: date, chunk: tuple[int, int] | None) -> ColumnElement[bool]:
         FINDING.c.status == FindingStatus.OPEN.value,
         FINDING.c.opened_on <= as_of,
         _in_chunk(FINDING.c.project_id, chunk),
+        FINDING.c.rule
+        != Rule.ONBOARDING_GAP.value,  # opened by the load, closed when the materials are there
     )
 
 

@@ -27,6 +27,7 @@ from govflow.lifecycle.core import (
     record_change,
     use_case,
 )
+from govflow.lifecycle.materials import recheck_onboarding
 from govflow.models import audit
 from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
@@ -189,6 +190,8 @@ def fire_event(
             order_code, deadline, order_note = _open_acceptance_order(app, s, p, on, when, actor, reason)
         if outcome.accepted and ev is Event.PASS_ACCEPTANCE:
             _close_acceptance_orders(s, p, on, when, actor)
+        if outcome.accepted and ev is Event.APPROVE:
+            recheck_onboarding(s, p, on)  # the approval found the gates' materials there
         seq = audit.append(
             s,
             [

@@ -31,6 +31,7 @@ from govflow.models.tables import (
     AgreementItem,
     CatalogAuthorization,
     CatalogItem,
+    Finding,
     Opinion,
     Project,
     Review,
@@ -38,7 +39,8 @@ from govflow.models.tables import (
 )
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, InvalidInput, NotFound, RuleRefused, UsageError
-from govflow.states.guards import consulted_departments
+from govflow.states.findings import MATERIALS_SUPPLIED, ONBOARDING_GAP, FindingStatus, onboarding_gap_key
+from govflow.states.guards import consulted_departments, gate_gaps
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
@@ -195,6 +197,7 @@ def record_opinion(
                 conditions=[{"text": c, "answer": None} for c in asked],
             )
         )
+        recheck_onboarding(s, p, business_date(app.clock()))
         version = bump_version(s, int(p["id"]))
         _materials_audit(
             app,
@@ -214,6 +217,46 @@ def record_opinion(
 
 
 PROJECT = t(Project)
+
+
+def _has_onboarding_gaps(s: Session, p: Any) -> bool:
+    """A legacy project still lacking a passed gate's materials may supply them whatever its phase."""
+    fi = t(Finding)
+    q = select(fi.c.id).where(
+        fi.c.project_id == p["id"], fi.c.rule == ONBOARDING_GAP, fi.c.status == FindingStatus.OPEN.value
+    )
+    return s.execute(q.limit(1)).first() is not None
+
+
+def recheck_onboarding(s: Session, p: Any, today: date) -> int:
+    """Close the project's onboarding-gap findings (第十条第二款) whose materials are now there: the gates its phase
+    has passed are judged again on its current materials. Returns how many closed."""
+    fi = t(Finding)
+    still_open = set(
+        s.execute(
+            select(fi.c.key).where(
+                fi.c.project_id == p["id"],
+                fi.c.rule == ONBOARDING_GAP,
+                fi.c.status == FindingStatus.OPEN.value,
+            )
+        ).scalars()
+    )
+    if not still_open:
+        return 0
+    parts = frozenset({"departments", "catalog", "agreements", "needs", "opinions"})
+    facts = load_facts(s, p, p["lead_code"], parts, today)
+    gaps = {
+        onboarding_gap_key(str(p["code"]), gate.value, r.code, dict(r.detail))
+        for gate, r in gate_gaps(facts, Phase(p["phase"]), today)
+    }
+    supplied = sorted(still_open - gaps)
+    if supplied:
+        s.execute(
+            update(fi)
+            .where(fi.c.key.in_(supplied))
+            .values(status=FindingStatus.CLOSED.value, closed_on=today, closed_reason=MATERIALS_SUPPLIED)
+        )
+    return len(supplied)
 
 
 def settle_due_dates(
@@ -445,6 +488,7 @@ def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str
                         for c in dict.fromkeys(item.authorized_codes)
                     ],
                 )
+        recheck_onboarding(s, p, business_date(app.clock()))
         version = bump_version(s, int(p["id"]))
         _materials_audit(
             app,
@@ -516,6 +560,7 @@ def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str
             raise InvalidInput(reasons)
         written = portfolio.write_agreements(s, code, int(p["id"]), agreements)
         settle_due_dates(s, app.calendar, project_ids=[int(p["id"])])
+        recheck_onboarding(s, p, business_date(app.clock()))
         version = bump_version(s, int(p["id"]))
         _materials_audit(
             app, s, actor, code, "agreement.add",
@@ -542,7 +587,7 @@ def set_needs_analysis(
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
         authorize(app, s, actor, "project.edit", p)
-        if Phase(p["phase"]) not in PROPOSAL_EDIT_PHASES:
+        if Phase(p["phase"]) not in PROPOSAL_EDIT_PHASES and not _has_onboarding_gaps(s, p):
             raise _edit_refused(
                 code, Phase(p["phase"]), "需求分析", "needs analysis", PROPOSAL_EDIT_PHASES, "733号文 第九条"
             )
@@ -560,6 +605,7 @@ def set_needs_analysis(
             s.execute(insert(na).values(project_id=p["id"], needs=[], **given))
         else:
             s.execute(update(na).where(na.c.project_id == p["id"]).values(**given))
+        recheck_onboarding(s, p, business_date(app.clock()))
         version = bump_version(s, int(p["id"]))
         _materials_audit(app, s, actor, code, "needs.set", "需求分析：" + "、".join(given), "733号文 第九条")
         return version

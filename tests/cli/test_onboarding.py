@@ -4,6 +4,7 @@ approval — on SQLite and PostgreSQL, through the CLI (the API's door is tests/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,39 @@ def test_a_legacy_project_is_loaded_with_its_gaps_recorded_and_cannot_be_approve
     assert audit_count(cli) == before + 1  # the refusal is in the trail, nothing else changed
     last = history(cli, "ZJ-2026-112")[-1]
     assert last["outcome"] == "refused" and any(r["code"] == "GATE_MATERIAL_MISSING" for r in last["reasons"])
+
+
+def test_a_legacy_projects_gaps_are_findings_closed_when_the_materials_come(
+    cli: Cli, tmp_path: Path, db_url: str
+) -> None:
+    """ZJ-2026-001 onboarded at feasibility review without its agreements: one finding (NO_AGREEMENT) opens with
+    the load and refuses the approval; the agreements added, it closes, and the approval passes."""
+    from .test_cli import demo_document, sql
+
+    agreements = demo_document()["projects"][0]["agreements"]
+    doc = variant_document(
+        {
+            "ZJ-2026-113": {
+                "agreements": [],
+                "reviews": None,
+                "phase": "feasibility_review",
+                "legacy_reason": "存量项目",
+            }
+        }
+    )
+    cli("load", write_document(tmp_path / "legacy.json", doc)).expect(0)
+    gaps = "SELECT key, status, clause FROM finding WHERE rule = 'ONBOARDING_GAP' ORDER BY key"
+    assert sql(db_url, gaps) == [
+        ("ZJ-2026-113/ONBOARDING_GAP/intake/NO_AGREEMENT/-", "open", "733号文 第十条第二款、第八条")
+    ]
+    cli("review", "add", "ZJ-2026-113", "--as", "pingshen", "--stage", "feasibility", *ALL_MET).expect(0)
+    cli("event", "ZJ-2026-113", "approve", "--as", "wang").expect(3)
+    cli("run", "sweep", "--as-of", "2026-11-26", "--no-prefect").expect(0)  # not the sweep's to close
+    assert sql(db_url, gaps)[0][1] == "open"
+    path = tmp_path / "agreements.json"
+    path.write_text(json.dumps({"agreements": agreements}, ensure_ascii=False), encoding="utf-8")
+    cli("agreement", "add", "ZJ-2026-113", path, "--as", "li").expect(0)
+    assert sql(db_url, "SELECT status, closed_reason FROM finding WHERE rule = 'ONBOARDING_GAP'") == [
+        ("closed", "materials_supplied")
+    ]
+    cli("event", "ZJ-2026-113", "approve", "--as", "wang").expect(0)

@@ -27,6 +27,7 @@ from govflow.models import tables as m
 from govflow.models.audit import AuditRecord, append
 from govflow.models.facts import t
 from govflow.states.errors import InvalidInput
+from govflow.states.findings import ONBOARDING_GAP, onboarding_gap_key
 from govflow.states.guards import gate_gaps
 from govflow.states.phases import Phase
 from govflow.states.verdict import Reason
@@ -44,7 +45,7 @@ DEPARTMENT, APP_USER, PROJECT, PROJECT_DEPARTMENT = (
 CATALOG_ITEM, CATALOG_AUTH = t(m.CatalogItem), t(m.CatalogAuthorization)
 AGREEMENT, AGREEMENT_PARTY, AGREEMENT_ITEM = t(m.Agreement), t(m.AgreementParty), t(m.AgreementItem)
 NEEDS, OPINION, REVIEW, JUDGMENT = t(m.NeedsAnalysis), t(m.Opinion), t(m.Review), t(m.ReviewJudgment)
-EVIDENCE = t(m.DeliveryEvidence)
+EVIDENCE, FINDING = t(m.DeliveryEvidence), t(m.Finding)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,11 @@ def write(
     counts |= _write_opinions_needs_reviews(session, projects, pid, dept)
     days = write_evidence(session, doc.evidence)
     onboarded = [p for p in projects if p.phase is not Phase.DRAFT]
+    _insert(
+        session,
+        FINDING,
+        [f | {"project_id": pid[p.code]} for p in onboarded for f in _onboarding_gaps(p, now)],
+    )
     append(session, [_audit_record(p, actor=actor, role=role, now=now) for p in projects])
     return LoadSummary(
         departments_created=len(new_departments),
@@ -503,6 +509,39 @@ def _add_evidence_portably(session: Session, values: list[dict[str, Any]]) -> No
             EVIDENCE.update().where(EVIDENCE.c.id == id_).values(records=records + keys[key]["records"])
         )
     _insert(session, EVIDENCE, [v for k, v in keys.items() if k not in found])
+
+
+def _onboarding_gaps(p: ProjectIn, now: dt.datetime) -> list[dict[str, Any]]:
+    """第十条第二款: the findings a legacy project is onboarded with — one per thing a gate it passed requires and
+    it lacks — open until the materials are there (they refuse its next approval and its acceptance)."""
+    legacy = (p.legacy_reason or "").strip()
+    if not legacy:
+        return []
+    rows = []
+    for gate, r in gate_gaps(project_facts(p), p.phase, now.date()):
+        detail = dict(r.detail)
+        rows.append(
+            {
+                "key": onboarding_gap_key(p.code, gate.value, r.code, detail),
+                "rule": ONBOARDING_GAP,
+                "subject": f"{gate.value}/{r.code}",
+                "period": now.date().isoformat(),
+                "clause": r.clause,
+                "evidence": {
+                    "project": p.code,
+                    "gate": gate.value,
+                    "rule": r.code,
+                    "message": r.message,
+                    "message_en": r.message_en,
+                    "legacy_reason": legacy,
+                    "as_of": now.date().isoformat(),
+                    **{k: v for k, v in detail.items() if k in ("catalog", "department", "dimension")},
+                },
+                "opened_on": now.date(),
+                "status": "open",
+            }
+        )
+    return rows
 
 
 def _audit_record(p: ProjectIn, *, actor: str, role: str, now: dt.datetime) -> AuditRecord:
