@@ -344,7 +344,7 @@ def _delivery_missing(f: ProjectFacts, code: str, it: AgreementItemFact, v: Obli
     return Reason(
         "DELIVERY_MISSING",
         ACCEPTANCE,
-        f"共享协定 {code} 约定 {due}{moved_due(it.stated_due, it.due)} 前向{f.dept(it.consumer)}提供目录条目 "
+        f"共享协定 {code} 约定 {due}{moved_due(it.stated_due, it.due) or ' '}前向{f.dept(it.consumer)}提供目录条目 "
         f"{it.catalog}，但无交付记录，不予通过验收",
         f"agreement {code} promised item {it.catalog} to {it.consumer} by {due}"
         f"{moved_due(it.stated_due, it.due, 'en')}, but nothing was delivered; acceptance refused",

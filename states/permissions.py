@@ -76,6 +76,10 @@ TABLE: dict[str, dict[Role, Scope]] = {
     "project.history": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _A: Scope.ALL, _X: Scope.ALL},
     "project.edit": {_D: Scope.LEAD},
     "catalog.import": {_D: Scope.LEAD, _X: Scope.ALL},
+    #: 第八条 及时调整授权: the provider (a department taking part; checked against the item) or the program office
+    "catalog.authorize": {_D: Scope.PARTICIPANT, _P: Scope.ALL},
+    #: ending an agreement is the program office's decision, with a reason
+    "agreement.terminate": {_P: Scope.ALL},
     "evidence.import": {_D: Scope.PARTICIPANT, _P: Scope.ALL, _X: Scope.ALL},
     "opinion.record": {_D: Scope.RELATED, _P: Scope.ALL},
     "review.record": {_R: Scope.ALL},
@@ -123,6 +127,8 @@ TABLE: dict[str, dict[Role, Scope]] = {
 }
 
 ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "catalog.authorize": ("调整目录条目授权范围", "adjust a catalog item's authorized scope"),
+    "agreement.terminate": ("终止共享协定", "terminate an agreement"),
     "project.read": ("查看项目", "read a project"),
     "project.list": ("列出项目", "list projects"),
     "project.history": ("查看项目历程", "read a project's history"),

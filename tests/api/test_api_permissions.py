@@ -55,6 +55,10 @@ def _csv(name: str) -> Callable[[], dict[str, Any]]:
     return lambda: {"file": (name, (DATA / name).read_bytes(), "text/csv")}
 
 
+def _agreements() -> dict[str, Any]:
+    return {"file": ("agreements.json", json.dumps({"agreements": []}).encode(), "application/json")}
+
+
 def _evidence() -> dict[str, Any]:
     body = f"project,catalog,consumer,date,records\n{CODE},C-001,{BIGDATA},2026-11-20,10\n"
     return {"file": ("evidence.csv", body.encode(), "text/csv")}
@@ -75,7 +79,9 @@ class Call:
 
     @property
     def url(self) -> str:
-        return self.route.format(code=CODE, name=TARGET_USER, order=ORDER)
+        return self.route.format(
+            code=CODE, name=TARGET_USER, order=ORDER, agreement="A-001", department=SAMR, item="C-005"
+        )
 
     def __str__(self) -> str:
         return f"{self.method} {self.route} [{self.action}]"
@@ -96,6 +102,13 @@ CALLS: list[Call] = [
     Call("POST", P + "/reviews", "review.record", body=REVIEW),
     Call("POST", P + "/opinions", "opinion.record", body={"department": SAMR, "verdict": "agree"}),
     Call("POST", P + "/catalog", "catalog.import", files=_csv("catalog.csv")),
+    # issue 10: agreements over time, conditions answered, a provider's scope (C-005 is li's department's own)
+    Call("POST", P + "/agreements/{agreement}/renew", "project.edit", body={"until": "2030-12-31"}),
+    Call("GET", P + "/agreements/{agreement}/versions", "project.read"),
+    Call("POST", P + "/agreements/amend", "project.edit", files=_agreements),
+    Call("POST", P + "/agreements/{agreement}/terminate", "agreement.terminate", body={"reason": WALK}),
+    Call("POST", P + "/opinions/{department}/answers", "project.edit", body={"condition": 1, "answer": WALK}),
+    Call("PUT", P + "/catalog/{item}/authorization", "catalog.authorize", body={"all": True, "reason": WALK}),
     Call("POST", "/api/v1/evidence", "evidence.import", files=_evidence),
     Call("POST", "/api/v1/portfolio", "portfolio.load", files=_portfolio),
     Call("GET", "/api/v1/audit/events", "audit.read"),

@@ -1370,8 +1370,12 @@ def test_the_demo_tells_its_story_on_the_real_date(tmp_path: Path, monkeypatch: 
     cli.start = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
     early = cli("demo", "--reset").expect(0).stdout
     assert "演示日期：2026-11-10" in early
-    # A-001 promised C-002 by 2026-06-30 in the file, written around 2026-11-26: 16 days earlier here
-    assert "约定 2026-06-14 前" in early
+    # A-001 promised C-002 by 2026-06-30 in the file, written around 2026-11-26: 16 days earlier here, a Sunday,
+    # so due the next Monday (《中华人民共和国民法典》第二百零三条), and the refusal says so
+    assert (
+        "约定 2026-06-15（约定 2026-06-14 适逢休息日或法定节假日，依《中华人民共和国民法典》第二百零三条顺延至 2026-06-15）前"
+        in early
+    )
     assert "RO-ZJ-2026-004-01，整改期限 2026-12-08" in early  # 20 working days from 2026-11-10
     assert "审计链完整：共 24 条事件" in early
 

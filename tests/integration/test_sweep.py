@@ -165,11 +165,14 @@ def test_rerunning_the_same_day_creates_nothing(app: App) -> None:
 
 def test_frequency_override_zero_records_expired_term_and_unswept_phases(small: App) -> None:
     res = run_sweep(small, date(2026, 11, 26))
-    assert set(findings(small)) == {
-        f"T-OPS/DELIVERY_STALE/A-001/C-001/{SAMR}/2026-10-20",  # monthly: 37 days > 31
-        f"T-OPS/MILESTONE_MISSED/A-002/C-002/{NDRC}/2026-05-31",  # a delivery of 0 records is no delivery
-        "T-OPS/AGREEMENT_EXPIRED/A-002/-/-/2026-10-31",
-    }
+    assert (
+        set(findings(small))
+        == {
+            f"T-OPS/DELIVERY_STALE/A-001/C-001/{SAMR}/2026-10-20",  # monthly: 37 days > 31
+            f"T-OPS/MILESTONE_MISSED/A-002/C-002/{NDRC}/2026-06-01",  # 0 records is no delivery; due Sun 05-31 → Mon
+            "T-OPS/AGREEMENT_EXPIRED/A-002/-/-/2026-10-31",
+        }
+    )
     # C-002 is daily in the catalog but weekly in the agreement: 6 days since the last delivery is in time;
     # C-003 of A-003 is due today, which is not yet missed; T-ACC is not judged for staleness, T-DRAFT not at all
     expired = findings(small)["T-OPS/AGREEMENT_EXPIRED/A-002/-/-/2026-10-31"]

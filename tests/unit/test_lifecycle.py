@@ -142,7 +142,7 @@ def test_refused_intake_returns_to_draft_and_lists_each_missing_item() -> None:
     ]
     assert all(r.clause.startswith("733号文 第十条第二款") for r in out.reasons)
     assert "第八条" in out.reasons[0].clause and "第九条" in out.reasons[1].clause
-    assert out.reasons[-1].detail == {"department": OTHER}
+    assert out.reasons[-1].detail == {"department": OTHER, "as": "related"}
     assert {r.detail["dimension"] for r in out.reasons if r.code == "NEEDS_ANALYSIS_MISSING"} == {
         "external",
         "central_local",
