@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import rectification
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard
+from govflow.reads import admin, dashboard, formats
 from govflow.states.errors import Conflict, GovflowError, UsageError
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
@@ -47,21 +47,23 @@ def _step_text(step: rectification.StepView, lang: str) -> str:
     if lang != "en" or step.kind not in {"issued", "dated", "reminder", "overdue", "escalation"}:
         return step.note or ""
     p = step.payload
+
+    def day(key: str) -> str:
+        return formats.day_text(p.get(key), lang)
+
     if step.kind == "issued" and not p.get("deadline"):
         return (
             f"{deadline_label(None, lang)}: {p.get('workdays')} working days after the notice, set once the "
             "calendar year is imported"
         )
     if step.kind == "issued":
-        return f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after the notice)"
+        return f"rectify by {day('deadline')} ({p.get('workdays')} working days after the notice)"
     if step.kind == "dated":
-        return (
-            f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after {p.get('pending_from')})"
-        )
+        return f"rectify by {day('deadline')} ({p.get('workdays')} working days after {day('pending_from')})"
     if step.kind == "reminder":
-        return f"reminder {p.get('reminder')} working day(s) before the deadline {p.get('deadline')}"
+        return f"reminder {p.get('reminder')} working day(s) before the deadline {day('deadline')}"
     if step.kind == "overdue":
-        return f"{p.get('overdue_workdays')} working day(s) overdue (deadline {p.get('deadline')})"
+        return f"{p.get('overdue_workdays')} working day(s) overdue (deadline {day('deadline')})"
     return f"level {p.get('level')} ({p.get('overdue_workdays')} working days overdue)"
 
 
@@ -90,7 +92,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
     result = admin.order_page(app, user.name, as_of=today, status=status, page=page)
     pages = max(ceil(result.total / result.size), 1)
     return {
-        "as_of": today.isoformat(),
+        "as_of": formats.day_text(today, lang),
         "orders": [_line(line, user, lang) for line in result.items],
         "status": status,
         "filters": [("", tr("all", lang), sum(result.counts.values()))]

@@ -31,7 +31,9 @@ NEW_PASSWORD = "Qz7#Shen-Pi-2027!"
 @pytest.fixture
 def gov(engine: Engine, db_url: str) -> App:
     ticks = itertools.count()
-    app = App(ApiSettings(database_url=db_url), engine, clock=lambda: DEMO_NOW + timedelta(seconds=next(ticks)))
+    app = App(
+        ApiSettings(database_url=db_url), engine, clock=lambda: DEMO_NOW + timedelta(seconds=next(ticks))
+    )
     services.load_portfolio(app, demo_portfolio(), None)
     for name in ("wang", "admin"):
         auth.set_password(app, None, name, PASSWORD)
