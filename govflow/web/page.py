@@ -245,11 +245,7 @@ def _to_login(request: Request) -> RedirectResponse:
 
 def _forbidden(request: Request, user: WebUser) -> HTMLResponse:
     lang = page_lang(request)
-    err = {
-        "message": "CSRF",
-        "reasons": [{"code": "CSRF_FAILED", "clause": "", "message": tr("error", lang)}],
-        "status": CsrfFailed.http_status,
-    }
+    err = {"message": tr("csrf_failed", lang), "reasons": [], "status": CsrfFailed.http_status}
     return render(request, "error.html", user, {"error": err}, status=CsrfFailed.http_status)
 
 

@@ -133,6 +133,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "the request could not be read; go back and fill it in again",
     ),
     "home": ("首页", "Home"),
+    "csrf_failed": (
+        "表单已过期或并非从本系统页面提交，未执行任何操作；请刷新页面后重试",
+        "the form has expired or did not come from this site's pages; nothing was done. Reload the page and try "
+        "again",
+    ),
     "obligations": ("共享义务", "Obligations"),
     "orders_linked": ("关联整改通知", "Linked orders"),
     "expected": ("应交付", "expected"),
