@@ -231,3 +231,33 @@ def test_lists_and_orders_print_without_menu_buttons_or_forms(
         path=str(with_flows.artifacts / "quality" / f"{user}-print-{path.strip('/').replace('/', '-')}.pdf")
     )
     page.context.close()
+
+
+def test_report_files_read_like_the_finance_and_audit_pages(browser: Browser, with_flows: Site) -> None:
+    """The cut evidence in a downloaded CSV or Excel file is the sentence a person reads (no JSON object), with
+    the page's words; days stay ISO in files (a date Excel sorts), money a number."""
+    import csv
+    import io
+
+    import openpyxl  # type: ignore[import-untyped]
+
+    page = signed_in(browser, with_flows, "qian", DESK)
+    page.goto("/web/finance?period=2026")
+    expect(page.locator("section.cut .amount").first).to_have_text(
+        re.compile(r"^\d{1,3}(,\d{3})*\.\d{2} 元$")
+    )
+    expect(page.locator("section.cut .percent").first).to_have_text(re.compile(r"^\d+(\.\d+)?%$"))
+    text = page.request.get("/web/reports/cuts-2026.csv").body().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows
+    evidence = rows[0]["证据"]
+    assert "{" not in evidence and evidence.startswith("共享覆盖率 ") and "策略阈值 90%" in evidence
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[0]["测算日期"])
+    book = openpyxl.load_workbook(io.BytesIO(page.request.get("/web/reports/cuts-2026.xlsx").body()))
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(2, header.index("证据") + 1).value == evidence
+    english = page.request.get("/web/reports/cuts-2026.csv?lang=en").body().decode("utf-8-sig")
+    assert "Evidence" in english.splitlines()[0] and "sharing coverage 0%" in english
+    page.goto("/web/finance?lang=zh")
+    page.context.close()

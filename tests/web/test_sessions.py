@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 from sqlalchemy import Engine, select
 
 from govflow.access import auth
@@ -23,6 +24,8 @@ from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
 from govflow.models.tables import AuditEvent
+
+from .conftest import Site
 
 PASSWORD = "Demo-Passw0rd!2026"
 NEW_PASSWORD = "Qz7#Shen-Pi-2027!"
@@ -41,16 +44,16 @@ def gov(engine: Engine, db_url: str) -> App:
 
 
 @pytest.fixture
-def site(gov: App, db_url: str) -> FastAPI:
+def web_app(gov: App, db_url: str) -> FastAPI:
     from govflow.web.site import create_site
 
     return create_site(ApiSettings(database_url=db_url), app=gov)
 
 
 @pytest.fixture
-def browsers(site: FastAPI) -> Iterator[list[TestClient]]:
+def browsers(web_app: FastAPI) -> Iterator[list[TestClient]]:
     """Three separate browsers (cookie jars) on one server."""
-    clients = [TestClient(site, headers={"Accept-Language": "zh-CN"}) for _ in range(3)]
+    clients = [TestClient(web_app, headers={"Accept-Language": "zh-CN"}) for _ in range(3)]
     yield clients
     for c in clients:
         c.close()
@@ -196,3 +199,60 @@ def test_a_password_reset_by_the_administrator_ends_the_user_s_sessions(
     at_wang = sign_in(wang)
     auth.set_password(gov, "admin", "wang", NEW_PASSWORD)
     assert not holds(wang, at_wang)
+
+
+# ---------------------------------------------------------------------------------------------- in the browser
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESK: ViewportSize = {"width": 1440, "height": 900}
+
+
+def browser_signed_in(
+    browser: Browser, site: Site, viewport: ViewportSize, user: str = "wang"
+) -> BrowserContext:
+    ctx = browser.new_context(locale="zh-CN", viewport=viewport, base_url=site.base)
+    page = ctx.new_page()
+    page.goto("/web/login")
+    page.fill("#name", user)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_load_state()
+    assert "/web/login" not in page.url
+    return ctx
+
+
+def test_in_the_browser_a_copied_cookie_dies_with_the_sign_out(browser: Browser, site: Site) -> None:
+    mine = browser_signed_in(browser, site, DESK)
+    copy = browser.new_context(locale="zh-CN", viewport=DESK, base_url=site.base)
+    session = next(c for c in mine.cookies() if c["name"] == SESSION_COOKIE)
+    copy.add_cookies([{"name": SESSION_COOKIE, "value": session["value"], "url": site.base}])
+    other = copy.new_page()
+    other.goto("/web/board")
+    expect(other.locator("h1")).to_contain_text("项目看板")
+    page = mine.pages[0]
+    page.click("#sign-out")
+    page.wait_for_load_state()
+    assert page.url.endswith("/web/login")
+    other.goto("/web/board")
+    assert "/web/login" in other.url  # the copy is refused: the session ended on the server
+    mine.close()
+    copy.close()
+
+
+def test_in_the_browser_sign_out_everywhere_ends_the_other_browser_s_session(
+    browser: Browser, site: Site
+) -> None:
+    office, home = browser_signed_in(browser, site, PHONE), browser_signed_in(browser, site, DESK)
+    page = office.pages[0]
+    page.click("#account-link")
+    expect(page.locator("h1")).to_have_text("我的账户")
+    page.screenshot(path=str(site.artifacts / "50-account-phone.png"), full_page=True)
+    page.click("#sign-out-everywhere-submit")
+    page.wait_for_load_state()
+    expect(page.locator("#signed-out-everywhere")).to_contain_text("已在所有设备和浏览器上退出登录")
+    page.screenshot(path=str(site.artifacts / "51-signed-out-everywhere-phone.png"), full_page=True)
+    other = home.pages[0]
+    other.goto("/web/board")
+    assert "/web/login" in other.url
+    office.close()
+    home.close()
