@@ -42,24 +42,42 @@ def _status(value: str | None) -> str | None:
     return value if value in STATUSES else None
 
 
+#: the steps the scheduled flows write: told from their payload, so that days read as on the rest of the page
+TOLD_STEPS = frozenset({"issued", "dated", "reminder", "overdue", "escalation"})
+
+
 def _step_text(step: rectification.StepView, lang: str) -> str:
-    """What a step says. The flows write their notes in Chinese; in English they are told from the payload."""
-    if lang != "en" or step.kind not in {"issued", "dated", "reminder", "overdue", "escalation"}:
-        return step.note or ""
+    """What a step says. The flows write their notes in Chinese with ISO days; the page tells the flows' steps
+    from their payload in the page's language, with days as people write them (a pending deadline keeps its
+    note, which says what it waits for)."""
     p = step.payload
+    if step.kind not in TOLD_STEPS or (lang != "en" and step.kind == "issued" and not p.get("deadline")):
+        return step.note or ""
 
     def day(key: str) -> str:
         return formats.day_text(p.get(key), lang)
 
+    n, clause = p.get("workdays"), rectification.CLAUSE
+    if lang != "en":
+        if step.kind == "issued":
+            return f"整改期限 {day('deadline')}（通知日后 {n} 个工作日，{clause}）"
+        if step.kind == "dated":
+            return f"整改期限 {day('deadline')}（{day('pending_from')}后 {n} 个工作日，{clause}）"
+        if step.kind == "reminder":
+            return f"截止前第 {p.get('reminder')} 个工作日提醒（整改期限 {day('deadline')}）"
+        if step.kind == "overdue":
+            return f"已逾期 {p.get('overdue_workdays')} 个工作日（截止 {day('deadline')}）"
+        name = f"：{p['name']}" if p.get("name") else ""
+        return f"第 {p.get('level')} 级{name}（逾期 {p.get('overdue_workdays')} 个工作日）"
     if step.kind == "issued" and not p.get("deadline"):
         return (
-            f"{deadline_label(None, lang)}: {p.get('workdays')} working days after the notice, set once the "
+            f"{deadline_label(None, lang)}: {n} working days after the notice, set once the "
             "calendar year is imported"
         )
     if step.kind == "issued":
-        return f"rectify by {day('deadline')} ({p.get('workdays')} working days after the notice)"
+        return f"rectify by {day('deadline')} ({n} working days after the notice)"
     if step.kind == "dated":
-        return f"rectify by {day('deadline')} ({p.get('workdays')} working days after {day('pending_from')})"
+        return f"rectify by {day('deadline')} ({n} working days after {day('pending_from')})"
     if step.kind == "reminder":
         return f"reminder {p.get('reminder')} working day(s) before the deadline {day('deadline')}"
     if step.kind == "overdue":

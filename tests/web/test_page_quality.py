@@ -31,7 +31,7 @@ ROLES = ("wang", "li", "pingshen", "qian", "zheng", "admin")
 EXTRA: dict[str, tuple[str, ...]] = {
     "wang": ("/web/projects/ZJ-2026-004", "/web/account"),
     "li": ("/web/projects/ZJ-2026-001", "/web/account"),
-    "pingshen": ("/web/account",),
+    "pingshen": ("/web/projects/ZJ-2026-001", "/web/account"),
     "qian": ("/web/account",),
     "zheng": ("/web/projects/ZJ-2026-004", "/web/audit/chain", "/web/account"),
     "admin": ("/web/account",),
@@ -49,10 +49,15 @@ def axe_source() -> str:
 
 @pytest.fixture(scope="module")
 def with_flows(site: Site) -> Site:
-    """A month of governance on the demo portfolio, so that orders are overdue and cuts await finance."""
+    """A month of governance on the demo portfolio, so that orders are overdue and cuts await finance, and a
+    project in review, so that the review agency's five-point form is on its page."""
     from govflow.governance.cuts import run_cuts
     from govflow.governance.rectification import run_deadlines
     from govflow.governance.sweep import run_sweep
+    from govflow.lifecycle import services
+
+    services.fire_event(site.gov, "ZJ-2026-001", "submit_proposal", "li")
+    assert services.fire_event(site.gov, "ZJ-2026-001", "intake", "wang").accepted
 
     first = date(2026, 11, 26)
     run_sweep(site.gov, first)
@@ -175,6 +180,10 @@ def test_wrong_addresses_and_forbidden_pages_are_html_pages(
         expect(anonymous.locator("#error-title")).to_have_text("没有找到")
         assert overflow(anonymous) <= 0 and not serious(anonymous, axe_source)
     shoot(anonymous, site, "anonymous-phone-404")
+    for lang in ("zh-CN", "en"):
+        anonymous.goto("/web/login" + ("?lang=en" if lang == "en" else "?lang=zh"))
+        assert overflow(anonymous) <= 0 and not serious(anonymous, axe_source)
+        assert not wrong_language(anonymous, "en" if lang == "en" else "zh")
     api = anonymous.request.get("/api/v1/no-such-thing")
     assert api.status == 404 and api.headers["content-type"].startswith("application/json")
     ctx.close()

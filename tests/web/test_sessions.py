@@ -192,6 +192,21 @@ def test_an_administrator_signs_another_user_out_everywhere(browsers: list[TestC
     assert holds(wang, at_wang)
 
 
+def test_the_api_signs_a_user_out_everywhere_for_an_administrator_only(
+    browsers: list[TestClient], gov: App
+) -> None:
+    wang, _, robot = browsers
+    at_wang = sign_in(wang)
+    token = {"Authorization": f"Bearer {auth.issue_token(gov, None, 'li')}"}  # a department's machine
+    assert robot.post("/api/v1/users/wang/sessions/end", headers=token).status_code == 403
+    assert holds(wang, at_wang)
+    admin = {"Authorization": f"Bearer {auth.issue_token(gov, None, 'admin')}"}
+    assert robot.post("/api/v1/users/nobody/sessions/end", headers=admin).status_code == 404
+    assert robot.post("/api/v1/users/wang/sessions/end", headers=admin).status_code == 204
+    assert not holds(wang, at_wang)
+    assert robot.get("/api/auth/me", headers=admin).status_code == 200  # a token is no session: it stays
+
+
 def test_a_password_reset_by_the_administrator_ends_the_user_s_sessions(
     browsers: list[TestClient], gov: App
 ) -> None:
