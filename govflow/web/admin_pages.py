@@ -237,12 +237,14 @@ def policy_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         "tiers": [
             {
                 "min_overdue": t.min_overdue_workdays,
-                "max_coverage": None if t.max_coverage is None else f"{t.max_coverage * 100:.0f}%",
-                "percent": f"{t.percent:g}%",
+                "max_coverage": None
+                if t.max_coverage is None
+                else formats.percent_text(t.max_coverage, share=True),
+                "percent": formats.percent_text(t.percent),
             }
             for t in policy.cuts.tiers
         ],
-        "threshold": f"{policy.cuts.coverage_threshold * 100:.0f}%",
+        "threshold": formats.percent_text(policy.cuts.coverage_threshold, share=True),
         "versions": [
             {
                 **v,

@@ -68,12 +68,16 @@ def stylesheet() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    gone = request.query_params.get("signed_out") == "everywhere"
+    gone = request.query_params.get("signed_out")
     return render(
         request,
         "login.html",
         None,
-        {"failed": False, "next": request.query_params.get("next", ""), "signed_out_everywhere": gone},
+        {
+            "failed": False,
+            "next": request.query_params.get("next", ""),
+            "signed_out": "signed_out_everywhere" if gone == "everywhere" else "signed_out" if gone else None,
+        },
     )
 
 
@@ -103,7 +107,7 @@ def logout(request: Request) -> Response:
     """Sign out: the session ends on the server (a copied cookie is refused too), then the cookie goes."""
     settings = get_settings(request)
     end_session(_gov(request), settings, request.cookies.get(SESSION_COOKIE))
-    response = RedirectResponse(LOGIN, status_code=303)
+    response = RedirectResponse(f"{LOGIN}?signed_out=here", status_code=303)
     close_session(response, settings)
     return response
 

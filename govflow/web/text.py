@@ -371,6 +371,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Ends your sign-in on every device and browser, this one included. Use it when you suspect someone else "
         "has your password or session, then change your password.",
     ),
+    "signed_out": (
+        "您已退出登录；本次登录已在服务器上结束",
+        "You are signed out; this session has ended on the server",
+    ),
     "signed_out_everywhere": (
         "已在所有设备和浏览器上退出登录",
         "You are signed out on every device and browser",

@@ -96,7 +96,8 @@ def test_a_copied_cookie_is_refused_after_sign_out(browsers: list[TestClient], g
     cookie = sign_in(mine)
     assert holds(thief, cookie)  # a copy works while the session lives ...
     r = mine.post("/web/logout", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/web/login"
+    assert r.status_code == 303 and r.headers["location"] == "/web/login?signed_out=here"
+    assert "本次登录已在服务器上结束" in mine.get(r.headers["location"]).text
     assert not holds(thief, cookie)  # ... and not after sign-out: the session ended on the server
     assert thief.get("/web/board", follow_redirects=False).headers["location"].startswith("/web/login")
     assert actions(gov, "auth.logout") == [("wang", None)]
@@ -247,7 +248,7 @@ def test_in_the_browser_a_copied_cookie_dies_with_the_sign_out(browser: Browser,
     page = mine.pages[0]
     page.click("#sign-out")
     page.wait_for_load_state()
-    assert page.url.endswith("/web/login")
+    expect(page.locator("#signed-out")).to_contain_text("您已退出登录")
     other.goto("/web/board")
     assert "/web/login" in other.url  # the copy is refused: the session ended on the server
     mine.close()
