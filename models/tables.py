@@ -47,6 +47,21 @@ class AppUser(SQLModel, table=True):
     session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
+class UserSession(SQLModel, table=True):
+    """One signed-in browser or API client: the session cookie carries a random key whose SHA-256 is kept here,
+    so that signing out ends that session on the server (a copied cookie stops working) and "sign out
+    everywhere", a password change or a deactivation ends the user's other sessions at once."""
+
+    __tablename__ = "user_session"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    #: set when the session ends before it expires (sign-out, sign out everywhere, password change, deactivation)
+    ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
 class Project(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)

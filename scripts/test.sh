@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+# axe-core, which the browser tests inject into every page (package-lock.json pins it); without npm the
+# accessibility checks are skipped, unless GOVFLOW_REQUIRE_BROWSER=1 (CI) makes them fail
+if command -v npm >/dev/null 2>&1; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

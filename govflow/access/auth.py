@@ -15,6 +15,11 @@ checked against ``app_user.active`` on each request (:func:`authenticate`, :func
 reactivating an account never brings an old token back to life. A session cookie is bound to the password and to
 the user's session epoch (its fingerprint); deactivation raises the epoch, so a session issued before it never
 holds again, not even after reactivation.
+
+Sessions are kept on the server (``user_session``): the cookie carries a random key whose SHA-256 is stored with
+the session's expiry. Signing out ends that session (a copied cookie is refused from then on); "sign out
+everywhere" (:func:`end_sessions`), a password change and a deactivation end every session of the user. A
+session holds while its row is live *and* its fingerprint matches, so either mechanism alone ends it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from govflow.lifecycle.services import Actor, App, authorize, get_actor, use_case
@@ -35,12 +40,13 @@ from govflow.models import audit
 from govflow.models.audit import AuditRecord
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import AppUser, AuditEvent
+from govflow.models.tables import AppUser, AuditEvent, UserSession
 from govflow.states.errors import GovflowError, NotFound, RuleRefused, UsageError
 from govflow.states.permissions import Role
 from govflow.states.verdict import Reason
 
 USER = t(AppUser)
+SESSION = t(UserSession)
 SECURITY_CLAUSE = "GB/T 22239-2019 8.1.4.1"
 ACCOUNT_CLAUSE = "GB/T 22239-2019 8.1.4.2"
 #: the product's own rules on accounts (no standard says an administrator may not lock itself out)
@@ -295,12 +301,57 @@ def actor_for_token(app: App, token: str) -> Actor:
     return _actor(dict(r._mapping))
 
 
-def actor_for_session(app: App, name: str, fingerprint: str) -> SignedIn:
-    """The user of a signed session, if it still holds: active, and the password unchanged since sign-in."""
+def signed_in_as(app: App, name: str) -> SignedIn:
+    """The sign-in of ``name`` as it stands now (its current fingerprint), for a new session of a browser that has
+    just proved the user's password by changing it (:func:`set_password` with the current password)."""
     with unit_of_work(app.engine, write=False) as s:
         row = _user_row(s, name)
+    if row is None or not row["active"] or not row["password_hash"]:
+        raise Unauthenticated()
+    display = row["display_name"]
+    fingerprint = password_fingerprint(str(row["password_hash"]), int(str(row["session_epoch"])))
+    return SignedIn(_actor(row), fingerprint, str(display) if display else None)
+
+
+_LIVE_SESSION = select(SESSION.c.id).where(
+    SESSION.c.key_hash == bindparam("key_hash"),
+    SESSION.c.user_id == bindparam("user_id"),
+    SESSION.c.ended_at.is_(None),
+    SESSION.c.expires_at > bindparam("now"),
+)
+
+
+def start_session(app: App, signed: SignedIn, lifetime: timedelta) -> str:
+    """A new server-side session for a user who has just signed in: its key, for the cookie (shown once; only
+    its SHA-256 is kept). The user's sessions that have expired are cleared on the way."""
+    key = secrets.token_urlsafe(32)
+    now = app.clock()
+    with unit_of_work(app.engine) as s:
+        user_id = s.execute(select(USER.c.id).where(USER.c.name == signed.actor.name)).scalar_one()
+        s.execute(delete(SESSION).where(SESSION.c.user_id == user_id, SESSION.c.expires_at <= now))
+        s.execute(
+            insert(SESSION).values(
+                user_id=user_id, key_hash=hash_token(key), created_at=now, expires_at=now + lifetime
+            )
+        )
+    return key
+
+
+def actor_for_session(app: App, name: str, fingerprint: str, session_key: str) -> SignedIn:
+    """The user of a signed session, if it still holds: not ended on the server (signed out, signed out
+    everywhere, password changed, deactivated), not expired, the user active and the password unchanged."""
+    with unit_of_work(app.engine, write=False) as s:
+        row = _user_row(s, name)
+        live = row is not None and (
+            s.execute(
+                _LIVE_SESSION,
+                {"key_hash": hash_token(session_key), "user_id": row["id"], "now": app.clock()},
+            ).first()
+            is not None
+        )
     if (
         row is None
+        or not live
         or not row["active"]
         or not row["password_hash"]
         or not secrets.compare_digest(
@@ -317,6 +368,7 @@ def set_password(
     app: App, actor_name: str | None, user: str, password: str, *, current_password: str | None = None
 ) -> None:
     """Set ``user``'s password: an administrator for anybody, a user for itself given its current password.
+    Every session of ``user`` ends (a page that changes its own password signs its browser in anew).
 
     Permission and rules are checked first and the slow hash is made outside any transaction, so that
     nobody can make the server hash for them without the right to, and no write lock waits on argon2.
@@ -350,9 +402,10 @@ def set_password(
     with unit_of_work(app.engine) as s:
         res = s.execute(
             update(USER).where(USER.c.name == user).values(password_hash=new_hash).returning(USER.c.id)
-        )
-        if res.first() is None:
+        ).first()
+        if res is None:
             raise NotFound(f"用户 {user} 不存在", f"user {user} does not exist")
+        _end_live(s, res.id, app.clock())  # the fingerprint changed too: no session from before holds
         _security(
             s,
             app,
@@ -406,6 +459,55 @@ def revoke_token(app: App, actor_name: str | None, user: str) -> None:
             role=actor.role.value,
             note=user,
         )
+
+
+def _end_live(s: Session, user_id: object, now: datetime) -> int:
+    """End every live session of a user; how many were live."""
+    q = update(SESSION).where(SESSION.c.user_id == user_id, SESSION.c.ended_at.is_(None))
+    return len(s.execute(q.values(ended_at=now).returning(SESSION.c.id)).all())
+
+
+def end_session(app: App, session_key: str) -> bool:
+    """Sign out: the session with this key ends on the server (its cookie, even a copy, no longer holds).
+    Recorded in the audit trail; False when there was no live session with this key (nothing recorded)."""
+    now = app.clock()
+    with unit_of_work(app.engine) as s:
+        row = s.execute(
+            select(USER.c.name, USER.c.role)
+            .select_from(SESSION.join(USER, USER.c.id == SESSION.c.user_id))
+            .where(SESSION.c.key_hash == hash_token(session_key), SESSION.c.ended_at.is_(None))
+        ).first()
+        if row is None:
+            return False
+        s.execute(update(SESSION).where(SESSION.c.key_hash == hash_token(session_key)).values(ended_at=now))
+        _security(s, app, action="auth.logout", outcome="recorded", actor=str(row.name), role=str(row.role))
+    return True
+
+
+@use_case
+def end_sessions(app: App, actor_name: str | None, user: str) -> int:
+    """Sign ``user`` out everywhere: every session of theirs ends on the server, the one asking included.
+    A user may do it for itself; for anybody else it takes ``user.admin``. API tokens are not sessions and are
+    left alone (an administrator revokes a token). Returns how many sessions were live; audited."""
+    now = app.clock()
+    with unit_of_work(app.engine) as s:
+        actor = get_actor(s, actor_name)
+        if actor_name is None or actor.name != user:
+            authorize(app, s, actor, "user.admin")
+        row = _user_row(s, user)
+        if row is None:
+            raise NotFound(f"用户 {user} 不存在", f"user {user} does not exist")
+        ended = _end_live(s, row["id"], now)
+        _security(
+            s,
+            app,
+            action="user.sessions.end",
+            outcome="recorded",
+            actor=actor.name,
+            role=actor.role.value,
+            note=user,
+        )
+    return ended
 
 
 @dataclass(frozen=True)
@@ -534,6 +636,8 @@ def set_active(
             values["token_hash"] = None
             values["session_epoch"] = USER.c.session_epoch + 1
         s.execute(update(USER).where(USER.c.name == user).values(**values))
+        if not active:
+            _end_live(s, s.execute(select(USER.c.id).where(USER.c.name == user)).scalar_one(), app.clock())
         _security(
             s,
             app,

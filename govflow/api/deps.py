@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -75,11 +75,15 @@ def signer(settings: ApiSettings) -> URLSafeTimedSerializer:
 
 
 def open_session(
-    response: Response, settings: ApiSettings, signed: auth.SignedIn, now: datetime
+    response: Response, settings: ApiSettings, app: App, signed: auth.SignedIn
 ) -> dict[str, Any]:
-    """Set the session cookie; returns what the client needs to know (its CSRF token and expiry)."""
+    """Start a server-side session and set its cookie; returns what the client needs to know (its CSRF token and
+    expiry). The cookie is signed and carries the user, the password fingerprint, the CSRF token and the
+    session's key (:func:`govflow.access.auth.start_session`)."""
+    now = app.clock()
+    key = auth.start_session(app, signed, timedelta(seconds=settings.session_max_age))
     csrf = secrets.token_urlsafe(24)
-    value = signer(settings).dumps({"u": signed.actor.name, "f": signed.fingerprint, "c": csrf})
+    value = signer(settings).dumps({"u": signed.actor.name, "f": signed.fingerprint, "c": csrf, "s": key})
     response.set_cookie(
         SESSION_COOKIE,
         value,
@@ -93,6 +97,42 @@ def open_session(
         "csrf_token": csrf,
         "expires_at": now.astimezone(UTC) + timedelta(seconds=settings.session_max_age),
     }
+
+
+@dataclass(frozen=True)
+class SessionCookie:
+    """A session cookie that still holds: its user, its CSRF token and its server-side key."""
+
+    signed: auth.SignedIn
+    csrf: str
+    key: str
+
+
+def _cookie_data(settings: ApiSettings, cookie: str) -> tuple[str, str, str, str]:
+    """The cookie's user, fingerprint, CSRF token and session key; ``Unauthenticated`` when it is not ours."""
+    try:
+        data = signer(settings).loads(cookie, max_age=settings.session_max_age)
+        return str(data["u"]), str(data["f"]), str(data["c"]), str(data["s"])
+    except (BadSignature, KeyError, TypeError) as exc:
+        raise auth.Unauthenticated() from exc
+
+
+def read_session(app: App, settings: ApiSettings, cookie: str) -> SessionCookie:
+    """The session of a cookie if it still holds (signed by us, not expired, not ended on the server, the user
+    active and its password unchanged), else ``Unauthenticated``. The web pages and the API share it."""
+    name, fingerprint, csrf, key = _cookie_data(settings, cookie)
+    return SessionCookie(auth.actor_for_session(app, name, fingerprint, key), csrf, key)
+
+
+def end_session(app: App, settings: ApiSettings, cookie: str | None) -> None:
+    """Sign out on the server: the cookie's session ends, so a copy of the cookie is refused from now on."""
+    if not cookie:
+        return
+    try:
+        key = _cookie_data(settings, cookie)[3]
+    except auth.Unauthenticated:
+        return
+    auth.end_session(app, key)
 
 
 def close_session(response: Response, settings: ApiSettings) -> None:
@@ -125,18 +165,12 @@ def current_principal(
         return Principal(auth.actor_for_token(app, bearer.credentials), "token")
     if session is None:
         raise auth.Unauthenticated()
-    settings = get_settings(request)
-    try:
-        data = signer(settings).loads(session, max_age=settings.session_max_age)
-        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
-    except (BadSignature, KeyError, TypeError) as exc:
-        raise auth.Unauthenticated() from exc
-    signed = auth.actor_for_session(app, name, fingerprint)
+    held = read_session(app, get_settings(request), session)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not secrets.compare_digest(sent.encode(), csrf.encode()):
+        if not secrets.compare_digest(sent.encode(), held.csrf.encode()):
             raise CsrfFailed()
-    return Principal(signed.actor, "session", signed.display_name, csrf)
+    return Principal(held.signed.actor, "session", held.signed.display_name, held.csrf)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -8,9 +8,12 @@ same numbers:
   with exactly two decimals (``"48000.00"``: exact, no binary floating point); codes (status, origin) as codes;
   the evidence as an object.
 - csv: UTF-8 with a BOM when written to a file (so Excel opens the Chinese correctly), zh-CN headers and labels
-  (English with ``lang="en"``); money as plain ``48000.00``; the evidence as compact JSON.
+  (English with ``lang="en"``); money as plain ``48000.00`` (a number to Excel); the evidence as the sentence a
+  person reads (:func:`govflow.reads.formats.evidence_text`: coverage, obligations not met, overdue orders, the
+  tier), never a JSON object.
 - xlsx: one sheet named after the report, bold frozen header row with a filter, real dates
-  (``yyyy-mm-dd``), money and percentages as numbers formatted ``#,##0.00``, widths fitted to the content.
+  (``yyyy-mm-dd``), money and percentages as numbers formatted ``#,##0.00``, widths fitted to the content, the
+  evidence as in CSV (wrapped).
 - table: a rich table on stdout; the evidence column is left out, and so are phase columns in which no project
   is (files keep every phase so that their columns are stable).
 """
@@ -22,7 +25,7 @@ import json
 import math
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +35,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd  # type: ignore[import-untyped]
 
+from govflow.reads.formats import evidence_text
 from govflow.states.errors import UsageError
 from govflow.states.phases import Phase
 from govflow.states.vocabulary import CutStatus, OrderOrigin, OrderStatus, Word
@@ -69,6 +73,8 @@ class Column:
     terminal: bool = True
     #: left out of the terminal table when every row is zero (phase columns)
     sparse: bool = False
+    #: how people read an object of this column (CSV, XLSX); JSON keeps the object
+    describe: Callable[[Mapping[str, Any], str], str] | None = None
 
     def header(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -113,7 +119,7 @@ COLUMNS: dict[str, Column] = {
     "decided_by": Column("决定人", "Decided by"),
     "decision_reason": Column("决定理由", "Decision reason"),
     "withdrawn_on": Column("撤回日期", "Withdrawn on", Kind.DATE),
-    "evidence": Column("证据", "Evidence", Kind.JSON, terminal=False),
+    "evidence": Column("证据", "Evidence", Kind.JSON, terminal=False, describe=evidence_text),
     **{p.value: Column(p.zh, p.en, Kind.INT, sparse=True) for p in Phase},
     "total": Column("合计", "Total", Kind.INT),
 }
@@ -215,6 +221,8 @@ def _cell(col: Column, v: Any, lang: str) -> Any:
     if col.kind is Kind.MONEY:
         return _money(v)
     if col.kind is Kind.JSON:
+        if col.describe is not None and isinstance(v, Mapping):
+            return col.describe(v, lang)
         return json.dumps(v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
     return col.label(str(v), lang)
 

@@ -6,6 +6,7 @@ and calls the same use cases as the CLI and the API; it never writes a table its
 
 from fastapi import APIRouter
 
+from govflow.web.account import router as _account_router
 from govflow.web.admin_pages import router as _admin_router
 from govflow.web.orders import router as _orders_router
 from govflow.web.oversight import router as _oversight_router
@@ -16,5 +17,6 @@ web_router.include_router(_pages_router)
 web_router.include_router(_orders_router)
 web_router.include_router(_oversight_router)
 web_router.include_router(_admin_router)
+web_router.include_router(_account_router)
 
 __all__ = ["web_router"]

@@ -15,7 +15,7 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from govflow.access import auth
 from govflow.api.deps import get_settings
@@ -23,7 +23,7 @@ from govflow.governance import calendar_years, dispatch, policy_service
 from govflow.governance.scheduling import LABELS as FLOW_LABELS
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
-from govflow.reads import admin, queries
+from govflow.reads import admin, formats, queries
 from govflow.states.errors import GovflowError, PermissionDenied, RuleRefused, UsageError
 from govflow.states.permissions import Role
 from govflow.states.vocabulary import OutboxStatus, RunStatus, word
@@ -37,15 +37,15 @@ from govflow.web.page import (
     page_number,
     render,
 )
-from govflow.web.text import TEXT, stat_text, topic_text, tr
+from govflow.web.text import TEXT, count_text, stat_text, topic_text, tr
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)
 USERS_PER_PAGE = 25
 RUNS_PER_PAGE = 25
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(services.BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+def _when(value: datetime | None, lang: str) -> str:
+    return formats.moment_text(value, lang) if value else ""
 
 
 def _role_label(code: object, lang: str) -> str:
@@ -179,6 +179,20 @@ def revoke_token(request: Request, name: str, csrf: Csrf) -> Response:
     return _user_action(request, csrf, call)
 
 
+@router.post("/users/{name}/sessions/end", response_class=HTMLResponse)
+def end_user_sessions(request: Request, name: str, csrf: Csrf) -> Response:
+    """Sign a user out everywhere (their API token stays: revoking it is its own button)."""
+    post = form_post(request, csrf)
+    if not isinstance(post, Response) and post.user.name == name:
+        return RedirectResponse("/web/account", status_code=303)  # one's own: the account page's button
+
+    def call(app: App, actor: str, lang: str) -> str:
+        n = auth.end_sessions(app, actor, name)
+        return f"{tr('sessions_ended', lang)}{name}{count_text(n, lang)}"
+
+    return _user_action(request, csrf, call)
+
+
 @router.post("/users/{name}/deactivate", response_class=HTMLResponse)
 def deactivate(
     request: Request, name: str, csrf: Csrf, reason: Annotated[str, Form(max_length=500)] = ""
@@ -223,16 +237,20 @@ def policy_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         "tiers": [
             {
                 "min_overdue": t.min_overdue_workdays,
-                "max_coverage": None if t.max_coverage is None else f"{t.max_coverage * 100:.0f}%",
-                "percent": f"{t.percent:g}%",
+                "max_coverage": None
+                if t.max_coverage is None
+                else formats.percent_text(t.max_coverage, share=True),
+                "percent": formats.percent_text(t.percent),
             }
             for t in policy.cuts.tiers
         ],
-        "threshold": f"{policy.cuts.coverage_threshold * 100:.0f}%",
+        "threshold": formats.percent_text(policy.cuts.coverage_threshold, share=True),
         "versions": [
             {
                 **v,
-                "activated": _when(v["activated_at"] if isinstance(v["activated_at"], datetime) else None),
+                "activated": _when(
+                    v["activated_at"] if isinstance(v["activated_at"], datetime) else None, lang
+                ),
                 "short": str(v.get("digest") or "")[:12],
             }
             for v in versions
@@ -275,9 +293,9 @@ def runs_context(app: App, user: WebUser, lang: str, page: int) -> dict[str, Any
             {
                 "id": r["id"],
                 "flow": _flow(str(r["flow"]), lang),
-                "as_of": r["as_of"].isoformat() if r["as_of"] else "—",
-                "started": _when(r["started_at"]),
-                "finished": _when(r["finished_at"]),
+                "as_of": formats.day_text(r["as_of"], lang) if r["as_of"] else "—",
+                "started": _when(r["started_at"], lang),
+                "finished": _when(r["finished_at"], lang),
                 "status": str(r["status"]),
                 "status_label": word(RunStatus, r["status"], lang),
                 "stats": run_stats(r["stats"] or {}, lang),
@@ -311,8 +329,8 @@ def outbox_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
             "topic_label": topic_text(str(m["topic"]), lang),
             "role_label": _role_label(m["role"], lang),
             "status_label": word(OutboxStatus, m["status"], lang),
-            "created": _when(m["created_at"]),
-            "next": _when(m["next_attempt_at"]),
+            "created": _when(m["created_at"], lang),
+            "next": _when(m["next_attempt_at"], lang),
         }
 
     return {
@@ -345,7 +363,7 @@ def calendar_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
                 "holidays": y.holidays,
                 "workdays": y.workdays,
                 "imported_by": y.imported_by or "",
-                "imported_at": _when(y.imported_at),
+                "imported_at": _when(y.imported_at, lang),
             }
             for y in reversed(years)
         ],

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import rectification
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard
+from govflow.reads import admin, dashboard, formats
 from govflow.states.errors import Conflict, GovflowError, UsageError
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
@@ -42,26 +42,46 @@ def _status(value: str | None) -> str | None:
     return value if value in STATUSES else None
 
 
+#: the steps the scheduled flows write: told from their payload, so that days read as on the rest of the page
+TOLD_STEPS = frozenset({"issued", "dated", "reminder", "overdue", "escalation"})
+
+
 def _step_text(step: rectification.StepView, lang: str) -> str:
-    """What a step says. The flows write their notes in Chinese; in English they are told from the payload."""
-    if lang != "en" or step.kind not in {"issued", "dated", "reminder", "overdue", "escalation"}:
-        return step.note or ""
+    """What a step says. The flows write their notes in Chinese with ISO days; the page tells the flows' steps
+    from their payload in the page's language, with days as people write them (a pending deadline keeps its
+    note, which says what it waits for)."""
     p = step.payload
+    if step.kind not in TOLD_STEPS or (lang != "en" and step.kind == "issued" and not p.get("deadline")):
+        return step.note or ""
+
+    def day(key: str) -> str:
+        return formats.day_text(p.get(key), lang)
+
+    n, clause = p.get("workdays"), rectification.CLAUSE
+    if lang != "en":
+        if step.kind == "issued":
+            return f"整改期限 {day('deadline')}（通知日后 {n} 个工作日，{clause}）"
+        if step.kind == "dated":
+            return f"整改期限 {day('deadline')}（{day('pending_from')}后 {n} 个工作日，{clause}）"
+        if step.kind == "reminder":
+            return f"截止前第 {p.get('reminder')} 个工作日提醒（整改期限 {day('deadline')}）"
+        if step.kind == "overdue":
+            return f"已逾期 {p.get('overdue_workdays')} 个工作日（截止 {day('deadline')}）"
+        name = f"：{p['name']}" if p.get("name") else ""
+        return f"第 {p.get('level')} 级{name}（逾期 {p.get('overdue_workdays')} 个工作日）"
     if step.kind == "issued" and not p.get("deadline"):
         return (
-            f"{deadline_label(None, lang)}: {p.get('workdays')} working days after the notice, set once the "
+            f"{deadline_label(None, lang)}: {n} working days after the notice, set once the "
             "calendar year is imported"
         )
     if step.kind == "issued":
-        return f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after the notice)"
+        return f"rectify by {day('deadline')} ({n} working days after the notice)"
     if step.kind == "dated":
-        return (
-            f"rectify by {p.get('deadline')} ({p.get('workdays')} working days after {p.get('pending_from')})"
-        )
+        return f"rectify by {day('deadline')} ({n} working days after {day('pending_from')})"
     if step.kind == "reminder":
-        return f"reminder {p.get('reminder')} working day(s) before the deadline {p.get('deadline')}"
+        return f"reminder {p.get('reminder')} working day(s) before the deadline {day('deadline')}"
     if step.kind == "overdue":
-        return f"{p.get('overdue_workdays')} working day(s) overdue (deadline {p.get('deadline')})"
+        return f"{p.get('overdue_workdays')} working day(s) overdue (deadline {day('deadline')})"
     return f"level {p.get('level')} ({p.get('overdue_workdays')} working days overdue)"
 
 
@@ -90,7 +110,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
     result = admin.order_page(app, user.name, as_of=today, status=status, page=page)
     pages = max(ceil(result.total / result.size), 1)
     return {
-        "as_of": today.isoformat(),
+        "as_of": formats.day_text(today, lang),
         "orders": [_line(line, user, lang) for line in result.items],
         "status": status,
         "filters": [("", tr("all", lang), sum(result.counts.values()))]

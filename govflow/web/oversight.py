@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import cuts
 from govflow.lifecycle.services import App
-from govflow.reads import governed, queries, reports
+from govflow.reads import formats, governed, queries, reports
 from govflow.states.errors import GovflowError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event
@@ -64,10 +64,11 @@ def audit_context(
     spans = [(o.overdue_since, o.closed_on) for o in governed.list_orders(app, user.name)]
     series = views.overdue_over_time(spans, today)
     chart = views.bar_chart(
-        [(d.isoformat(), float(n), str(n)) for d, n in series], title=tr("overdue_over_time", lang)
+        [(formats.day_text(d, lang), float(n), str(n)) for d, n in series],
+        title=tr("overdue_over_time", lang),
     )
     return {
-        "as_of": today.isoformat(),
+        "as_of": formats.day_text(today, lang),
         "overdue_chart": chart,
         "overdue": overdue,
         "can_verify": can_verify,

@@ -12,14 +12,15 @@ from typing import Any, NamedTuple
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.requests import Request
 
-from govflow.access import auth
-from govflow.api.deps import SESSION_COOKIE, get_app, get_settings, signer
+from govflow.api.deps import SESSION_COOKIE, get_app, get_settings, read_session
 from govflow.api.errors import CsrfFailed
 from govflow.governance.calendar_years import calendar_warning
 from govflow.lifecycle.services import Actor, App
+from govflow.reads import formats
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
@@ -36,6 +37,28 @@ templates.env.globals.update(
     {
         kind.__name__: kind
         for kind in (Category, ShareType, Method, Frequency, Secrecy, AgreementForm, OrderStatus, OrderOrigin)
+    }
+)
+
+
+def _in_lang(show: Callable[..., str]) -> Callable[..., str]:
+    """A template filter that formats in the page's language: ``{{ order.deadline | day }}``."""
+
+    @pass_context
+    def use(ctx: Context, value: Any, *args: Any, **kwargs: Any) -> str:
+        return show(value, *args, lang=str(ctx.get("lang", "zh")), **kwargs)
+
+    return use
+
+
+#: every date, time, amount and percentage a page shows goes through these (:mod:`govflow.reads.formats`)
+templates.env.filters.update(
+    {
+        "day": _in_lang(formats.day_text),
+        "short_day": _in_lang(formats.short_day_text),
+        "moment": _in_lang(formats.moment_text),
+        "money": _in_lang(formats.money_text),
+        "percent": lambda value, share=False: formats.percent_text(value, share=share),
     }
 )
 
@@ -94,6 +117,8 @@ class WebUser:
     actor: Actor
     display_name: str | None
     csrf: str
+    #: the server-side session's key (signing out ends it)
+    session_key: str = ""
 
     @property
     def name(self) -> str:
@@ -109,14 +134,11 @@ def signed_in(request: Request) -> WebUser | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    settings = get_settings(request)
     try:
-        data = signer(settings).loads(cookie, max_age=settings.session_max_age)
-        name, fingerprint, csrf = str(data["u"]), str(data["f"]), str(data["c"])
-        signed = auth.actor_for_session(_gov(request), name, fingerprint)
-    except (BadSignature, KeyError, TypeError, GovflowError):
+        held = read_session(_gov(request), get_settings(request), cookie)
+    except GovflowError:
         return None
-    return WebUser(signed.actor, signed.display_name, csrf)
+    return WebUser(held.signed.actor, held.signed.display_name, held.csrf, held.key)
 
 
 def _csrf_ok(user: WebUser, sent: str) -> bool:
@@ -223,11 +245,7 @@ def _to_login(request: Request) -> RedirectResponse:
 
 def _forbidden(request: Request, user: WebUser) -> HTMLResponse:
     lang = page_lang(request)
-    err = {
-        "message": "CSRF",
-        "reasons": [{"code": "CSRF_FAILED", "clause": "", "message": tr("error", lang)}],
-        "status": CsrfFailed.http_status,
-    }
+    err = {"message": tr("csrf_failed", lang), "reasons": [], "status": CsrfFailed.http_status}
     return render(request, "error.html", user, {"error": err}, status=CsrfFailed.http_status)
 
 

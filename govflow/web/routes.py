@@ -12,11 +12,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from govflow.access import auth
-from govflow.api.deps import close_session, get_settings, open_session
+from govflow.api.deps import SESSION_COOKIE, close_session, end_session, get_settings, open_session
 from govflow.governance import rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard, governed, queries
+from govflow.reads import admin, dashboard, formats, governed, queries
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event, Phase
@@ -68,8 +68,16 @@ def stylesheet() -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
+    gone = request.query_params.get("signed_out")
     return render(
-        request, "login.html", None, {"failed": False, "next": request.query_params.get("next", "")}
+        request,
+        "login.html",
+        None,
+        {
+            "failed": False,
+            "next": request.query_params.get("next", ""),
+            "signed_out": "signed_out_everywhere" if gone == "everywhere" else "signed_out" if gone else None,
+        },
     )
 
 
@@ -90,14 +98,17 @@ def login(
         return render(request, "login.html", None, {"failed": True, "next": next}, status=exc.http_status)
     target = next if next.startswith("/web/") and not next.startswith("//") else HOME[signed.actor.role]
     response = RedirectResponse(target, status_code=303)
-    open_session(response, get_settings(request), signed, app.clock())
+    open_session(response, get_settings(request), app, signed)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    response = RedirectResponse(LOGIN, status_code=303)
-    close_session(response, get_settings(request))
+    """Sign out: the session ends on the server (a copied cookie is refused too), then the cookie goes."""
+    settings = get_settings(request)
+    end_session(_gov(request), settings, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse(f"{LOGIN}?signed_out=here", status_code=303)
+    close_session(response, settings)
     return response
 
 
@@ -131,7 +142,14 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     )
     cover = dashboard.coverage_by_department(app, app.today())
     cover_chart = views.bar_chart(
-        [(c.department_name, float(c.percent), f"{c.percent:.0f}% ({c.delivered}/{c.due})") for c in cover],
+        [
+            (
+                c.department_name,
+                float(c.percent),
+                f"{formats.percent_text(c.percent)} ({c.delivered}/{c.due})",
+            )
+            for c in cover
+        ],
         title=tr("coverage_per_dept", lang),
         max_value=100.0,
     )
@@ -153,7 +171,7 @@ def timeline_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]
         out.append(
             {
                 "seq": r["seq"],
-                "at": r["occurred_at"].astimezone(services.BEIJING).strftime("%Y-%m-%d %H:%M"),
+                "at": formats.moment_text(r["occurred_at"], lang),
                 "event": action_text(str(r["action"]), lang),
                 "actor": f"{r['actor']}（{Role(r['role']).label(lang)}）"
                 if str(r.get("role")) in ROLE_CODES
@@ -213,7 +231,7 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
         "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
         "verdicts": [(v.value, v.label(lang)) for v in OpinionVerdict],
-        "today": app.today().isoformat(),
+        "today": app.today().isoformat(),  # the date input's value and bound (ISO by HTML)
         "page_path": f"/web/projects/{code}",
     }
 
@@ -261,7 +279,7 @@ def fire(
             "to": res.to_phase.label(lang),
             "reasons": _reasons(res.reasons, lang),
             "order": res.order,
-            "deadline": deadline_label(res.deadline, lang),
+            "deadline": formats.day_text(res.deadline, lang) if res.deadline else deadline_label(None, lang),
         }
         status = 200 if res.accepted else RuleRefused.http_status
     except GovflowError as exc:

@@ -37,7 +37,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "phase": ("阶段", "Phase"),
     "lead": ("牵头部门", "Lead department"),
     "version": ("版本", "Version"),
-    "om_budget": ("年度运维经费（元）", "Annual O&M budget (yuan)"),
     "timeline": ("历程（每一次受理、拒绝及理由）", "Timeline (every event, refusal and reason)"),
     "time": ("时间", "Time"),
     "event": ("事件", "Event"),
@@ -110,7 +109,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "finance": ("运维经费削减建议", "O&M cut recommendations"),
     "period": ("预算年度", "Budget period"),
     "percent": ("建议削减比例", "Suggested cut"),
-    "amount": ("建议削减金额（元）", "Cut amount (yuan)"),
     "policy_version": ("策略版本", "Policy version"),
     "evidence": ("证据", "Evidence"),
     "decide": ("决定", "Decision"),
@@ -139,6 +137,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "the request could not be read; go back and fill it in again",
     ),
     "home": ("首页", "Home"),
+    "csrf_failed": (
+        "表单已过期或并非从本系统页面提交，未执行任何操作；请刷新页面后重试",
+        "the form has expired or did not come from this site's pages; nothing was done. Reload the page and try "
+        "again",
+    ),
     "obligations": ("共享义务", "Obligations"),
     "orders_linked": ("关联整改通知", "Linked orders"),
     "expected": ("应交付", "expected"),
@@ -152,6 +155,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "focus_point": ("评审重点", "Focus point"),
     "judgment": ("判断", "Judgment"),
     "colon": ("：", ": "),
+    "comma": ("，", ", "),
+    "semicolon": ("；", "; "),
+    "list_sep": ("、", ", "),
+    "open_paren": ("（", " ("),
+    "close_paren": ("）", ")"),
+    "cut_amount": ("建议削减金额", "Cut amount"),
+    "base_budget": ("年度运维经费", "Annual O&M budget"),
     "lead_department": ("牵头部门", "the lead department"),
     "none_due": ("尚无到期的协定条目", "no agreement item is due yet"),
     "due_delivered": ("个到期条目有交付记录", "due items delivered"),
@@ -343,6 +353,40 @@ TEXT: dict[str, tuple[str, str]] = {
     "problems": ("发送失败或跳过的消息（最近 20 条）", "Failed or skipped messages (latest 20)"),
     "total": ("合计", "Total"),
     "message_key": ("消息键", "Message key"),
+    # ------------------------------------------------------------------ the user's own account and sessions
+    "account": ("我的账户", "Your account"),
+    "account_of": ("账户：", "Account: "),
+    "change_password": ("修改口令", "Change your password"),
+    "current_password": ("当前口令", "Current password"),
+    "change_password_rule": (
+        "口令 12–256 个字符，包含小写字母、大写字母、数字、其他字符中的至少三类，且不得包含用户名"
+        "（GB/T 22239-2019 8.1.4.1）。修改后，您在其他设备和浏览器上的登录全部退出，本浏览器保持登录。",
+        "12 to 256 characters of at least three kinds (lower-case, upper-case, digits, other) and not containing "
+        "your user name (GB/T 22239-2019 8.1.4.1). Afterwards you are signed out on every other device and "
+        "browser; this one stays signed in.",
+    ),
+    "password_changed": (
+        "口令已修改；您在其他设备和浏览器上的登录已全部退出",
+        "Password changed; you are signed out on every other device and browser",
+    ),
+    "sign_out_everywhere": ("在所有设备上退出", "Sign out everywhere"),
+    "sign_out_everywhere_help": (
+        "结束您在所有设备和浏览器上的登录（包括本浏览器）。怀疑口令或登录被他人使用时请使用，并随后修改口令。",
+        "Ends your sign-in on every device and browser, this one included. Use it when you suspect someone else "
+        "has your password or session, then change your password.",
+    ),
+    "signed_out": (
+        "您已退出登录；本次登录已在服务器上结束",
+        "You are signed out; this session has ended on the server",
+    ),
+    "signed_out_everywhere": (
+        "已在所有设备和浏览器上退出登录",
+        "You are signed out on every device and browser",
+    ),
+    "end_sessions": ("强制退出全部登录", "Sign out everywhere"),
+    "sessions_ended": ("已结束该用户的全部登录会话：", "All sessions ended for "),
+    "skip_to_content": ("跳到正文", "Skip to content"),
+    "main_nav": ("主导航", "Main navigation"),
 }
 
 
@@ -421,6 +465,8 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "user.token": ("签发 API 令牌", "API token issued"),
     "user.token.revoke": ("吊销 API 令牌", "API token revoked"),
     "user.deactivate": ("停用用户", "user deactivated"),
+    "user.sessions.end": ("在所有设备上退出", "signed out everywhere"),
+    "auth.logout": ("退出登录", "sign-out"),
     "user.activate": ("启用用户", "user activated"),
     "auth.login": ("登录", "sign-in"),
     "notify.retry": ("重发通知", "notification retried"),

@@ -121,6 +121,7 @@ CALLS: list[Call] = [
     # deactivated, then active again at once: TARGET_USER is never an actor, but later calls may name it
     Call("POST", "/api/v1/users/{name}/deactivate", "user.admin", body={"reason": WALK}),
     Call("POST", "/api/v1/users/{name}/activate", "user.admin", body={"reason": WALK}),
+    Call("POST", "/api/v1/users/{name}/sessions/end", "user.admin"),
     Call("GET", "/api/v1/flow-runs", "flow.read"),
     Call("GET", "/api/v1/policy", "policy.read"),
     Call("GET", "/api/v1/findings", "finding.read"),

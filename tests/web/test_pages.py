@@ -188,6 +188,17 @@ CITATION = re.compile(
 )
 
 
+def test_pages_write_days_money_and_percentages_as_people_do(clients: dict[str, TestClient]) -> None:
+    wang = clients["wang"]
+    zh = wang.get("/web/projects/ZJ-2026-004?lang=zh").text
+    assert "900,000.00 元" in zh and "2026年1月12日" in zh  # the budget, an opinion's date
+    assert "2026-01-12" not in zh and "900000.00" not in zh
+    en = wang.get("/web/projects/ZJ-2026-004?lang=en").text
+    assert "CNY 900,000.00" in en and "12 Jan 2026" in en and "2026-01-12" not in en
+    wang.get("/web/board?lang=zh")
+    wang.cookies.delete("govflow_lang")
+
+
 def test_every_text_has_both_languages() -> None:
     for key, (zh, en) in TEXT.items():
         assert zh.strip() and en.strip(), key

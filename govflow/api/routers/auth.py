@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from govflow.access import auth
-from govflow.api.deps import CurrentPrincipal, GovApp, close_session, get_settings, open_session
+from govflow.api.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    GovApp,
+    close_session,
+    end_session,
+    get_settings,
+    open_session,
+)
 from govflow.api.schemas import ErrorBody, LoginIn, PasswordChangeIn, SessionOut
 from govflow.api.settings import ApiSettings
 
@@ -34,7 +42,7 @@ Settings = Annotated[ApiSettings, Depends(get_settings)]
 )
 def login(app: GovApp, settings: Settings, body: LoginIn, response: Response) -> dict[str, Any]:
     signed = auth.authenticate(app, body.name, body.password)
-    session = open_session(response, settings, signed, app.clock())
+    session = open_session(response, settings, app, signed)
     return {
         "name": signed.actor.name,
         "role": signed.actor.role,
@@ -45,8 +53,30 @@ def login(app: GovApp, settings: Settings, body: LoginIn, response: Response) ->
     }
 
 
-@router.post("/logout", status_code=204, summary="退出登录 / sign out")
-def logout(settings: Settings) -> Response:
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="退出登录 / sign out",
+    description="在服务器端结束本会话：此后该会话 Cookie（包括其副本）一律被拒绝。\n\nEnds this session on the "
+    "server: the session cookie, and any copy of it, is refused from then on.",
+)
+def logout(app: GovApp, settings: Settings, request: Request) -> Response:
+    end_session(app, settings, request.cookies.get(SESSION_COOKIE))
+    response = Response(status_code=204)
+    close_session(response, settings)
+    return response
+
+
+@router.post(
+    "/logout-everywhere",
+    status_code=204,
+    summary="在所有设备上退出 / sign out everywhere",
+    description="结束本人的全部会话（包括本会话），记入审计链；API 令牌不受影响（由管理员吊销）。\n\nEnds every "
+    "session of yours, this one included (audited); API tokens are not sessions (an administrator revokes them).",
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+def logout_everywhere(app: GovApp, settings: Settings, principal: CurrentPrincipal) -> Response:
+    auth.end_sessions(app, principal.name, principal.name)
     response = Response(status_code=204)
     close_session(response, settings)
     return response

@@ -142,3 +142,18 @@ def deactivate(app: GovApp, actor: ActorName, name: UserName, body: DeactivateIn
 )
 def activate(app: GovApp, actor: ActorName, name: UserName, body: ActivateIn | None = None) -> dict[str, Any]:
     return auth.set_active(app, actor, name, True, body.reason if body else None).to_dict()
+
+
+@router.post(
+    "/{name}/sessions/end",
+    status_code=204,
+    summary="结束用户的全部会话 / sign a user out everywhere",
+    description="结束该用户的全部登录会话（网页与 API 会话 Cookie），从下一个请求起失效，记入审计链；API 令牌不受影响"
+    "（另行吊销）。本人可对自己操作，对他人仅限系统管理员。\n\n"
+    "Ends every session of the user (web and API session cookies) from the next request on, audited; the API "
+    "token is left alone (revoke it on its own). Anybody for themselves, administrators for anyone.",
+    responses=STATE_ERRORS,
+)
+def end_sessions(app: GovApp, actor: ActorName, name: UserName) -> Response:
+    auth.end_sessions(app, actor, name)
+    return Response(status_code=204)

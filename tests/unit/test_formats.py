@@ -1,0 +1,88 @@
+"""How pages and report files write days, moments, money and percentages (govflow.reads.formats)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from govflow.reads.formats import day_text, evidence_text, moment_text, money_text, percent_text
+
+
+@pytest.mark.parametrize(
+    ("value", "zh", "en"),
+    [
+        (date(2026, 12, 4), "2026年12月4日", "4 Dec 2026"),
+        ("2026-01-09", "2026年1月9日", "9 Jan 2026"),
+        # a moment is a day in Beijing: 20:30 UTC on the 3rd is the 4th there
+        ("2026-12-03T20:30:00+00:00", "2026年12月4日", "4 Dec 2026"),
+        (None, "—", "—"),
+        ("期限待定", "期限待定", "期限待定"),  # text that is no date is shown as it is
+    ],
+)
+def test_a_day_reads_as_people_write_it(value: object, zh: str, en: str) -> None:
+    assert day_text(value, "zh") == zh
+    assert day_text(value, "en") == en
+
+
+def test_a_moment_is_shown_in_beijing_time() -> None:
+    at = datetime(2026, 12, 3, 20, 5, tzinfo=UTC)
+    assert moment_text(at, "zh") == "2026年12月4日 04:05"
+    assert moment_text(at, "en") == "4 Dec 2026 04:05"
+
+
+def test_money_has_thousands_separators_two_places_and_its_unit() -> None:
+    assert money_text(Decimal("40000"), "zh") == "40,000.00 元"
+    assert money_text("1234567.5", "en") == "CNY 1,234,567.50"
+    assert money_text(None, "zh") == "—"
+
+
+@pytest.mark.parametrize(
+    ("value", "share", "shown"),
+    [
+        (Decimal("0.7500"), True, "75%"),
+        (Decimal("0.125"), True, "12.5%"),
+        # rounded down: just below a 90% threshold never reads as 90%
+        (Decimal("0.89999"), True, "89.99%"),
+        (Decimal("10.00"), False, "10%"),
+        ("100", False, "100%"),
+    ],
+)
+def test_percentages_not_decimals(value: object, share: bool, shown: str) -> None:
+    assert percent_text(value, share=share) == shown
+
+
+EVIDENCE = {
+    "clause": "733号文 第十一条",
+    "coverage": {"value": "0.5000", "covered": 1, "due_items": 2, "threshold": "0.9"},
+    "obligations": [
+        {
+            "agreement": "A-001",
+            "catalog": "C-001",
+            "catalog_name": "企业登记信息",
+            "consumer": "11330000002482285J",
+            "consumer_name": "浙江省市场监督管理局",
+            "expected": {"due": "2026-06-30", "update_frequency": "daily", "max_gap_days": 3},
+            "delivered": {"last_day": None},
+            "covered": False,
+        },
+        {"agreement": "A-001", "catalog": "C-002", "covered": True},
+    ],
+    "orders": [{"code": "RO-ZJ-2026-004-01", "deadline": "2026-10-30", "workdays_overdue": 12}],
+    "tier": {"index": 1, "percent": "20"},
+}
+
+
+def test_the_evidence_reads_as_sentences_not_json() -> None:
+    zh = evidence_text(EVIDENCE, "zh")
+    assert zh == (
+        "共享覆盖率 50%（1/2 个到期条目持续交付），策略阈值 90%；"
+        "A-001/C-001 企业登记信息 → 浙江省市场监督管理局：实现进度 2026年6月30日，每日，未交付；"
+        "整改通知 RO-ZJ-2026-004-01：期限 2026年10月30日，逾期 12 个工作日；"
+        "削减档位：第 2 档（削减 20%）"
+    )
+    en = evidence_text(EVIDENCE, "en")
+    assert "sharing coverage 50% (1 of 2 due items delivered), policy threshold 90%" in en
+    assert "due 30 Jun 2026" in en and "deadline 30 Oct 2026, 12 working days overdue" in en
+    assert "{" not in zh + en
