@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govflow.api.i18n import request_lang
+from govflow.states import inputs
 from govflow.states.errors import GovflowError, RuleRefused
 from govflow.states.verdict import Reason
 
@@ -80,10 +81,24 @@ def _validation_reasons(exc: RequestValidationError, lang: str) -> list[dict[str
     out = []
     for e in exc.errors():
         path = ".".join(str(x) for x in e.get("loc", ()))
-        msg = str(e.get("msg", ""))
-        r = Reason("INVALID_FIELD", API_CLAUSE, f"{path}：{msg}", f"{path}: {msg}", path=path)
+        zh = en = str(e.get("msg", ""))
+        rule = _input_rule(e)
+        if rule is not None:
+            zh, en = rule
+        r = Reason("INVALID_FIELD", API_CLAUSE, f"{path}：{zh}", f"{path}: {en}", path=path)
         out.append(r.to_dict(lang))
     return out
+
+
+def _input_rule(e: Any) -> tuple[str, str] | None:
+    """(zh, en) of an error :mod:`govflow.states.inputs` explains: its own, or a pattern it stands behind."""
+    ctx = e.get("ctx") or {}
+    if e.get("type") == inputs.ERROR_TYPE:
+        return str(ctx["zh"]), str(ctx["en"])
+    value = e.get("input")
+    if e.get("type") == "string_pattern_mismatch" and isinstance(value, str):
+        return inputs.text_problem(value) or inputs.text_problem(value, name=True)
+    return None
 
 
 def install(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from govflow.lifecycle.portfolio import (
 from govflow.lifecycle.tabular import Row, Table, cell, csv_reader, empty_file, header_reasons, read_table
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Project, ProjectDepartment
+from govflow.states import inputs
 from govflow.states.errors import InvalidInput
 from govflow.states.permissions import Role, Scope, allowed_scope, decide
 from govflow.states.verdict import Reason
@@ -238,7 +239,7 @@ class _Checker:
             parsed = _DATE.validate_python(value)
         except ValidationError:
             return None
-        if parsed > self.today:
+        if parsed > self.today or inputs.day_problem(parsed) is not None:  # explained by the slow path
             return None
         self.days[value] = iso = parsed.isoformat()
         return iso
