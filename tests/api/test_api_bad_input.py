@@ -7,12 +7,15 @@ naming the field, in the reader's language, and the database is left exactly as 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
+from govflow.demo import demo_portfolio
 from govflow.models.db import make_engine
 
 from .support import SAMR, As
@@ -190,3 +193,84 @@ def test_a_valid_request_of_the_same_shapes_is_accepted(client: TestClient, as_:
         201,
     )
     assert client.get("/api/v1/reports/portfolio?as_of=2026-09-30", headers=as_("admin")).status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------- uploaded files
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def new_project(**changes: Any) -> dict[str, Any]:
+    """The demo's complete project ZJ-2026-001 under a new code, with ``changes`` made to it."""
+    demo = yaml.safe_load(demo_portfolio().read_text(encoding="utf-8"))
+    project: dict[str, Any] = json.loads(json.dumps(demo["projects"][0], default=str))
+    return {"projects": [{**project, "code": "ZJ-2099-901", **changes}]}
+
+
+def upload(name: str, content: bytes) -> dict[str, Any]:
+    return {"files": {"file": (name, content, "application/octet-stream")}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(
+            json.dumps(new_project(om_budget=1)).replace('"om_budget": 1', '"om_budget": 1, "om_budget": 2'),
+            "projects[0].om_budget",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            json.dumps(new_project(om_budget=1)).replace(": 1,", ": NaN,"), "projects[0].om_budget", id="nan"
+        ),
+        pytest.param(json.dumps(new_project(om_budget=1e40)), "projects[0].om_budget", id="huge"),
+        pytest.param(json.dumps(new_project(name="平台\u202e")), "projects[0].name", id="rlo-name"),
+        pytest.param(json.dumps(new_project(code="ZJ\x00-1")), "projects[0].code", id="nul-code"),
+    ],
+)
+def test_a_portfolio_upload_with_a_bad_value_is_refused_by_field(
+    refused: Any, as_: As, body: str, field: str
+) -> None:
+    refused("POST", "/api/v1/portfolio", field, headers=as_("admin"), **upload("p.json", body.encode()))
+
+
+def test_a_portfolio_upload_nested_100000_deep_is_refused(client: TestClient, as_: As, db_url: str) -> None:
+    before = everything(db_url)
+    body = ('{"projects": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
+    response = client.post("/api/v1/portfolio", headers=as_("admin"), **upload("deep.json", body))
+    assert response.status_code == 422, response.text
+    [reason] = response.json()["reasons"]
+    # the parser gave up long before a field: the document itself is named
+    assert reason["path"] == "$" and "嵌套超过 64 层" in reason["message"]
+    assert everything(db_url) == before
+
+
+def test_a_portfolio_upload_with_a_date_before_2000_is_refused(refused: Any, as_: As) -> None:
+    doc = new_project()
+    doc["projects"][0]["agreements"][0]["signed_on"] = "1999-06-30"
+    body = json.dumps(doc).encode()
+    refused(
+        "POST",
+        "/api/v1/portfolio",
+        "projects[0].agreements[0].signed_on",
+        headers=as_("admin"),
+        **upload("p.json", body),
+    )
+
+
+def test_a_catalog_upload_with_junk_in_a_code_is_refused(refused: Any, as_: As) -> None:
+    header, row = (DATA / "catalog.csv").read_text(encoding="utf-8").splitlines()[:2]
+    junk = row.replace("C-001", "C-\u202e001", 1)
+    csv = f"{header}\n{junk}\n".encode()
+    refused(
+        "POST",
+        "/api/v1/projects/ZJ-2026-001/catalog",
+        "rows[1].code",
+        headers=as_("li"),
+        **upload("c.csv", csv),
+    )
+
+
+def test_an_evidence_upload_with_a_date_before_2000_is_refused(refused: Any, as_: As) -> None:
+    header, row = (DATA / "evidence.csv").read_text(encoding="utf-8-sig").splitlines()[:2]
+    csv = f"{header}\n{row.replace('2026-11-24', '1999-11-24')}\n".encode()
+    refused("POST", "/api/v1/evidence", "rows[1].date", headers=as_("admin"), **upload("e.csv", csv))

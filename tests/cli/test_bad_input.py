@@ -153,8 +153,8 @@ def test_non_finite_numbers_in_json_are_refused_by_field(demo: Cli, tmp_path: Pa
 def test_json_nested_100000_deep_is_refused(demo: Cli, tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
     path.write_text('{"projects": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
-    assert "嵌套超过 64 层" in refused(demo, 2, "deep.json", "load", path)
-    assert "nests deeper than 64 levels" in refused(demo, 2, "deep.json", "load", path, lang="en")
+    assert "嵌套超过 64 层" in refused(demo, 3, "deep.json", "load", path)
+    assert "nests deeper than 64 levels" in refused(demo, 3, "deep.json", "load", path, lang="en")
 
 
 def test_yaml_nested_100000_deep_is_refused(demo: Cli, tmp_path: Path) -> None:
@@ -169,10 +169,12 @@ def test_a_duplicate_json_key_is_refused_not_last_wins(demo: Cli, tmp_path: Path
     body = body.replace('"om_budget": ', '"om_budget": 1, "om_budget": ', 1)
     path = tmp_path / "dup.json"
     path.write_text(body, encoding="utf-8")
-    out = refused(demo, 2, "projects[0].om_budget", "load", path)
+    out = refused(demo, 3, "projects[0].om_budget", "load", path)
     assert "键“om_budget”在同一对象中重复" in out
-    en = refused(demo, 2, "projects[0].om_budget", "load", path, lang="en")
+    en = refused(demo, 3, "projects[0].om_budget", "load", path, lang="en")
     assert "duplicate key 'om_budget'" in en
+    res = demo.json("load", path, code=3)
+    assert [r["path"] for r in res["reasons"]] == ["projects[0].om_budget"]
 
 
 @pytest.mark.parametrize(

@@ -76,8 +76,10 @@ def read_data(path: Path) -> Any:
     if suffix == ".json":
         try:
             return inputs.loads(text)
-        except inputs.JsonRefused as exc:
-            raise UsageError(f"文件 {path} 不能导入：{exc.zh}", f"{path} cannot be loaded: {exc.en}") from exc
+        except inputs.JsonRefused as exc:  # parsed, but a key given twice or nesting too deep: named, 422
+            raise InvalidInput(
+                [Reason(SCHEMA_CODE, DOC_CLAUSE, f"文件 {path}：{exc.zh}", f"{path}: {exc.en}", exc.path)]
+            ) from exc
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}",
@@ -85,6 +87,12 @@ def read_data(path: Path) -> Any:
             ) from exc
     try:
         return yaml.load(text, Loader=_YamlLoader)  # SafeConstructor only: no arbitrary objects
+    except (
+        RecursionError
+    ) as exc:  # nesting deeper than the pure-Python loader can follow (libyaml stops first)
+        raise UsageError(
+            f"文件 {path} 嵌套过深，不是可导入的 YAML", f"{path} nests too deep to be loaded as YAML"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where_zh = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "某处"
