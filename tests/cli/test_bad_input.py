@@ -8,6 +8,7 @@ crash fails the test instead of passing as exit 1.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,25 @@ def test_evidence_csv_with_bad_values_is_refused(
     path = tmp_path / "evidence.csv"
     path.write_text(lines[0] + "\n" + lines[1].replace(*replace) + "\n", encoding="utf-8")
     assert words in refused(demo, 3, field, "evidence", "import", path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        pytest.param(
+            '[{"name": "uscc", "name": "ent", "type": "char(18)"}]',
+            "rows[1].fields[0].name",
+            "键“name”在同一对象中重复",
+            id="duplicate-key",
+        ),
+        # 50,000 deep: a CSV cell holds at most 131,072 characters
+        pytest.param("[" * 50_000 + "]" * 50_000, "rows[1].fields", "嵌套超过 64 层", id="deep"),
+    ],
+)
+def test_a_json_cell_of_a_catalog_csv_is_read_strictly(
+    demo: Cli, tmp_path: Path, fields: str, field: str, words: str
+) -> None:
+    path = tmp_path / "catalog.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(_catalog_rows({"fields": fields}))
+    assert words in refused(demo, 3, field, "catalog", "import", "ZJ-2026-002", path, "--as", "zhao")
