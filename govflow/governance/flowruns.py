@@ -85,6 +85,16 @@ def recorded_run(
         )
 
 
+def require_free(app: App, flow: str, as_of: date | None) -> None:
+    """Raise :class:`RunInProgress` now if a live run of ``flow`` for ``as_of`` holds the lease (a command checks
+    before it starts Prefect; the lease itself is taken by :func:`recorded_run`)."""
+    if as_of is None:
+        return
+    live = [r for r in _running(app, and_(RUNS.c.flow == flow, RUNS.c.as_of == as_of)) if r.alive()]
+    if live:
+        raise _in_progress(flow, as_of, live[0])
+
+
 def _claim(app: App, flow: str, as_of: date | None, prefect_flow_run_id: str | None) -> int:
     """Insert this run's ``running`` row; the unique index refuses it while another row of ``flow`` and ``as_of``
     runs. A holder found gone is marked crashed and the insert tried again."""
