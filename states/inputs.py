@@ -13,8 +13,10 @@ writes nothing (exit 2 or 3, HTTP 422).
 * **Counts** (records delivered) fit PostgreSQL's 32-bit integer.
 * **JSON** documents have no duplicate key (the last would silently win) and nest at most :data:`MAX_DEPTH` deep.
 
-The pydantic types (:data:`NameStr`, :data:`TextStr`, :data:`Day`, :data:`Yuan`) raise one error type,
-``govflow_input``, whose context carries the zh and English rule for the surfaces to show.
+:func:`text_problem` and :func:`day_problem` say what is wrong (zh, en); :func:`error` makes that a pydantic error
+of the one type ``govflow_input`` (the portfolio models and :data:`Day` raise it; its context carries both
+texts for the surfaces to show); :func:`require_text` refuses plain arguments of a use case; the API's patterns
+(:data:`TEXT_PATTERN`, :func:`name_pattern`) match exactly what :func:`text_problem` accepts.
 """
 
 from __future__ import annotations
@@ -46,16 +48,16 @@ _BIDI = r"\u200e\u200f\u202a-\u202e\u2066-\u2069"
 TEXT_PATTERN = f"^[^{_CONTROL}]*$"
 #: text with at least one character that is not white space (a reason, a note)
 NONBLANK_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
-NAME_PATTERN = rf"^[^\t\n\r{_CONTROL}{_BIDI}]*$"
 
 
 def name_pattern(max_length: int) -> str:
-    """:data:`NAME_PATTERN` for 1 to ``max_length`` characters."""
+    """A code or name of 1 to ``max_length`` characters: no control and no bidi character."""
     return rf"^[^\t\n\r{_CONTROL}{_BIDI}]{{1,{max_length}}}$"
 
 
 _BAD_TEXT = re.compile(f"[{_CONTROL}]")
 _BAD_NAME = re.compile(rf"[\t\n\r{_CONTROL}{_BIDI}]")
+_BIDI_SET = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 ERROR_TYPE = "govflow_input"
 
@@ -75,9 +77,6 @@ def text_problem(value: str, *, name: bool = False) -> tuple[str, str] | None:
     )
 
 
-_BIDI_SET = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def day_problem(value: dt.date) -> tuple[str, str] | None:
     if FIRST_DAY <= value <= LAST_DAY:
         return None
@@ -85,21 +84,6 @@ def day_problem(value: dt.date) -> tuple[str, str] | None:
         f"须在 {FIRST_DAY} 至 {LAST_DAY} 之间；请核对年份",
         f"must lie between {FIRST_DAY} and {LAST_DAY}; check the year",
     )
-
-
-def money_problem(value: Decimal) -> tuple[str, str] | None:
-    if value.is_finite() and 0 <= value <= MAX_YUAN:
-        return None
-    return (
-        f"须为 0 至 {MAX_YUAN} 元之间的金额",
-        f"must be an amount from 0 to {MAX_YUAN} yuan",
-    )
-
-
-def count_problem(value: int) -> tuple[str, str] | None:
-    if 0 <= value <= MAX_COUNT:
-        return None
-    return f"须为 0 至 {MAX_COUNT} 之间的整数", f"must be a whole number from 0 to {MAX_COUNT}"
 
 
 #: the clause refusals of malformed input cite
@@ -146,30 +130,8 @@ def _checked(check: Any) -> Any:
     return validate
 
 
-def check_name(value: str) -> str:
-    problem = text_problem(value, name=True)
-    if problem is not None:
-        raise error(problem)
-    return value
-
-
-def check_text(value: str) -> str:
-    problem = text_problem(value)
-    if problem is not None:
-        raise error(problem)
-    return value
-
-
-#: a code or a name (no control and no bidi character)
-NameStr = Annotated[str, AfterValidator(check_name)]
-#: free text (tabs and line breaks allowed, no other control character)
-TextStr = Annotated[str, AfterValidator(check_text)]
-#: a day from 2000 to 2099
+#: a day from 2000 to 2099 (API bodies and query parameters; the portfolio models check every date field)
 Day = Annotated[dt.date, AfterValidator(_checked(day_problem))]
-#: an amount of yuan, finite, from 0 to MAX_YUAN
-Yuan = Annotated[Decimal, AfterValidator(_checked(money_problem))]
-#: a count that fits a 32-bit column
-Count = Annotated[int, AfterValidator(_checked(count_problem))]
 
 
 # ---------------------------------------------------------------------------------------------- JSON

@@ -42,7 +42,7 @@ PROJECT, PROJECT_DEPT = t(Project), t(ProjectDepartment)
 #: the columns of an evidence file, in the order the fast path reads them
 COLUMNS = ("project", "catalog", "consumer", "date", "records")
 #: ``delivery_evidence.records`` is a 32-bit integer on PostgreSQL
-MAX_RECORDS = 2**31 - 1
+MAX_RECORDS = inputs.MAX_COUNT
 
 #: (catalog item id, consumer department id, ISO day) → records
 Key = tuple[int, int, str]
