@@ -11,6 +11,7 @@ conflict, 413 upload too large, 422 refused by a rule (or a day in a year withou
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -96,9 +97,20 @@ def _input_rule(e: Any) -> tuple[str, str] | None:
     if e.get("type") == inputs.ERROR_TYPE:
         return str(ctx["zh"]), str(ctx["en"])
     value = e.get("input")
-    if e.get("type") == "string_pattern_mismatch" and isinstance(value, str):
-        return inputs.text_problem(value) or inputs.text_problem(value, name=True)
+    if e.get("type") != "string_pattern_mismatch" or not isinstance(value, str):
+        return None
+    problem = inputs.text_problem(value) or inputs.text_problem(value, name=True)
+    if problem is not None:
+        return problem
+    bound = _LENGTH.search(str(ctx.get("pattern", "")))  # a code or name of 1 to N characters
+    if bound is not None and not value:
+        return "不能为空；请填写内容", "must not be empty; fill it in"
+    if bound is not None and len(value) > int(bound[1]):
+        return f"过长；最多 {bound[1]} 个字符，请缩短", f"too long; at most {bound[1]} characters"
     return None
+
+
+_LENGTH = re.compile(r"\{1,(\d+)\}\$$")
 
 
 def install(app: FastAPI) -> None:

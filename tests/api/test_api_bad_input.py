@@ -135,6 +135,15 @@ def test_junk_names_are_refused_in_english_too(refused: Any, as_: As) -> None:
     assert "bidirectional control character U+202E" in message
 
 
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [pytest.param("x" * 65, "过长；最多 64 个字符", id="too-long"), pytest.param("", "不能为空", id="empty")],
+)
+def test_names_of_the_wrong_length_are_refused_in_words(refused: Any, as_: As, name: str, words: str) -> None:
+    body = {"name": name, "role": "audit"}
+    assert words in refused("POST", "/api/v1/users", "body.name", headers=as_("admin"), json=body)
+
+
 def test_junk_in_a_sign_in_name_is_refused_before_any_lookup(refused: Any) -> None:
     refused("POST", "/api/auth/login", "body.name", json={"name": "wa\x00ng", "password": "x"})
     refused("POST", "/api/auth/login", "body.name", json={"name": "wang\u202e", "password": "x"})
