@@ -352,15 +352,29 @@ class FlowRun(SQLModel, table=True):
     """One run of a governance flow (sweep, deadlines, cuts, dispatch) with what it did, for operators and audit."""
 
     __tablename__ = "flow_run"
+    #: one running run per flow and day: a second one is refused by the database (flowruns.recorded_run)
+    __table_args__ = (
+        Index(
+            "uq_flow_run_running",
+            "flow",
+            "as_of",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     flow: str = Field(max_length=32, index=True)
     as_of: date | None = None
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    status: str = Field(default="running", max_length=16)  # running|completed|failed
+    status: str = Field(default="running", max_length=16)  # running|completed|failed|crashed
     stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error: str | None = None
     prefect_flow_run_id: str | None = Field(default=None, max_length=64)
+    #: the process running it (``host:pid:process start``) and its last sign of life (real time, UTC)
+    holder: str | None = Field(default=None, max_length=128)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class AuditEvent(SQLModel, table=True):

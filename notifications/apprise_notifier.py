@@ -8,6 +8,13 @@ Time limits: ``timeout_seconds`` bounds every send twice over — as the asset's
 ``notify(timeout=…)`` call limit. Below that, HTTP channels (json://, form://, dingtalk://, wecombot://,
 feishu://) use apprise's socket timeouts ``cto=`` / ``rto=`` (4 s each unless the URL says otherwise), and
 mailto:// uses ``cto=`` (15 s) for the whole SMTP conversation.
+
+Receivers can drop repeats (the outbox delivers at least once): every notice carries its stable message key.
+Webhooks (json://, form://, xml://) get it as the HTTP header ``X-Govflow-Message-Key`` and as the payload field
+``govflow_message_key``; e-mail as the header ``X-Govflow-Message-Key``; every channel, those without headers
+(dingtalk://, wecombot://, feishu://) included, in the text's last line (消息编号 … / message key …). The
+header value is the key percent-encoded as UTF-8 (an ASCII key reads as itself). Apprise's own URL syntax adds
+them (``+Header=value``, ``:field=value``), on a copy of the channel URL made for the message.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 with warnings.catch_warnings():
     # apprise's e-mail plugin imports imghdr (for PGPy), deprecated on Python 3.11-3.12: import it once, quietly,
@@ -33,6 +41,38 @@ from govflow.notifications.config import NotifyConfig
 from govflow.states.errors import UsageError
 
 log = logging.getLogger(__name__)
+
+#: the HTTP / mail header and the webhook payload field that carry a notice's message key
+KEY_HEADER = "X-Govflow-Message-Key"
+KEY_FIELD = "govflow_message_key"
+_HEADER_SCHEMES = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos"})
+_PAYLOAD_SCHEMES = frozenset({"json", "jsons", "form", "forms", "xml", "xmls"})
+
+
+def header_value(key: str) -> str:
+    """The key as a header value: percent-encoded UTF-8 except printable ASCII (an ASCII key is unchanged)."""
+    return quote(key, safe="/:@!$&'()*+,;=-._~")
+
+
+def _url_value(text: str) -> str:
+    """``text`` as a value of an apprise URL parameter: apprise 2 unquotes ``+`` and ``:`` values twice (when it
+    parses the URL and again in the plugin), so it is quoted twice (tests/integration/test_dispatch.py checks
+    what arrives)."""
+    return quote(quote(text, safe=""), safe="")
+
+
+def keyed_url(url: str, key: str) -> str:
+    """``url`` with the message key added as a header (and a payload field) where the channel has them."""
+    scheme = url.partition("://")[0].lower()
+    if scheme not in _HEADER_SCHEMES:
+        return url
+    # the header gets the key percent-encoded (headers are ASCII), the payload the key itself
+    extra = [f"+{KEY_HEADER}={_url_value(header_value(key))}"]
+    if scheme in _PAYLOAD_SCHEMES:
+        extra.append(f":{KEY_FIELD}={_url_value(key)}")
+    base, hash_, fragment = url.partition("#")
+    joined = base + ("&" if "?" in base else "?") + "&".join(extra)
+    return joined + hash_ + fragment
 
 
 class AppriseNotifier:
@@ -90,6 +130,11 @@ class AppriseNotifier:
         ap = self._apprise_for(url)
         if ap is None:
             return "apprise 无法识别渠道地址 / apprise cannot use this URL"
+        keyed = keyed_url(url, message.key)
+        if keyed != url:  # the message's own copy of the channel (not cached: the key differs every time)
+            ap = apprise.Apprise(asset=self._asset)
+            if not ap.add(keyed):
+                return "apprise 无法识别渠道地址 / apprise cannot use this URL"
         result = ap.notify(body=message.body, title=message.title, timeout=self.timeout_seconds)
         try:
             return None if bool(result) else _reason(result)

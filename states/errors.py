@@ -101,6 +101,12 @@ class Conflict(GovflowError):
     code = "CONFLICT"
 
 
+class RunInProgress(Conflict):
+    """Another run of the same governance flow for the same day is still running (its lease is held)."""
+
+    code = "RUN_IN_PROGRESS"
+
+
 class CalendarDataMissing(GovflowError):
     """The working-day calendar has no official data for a year: an alarm, never a guess.
 

@@ -205,6 +205,7 @@ class RunStatus(Word):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CRASHED = "crashed"
 
 
 words(
@@ -213,6 +214,7 @@ words(
         RunStatus.RUNNING: ("运行中", "running"),
         RunStatus.COMPLETED: ("已完成", "completed"),
         RunStatus.FAILED: ("运行失败", "failed"),
+        RunStatus.CRASHED: ("运行中断", "crashed"),
     },
 )
 

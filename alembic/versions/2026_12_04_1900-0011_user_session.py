@@ -1,7 +1,7 @@
 """user_session: sessions kept on the server, so that signing out ends them
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -15,7 +15,7 @@ import govflow.models.types
 
 # revision identifiers, used by Alembic.
 revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

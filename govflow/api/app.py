@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from govflow import __version__
 from govflow.api import errors
+from govflow.api.bodies import StrictJsonBodies
 from govflow.api.routers import audit, auth, flows, governance, materials, projects, users
 from govflow.api.schemas import ErrorBody
 from govflow.api.settings import ApiSettings
@@ -106,6 +107,7 @@ def create_app(settings: ApiSettings, *, app: App | None = None) -> FastAPI:
     api.state.settings = settings
     api.state.default_lang = settings.lang
     errors.install(api)
+    api.add_middleware(StrictJsonBodies)
     v1 = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Depends(single_valued_query)])
     for r in (
         projects.router,

@@ -11,6 +11,7 @@ conflict, 413 upload too large, 422 refused by a rule (or a day in a year withou
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govflow.api.i18n import request_lang
+from govflow.states import inputs
 from govflow.states.errors import GovflowError, RuleRefused
 from govflow.states.verdict import Reason
 
@@ -80,10 +82,35 @@ def _validation_reasons(exc: RequestValidationError, lang: str) -> list[dict[str
     out = []
     for e in exc.errors():
         path = ".".join(str(x) for x in e.get("loc", ()))
-        msg = str(e.get("msg", ""))
-        r = Reason("INVALID_FIELD", API_CLAUSE, f"{path}：{msg}", f"{path}: {msg}", path=path)
+        zh = en = str(e.get("msg", ""))
+        rule = _input_rule(e)
+        if rule is not None:
+            zh, en = rule
+        r = Reason("INVALID_FIELD", API_CLAUSE, f"{path}：{zh}", f"{path}: {en}", path=path)
         out.append(r.to_dict(lang))
     return out
+
+
+def _input_rule(e: Any) -> tuple[str, str] | None:
+    """(zh, en) of an error :mod:`govflow.states.inputs` explains: its own, or a pattern it stands behind."""
+    ctx = e.get("ctx") or {}
+    if e.get("type") == inputs.ERROR_TYPE:
+        return str(ctx["zh"]), str(ctx["en"])
+    value = e.get("input")
+    if e.get("type") != "string_pattern_mismatch" or not isinstance(value, str):
+        return None
+    problem = inputs.text_problem(value) or inputs.text_problem(value, name=True)
+    if problem is not None:
+        return problem
+    bound = _LENGTH.search(str(ctx.get("pattern", "")))  # a code or name of 1 to N characters
+    if bound is not None and not value:
+        return "不能为空；请填写内容", "must not be empty; fill it in"
+    if bound is not None and len(value) > int(bound[1]):
+        return f"过长；最多 {bound[1]} 个字符，请缩短", f"too long; at most {bound[1]} characters"
+    return None
+
+
+_LENGTH = re.compile(r"\{1,(\d+)\}\$$")
 
 
 def install(app: FastAPI) -> None:

@@ -17,18 +17,20 @@ from pydantic import (
     model_validator,
 )
 
+from govflow.states import inputs
 from govflow.states.permissions import Role
 from govflow.states.phases import Event, Phase, ReviewStage
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 
 T = TypeVar("T")
 
+# what text may hold is decided once, in govflow.states.inputs (the portfolio and table imports use it too)
 #: free text: anything but control characters other than tab and newlines (PostgreSQL refuses NUL)
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+TEXT = inputs.TEXT_PATTERN
 #: free text with at least one character that is not white space (a reason, a note)
-NONBLANK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-#: a code or a name: one line, no control characters
-CODE = r"^[^\x00-\x1f\x7f]{1,64}$"
+NONBLANK = inputs.NONBLANK_PATTERN
+#: a code or a name: one line, no control and no bidirectional control characters
+CODE = inputs.name_pattern(64)
 DEPARTMENT_CODE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # 统一社会信用代码 alphabet (GB 32100-2015)
 
 
@@ -225,7 +227,9 @@ class ReviewIn(BaseModel):
 
     stage: ReviewStage
     agency: str | None = Field(default=None, max_length=200, pattern=TEXT)
-    date: dt.date | None = Field(default=None, description="评审日期，默认今天 / review date, default today")
+    date: inputs.Day | None = Field(
+        default=None, description="评审日期（2000–2099），默认今天 / review date (2000–2099), default today"
+    )
     judgments: dict[FocusPoint, JudgmentIn] = Field(
         description="五个评审重点的明确判断（第十条第一款） / a judgment on each of the five focus points"
     )
@@ -250,7 +254,9 @@ class OpinionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     department: str = Field(pattern=DEPARTMENT_CODE, description="统一社会信用代码 / credit code")
-    date: dt.date | None = Field(default=None, description="默认今天 / default today")
+    date: inputs.Day | None = Field(
+        default=None, description="意见日期（2000–2099），默认今天 / date (2000–2099), default today"
+    )
     verdict: OpinionVerdict
     unmet_needs: list[UnmetNeedIn] = Field(default=[], max_length=200)
     comment: str | None = Field(default=None, max_length=4000, pattern=TEXT)
@@ -633,8 +639,9 @@ class ExtendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(max_length=2000, pattern=NONBLANK, description="延期理由（必填） / reason (required)")
-    to: date | None = Field(
-        default=None, description="新的截止日期（工作日） / the new deadline, a working day"
+    to: inputs.Day | None = Field(
+        default=None,
+        description="新的截止日期（工作日，2000–2099） / the new deadline, a working day (2000–2099)",
     )
     workdays: int | None = Field(
         default=None, ge=1, le=250, description="在当前截止日期后延长的工作日数 / working days added"

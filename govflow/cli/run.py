@@ -58,6 +58,9 @@ def prefect_session() -> Iterator[None]:
 def run_flow(st: State, flow: str, as_of: date, no_prefect: bool) -> dict[str, Any]:
     if no_prefect:
         return scheduling.run_direct(st.settings, flow, as_of)
+    # a run already holding the lease is reported now, not after a temporary Prefect server has started for a
+    # flow run that would fail (and log its traceback)
+    scheduling.require_free(st.settings, flow, as_of)
     with prefect_session():
         from govflow.flows.governance import flow_of
 

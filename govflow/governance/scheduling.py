@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from govflow.governance import checks
+from govflow.governance import checks, flowruns
 from govflow.governance.checks import ALL as ALL
 from govflow.governance.checks import Chunk as Chunk
 from govflow.governance.flowruns import project_id_chunks, recorded_run
@@ -189,6 +189,15 @@ def recording(
     """A ``flow_run`` record around a run (:func:`govflow.governance.flowruns.recorded_run`); fill the yielded dict."""
     with open_app(settings) as app, recorded_run(app, flow, as_of, prefect_flow_run_id) as stats:
         yield stats
+
+
+def require_free(settings: Settings, flow: str, as_of: date) -> None:
+    """Refuse at once (:class:`~govflow.states.errors.RunInProgress`, exit 5) a run of ``flow`` for ``as_of``
+    while another one runs, before Prefect is started for it."""
+    if flow != ALL and not checks.get(flow).chunked:
+        return
+    with open_app(settings) as app:
+        flowruns.require_free(app, flow, as_of)
 
 
 def run_direct(settings: Settings, flow: str, as_of: date, now: datetime | None = None) -> dict[str, Any]:

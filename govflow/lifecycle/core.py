@@ -25,6 +25,7 @@ from govflow.models.tables import (
 )
 from govflow.models.types import utcnow
 from govflow.settings import Settings
+from govflow.states import inputs
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import Conflict, NotFound, OutOfScope, PermissionDenied, UsageError
 from govflow.states.permissions import Role, Scope, allowed_scope, decide
@@ -332,6 +333,7 @@ def add_user(
     department: str | None,
     display_name: str | None,
 ) -> None:
+    inputs.require_text({"name": (name, True), "display_name": (display_name, True)})
     try:
         r = Role(role)
     except ValueError as exc:

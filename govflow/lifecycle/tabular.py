@@ -50,6 +50,7 @@ from govflow.lifecycle.portfolio import (
     listed,
     validation_reasons,
 )
+from govflow.states import inputs
 from govflow.states.errors import InvalidInput, UsageError
 from govflow.states.verdict import Reason
 
@@ -344,7 +345,14 @@ def _decode_fields(text: str, row: Row) -> tuple[Any, list[Reason]]:
     path = f"rows[{row.number}].fields"
     if text.startswith("["):
         try:
-            return json.loads(text), []
+            return inputs.loads(text), []
+        except inputs.JsonRefused as exc:  # a key given twice, or nesting too deep
+            at = (
+                f"{path}{exc.path if exc.path.startswith('[') else '.' + exc.path}"
+                if exc.path != "$"
+                else path
+            )
+            return None, [Reason(SCHEMA_CODE, DOC_CLAUSE, f"{at}：{exc.zh}", f"{at}: {exc.en}", at)]
         except json.JSONDecodeError as exc:
             return None, [
                 Reason(

@@ -280,12 +280,20 @@ def test_a_run_killed_twice_completes_on_the_third_try(
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
                 proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
+        # the killed run is left running; the next run marks the one before it crashed (its process is gone)
         assert [r["status"] for r in look.flow_runs(portfolio_url) if r["flow"] == ALL] == [
-            "running"
-        ] * attempt
+            *["crashed"] * (attempt - 1),
+            "running",
+        ]
 
     last = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert last.returncode == 0, last.stderr
+    assert [r["status"] for r in look.flow_runs(portfolio_url) if r["flow"] == ALL] == [
+        "crashed",
+        "crashed",
+        "completed",
+    ]
+    assert not [r for r in look.flow_runs(portfolio_url) if r["status"] == "running"]
     clean = subprocess.run(
         [*command, "--no-prefect"],
         env=clean_env({"GOVFLOW_DATABASE_URL": reference, "PREFECT_HOME": str(tmp_path)}),

@@ -12,10 +12,16 @@ import base64
 import email
 import email.policy
 import json
+import os
 import re
+import signal
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
+import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,7 +41,7 @@ from govflow.lifecycle.services import App
 from govflow.models.db import make_engine, unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import Department, FlowRun, OutboxMessage, Project
-from govflow.notifications.apprise_notifier import AppriseNotifier
+from govflow.notifications.apprise_notifier import AppriseNotifier, header_value
 from govflow.notifications.base import DeliveryFailed, Notice, channel_id
 from govflow.notifications.config import load_config, parse_config
 from govflow.notifications.fake import FakeNotifier
@@ -95,7 +101,12 @@ class Hook(_Server):
     def __init__(self, port: int | None = None, *, delay: float = 0.0, status: int = 200) -> None:
         super().__init__(port)
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: each request's message key header and arrival (monotonic seconds), in the order of ``requests``
+        self.key_headers: list[str | None] = []
+        self.arrivals: list[float] = []
         self.status = status
+        #: set: the next request is held (after it was recorded) until ``release`` is set
+        self.hold, self.held, self.release = threading.Event(), threading.Event(), threading.Event()
         lock = threading.Lock()
         hook = self
 
@@ -104,8 +115,16 @@ class Hook(_Server):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if delay:
                     threading.Event().wait(delay)
+                form = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
                 with lock:
-                    hook.requests.append((self.path, json.loads(body or b"{}")))
+                    hook.requests.append((self.path, _form(body) if form else json.loads(body or b"{}")))
+                    hook.key_headers.append(self.headers.get("X-Govflow-Message-Key"))
+                    hook.arrivals.append(time.monotonic())
+                    holding = hook.hold.is_set()
+                    hook.hold.clear()
+                if holding:
+                    hook.held.set()
+                    hook.release.wait(60)
                 self.send_response(hook.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -128,6 +147,10 @@ class Hook(_Server):
             assert m, body
             found.append(m.group(1) or m.group(2))
         return found
+
+
+def _form(body: bytes) -> dict[str, Any]:
+    return {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
 
 
 class Smtp(_Server):
@@ -289,6 +312,112 @@ def test_delivers_to_a_real_webhook_and_a_real_mail_server(
     assert all(r.delivered_at == NOW and r.attempts == 0 for r in final.values())
     [run] = flow_runs(app)
     assert run.status == "completed" and run.stats["delivered"] == 2
+
+
+def test_every_notice_carries_its_message_key_in_header_payload_and_text(
+    db_url: str, engine: Engine, tmp_path: Path, hook: Hook, smtp: Smtp
+) -> None:
+    """A receiver can drop a repeat by the message key: webhooks get it as a header and a payload field (json://
+    and form://), mail as a header, every channel in the text."""
+    form = Hook()
+    try:
+        form_url = hook.url.replace(
+            f"json://127.0.0.1:{hook.port}/govflow/hook", f"form://127.0.0.1:{form.port}/f"
+        )
+        roles = {"program_office": [hook.url, form_url], "audit": [smtp.url("sj@example.gov.cn")]}
+        app = make_app(db_url, engine, channel_file(tmp_path, roles, retry=RETRY))
+        key = "overdue/RO-1/第1次&b+c%41"  # not ASCII, and characters a URL or a header would mangle
+        put(app, key, role="program_office")
+        put(app, "overdue/RO-1/audit", role="audit")
+
+        assert run_dispatch(app, dispatch.default_notifier(app.settings), now=NOW).delivered == 2
+
+        for receiver in (hook, form):
+            [(_, posted)] = receiver.requests
+            assert posted["govflow_message_key"] == key
+            [header] = receiver.key_headers
+            assert header is not None and header.isascii() and urllib.parse.unquote(header) == key
+            assert receiver.keys() == [key]  # the text's last line
+        assert (
+            hook.key_headers == [header_value(key)]
+            and header_value("overdue/RO-1/audit") == "overdue/RO-1/audit"
+        )
+        [mail] = smtp.messages
+        assert mail["X-Govflow-Message-Key"] == "overdue/RO-1/audit"
+    finally:
+        form.stop()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+GOVFLOW_RUN = [sys.executable, "-c", "import sys; from govflow.cli import app; sys.exit(app())", "run"]
+
+
+def dispatch_process(db_url: str, notify_file: Path, cwd: Path) -> subprocess.Popen[str]:
+    """``govflow run dispatch --json`` as a real process of this tree's govflow, on the real clock."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVFLOW_")}
+    env.update(GOVFLOW_DATABASE_URL=db_url, GOVFLOW_NOTIFY_FILE=str(notify_file), PYTHONPATH=str(ROOT))
+    return subprocess.Popen(
+        [*GOVFLOW_RUN, "dispatch", "--no-prefect", "--json"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_a_dispatch_killed_mid_delivery_repeats_one_message_once_with_the_same_key_after_the_lease(
+    db_url: str, engine: Engine, tmp_path: Path, hook: Hook
+) -> None:
+    """The duplicate window (README, notifications): a dispatcher SIGKILLed while a receiver holds a message makes
+    that one message arrive twice, the second time when its lease has expired, both with the same key; nothing
+    else repeats."""
+    lease = 10
+    notify_file = channel_file(
+        tmp_path, {"program_office": [hook.url]}, lease_seconds=lease, timeout_seconds=3, retry=RETRY
+    )
+    app = make_app(db_url, engine, notify_file)
+    keys = [f"overdue/RO-{i}/program_office" for i in range(1, 6)]
+    for k in keys:
+        put(app, k)
+
+    hook.hold.set()  # the first message reaches the receiver, and its sender is killed before the answer
+    killed = dispatch_process(db_url, notify_file, tmp_path)
+    if not hook.held.wait(90):
+        killed.kill()
+        pytest.fail(f"the dispatcher never reached the receiver: {killed.communicate()}")
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.communicate(timeout=30)
+    hook.release.set()
+    first = keys[0]
+    assert status_of(app)[first] == "sending"
+
+    # at once: nothing; the killed dispatcher's claims (its whole batch) are leased until the lease expires
+    assert finish(dispatch_process(db_url, notify_file, tmp_path))["claimed"] == 0
+    assert hook.keys() == [first]
+
+    lease_until = rows(app)[first].next_attempt_at
+    time.sleep(max(0.0, (lease_until - datetime.now(UTC)).total_seconds()) + 0.5)
+    late = finish(dispatch_process(db_url, notify_file, tmp_path))
+    assert (late["claimed"], late["reclaimed"], late["delivered"]) == (len(keys), len(keys), len(keys))
+
+    seen = Counter(hook.keys())
+    assert seen == Counter([*keys, first])  # one repeat, of the message in flight; the rest came late, once
+    repeats = [i for i, (_, body) in enumerate(hook.requests) if body["govflow_message_key"] == first]
+    assert [hook.key_headers[i] for i in repeats] == [first, first]
+    window = hook.arrivals[repeats[1]] - hook.arrivals[repeats[0]]
+    assert lease <= window < lease + 60, window
+    assert set(status_of(app).values()) == {"delivered"}
+    # and the killed dispatcher's run is no longer "running" (issue 13, item 2)
+    assert [r.status for r in flow_runs(app)] == ["crashed", "completed", "completed"]
+    assert [r.attempts for r in rows(app).values()] == [1] * len(keys)
 
 
 def test_a_channel_that_is_down_loses_nothing_and_delivers_once_it_is_up(

@@ -28,7 +28,7 @@ def flow_runs(
     actor: ActorName,
     paging: PageParams,
     flow: Annotated[str | None, Query(pattern=CODE, description="sweep|deadlines|cuts|dispatch|all")] = None,
-    status: Annotated[Literal["running", "completed", "failed"] | None, Query()] = None,
+    status: Annotated[Literal["running", "completed", "failed", "crashed"] | None, Query()] = None,
 ) -> dict[str, Any]:
     return queries.flow_runs(
         app, actor, flow=flow, status=status, page=paging.page, size=paging.size

@@ -3,7 +3,6 @@ reports (JSON, CSV, XLSX)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -25,6 +24,7 @@ from govflow.api.schemas import (
 )
 from govflow.governance import cuts, rectification
 from govflow.reads import governed, queries, reports
+from govflow.states.inputs import Day
 
 #: besides the common errors: unknown project (404), a decided recommendation (409), a day in a year without
 #: calendar data (422)
@@ -272,7 +272,7 @@ Fmt = Annotated[Literal["json", "csv", "xlsx"], Query(description="json | csv | 
     responses=REPORT_CONTENT,
     summary="逾期整改报表（审计） / overdue rectifications",
 )
-def overdue(app: GovApp, actor: ActorName, lang: Lang, as_of: date, format: Fmt = "json") -> Any:
+def overdue(app: GovApp, actor: ActorName, lang: Lang, as_of: Day, format: Fmt = "json") -> Any:
     return _report(reports.overdue_report(app, as_of, actor), format, f"overdue-{as_of}", lang)
 
 
@@ -286,7 +286,7 @@ def cuts_report(
     actor: ActorName,
     lang: Lang,
     period: Annotated[str, Query(pattern=PERIOD)],
-    as_of: date | None = None,
+    as_of: Day | None = None,
     format: Fmt = "json",
 ) -> Any:
     return _report(reports.cuts_report(app, period, actor, as_of), format, f"cuts-{period}", lang)
@@ -297,5 +297,5 @@ def cuts_report(
     responses=REPORT_CONTENT,
     summary="项目组合报表（按阶段、部门） / portfolio by phase and department",
 )
-def portfolio(app: GovApp, actor: ActorName, lang: Lang, as_of: date, format: Fmt = "json") -> Any:
+def portfolio(app: GovApp, actor: ActorName, lang: Lang, as_of: Day, format: Fmt = "json") -> Any:
     return _report(reports.portfolio_report(app, as_of, actor), format, f"portfolio-{as_of}", lang)

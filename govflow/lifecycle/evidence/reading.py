@@ -30,6 +30,7 @@ from govflow.lifecycle.portfolio import (
 from govflow.lifecycle.tabular import Row, Table, cell, csv_reader, empty_file, header_reasons, read_table
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import Project, ProjectDepartment
+from govflow.states import inputs
 from govflow.states.errors import InvalidInput
 from govflow.states.permissions import Role, Scope, allowed_scope, decide
 from govflow.states.verdict import Reason
@@ -41,7 +42,7 @@ PROJECT, PROJECT_DEPT = t(Project), t(ProjectDepartment)
 #: the columns of an evidence file, in the order the fast path reads them
 COLUMNS = ("project", "catalog", "consumer", "date", "records")
 #: ``delivery_evidence.records`` is a 32-bit integer on PostgreSQL
-MAX_RECORDS = 2**31 - 1
+MAX_RECORDS = inputs.MAX_COUNT
 
 #: (catalog item id, consumer department id, ISO day) → records
 Key = tuple[int, int, str]
@@ -238,7 +239,7 @@ class _Checker:
             parsed = _DATE.validate_python(value)
         except ValidationError:
             return None
-        if parsed > self.today:
+        if parsed > self.today or inputs.day_problem(parsed) is not None:  # explained by the slow path
             return None
         self.days[value] = iso = parsed.isoformat()
         return iso

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from govflow.lifecycle.portfolio.rules import Existing
 from govflow.lifecycle.portfolio.schema import DOC_CLAUSE, SCHEMA_CODE, Loc, PortfolioDocument
+from govflow.states import inputs
 from govflow.states.errors import InvalidInput, UsageError
 from govflow.states.verdict import Reason
 
@@ -74,7 +75,11 @@ def read_data(path: Path) -> Any:
         ) from exc
     if suffix == ".json":
         try:
-            return json.loads(text)
+            return inputs.loads(text)
+        except inputs.JsonRefused as exc:  # parsed, but a key given twice or nesting too deep: named, 422
+            raise InvalidInput(
+                [Reason(SCHEMA_CODE, DOC_CLAUSE, f"文件 {path}：{exc.zh}", f"{path}: {exc.en}", exc.path)]
+            ) from exc
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"文件 {path} 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列，{exc.msg}",
@@ -82,6 +87,12 @@ def read_data(path: Path) -> Any:
             ) from exc
     try:
         return yaml.load(text, Loader=_YamlLoader)  # SafeConstructor only: no arbitrary objects
+    except (
+        RecursionError
+    ) as exc:  # nesting deeper than the pure-Python loader can follow (libyaml stops first)
+        raise UsageError(
+            f"文件 {path} 嵌套过深，不是可导入的 YAML", f"{path} nests too deep to be loaded as YAML"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where_zh = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "某处"
@@ -384,6 +395,15 @@ def _rule(err: Any, root: type[BaseModel], loc: Loc) -> tuple[str, str]:
     if kind in ("string_too_long", "too_long"):
         limit = ctx.get("max_length")
         return f"过长；最多 {limit} 个字符，请缩短", f"too long; at most {limit} characters"
+    if kind == "finite_number":
+        return f"取值 {shown} 不是有限的数值；请填写金额或数量", f"value {shown_en} is not a finite number"
+    if kind == inputs.ERROR_TYPE:
+        return f"取值 {shown} {ctx['zh']}", f"value {shown_en} {ctx['en']}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        op_zh = "不得大于" if kind == "less_than_equal" else "须小于"
+        op_en = "at most" if kind == "less_than_equal" else "less than"
+        return f"取值 {shown} {op_zh} {bound}；请更正", f"value {shown_en} must be {op_en} {bound}"
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         op_zh = "不得小于" if kind == "greater_than_equal" else "须大于"
@@ -401,7 +421,7 @@ def _show(value: Any, en: bool = False) -> str:
     if isinstance(value, dict | list):
         return "(a structure)" if en else "（结构）"
     if isinstance(value, str):
-        value = value if len(value) <= 40 else value[:39] + "…"
+        value = inputs.visible(value if len(value) <= 40 else value[:39] + "…")
         return repr(value) if en else f"“{value}”"
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"

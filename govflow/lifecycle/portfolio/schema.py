@@ -7,9 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from govflow.states import inputs
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
 from govflow.states.sharing import (
@@ -37,11 +38,55 @@ Loc = tuple[str | int, ...]
 # --------------------------------------------------------------------------------------------------------------
 
 
+#: fields of free text: tabs and line breaks allowed; every other text field is a code or a name
+#: (:mod:`govflow.states.inputs`: no control character, no bidi control)
+FREE_TEXT_FIELDS = frozenset(
+    {
+        "description",
+        "legal_basis",
+        "format",
+        "interface",
+        "processing",
+        "traceability",
+        "quality",
+        "quantity",
+        "scope",
+        "usage",
+        "basis",
+        "internal",
+        "external",
+        "central_local",
+        "needs",
+        "comment",
+        "conclusion",
+    }
+)
+
+
 class InputModel(BaseModel):
     # Numbers are accepted where codes are expected because YAML reads `region: 330000` as an int.
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _safe_values(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every text and date of every field, by the rules of :mod:`govflow.states.inputs`."""
+        problem = _problem(value, name=info.field_name not in FREE_TEXT_FIELDS)
+        if problem is not None:
+            raise inputs.error(problem)
+        return value
+
+
+def _problem(value: Any, *, name: bool) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        return inputs.text_problem(value, name=name)
+    if isinstance(value, dt.date):
+        return inputs.day_problem(value)
+    if isinstance(value, list | tuple):
+        return next((p for v in value if (p := _problem(v, name=name)) is not None), None)
+    return None
 
 
 def _authorized(value: Any) -> Any:
@@ -283,6 +328,8 @@ class ProjectIn(InputModel):
     om_budget: Decimal = Field(
         default=Decimal("0.00"),
         ge=0,
+        le=inputs.MAX_YUAN,
+        allow_inf_nan=False,
         decimal_places=2,
         description="年度运维经费（元） / annual O&M budget in yuan",
     )
