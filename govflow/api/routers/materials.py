@@ -36,6 +36,8 @@ from govflow.reads import queries
 from govflow.states.sharing import Secrecy
 
 router = APIRouter(tags=["materials"])
+#: an agreement or catalog item code in a path: one line, no control characters, no slash
+MaterialCode = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")]
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody},
@@ -143,7 +145,7 @@ def authorize_catalog_item(
     app: GovApp,
     actor: ActorName,
     code: ProjectCode,
-    item: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    item: MaterialCode,
     body: AuthorizationIn,
 ) -> dict[str, Any]:
     return agreement_cases.authorize_catalog_item(
@@ -191,7 +193,7 @@ def renew_agreement(
     app: GovApp,
     actor: ActorName,
     code: ProjectCode,
-    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    agreement: MaterialCode,
     body: AgreementRenewIn,
 ) -> dict[str, Any]:
     return agreement_cases.renew_agreement(
@@ -230,7 +232,7 @@ def terminate_agreement(
     app: GovApp,
     actor: ActorName,
     code: ProjectCode,
-    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    agreement: MaterialCode,
     body: AgreementTerminateIn,
 ) -> dict[str, Any]:
     return agreement_cases.terminate_agreement(app, code, agreement, actor, on=body.on, reason=body.reason)
@@ -246,7 +248,7 @@ def agreement_versions(
     app: GovApp,
     actor: ActorName,
     code: ProjectCode,
-    agreement: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f/]{1,64}$")],
+    agreement: MaterialCode,
 ) -> list[dict[str, Any]]:
     return agreement_cases.agreement_versions(app, code, agreement, actor)
 
