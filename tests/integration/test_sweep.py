@@ -165,8 +165,11 @@ def test_rerunning_the_same_day_creates_nothing(app: App) -> None:
 
 def test_frequency_override_zero_records_expired_term_and_unswept_phases(small: App) -> None:
     res = run_sweep(small, date(2026, 11, 26))
+    # T-OPS and T-ACC were onboarded with a legacy reason: their gaps are findings of the load, not the sweep's
+    gaps = {k: f for k, f in findings(small).items() if "/ONBOARDING_GAP/" in k}
+    assert gaps and all(f.status == "open" for f in gaps.values())
     assert (
-        set(findings(small))
+        set(findings(small)) - set(gaps)
         == {
             f"T-OPS/DELIVERY_STALE/A-001/C-001/{SAMR}/2026-10-20",  # monthly: 37 days > 31
             f"T-OPS/MILESTONE_MISSED/A-002/C-002/{NDRC}/2026-06-01",  # 0 records is no delivery; due Sun 05-31 → Mon
