@@ -106,6 +106,7 @@ CALLS: list[Call] = [
     Call("POST", P + "/agreements/{agreement}/renew", "project.edit", body={"until": "2030-12-31"}),
     Call("GET", P + "/agreements/{agreement}/versions", "project.read"),
     Call("POST", P + "/agreements/amend", "project.edit", files=_agreements),
+    Call("POST", P + "/agreements", "project.edit", files=_agreements),
     Call("POST", P + "/agreements/{agreement}/terminate", "agreement.terminate", body={"reason": WALK}),
     Call("POST", P + "/opinions/{department}/answers", "project.edit", body={"condition": 1, "answer": WALK}),
     Call("PUT", P + "/catalog/{item}/authorization", "catalog.authorize", body={"all": True, "reason": WALK}),

@@ -207,3 +207,20 @@ def test_a_review_against_approval_through_the_api(client: TestClient, as_: As) 
     )
     r = client.post(f"{V1}/projects/{code}/events", headers=as_("wang"), json={"event": "approve"})
     assert r.status_code == 422 and [x["code"] for x in r.json()["reasons"]] == ["REVIEW_AGAINST_APPROVAL"]
+
+
+def test_agreements_added_through_the_api_are_checked_as_load_checks_them(
+    client: TestClient, as_: As
+) -> None:
+    """第八条: the API's door for new agreements refuses what `govflow load` and `agreement add` refuse."""
+    from tests.cli.test_agreements import EXPECTED, bad_agreements, breaches
+    from tests.cli.test_cli import demo_document
+
+    body = json.dumps(
+        {"agreements": bad_agreements(demo_document()["projects"][0])}, ensure_ascii=False
+    ).encode()
+    url = f"{V1}/projects/ZJ-2026-001/agreements"
+    r = client.post(url, headers=as_("li"), files={"file": ("a.json", body, "application/json")})
+    assert r.status_code == 422
+    assert breaches(r.json()["reasons"], "agreements") == EXPECTED
+    assert {a["code"] for a in client.get(url, headers=as_("li")).json()["items"]} == {"A-001", "A-002"}

@@ -202,6 +202,25 @@ def renew_agreement(
 
 
 @router.post(
+    "/projects/{code}/agreements",
+    summary="登记共享协定或联合发文（第八条） / add agreements",
+    description="上传 agreements: [...]（格式同项目组合文档），与 govflow load 同样校验（签署日期、期限覆盖实现进度、各方、"
+    "授权范围），任一处有误则逐条报告（422，带路径）且不写入。\n\nUpload agreements: [...] (as in the portfolio "
+    "document), checked as `govflow load` checks them; any error is reported (422, with its path), nothing written.",
+    responses=ERRORS,
+)
+def add_agreements(
+    app: GovApp,
+    actor: ActorName,
+    settings: Settings,
+    code: ProjectCode,
+    file: Annotated[UploadFile, File(description="YAML 或 JSON / YAML or JSON")],
+) -> dict[str, Any]:
+    with saved(file, DOCUMENT, settings.upload_max_bytes) as path:
+        return {"project": code, **services.add_agreements(app, code, path, actor)}
+
+
+@router.post(
     "/projects/{code}/agreements/amend",
     summary="修订已签署的共享协定 / amend signed agreements",
     description="上传 agreements: [...]（同编号整份替换为新版本），按新协定同样校验，任一处有误则逐条报告（422）且不写入。"
