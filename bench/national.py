@@ -322,6 +322,9 @@ class _Data:
     agreements: list[tuple[Any, ...]] = field(default_factory=list)
     agreement_parties: list[tuple[Any, ...]] = field(default_factory=list)
     agreement_items: list[tuple[Any, ...]] = field(default_factory=list)
+    #: (catalog item, department): a conditional item is authorized for every department it is promised to
+    #: (第八条 授权使用范围), as `govflow load` would require of the agreements
+    catalog_authorizations: list[tuple[Any, ...]] = field(default_factory=list)
     users: list[tuple[Any, ...]] = field(default_factory=list)
     items: list[_Item] = field(default_factory=list)
 
@@ -371,6 +374,7 @@ def _structure(rng: random.Random, sh: _Shape, as_of: date, summary: NationalSum
         # catalog: 10 items, providers among the lead and related departments
         providers = [lead[0], *related_ids]
         catalog: list[tuple[int, str, Frequency]] = []
+        conditional: dict[int, int] = {}  # conditional catalog item → its provider
         for n in range(1, ITEMS_PER_PROJECT + 1):
             catalog_id += 1
             category = _CATEGORIES[n % len(_CATEGORIES)]
@@ -400,10 +404,15 @@ def _structure(rng: random.Random, sh: _Shape, as_of: date, summary: NationalSum
                 )
             )
             catalog.append((catalog_id, f"C-{n:03d}", frequency))
+            if share == "conditional":
+                conditional[catalog_id] = data.catalog_items[-1][4]
         # 3 agreements × 5 items, every (catalog item, consumer) pair at most once
         consumers = list(dict.fromkeys([lead[0], *related_ids, rng.choice(depts)[0]]))
         pairs = rng.sample(
             [(c, d) for c in catalog for d in consumers], AGREEMENTS_PER_PROJECT * ITEMS_PER_AGREEMENT
+        )
+        data.catalog_authorizations += sorted(
+            {(c[0], d) for c, d in pairs if c[0] in conditional and d != conditional[c[0]]}
         )
         for a in range(AGREEMENTS_PER_PROJECT):
             agreement_id += 1
@@ -670,7 +679,7 @@ class _PgWriter:
             for table in dict.fromkeys(self.tables):
                 cur.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 1)) FROM {table}"
-                    if table not in ("project_department", "agreement_party")
+                    if table not in ("project_department", "agreement_party", "catalog_authorization")
                     else "SELECT 1"
                 )
         self.conn.commit()
@@ -729,6 +738,7 @@ def generate(
     )
     w.rows("project_department", ("project_id", "department_id"), data.project_departments)
     w.rows("catalog_item", _CATALOG_COLUMNS, data.catalog_items)
+    w.rows("catalog_authorization", ("catalog_item_id", "department_id"), data.catalog_authorizations)
     w.rows(
         "agreement",
         ("id", "project_id", "code", "form", "signed_on", "term_start", "term_end", "basis"),
