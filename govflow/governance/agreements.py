@@ -27,6 +27,7 @@ from govflow.governance.orders import close_orders_of_findings
 from govflow.lifecycle import portfolio
 from govflow.lifecycle.core import (
     _project_row,
+    _reason_dict,
     authorize,
     bump_version,
     business_date,
@@ -59,6 +60,40 @@ from govflow.states.verdict import Reason, clause
 AG, AV, FI = t(Agreement), t(AgreementVersion), t(Finding)
 AI, AP, CI, AUTH = t(AgreementItem), t(AgreementParty), t(CatalogItem), t(CatalogAuthorization)
 TERM = clause("第八条")
+
+
+def _agreement_row(s: Any, p: Any, project: str, agreement: str) -> Any:
+    """The project's agreement ``agreement``, or the NotFound that names both."""
+    row = s.execute(select(AG).where(AG.c.project_id == p["id"], AG.c.code == agreement)).first()
+    if row is None:
+        raise NotFound(
+            f"项目 {project} 没有共享协定 {agreement}", f"project {project} has no agreement {agreement}"
+        )
+    return row
+
+
+def _new_version(
+    s: Any,
+    app: App,
+    row: Any,
+    kind: str,
+    actor: str,
+    reason: str | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    **values: Any,
+) -> int:
+    """The agreement ``row`` becomes its next version (with ``values`` written to it), and the change is kept as an
+    ``agreement_version`` row with the terms before and after. Returns the new version."""
+    version = int(row.version) + 1
+    s.execute(update(AG).where(AG.c.id == row.id).values(version=version, **values))
+    s.execute(
+        insert(AV).values(
+            agreement_id=row.id, version=version, kind=kind, on=business_date(app.clock()), at=app.clock(),
+            actor=actor, reason=(reason or "").strip() or None, before=before, after=after,
+        )
+    )  # fmt: skip
+    return version
 
 
 def _terms(a: Any) -> dict[str, Any]:
@@ -98,11 +133,7 @@ def renew_agreement(
                 {"phase": phase.value},
             )
             raise RuleRefused([ended])
-        row = s.execute(select(AG).where(AG.c.project_id == p["id"], AG.c.code == agreement)).first()
-        if row is None:
-            raise NotFound(
-                f"项目 {project} 没有共享协定 {agreement}", f"project {project} has no agreement {agreement}"
-            )
+        row = _agreement_row(s, p, project, agreement)
         if row.terminated_on is not None:
             raise RuleRefused([_terminated(project, row, "agreement")])
         if row.term_end is None or until <= row.term_end:
@@ -125,24 +156,10 @@ def renew_agreement(
         )
         if reasons:
             raise RuleRefused(reasons)
-        version = int(row.version) + 1
         before = _terms(row)
-        s.execute(
-            update(AG).where(AG.c.id == row.id).values(term_end=until, signed_on=signed, version=version)
-        )
         after = before | {"signed_on": signed.isoformat(), "term_end": until.isoformat()}
-        s.execute(
-            insert(AV).values(
-                agreement_id=row.id,
-                version=version,
-                kind="renewed",
-                on=today,
-                at=app.clock(),
-                actor=actor.name,
-                reason=(reason or "").strip() or None,
-                before=before,
-                after=after,
-            )
+        version = _new_version(
+            s, app, row, "renewed", actor.name, reason, before, after, term_end=until, signed_on=signed
         )
         closed, orders = _close_expiry(s, app, int(p["id"]), agreement, today, actor.name)
         project_version = bump_version(s, int(p["id"]))
@@ -245,16 +262,9 @@ def amend_agreements(
             row = rows[a.code]
             before = _snapshot(s, int(row.id), row)
             replace_agreement(s, int(p["id"]), int(row.id), a)
-            version = int(row.version) + 1
-            s.execute(update(AG).where(AG.c.id == row.id).values(version=version))
             fresh = s.execute(select(AG).where(AG.c.id == row.id)).one()
             after = _snapshot(s, int(row.id), fresh)
-            s.execute(
-                insert(AV).values(
-                    agreement_id=row.id, version=version, kind="amended", on=today, at=app.clock(),
-                    actor=actor.name, reason=note, before=before, after=after,
-                )
-            )  # fmt: skip
+            version = _new_version(s, app, row, "amended", actor.name, note, before, after)
             closed: list[tuple[int, str]] = []
             orders = 0
             if fresh.term_end is not None and fresh.term_end >= today:
@@ -369,16 +379,7 @@ def authorize_catalog_item(
             "catalog.authorize",
             project_code=project,
             note=f"调整目录条目 {catalog} 的授权使用范围：{scope}{why}；超出新范围的协定条目 {len(outside)} 个",
-            reasons=[
-                {
-                    "code": r.code,
-                    "clause": r.clause,
-                    "message": r.message,
-                    "message_en": r.message_en,
-                    "detail": r.detail,
-                }
-                for r in outside
-            ],
+            reasons=[_reason_dict(r) for r in outside],
             clauses=[TERM],
         )
         return {
@@ -424,11 +425,7 @@ def terminate_agreement(
         actor = get_actor(s, actor_name)
         p = _project_row(s, project)
         authorize(app, s, actor, "agreement.terminate", p)  # the program office decides
-        row = s.execute(select(AG).where(AG.c.project_id == p["id"], AG.c.code == agreement)).first()
-        if row is None:
-            raise NotFound(
-                f"项目 {project} 没有共享协定 {agreement}", f"project {project} has no agreement {agreement}"
-            )
+        row = _agreement_row(s, p, project, agreement)
         reasons = []
         if row.terminated_on is not None:
             reasons.append(_terminated(project, row, "agreement"))
@@ -457,18 +454,11 @@ def terminate_agreement(
         if reasons:
             raise RuleRefused(reasons)
         before = _terms(row)
-        version = int(row.version) + 1
         end = min(row.term_end, day) if row.term_end else day
-        s.execute(
-            update(AG).where(AG.c.id == row.id).values(terminated_on=day, term_end=end, version=version)
-        )
         after = before | {"terminated_on": day.isoformat(), "term_end": end.isoformat()}
-        s.execute(
-            insert(AV).values(
-                agreement_id=row.id, version=version, kind="terminated", on=today, at=app.clock(),
-                actor=actor.name, reason=why, before=before, after=after,
-            )
-        )  # fmt: skip
+        version = _new_version(
+            s, app, row, "terminated", actor.name, why, before, after, terminated_on=day, term_end=end
+        )
         project_version = bump_version(s, int(p["id"]))
         record_change(
             app,

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from govflow.lifecycle import portfolio, tabular
 from govflow.lifecycle.core import (
+    PROJECT,
     Actor,
     App,
     _choice,
@@ -24,6 +25,7 @@ from govflow.lifecycle.core import (
     record_change,
     use_case,
 )
+from govflow.lifecycle.portfolio.writer import ids_by_code
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, load_catalog, load_facts, t
 from govflow.models.tables import (
@@ -33,7 +35,6 @@ from govflow.models.tables import (
     CatalogItem,
     Finding,
     Opinion,
-    Project,
     Review,
     ReviewJudgment,
 )
@@ -216,31 +217,20 @@ def record_opinion(
         return version
 
 
-PROJECT = t(Project)
-
-
-def _has_onboarding_gaps(s: Session, p: Any) -> bool:
-    """A legacy project still lacking a passed gate's materials may supply them whatever its phase."""
+def _open_onboarding_gaps(s: Session, p: Any) -> set[str]:
+    """The keys of the project's open onboarding-gap findings (第十条第二款)."""
     fi = t(Finding)
-    q = select(fi.c.id).where(
+    q = select(fi.c.key).where(
         fi.c.project_id == p["id"], fi.c.rule == ONBOARDING_GAP, fi.c.status == FindingStatus.OPEN.value
     )
-    return s.execute(q.limit(1)).first() is not None
+    return set(s.execute(q).scalars())
 
 
 def recheck_onboarding(s: Session, p: Any, today: date) -> int:
     """Close the project's onboarding-gap findings (第十条第二款) whose materials are now there: the gates its phase
     has passed are judged again on its current materials. Returns how many closed."""
     fi = t(Finding)
-    still_open = set(
-        s.execute(
-            select(fi.c.key).where(
-                fi.c.project_id == p["id"],
-                fi.c.rule == ONBOARDING_GAP,
-                fi.c.status == FindingStatus.OPEN.value,
-            )
-        ).scalars()
-    )
+    still_open = _open_onboarding_gaps(s, p)
     if not still_open:
         return 0
     parts = frozenset({"departments", "catalog", "agreements", "needs", "opinions"})
@@ -385,15 +375,8 @@ def load_portfolio(app: App, path: Path, actor_name: str | None = None) -> portf
         summary = portfolio.load(
             s, parsed, actor=actor.name, role=actor.role.value, now=now, today=now.date()
         )
-        codes = [p.code for p in parsed.doc.projects]
-        ids = [
-            int(i)
-            for start in range(0, len(codes), 1000)
-            for i in s.execute(
-                select(PROJECT.c.id).where(PROJECT.c.code.in_(codes[start : start + 1000]))
-            ).scalars()
-        ]
-        settle_due_dates(s, app.calendar, project_ids=ids)
+        ids = ids_by_code(s, PROJECT, [p.code for p in parsed.doc.projects])
+        settle_due_dates(s, app.calendar, project_ids=ids.values())
         return summary
 
 
@@ -587,7 +570,8 @@ def set_needs_analysis(
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
         authorize(app, s, actor, "project.edit", p)
-        if Phase(p["phase"]) not in PROPOSAL_EDIT_PHASES and not _has_onboarding_gaps(s, p):
+        # a legacy project still lacking a passed gate's materials may supply them whatever its phase
+        if Phase(p["phase"]) not in PROPOSAL_EDIT_PHASES and not _open_onboarding_gaps(s, p):
             raise _edit_refused(
                 code, Phase(p["phase"]), "需求分析", "needs analysis", PROPOSAL_EDIT_PHASES, "733号文 第九条"
             )
