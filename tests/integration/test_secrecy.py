@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import Engine, select, update
 
 from govflow.demo import demo_portfolio
@@ -158,3 +160,33 @@ def test_the_project_pages_coverage_counts_no_item_the_reader_may_not_see(app: A
         1 for (_, c, _), v in system.verdicts.items() if c == SECRET_CODE and v.status.value != "not_due"
     )
     assert secret_due >= 1 and hidden.cover.due == system.cover.due - secret_due
+
+
+def test_a_legacy_projects_gap_on_a_secret_item_is_masked_like_every_other_finding(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    """第十条第二款 meets 第二条第三款: a project onboarded past the feasibility gate with its secret item not
+    refined carries an ONBOARDING_GAP finding naming the item; a reader outside the item's scope sees that a gap
+    exists and its clause, never the item — in the findings list and in the onboarding entry of the history."""
+    doc = yaml.safe_load(demo_portfolio().read_text(encoding="utf-8"))
+    [project] = [p for p in doc["projects"] if p["code"] == CODE]
+    project |= {"phase": "design_review", "legacy_reason": "2015年建成的存量系统，可研未细化涉密条目"}
+    [secret] = [c for c in project["catalog"] if c["code"] == SECRET_CODE]
+    secret["format"] = ""  # the feasibility study never refined it (第九条)
+    path = tmp_path / "legacy.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    application = App(Settings(database_url=db_url), engine, clock=lambda: NOW)
+    services.load_portfolio(application, path, None)
+
+    every = queries.list_findings(application, "zheng", project=CODE, rule="ONBOARDING_GAP").items
+    [gap] = [f for f in every if SECRET_CODE in _words(f)]  # audit sees the whole finding
+    assert gap["clause"] == "733号文 第九条"
+    for reader, sees in (("wang", False), ("zhao", False), ("li", True), ("zheng", True)):
+        found = queries.list_findings(application, reader, project=CODE, rule="ONBOARDING_GAP")
+        assert found.total == len(every), reader  # the gap itself is never hidden
+        text = _words(found.items)
+        assert (SECRET_CODE in text) is sees, reader
+        assert (SECRET_NAME in text) is sees, reader
+        onboarding = services.project_history(application, CODE, reader)[0]
+        assert (SECRET_CODE in _words(onboarding["reasons"])) is sees, reader
+        assert (SECRET_NAME in _words(onboarding["reasons"])) is sees, reader
