@@ -12,11 +12,10 @@ from sqlmodel import Session
 
 from govflow.lifecycle.portfolio.problems import AGREEMENT_EXISTS, NEW_AGREEMENT_CATALOG_UNKNOWN
 from govflow.lifecycle.portfolio.reading import read_data, validation_reasons
-from govflow.lifecycle.portfolio.rules import agreement_fact, consistency, duplicate_codes, known_department
+from govflow.lifecycle.portfolio.rules import agreement_reasons
 from govflow.lifecycle.portfolio.schema import AgreementIn, InputModel, ProjectIn
 from govflow.lifecycle.portfolio.writer import DEPARTMENT, ids_by_code, write_agreement_rows
 from govflow.states.errors import InvalidInput
-from govflow.states.rules import check_agreement
 from govflow.states.sharing import CatalogFact
 from govflow.states.verdict import Reason
 
@@ -48,35 +47,23 @@ def check_new_agreements(
 ) -> list[Reason]:
     """第八条 terms and consistency (the same checks as ``govflow load``), unique codes, and references to the
     project's catalog and to known departments."""
-    reasons = duplicate_codes(
-        ((a.code, f"agreements[{i}].code") for i, a in enumerate(agreements)), "协定编号", "agreement code"
+    reasons = [
+        AGREEMENT_EXISTS.at(f"agreements[{i}].code", project=project, agreement=a.code)
+        for i, a in enumerate(agreements)
+        if a.code in existing_codes
+    ]
+    return reasons + agreement_reasons(
+        agreements,
+        "",
+        lead=lead,
+        catalog=catalog,
+        departments=departments,
+        today=today,
+        unknown_catalog=lambda path, a, code: NEW_AGREEMENT_CATALOG_UNKNOWN.at(
+            path, project=project, agreement=a.code, catalog=code
+        ),
+        codes_label=("协定编号", "agreement code"),
     )
-    for i, a in enumerate(agreements):
-        path = f"agreements[{i}]"
-        if a.code in existing_codes:
-            reasons.append(AGREEMENT_EXISTS.at(f"{path}.code", project=project, agreement=a.code))
-        fact = agreement_fact(a)
-        reasons += check_agreement(fact, path)
-        reasons += consistency(fact, path, lead, catalog, today, departments)
-        for j, party in enumerate(a.parties):
-            reasons += known_department(
-                party, departments, f"协定 {a.code} 的一方", "party", f"{path}.parties[{j}]"
-            )
-        for j, item in enumerate(a.items):
-            if item.catalog not in catalog:
-                reasons.append(
-                    NEW_AGREEMENT_CATALOG_UNKNOWN.at(
-                        f"{path}.items[{j}].catalog", project=project, agreement=a.code, catalog=item.catalog
-                    )
-                )
-            reasons += known_department(
-                item.consumer,
-                departments,
-                f"协定 {a.code} 的使用部门",
-                "consumer",
-                f"{path}.items[{j}].consumer",
-            )
-    return reasons
 
 
 def write_agreements(

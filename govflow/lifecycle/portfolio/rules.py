@@ -210,34 +210,40 @@ def consistency(
     ]
 
 
-def _check_agreements(
-    p: ProjectIn, path: str, departments: Collection[str], today: dt.date, set_aside: Collection[str] = ()
+def agreement_reasons(
+    agreements: Sequence[AgreementIn],
+    path: str,
+    *,
+    lead: str,
+    catalog: Mapping[str, CatalogFact],
+    departments: Collection[str],
+    today: dt.date,
+    unknown_catalog: Callable[[str, AgreementIn, str], Reason | None],
+    codes_label: tuple[str, str],
 ) -> list[Reason]:
-    """``set_aside``: codes of this project's catalog items whose rows were set aside (already reported)."""
-    catalog = {c.code: c for c in p.catalog}
-    facts = {c.code: catalog_fact(c) for c in p.catalog}
+    """The checks every new agreement passes, in a portfolio or added to a project (one loop for both doors):
+    unique codes, 第八条 terms, consistency with the project and its catalog, known parties and consumers.
+    ``unknown_catalog(path, agreement, code)`` words an item naming no catalog item of the project (None: already
+    reported); ``path`` prefixes every row path ("" for a file of agreements)."""
+    prefix = f"{path}." if path else ""
     reasons = duplicate_codes(
-        ((a.code, f"{path}.agreements[{i}].code") for i, a in enumerate(p.agreements)),
-        f"项目 {p.code} 的协定编号",
-        f"agreement code of project {p.code}",
+        ((a.code, f"{prefix}agreements[{i}].code") for i, a in enumerate(agreements)), *codes_label
     )
-    for a_i, a in enumerate(p.agreements):
-        a_path = f"{path}.agreements[{a_i}]"
+    for a_i, a in enumerate(agreements):
+        a_path = f"{prefix}agreements[{a_i}]"
         fact = agreement_fact(a)
         reasons += check_agreement(fact, a_path)
-        reasons += consistency(fact, a_path, p.lead_department, facts, today, departments)
+        reasons += consistency(fact, a_path, lead, catalog, today, departments)
         for j, party in enumerate(a.parties):
             reasons += known_department(
                 party, departments, f"协定 {a.code} 的一方", "party", f"{a_path}.parties[{j}]"
             )
         for k, item in enumerate(a.items):
             i_path = f"{a_path}.items[{k}]"
-            if item.catalog not in catalog and item.catalog not in set_aside:
-                reasons.append(
-                    AGREEMENT_CATALOG_UNKNOWN.at(
-                        f"{i_path}.catalog", {"catalog": item.catalog}, agreement=a.code, project=p.code
-                    )
-                )
+            unknown = (
+                None if item.catalog in catalog else unknown_catalog(f"{i_path}.catalog", a, item.catalog)
+            )
+            reasons += [unknown] if unknown else []
             reasons += known_department(
                 item.consumer,
                 departments,
@@ -246,6 +252,28 @@ def _check_agreements(
                 f"{i_path}.consumer",
             )
     return reasons
+
+
+def _check_agreements(
+    p: ProjectIn, path: str, departments: Collection[str], today: dt.date, set_aside: Collection[str] = ()
+) -> list[Reason]:
+    """``set_aside``: codes of this project's catalog items whose rows were set aside (already reported)."""
+
+    def unknown(i_path: str, a: AgreementIn, code: str) -> Reason | None:
+        if code in set_aside:
+            return None
+        return AGREEMENT_CATALOG_UNKNOWN.at(i_path, {"catalog": code}, agreement=a.code, project=p.code)
+
+    return agreement_reasons(
+        p.agreements,
+        path,
+        lead=p.lead_department,
+        catalog={c.code: catalog_fact(c) for c in p.catalog},
+        departments=departments,
+        today=today,
+        unknown_catalog=unknown,
+        codes_label=(f"项目 {p.code} 的协定编号", f"agreement code of project {p.code}"),
+    )
 
 
 def _check_opinions(p: ProjectIn, path: str) -> list[Reason]:
