@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,9 +17,9 @@ from govflow.api.deps import SESSION_COOKIE, close_session, end_session, get_set
 from govflow.governance import rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard, formats, governed, queries
+from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
-from govflow.states.permissions import Role, allowed_scope
+from govflow.states.permissions import allowed_scope
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
@@ -29,7 +30,6 @@ from govflow.web.page import (
     HOME,
     LOGIN,
     REVIEW_PHASES,
-    ROLE_CODES,
     WebUser,
     _csrf_ok,
     _error,
@@ -40,6 +40,8 @@ from govflow.web.page import (
     _to_login,
     error_page,
     form_post,
+    list_bar,
+    list_query,
     parse_day,
     render,
     signed_in,
@@ -123,16 +125,21 @@ def home(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------------- program office
 
 
-def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
-    rows = services.list_projects(app, user.name)
-    counts = views.phase_counts(rows)
-    shown = [p for p in views.BOARD_PHASES if counts.get(p.value, 0) or p not in views.SIDE_PHASES]
+def board_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    query = list_query(request)
+    found = lists.board(app, user.name, query, cards=CARDS_PER_COLUMN)
+    counts = found.counts
+    phases = [Phase(query.phase)] if query.phase else list(views.BOARD_PHASES)
+    shown = [p for p in phases if counts.get(p.value, 0) or p not in views.SIDE_PHASES]
+    filters = {k: v for k, v in request.query_params.items() if k in ("q", "department", "overdue") and v}
     columns = [
         {
             "phase": p,
             "label": p.label(lang),
             "count": counts.get(p.value, 0),
-            "projects": [r for r in rows if r["phase"] == p.value][:CARDS_PER_COLUMN],
+            "projects": found.cards.get(p.value, []),
+            # the rest of a column: the list below, narrowed to its phase
+            "more": "?" + urlencode({**filters, "phase": p.value}) + "#project-list",
         }
         for p in shown
     ]
@@ -153,29 +160,53 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         title=tr("coverage_per_dept", lang),
         max_value=100.0,
     )
-    return {"columns": columns, "total": len(rows), "phase_chart": phase_chart, "cover_chart": cover_chart}
+    rows = [{**r, "phase_label": Phase(r["phase"]).label(lang)} for r in found.items]
+    bar = list_bar(
+        request,
+        query,
+        found.total,
+        lang,
+        sorts=lists.PROJECT_SORTS,
+        departments=admin.departments(app),
+        phases=True,
+        overdue="only_overdue",
+    )
+    return {
+        "columns": columns,
+        "total": found.total,
+        "rows": rows,
+        "bar": bar,
+        "phase_chart": phase_chart,
+        "cover_chart": cover_chart,
+        "page_path": "/web/board",
+    }
 
 
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request) -> Response:
-    return _role_page(request, board_context, "board.html")
+    return _role_page(request, lambda app, user, lang: board_context(app, user, lang, request), "board.html")
 
 
-def timeline_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def timeline_rows(
+    rows: list[dict[str, Any]], lang: str, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Trail rows as people read them: the actor by name (:func:`trail.actor_text`), the event's label, the
+    note in the page's language (:func:`trail.note_text`), reasons with days and numbers as people write them."""
     out = []
     for r in rows:
-        reasons = _reasons(r.get("reasons"), lang)
-        note = str(r.get("note") or "")
+        reasons = _reasons(r.get("reasons"), lang, names)
+        note = trail.note_text(r, lang, names)
         if note and any(note in x["message"] or x["message"] in note for x in reasons):
             note = ""  # the flows write the reason's message as the note too: show it once
+        if str(r.get("action")) in trail.NOTES:
+            reasons = [x for x in reasons if not x["code"].endswith("_RUN")]  # told by the note
         out.append(
             {
                 "seq": r["seq"],
+                "action": str(r["action"]),
                 "at": formats.moment_text(r["occurred_at"], lang),
                 "event": action_text(str(r["action"]), lang),
-                "actor": f"{r['actor']}（{Role(r['role']).label(lang)}）"
-                if str(r.get("role")) in ROLE_CODES
-                else r["actor"],
+                "actor": trail.actor_text(str(r["actor"]), r.get("role"), r.get("actor_name"), lang),
                 "outcome": str(r["outcome"]),
                 "outcome_label": outcome_text(str(r["outcome"]), lang),
                 "from": Phase(r["from_phase"]).label(lang) if r.get("from_phase") else "",
@@ -193,7 +224,9 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     history: list[dict[str, Any]] | None = None
     # asked first: a denied call would be audited as an attempt, and merely opening a page is none
     if allowed_scope(user.actor.role, "project.history") is not None:
-        history = timeline_rows(services.project_history(app, code, user.name), lang)
+        history = timeline_rows(
+            services.project_history(app, code, user.name), lang, dict(admin.departments(app))
+        )
     catalog = queries.list_catalog(app, code, user.name, size=500).items
     agreements = queries.list_agreements(app, code, user.name, size=500).items
     names = dict(admin.departments(app))
