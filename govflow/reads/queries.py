@@ -257,7 +257,16 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
         p = _project_row(s, code)
         authorize(app, s, actor, "project.read", p)
         q = (
-            select(rv.c.id, rv.c.stage, rv.c.agency, rv.c.reviewed_on.label("date"), rv.c.conclusion)
+            select(
+                rv.c.id,
+                rv.c.stage,
+                rv.c.agency,
+                rv.c.reviewed_on.label("date"),
+                rv.c.conclusion,
+                rv.c.against_approval,
+                t(AppUser).c.display_name.label("agency_name"),
+            )
+            .select_from(rv.outerjoin(t(AppUser), t(AppUser).c.name == rv.c.agency))
             .where(rv.c.project_id == p["id"])
             .order_by(rv.c.reviewed_on, rv.c.id)
         )
@@ -273,6 +282,68 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
                 judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
         seen = visibility(s, actor, project_ids=[int(p["id"])])
     for rid, r in zip(ids, out.items, strict=True):
+        r["conclusion"] = seen.text(r["conclusion"], project=code)
+        r["judgments"] = {
+            point: j | {"comment": seen.text(j["comment"], project=code)}
+            for point, j in judged.get(rid, {}).items()
+        }
+    return out
+
+
+@use_case
+def reviewed_stages(app: App, actor_name: str, codes: Sequence[str]) -> set[tuple[str, str]]:
+    """Of the projects ``codes``, the (project, stage) pairs that have a review on record (the review queue marks
+    what was reviewed at the stage a project is in). One query."""
+    rv, pr = t(Review), t(Project)
+    with unit_of_work(app.engine, write=False) as s:
+        authorize(app, s, get_actor(s, actor_name), "project.list")
+        if not codes:
+            return set()
+        q = (
+            select(pr.c.code, rv.c.stage)
+            .join(pr, pr.c.id == rv.c.project_id)
+            .where(pr.c.code.in_(list(codes)))
+            .distinct()
+        )
+        return {(str(c), str(st)) for c, st in s.execute(q)}
+
+
+@use_case
+def my_reviews(app: App, actor_name: str, *, page: int = 1, size: int = 50) -> Page:
+    """The reviews the signed-in review agency recorded (``agency`` is the user who recorded it unless another
+    agency was named), newest first, with their judgments on the five focus points (第十条第一款)."""
+    rv, rj, pr = t(Review), t(ReviewJudgment), t(Project)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "review.record")
+        q = (
+            select(
+                rv.c.id,
+                pr.c.code.label("project"),
+                pr.c.name.label("project_name"),
+                pr.c.phase,
+                rv.c.stage,
+                rv.c.reviewed_on.label("date"),
+                rv.c.conclusion,
+                rv.c.against_approval,
+            )
+            .join(pr, pr.c.id == rv.c.project_id)
+            .where(rv.c.agency == actor.name)
+            .order_by(rv.c.reviewed_on.desc(), rv.c.id.desc())
+        )
+        out = _page(s, q, page, size)
+        ids = [int(r.pop("id")) for r in out.items]
+        judged: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+        if ids:
+            for rid, point, judgment, comment in s.execute(
+                select(rj.c.review_id, rj.c.focus_point, rj.c.judgment, rj.c.comment).where(
+                    rj.c.review_id.in_(ids)
+                )
+            ):
+                judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
+        seen = visibility(s, actor, project_codes={str(r["project"]) for r in out.items})
+    for rid, r in zip(ids, out.items, strict=True):
+        code = str(r["project"])
         r["conclusion"] = seen.text(r["conclusion"], project=code)
         r["judgments"] = {
             point: j | {"comment": seen.text(j["comment"], project=code)}
@@ -585,9 +656,11 @@ __all__ = [
     "list_orders",
     "list_reviews",
     "list_users",
+    "my_reviews",
     "orders_out",
     "paginate",
     "require",
+    "reviewed_stages",
     "secret_visible",
     "show_order",
     "verify_audit_chain",

@@ -26,7 +26,16 @@ from govflow.reads.lists import PAGE_SIZE, ListQuery
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
-from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
+from govflow.states.sharing import (
+    AgreementForm,
+    Category,
+    FocusPoint,
+    Frequency,
+    Judgment,
+    Method,
+    Secrecy,
+    ShareType,
+)
 from govflow.states.verdict import Reason
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
 from govflow.web.text import LANG_COOKIE, TEXT, count_text, error_title, page_lang, tr
@@ -38,7 +47,19 @@ templates.env.globals["Phase"] = Phase
 templates.env.globals.update(
     {
         kind.__name__: kind
-        for kind in (Category, ShareType, Method, Frequency, Secrecy, AgreementForm, OrderStatus, OrderOrigin)
+        for kind in (
+            Category,
+            ShareType,
+            Method,
+            Frequency,
+            Secrecy,
+            AgreementForm,
+            OrderStatus,
+            OrderOrigin,
+            ReviewStage,
+            FocusPoint,
+            Judgment,
+        )
     }
 )
 

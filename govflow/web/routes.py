@@ -42,6 +42,7 @@ from govflow.web.page import (
     form_post,
     list_bar,
     list_query,
+    page_number,
     parse_day,
     render,
     signed_in,
@@ -234,6 +235,10 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     for o in opinions:
         o["verdict_label"] = word(OpinionVerdict, o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
+    concerned = sorted(dashboard.consulted(app, code), key=lambda d: (d not in view.departments, d))
+    reviews = queries.list_reviews(app, code, user.name, size=100).items
+    for r in reviews:
+        r["agency_label"] = r.get("agency_name") or r.get("agency")
     today = app.today()
     judged = dashboard.project_obligations(app, code, today, user.actor)
     for a in agreements:
@@ -261,8 +266,11 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "previews": dashboard.previews(app, code, user.name),
         "Event": Event,
         "opinions": opinions,
-        "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
-        "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
+        "awaiting": [(d, names.get(d, d)) for d in concerned if d not in given],
+        "opinion_for": [
+            (d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view, concerned)
+        ],
+        "reviews": reviews,
         "verdicts": [(v.value, v.label(lang)) for v in OpinionVerdict],
         "today": app.today().isoformat(),  # the date input's value and bound (ISO by HTML)
         "page_path": f"/web/projects/{code}",
@@ -488,16 +496,21 @@ async def upload_evidence(
 
 
 def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
-    queue = [
-        {
-            **r,
-            "phase_label": Phase(r["phase"]).label(lang),
-            "stage": REVIEW_PHASES[Phase(r["phase"])].value,
-            "stage_label": REVIEW_PHASES[Phase(r["phase"])].label(lang),
-        }
-        for r in services.list_projects(app, user.name)
-        if Phase(r["phase"]) in REVIEW_PHASES
-    ]
+    rows = [r for r in services.list_projects(app, user.name) if Phase(r["phase"]) in REVIEW_PHASES]
+    done = queries.reviewed_stages(app, user.name, [str(r["code"]) for r in rows])
+    queue = []
+    for r in rows:
+        stage = REVIEW_PHASES[Phase(r["phase"])]
+        queue.append(
+            {
+                **r,
+                "phase_label": Phase(r["phase"]).label(lang),
+                "stage": stage.value,
+                "stage_label": stage.label(lang),
+                "reviewed": (str(r["code"]), stage.value) in done,
+            }
+        )
+    queue.sort(key=lambda p: (p["reviewed"], p["code"]))  # what awaits a review first
     return {
         "queue": queue,
         "points": [(fp.value, fp.label(lang)) for fp in FocusPoint],
@@ -509,6 +522,24 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request) -> Response:
     return _role_page(request, review_context, "review.html")
+
+
+def my_reviews_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    found = queries.my_reviews(app, user.name, page=page_number(request), size=20)
+    query = lists.ListQuery(page=found.page, size=found.size)
+    return {
+        "reviews": found.items,
+        "total": found.total,
+        "bar": list_bar(request, query, found.total, lang, sorts=()),
+        "page_path": "/web/review/mine",
+    }
+
+
+@router.get("/review/mine", response_class=HTMLResponse)
+def my_reviews(request: Request) -> Response:
+    return _role_page(
+        request, lambda app, user, lang: my_reviews_context(app, user, lang, request), "my_reviews.html"
+    )
 
 
 @router.post("/review/{code}", response_class=HTMLResponse)
@@ -537,6 +568,7 @@ async def record_review(request: Request, code: str) -> Response:
             on=app.today(),
             judgments=judgments,
             conclusion=str(form.get("conclusion", "")).strip() or None,
+            against_approval=form.get("against_approval") == "1",
         )
         message = f"{code}{tr('colon', lang)}{tr('recorded_version', lang)}{version}"
     except GovflowError as exc:
