@@ -515,6 +515,7 @@ def audit_trail(
     ``department``: events of the projects that department leads; ``leave_out``: actions not listed (the
     dashboard leaves sign-ins out unless asked). Each row carries ``actor_name``, the user's display name."""
     ae, u, pr = t(AuditEvent), t(AppUser), t(Project)
+    target = u.alias("target")
     with unit_of_work(app.engine, write=False) as s:
         who = get_actor(s, actor_name)
         authorize(app, s, who, "audit.read")
@@ -565,8 +566,15 @@ def audit_trail(
                 ae.c.note,
                 ae.c.hash,
                 u.c.display_name.label("actor_name"),
+                target.c.display_name.label("note_name"),
             )
-            .select_from(ae.outerjoin(u, u.c.name == ae.c.actor))
+            .select_from(
+                ae.outerjoin(u, u.c.name == ae.c.actor).outerjoin(
+                    # an administration step's note is the user it was done to: their name too
+                    target,
+                    and_(ae.c.action.like("user.%"), target.c.name == ae.c.note),
+                )
+            )
             .where(and_(true(), *cond))
         )
         result = _page(s, q.order_by(ae.c.seq.desc() if newest_first else ae.c.seq), page, size)

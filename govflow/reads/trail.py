@@ -146,6 +146,18 @@ NOTES: dict[str, Callable[[Mapping[str, Any], str], str | None]] = {
     "review.record": lambda row, lang: _review(str(row.get("note") or ""), lang),
     "flow.sweep": _sweep,
     "flow.deadlines": _deadlines,
+    **{
+        action: lambda row, lang: row.get("note_name") or None  # the user it was done to, by name
+        for action in (
+            "user.add",
+            "user.password",
+            "user.token",
+            "user.token.revoke",
+            "user.deactivate",
+            "user.activate",
+            "user.sessions.end",
+        )
+    },
 }
 
 

@@ -298,6 +298,7 @@ def test_a_month_later_audit_and_finance(browser: Browser, site: Site) -> None:
     with zheng.expect_download() as dl:
         zheng.click("#export-xlsx")
     assert dl.value.suggested_filename.endswith(".xlsx")
+    zheng.click("#trail-link")
     zheng.fill("#trail-search input[name=project]", "ZJ-2026-002")
     zheng.click("#trail-search button")
     zheng.wait_for_load_state()
