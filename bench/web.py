@@ -41,6 +41,7 @@ PAGES = {
     "board": ("wang", "/web/board"),
     "board filtered": ("wang", "/web/board?q=2026&phase=operation&overdue=1&sort=name"),
     "board page 400": ("wang", "/web/board?page=400&sort=last_event&desc=1"),
+    "board coverage chart (frame)": ("wang", "/web/board/coverage"),
     "orders": ("wang", "/web/orders"),
     "orders filtered": ("wang", "/web/orders?status=overdue&q=012&sort=deadline&desc=1"),
     "orders page 50": ("wang", "/web/orders?page=50&sort=project"),
@@ -142,8 +143,11 @@ def main() -> None:
                     f"{'':<{len(backend) + 1}} {name:<26} {v['median_ms']:>10.1f} {v['p95_ms']:>8.1f} "
                     f"{v['max_ms']:>8.1f} {v['median_vs_baseline']:>12.1f}"
                 )
+            # the budget is the board's and the lists'; a frame the board loads after it is reported beside them
             pages_ok = all(
-                v["p95_ms"] <= BUDGET_MS for k, v in result.items() if not k.startswith("baseline")
+                v["p95_ms"] <= BUDGET_MS
+                for k, v in result.items()
+                if not k.startswith("baseline") and "(frame)" not in k
             )
             print(f"  budget p95 ≤ {BUDGET_MS:.0f} ms at the server: {'MET' if pages_ok else 'NOT MET'}")
             ok = ok and pages_ok
