@@ -26,7 +26,7 @@ from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.core import Actor, App, authorize, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import CutRecommendation, ProjectDepartment
+from govflow.models.tables import AgreementItem, CatalogItem, CutRecommendation, ProjectDepartment
 from govflow.reads import governed
 from govflow.states.errors import CalendarDataMissing, UsageError
 from govflow.states.permissions import Role
@@ -190,6 +190,18 @@ def board(app: App, actor_name: str, query: ListQuery, *, cards: int = 12) -> Bo
         )
         items = [dict(r._mapping) for r in s.execute(q)]
     return BoardPage(counts, dict(by_phase), items, total, query.page, query.size)
+
+
+def providers_due(app: App, on: date) -> int:
+    """How many departments provide an agreement item due by ``on``: the bars of the board's coverage chart at
+    most (a chart sized before it is drawn). One count."""
+    ai, ci = t(AgreementItem), t(CatalogItem)
+    due = func.coalesce(ai.c.due_effective, ai.c.due)
+    q = select(func.count(func.distinct(ci.c.provider_id))).select_from(
+        ai.join(ci, ci.c.id == ai.c.catalog_item_id)
+    )
+    with unit_of_work(app.engine, write=False) as s:
+        return int(s.execute(q.where(due <= on)).scalar_one())
 
 
 # ---------------------------------------------------------------------------------------------- orders
