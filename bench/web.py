@@ -1,5 +1,6 @@
-"""Server-side time of the dashboard's heaviest pages (a benchmark, not a test): the pipeline board and the
-audit page with its overdue list, through the ASGI app in process (routing, use cases, SQL, templates; no
+"""Server-side time of the dashboard's heaviest pages (a benchmark, not a test): the pipeline board, the orders
+list, the overdue list, the cut recommendations and the audit trail — each as first opened, searched and filtered,
+and deep in its pages — through the ASGI app in process (routing, use cases, SQL, templates; no
 network, no browser). The budget is 300 ms per page at the server (issue 5), with the 20,000-project portfolio.
 
 The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue orders and a cut) plus
@@ -38,7 +39,19 @@ PASSWORD = "Bench-Passw0rd!2026"
 PAGES = {
     "baseline (sign-in page)": ("wang", "/web/login"),
     "board": ("wang", "/web/board"),
+    "board filtered": ("wang", "/web/board?q=2026&phase=operation&overdue=1&sort=name"),
+    "board page 400": ("wang", "/web/board?page=400&sort=last_event&desc=1"),
+    "board coverage chart (frame)": ("wang", "/web/board/coverage"),
+    "orders": ("wang", "/web/orders"),
+    "orders filtered": ("wang", "/web/orders?status=overdue&q=012&sort=deadline&desc=1"),
+    "orders page 50": ("wang", "/web/orders?page=50&sort=project"),
     "overdue": ("zheng", "/web/audit"),
+    "overdue page 20": ("zheng", "/web/audit?page=20&sort=project"),
+    "cuts": ("qian", "/web/finance?period=2026"),
+    "cuts filtered": ("qian", "/web/finance?period=2026&status=proposed&q=012&sort=percent&page=3"),
+    "audit trail": ("zheng", "/web/audit/trail"),
+    "audit trail search": ("zheng", "/web/audit/trail?q=ZJ-2026-00123&sort=oldest"),
+    "audit trail page 100": ("zheng", "/web/audit/trail?page=100&action=order.issue"),
 }
 
 
@@ -54,7 +67,7 @@ def build(tmp: Path, projects: int, url: str) -> App:
     clock = _Clock(DEMO_NOW)
     app = App(ApiSettings(database_url=url), make_engine(url), clock=clock)
     services.init_db(app)
-    seed_demo(app, PASSWORD, tuple(u for u, _ in PAGES.values()))
+    seed_demo(app, PASSWORD, tuple(dict.fromkeys(u for u, _ in PAGES.values())))
     if projects:
         doc = generate(projects, today=DEMO_NOW.date()).document
         path = tmp / "generated.json"
@@ -130,8 +143,11 @@ def main() -> None:
                     f"{'':<{len(backend) + 1}} {name:<26} {v['median_ms']:>10.1f} {v['p95_ms']:>8.1f} "
                     f"{v['max_ms']:>8.1f} {v['median_vs_baseline']:>12.1f}"
                 )
+            # the budget is the board's and the lists'; a frame the board loads after it is reported beside them
             pages_ok = all(
-                v["p95_ms"] <= BUDGET_MS for k, v in result.items() if not k.startswith("baseline")
+                v["p95_ms"] <= BUDGET_MS
+                for k, v in result.items()
+                if not k.startswith("baseline") and "(frame)" not in k
             )
             print(f"  budget p95 ≤ {BUDGET_MS:.0f} ms at the server: {'MET' if pages_ok else 'NOT MET'}")
             ok = ok and pages_ok

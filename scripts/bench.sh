@@ -11,7 +11,8 @@
 #
 #   ./scripts/bench.sh api [options]           the REST API under a 200 req/s open-loop load on project reads
 #       (20,000 projects; uvicorn in its own process, load from this one on loopback). Results: api-<timestamp>.json.
-#   ./scripts/bench.sh web [options]           server time of the pipeline board and the overdue list
+#   ./scripts/bench.sh web [options]           server time of the board, orders, overdue, cuts and audit-trail lists
+#       (first page, searched and filtered, deep pages)
 #       (20,000 projects). Results: web-<timestamp>.json.
 # `./scripts/bench.sh governance --help` (or lifecycle --help) lists every option.
 set -euo pipefail

@@ -7,44 +7,22 @@ build on (``order.read`` through :func:`govflow.governance.rectification.list_or
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
 
-from govflow.governance.rectification import ORDER, STEP, OrderStatus, OrderView, StepView, list_orders
-from govflow.lifecycle.services import App, use_case
+from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
-from govflow.reads import governed
-from govflow.states.errors import CalendarDataMissing
+from govflow.reads import lists
+from govflow.reads.lists import ListQuery, OrderLine, OrderPage
+
+__all__ = ["ORDER_PAGE_SIZE", "OrderLine", "OrderPage", "departments", "order_page"]
 
 #: orders on one page of the orders list
 ORDER_PAGE_SIZE = 20
 
 
-@dataclass(frozen=True)
-class OrderLine:
-    """One order with its steps (oldest first) and, while it is not closed, the working days it is overdue on
-    ``as_of`` (SPEC §4: the working days after the deadline up to and including that day; 0 before). None: the
-    count reaches into a year the working-day calendar has no data for yet (the page still shows the order)."""
-
-    order: OrderView
-    overdue_workdays: int | None
-
-
-@dataclass(frozen=True)
-class OrderPage:
-    items: list[OrderLine]
-    total: int
-    page: int
-    size: int
-    #: orders per status among all the actor may read (the filter's counts)
-    counts: dict[str, int]
-
-
-@use_case
 def order_page(
     app: App,
     actor_name: str,
@@ -54,60 +32,9 @@ def order_page(
     page: int = 1,
     size: int = ORDER_PAGE_SIZE,
 ) -> OrderPage:
-    """A page of the orders ``actor_name`` may read, optionally of one status, with their steps.
-
-    The most urgent first: overdue, then awaiting verification, then open, then closed; within each by deadline.
-    """
-    every = list_orders(app, actor_name)
-    counts = {st.value: 0 for st in OrderStatus}
-    for o in every:
-        counts[o.status.value] += 1
-    chosen = [o for o in every if status is None or o.status.value == status]
-    rank = {
-        OrderStatus.OVERDUE: 0,
-        OrderStatus.EVIDENCE_SUBMITTED: 1,
-        OrderStatus.OPEN: 2,
-        OrderStatus.CLOSED: 3,
-    }
-    # a pending deadline (期限待定) lies in a year not yet known: after every known one
-    chosen.sort(key=lambda o: (rank[o.status], o.deadline is None, o.deadline or date.min, o.code))
-    page, size = max(page, 1), max(size, 1)
-    shown = chosen[(page - 1) * size : page * size]
-    steps = _steps_by_order(app, [o.code for o in shown])
-    # 第二条第三款: what the page shows of each order, steps included, as the actor may see it
-    shown = governed.orders_for(
-        app, actor_name, [replace(o, steps=tuple(steps.get(o.code, ()))) for o in shown]
-    )
-    cal = app.calendar
-    lines = []
-    for o in shown:
-        days: int | None = 0
-        if o.status is not OrderStatus.CLOSED and o.deadline is not None and o.deadline < as_of:
-            try:
-                days = cal.workdays_after(o.deadline, as_of)
-            except CalendarDataMissing:
-                days = None
-        lines.append(OrderLine(o, days))
-    return OrderPage(lines, len(chosen), page, size, counts)
-
-
-def _steps_by_order(app: App, codes: list[str]) -> dict[str, list[StepView]]:
-    """The steps of the given orders in one query, each order's oldest first (as recorded)."""
-    if not codes:
-        return {}
-    q = (
-        select(ORDER.c.code.label("order_code"), STEP)
-        .join(ORDER, ORDER.c.id == STEP.c.order_id)
-        .where(ORDER.c.code.in_(codes))
-        .order_by(STEP.c.order_id, STEP.c.id)
-    )
-    out: dict[str, list[StepView]] = defaultdict(list)
-    with unit_of_work(app.engine, write=False) as s:
-        for r in s.execute(q):
-            out[str(r.order_code)].append(
-                StepView(r.key, r.kind, r.on, r.at, r.actor, r.note, dict(r.payload or {}))
-            )
-    return out
+    """A page of the orders ``actor_name`` may read, optionally of one status, with their steps, the most urgent
+    first (:func:`govflow.reads.lists.orders`, which also searches, filters and sorts)."""
+    return lists.orders(app, actor_name, ListQuery(status=status, page=page, size=size), as_of=as_of)
 
 
 def departments(app: App) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import PARTS, load_facts, related_departments, t
 from govflow.models.tables import Project
 from govflow.reads import secrecy
-from govflow.states.guards import GuardContext, guard_for
+from govflow.states.guards import GuardContext, consulted_departments, guard_for
 from govflow.states.lifecycle import events_from, transition_for
 from govflow.states.obligations import Coverage, ObligationVerdict, coverage
 from govflow.states.permissions import TABLE, Role, decide, event_action
@@ -103,24 +103,39 @@ def allowed_events(app: App, code: str, actor_name: str) -> list[Event]:
         ]
 
 
-def opinion_departments(actor: Actor, view: ProjectView) -> list[str]:
-    """The related departments ``actor`` may record an opinion for (第九条 征求意见), for the form's choices:
-    the program office any of them; a department user its own, when the permission table lets it (a related
-    department, not the lead). ``services.record_opinion`` decides; this only keeps the form honest."""
-    related = frozenset(view.departments)
+def consulted(app: App, code: str) -> dict[str, str]:
+    """Whose opinion the proposal must carry (第九条 征求意见): :func:`govflow.states.guards.consulted_departments`
+    on the project's facts — its related departments, and the providers and parties of its catalog and
+    agreements; code → ``related`` or ``provider``."""
+    with unit_of_work(app.engine, write=False) as s:
+        p = _project_row(s, code)
+        facts = load_facts(
+            s,
+            p,
+            p["lead_code"],
+            frozenset({"departments", "catalog", "agreements"}),
+            business_date(app.clock()),
+        )
+    return consulted_departments(facts)
+
+
+def opinion_departments(actor: Actor, view: ProjectView, consulted: list[str]) -> list[str]:
+    """The departments concerned (``consulted``, 第九条 征求意见) ``actor`` may record an opinion for, for the
+    form's choices: the program office any of them; a department user its own, when the permission table lets
+    it. ``services.record_opinion`` decides; this only keeps the form honest."""
     denied = decide(
         actor.role,
         "opinion.record",
         user=actor.name,
         user_department=actor.department,
         lead=view.lead_department,
-        participants=related,
+        participants=frozenset(view.departments) | frozenset(consulted),
     )
     if denied is not None:
         return []
     if actor.role is Role.DEPARTMENT:
-        return [d for d in view.departments if d == actor.department]
-    return list(view.departments)
+        return [d for d in consulted if d == actor.department]
+    return list(consulted)
 
 
 #: the order actions of the orders page, each with the use case's permission action and allowed statuses

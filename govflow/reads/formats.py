@@ -10,6 +10,7 @@ every report file people open (the API and the JSON/CSV machine formats keep ISO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -163,3 +164,44 @@ def evidence_text(evidence: Mapping[str, Any] | None, lang: str = "zh") -> str:
         pct = percent_text(tier.get("percent"))
         parts.append(f"tier {n}: cut {pct}" if en else f"削减档位：第 {n} 档（削减 {pct}）")
     return "; ".join(parts) if en else "；".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- governance prose
+
+_ISO_DAY = re.compile(r"(?<![\d-])(\d{4}-\d{2}-\d{2})(?![\d-])")
+_PERCENT = re.compile(r"(?<![\d.])(\d+\.\d+)\s?%")
+_YUAN = re.compile(r"(?<![\d.,])(\d+(?:\.\d{1,2})?)\s?元")
+_BUDGET_YUAN = re.compile(r"（元）\s?(\d+(?:\.\d{1,2})?)")
+_AMOUNT_BEFORE_BUDGET = re.compile(r"(?<![\d.,])(\d+\.\d{2})(?=（年度运维经费)")
+_SHARE = re.compile(r"(覆盖率|阈值|coverage|threshold)\s?(0(?:\.\d+)?|1(?:\.0+)?)(?![\d.%])")
+_AS_OF = re.compile(r"\s?as_of\s(\S+?)(?=[：:，,\s]|$)")
+_CHUNK = re.compile(r"[，,]\s?(项目 id|project ids?) \d+[–-]\d+")
+#: a 统一社会信用代码 (GB 32100-2015) in brackets after a department's name
+_CODE_AFTER_NAME = re.compile(r"[（(][0-9A-HJ-NPQRTUWXY]{18}[）)]")
+_CODE = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{18}(?![0-9A-Z])")
+
+
+def prose_text(text: str | None, lang: str = "zh", names: Mapping[str, str] | None = None) -> str:
+    """A sentence governance wrote (a finding, an order's reasons, a cut's explanation, a run's note) as a page
+    shows it: days as people write them, amounts with separators and 元, shares and percentages as ``75%``, no
+    internal run ids, and a department's name where the sentence has only its code (``names``: code → name).
+
+    The trail is append-only and hash-chained, so sentences already written keep their words; they are read
+    through here, the one place that decides how their numbers look, as every new one is."""
+    if not text:
+        return ""
+    out = _CHUNK.sub("", text)
+    out = _AS_OF.sub(
+        lambda m: f"（{day_text(m.group(1), lang)}）" if lang != "en" else f" ({day_text(m.group(1), lang)})",
+        out,
+    )
+    out = _ISO_DAY.sub(lambda m: day_text(m.group(1), lang), out)
+    out = _PERCENT.sub(lambda m: percent_text(m.group(1)), out)
+    out = _BUDGET_YUAN.sub(lambda m: f" {money_text(m.group(1), 'zh')}", out)
+    out = _AMOUNT_BEFORE_BUDGET.sub(lambda m: money_text(m.group(1), "zh"), out)
+    out = _YUAN.sub(lambda m: money_text(m.group(1), "zh"), out)
+    out = _SHARE.sub(lambda m: f"{m.group(1)} {percent_text(m.group(2), share=True)}", out)
+    out = _CODE_AFTER_NAME.sub("", out)  # the name before it says who
+    if names:
+        out = _CODE.sub(lambda m: names.get(m.group(0), m.group(0)), out)
+    return out

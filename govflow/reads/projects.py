@@ -16,6 +16,7 @@ from govflow.models.facts import DEPT, related_departments, t
 from govflow.models.tables import (
     Agreement,
     AgreementItem,
+    AppUser,
     AuditEvent,
     CatalogItem,
     Opinion,
@@ -214,7 +215,7 @@ def page_projects(
 @use_case
 def project_history(app: App, code: str, actor_name: str | None = None) -> list[dict[str, Any]]:
     """Every accepted and refused event of a project, oldest first, with reasons and clauses."""
-    ae = t(AuditEvent)
+    ae, u = t(AuditEvent), t(AppUser)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
@@ -233,7 +234,9 @@ def project_history(app: App, code: str, actor_name: str | None = None) -> list[
                 ae.c.reasons,
                 ae.c.clauses,
                 ae.c.note,
+                u.c.display_name.label("actor_name"),
             )
+            .select_from(ae.outerjoin(u, u.c.name == ae.c.actor))
             .where(ae.c.project_code == code)
             .order_by(ae.c.seq)
         )

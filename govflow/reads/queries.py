@@ -41,6 +41,7 @@ from govflow.models.tables import (
     ReviewJudgment,
 )
 from govflow.reads import governed
+from govflow.reads.lists import like_pattern
 from govflow.reads.secrecy import secret_visible, visibility
 from govflow.states import findings
 from govflow.states.errors import UsageError
@@ -256,7 +257,16 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
         p = _project_row(s, code)
         authorize(app, s, actor, "project.read", p)
         q = (
-            select(rv.c.id, rv.c.stage, rv.c.agency, rv.c.reviewed_on.label("date"), rv.c.conclusion)
+            select(
+                rv.c.id,
+                rv.c.stage,
+                rv.c.agency,
+                rv.c.reviewed_on.label("date"),
+                rv.c.conclusion,
+                rv.c.against_approval,
+                t(AppUser).c.display_name.label("agency_name"),
+            )
+            .select_from(rv.outerjoin(t(AppUser), t(AppUser).c.name == rv.c.agency))
             .where(rv.c.project_id == p["id"])
             .order_by(rv.c.reviewed_on, rv.c.id)
         )
@@ -272,6 +282,68 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
                 judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
         seen = visibility(s, actor, project_ids=[int(p["id"])])
     for rid, r in zip(ids, out.items, strict=True):
+        r["conclusion"] = seen.text(r["conclusion"], project=code)
+        r["judgments"] = {
+            point: j | {"comment": seen.text(j["comment"], project=code)}
+            for point, j in judged.get(rid, {}).items()
+        }
+    return out
+
+
+@use_case
+def reviewed_stages(app: App, actor_name: str, codes: Sequence[str]) -> set[tuple[str, str]]:
+    """Of the projects ``codes``, the (project, stage) pairs that have a review on record (the review queue marks
+    what was reviewed at the stage a project is in). One query."""
+    rv, pr = t(Review), t(Project)
+    with unit_of_work(app.engine, write=False) as s:
+        authorize(app, s, get_actor(s, actor_name), "project.list")
+        if not codes:
+            return set()
+        q = (
+            select(pr.c.code, rv.c.stage)
+            .join(pr, pr.c.id == rv.c.project_id)
+            .where(pr.c.code.in_(list(codes)))
+            .distinct()
+        )
+        return {(str(c), str(st)) for c, st in s.execute(q)}
+
+
+@use_case
+def my_reviews(app: App, actor_name: str, *, page: int = 1, size: int = 50) -> Page:
+    """The reviews the signed-in review agency recorded (``agency`` is the user who recorded it unless another
+    agency was named), newest first, with their judgments on the five focus points (第十条第一款)."""
+    rv, rj, pr = t(Review), t(ReviewJudgment), t(Project)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        authorize(app, s, actor, "review.record")
+        q = (
+            select(
+                rv.c.id,
+                pr.c.code.label("project"),
+                pr.c.name.label("project_name"),
+                pr.c.phase,
+                rv.c.stage,
+                rv.c.reviewed_on.label("date"),
+                rv.c.conclusion,
+                rv.c.against_approval,
+            )
+            .join(pr, pr.c.id == rv.c.project_id)
+            .where(rv.c.agency == actor.name)
+            .order_by(rv.c.reviewed_on.desc(), rv.c.id.desc())
+        )
+        out = _page(s, q, page, size)
+        ids = [int(r.pop("id")) for r in out.items]
+        judged: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+        if ids:
+            for rid, point, judgment, comment in s.execute(
+                select(rj.c.review_id, rj.c.focus_point, rj.c.judgment, rj.c.comment).where(
+                    rj.c.review_id.in_(ids)
+                )
+            ):
+                judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
+        seen = visibility(s, actor, project_codes={str(r["project"]) for r in out.items})
+    for rid, r in zip(ids, out.items, strict=True):
+        code = str(r["project"])
         r["conclusion"] = seen.text(r["conclusion"], project=code)
         r["judgments"] = {
             point: j | {"comment": seen.text(j["comment"], project=code)}
@@ -431,15 +503,38 @@ def audit_trail(
     since: datetime | None = None,
     until: datetime | None = None,
     newest_first: bool = True,
+    search: str | None = None,
+    department: str | None = None,
+    leave_out: Sequence[str] = (),
     page: int = 1,
     size: int = 50,
 ) -> Page:
-    """The audit trail, filtered; ``since`` inclusive, ``until`` exclusive (on the effective time)."""
-    ae = t(AuditEvent)
+    """The audit trail, filtered; ``since`` inclusive, ``until`` exclusive (on the effective time).
+
+    ``search``: words found in the project code, the actor's user name or display name, or the note;
+    ``department``: events of the projects that department leads; ``leave_out``: actions not listed (the
+    dashboard leaves sign-ins out unless asked). Each row carries ``actor_name``, the user's display name."""
+    ae, u, pr = t(AuditEvent), t(AppUser), t(Project)
+    target = u.alias("target")
     with unit_of_work(app.engine, write=False) as s:
         who = get_actor(s, actor_name)
         authorize(app, s, who, "audit.read")
         cond: list[ColumnElement[bool]] = []
+        if search and search.strip():
+            pattern = like_pattern(search.strip()[:100])
+            cond.append(
+                or_(
+                    *(
+                        c.ilike(pattern, escape="\\")
+                        for c in (ae.c.project_code, ae.c.actor, u.c.display_name, ae.c.note)
+                    )
+                )
+            )
+        if department:
+            lead = select(DEPT.c.id).where(DEPT.c.code == department).scalar_subquery()
+            cond.append(ae.c.project_code.in_(select(pr.c.code).where(pr.c.lead_department_id == lead)))
+        if leave_out:
+            cond.append(ae.c.action.not_in(list(leave_out)))
         for column, value in (
             (ae.c.project_code, project),
             (ae.c.actor, actor),
@@ -453,23 +548,35 @@ def audit_trail(
             cond.append(ae.c.occurred_at >= since)
         if until is not None:
             cond.append(ae.c.occurred_at < until)
-        q = select(
-            ae.c.seq,
-            ae.c.kind,
-            ae.c.outcome,
-            ae.c.project_code.label("project"),
-            ae.c.action,
-            ae.c.actor,
-            ae.c.role,
-            ae.c.occurred_at,
-            ae.c.recorded_at,
-            ae.c.from_phase,
-            ae.c.to_phase,
-            ae.c.reasons,
-            ae.c.clauses,
-            ae.c.note,
-            ae.c.hash,
-        ).where(and_(true(), *cond))
+        q = (
+            select(
+                ae.c.seq,
+                ae.c.kind,
+                ae.c.outcome,
+                ae.c.project_code.label("project"),
+                ae.c.action,
+                ae.c.actor,
+                ae.c.role,
+                ae.c.occurred_at,
+                ae.c.recorded_at,
+                ae.c.from_phase,
+                ae.c.to_phase,
+                ae.c.reasons,
+                ae.c.clauses,
+                ae.c.note,
+                ae.c.hash,
+                u.c.display_name.label("actor_name"),
+                target.c.display_name.label("note_name"),
+            )
+            .select_from(
+                ae.outerjoin(u, u.c.name == ae.c.actor).outerjoin(
+                    # an administration step's note is the user it was done to: their name too
+                    target,
+                    and_(ae.c.action.like("user.%"), target.c.name == ae.c.note),
+                )
+            )
+            .where(and_(true(), *cond))
+        )
         result = _page(s, q.order_by(ae.c.seq.desc() if newest_first else ae.c.seq), page, size)
         # 第二条第三款: the record keeps every word; a reader other than audit gets secret items masked
         seen = visibility(s, who, project_codes={str(r["project"]) for r in result.items if r["project"]})
@@ -557,9 +664,11 @@ __all__ = [
     "list_orders",
     "list_reviews",
     "list_users",
+    "my_reviews",
     "orders_out",
     "paginate",
     "require",
+    "reviewed_stages",
     "secret_visible",
     "show_order",
     "verify_audit_chain",

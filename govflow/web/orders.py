@@ -10,24 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from math import ceil
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import rectification
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard, formats
+from govflow.reads import admin, dashboard, formats, lists
+from govflow.reads.trail import actor_text
 from govflow.states.errors import Conflict, GovflowError, UsageError
+from govflow.states.permissions import Role
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
     WebUser,
     _error,
+    _reasons,
     _role_page,
     error_page,
     form_post,
-    page_number,
+    list_bar,
+    list_query,
     parse_day,
     render,
     whole_number,
@@ -85,18 +89,20 @@ def _step_text(step: rectification.StepView, lang: str) -> str:
     return f"level {p.get('level')} ({p.get('overdue_workdays')} working days overdue)"
 
 
-def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
+def _line(line: lists.OrderLine, user: WebUser, lang: str, names: dict[str, str]) -> dict[str, Any]:
     o = line.order
     d = o.to_dict(lang)
+    d["reasons"] = _reasons(o.reasons, lang, names)
     d["overdue_workdays"] = line.overdue_workdays
     d["origin_label"] = word(OrderOrigin, o.origin, lang)
     d["actions"] = dashboard.order_actions(user.actor, o)
-    names = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
-    d["escalation_name"] = names[-1] if names else None  # the policy's name for the level reached
+    levels = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
+    d["escalation_name"] = levels[-1] if levels else None  # the policy's name for the level reached
     d["step_rows"] = [
         {
             **st.to_dict(lang),
-            "text": _step_text(st, lang),
+            "text": formats.prose_text(_step_text(st, lang), lang, names),
+            "actor": actor_text(st.actor, None, None, lang),
             "previous": st.payload.get("previous_deadline"),
             "to": (st.payload.get("deadline") or deadline_label(None, lang)) if st.kind == "extend" else None,
         }
@@ -105,18 +111,41 @@ def _line(line: admin.OrderLine, user: WebUser, lang: str) -> dict[str, Any]:
     return d
 
 
-def orders_context(app: App, user: WebUser, lang: str, status: str | None, page: int) -> dict[str, Any]:
+def orders_context(
+    app: App, user: WebUser, lang: str, request: Request, status: str | None, page: int | None = None
+) -> dict[str, Any]:
     today = app.today()
-    result = admin.order_page(app, user.name, as_of=today, status=status, page=page)
-    pages = max(ceil(result.total / result.size), 1)
+    fixed: dict[str, Any] = {"status": status}
+    if page is not None:
+        fixed["page"] = page
+    query = list_query(request, **fixed)
+    result = lists.orders(app, user.name, query, as_of=today)
+    names = dict(admin.departments(app))
+    bar = list_bar(
+        request,
+        query,
+        result.total,
+        lang,
+        sorts=lists.ORDER_SORTS,
+        departments=sorted(names.items()) if user.actor.role is not Role.DEPARTMENT else None,
+        phases=True,
+        overdue=None,
+        keep={"status": status} if status else None,
+    )
+    others = {k: v for k, v in request.query_params.items() if k not in ("status", "page", "lang") and v}
+
+    def chip(code: str) -> str:
+        return "/web/orders?" + urlencode({**others, **({"status": code} if code else {})})
+
     return {
         "as_of": formats.day_text(today, lang),
-        "orders": [_line(line, user, lang) for line in result.items],
+        "orders": [_line(line, user, lang, names) for line in result.items],
         "status": status,
-        "filters": [("", tr("all", lang), sum(result.counts.values()))]
-        + [(st.value, st.label(lang), result.counts[st.value]) for st in OrderStatus],
+        "filters": [("", tr("all", lang), sum(result.counts.values()), chip(""))]
+        + [(st.value, st.label(lang), result.counts[st.value], chip(st.value)) for st in OrderStatus],
+        "bar": bar,
         "page": result.page,
-        "pages": pages,
+        "pages": bar["pages"],
         "total": result.total,
         "page_path": "/web/orders",
     }
@@ -126,7 +155,7 @@ def orders_context(app: App, user: WebUser, lang: str, status: str | None, page:
 def orders(request: Request, status: str | None = None) -> Response:
     return _role_page(
         request,
-        lambda app, user, lang: orders_context(app, user, lang, _status(status), page_number(request)),
+        lambda app, user, lang: orders_context(app, user, lang, request, _status(status)),
         "orders.html",
     )
 
@@ -157,7 +186,7 @@ def _act(
         error, status = _error(exc, lang), exc.http_status
     page = whole_number(back_page) or 1
     try:
-        ctx = orders_context(app, user, lang, _status(back_status or None), max(page, 1))
+        ctx = orders_context(app, user, lang, request, _status(back_status or None), max(page, 1))
     except GovflowError as exc:
         return error_page(request, user, exc)
     ctx.update(error=error, message=message, focus=order)

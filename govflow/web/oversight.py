@@ -10,19 +10,24 @@ from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import cuts
 from govflow.lifecycle.services import App
-from govflow.reads import formats, governed, queries, reports
+from govflow.reads import admin, formats, lists, queries, reports
+from govflow.reads.trail import SIGN_IN_ACTIONS
 from govflow.states.errors import GovflowError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event
+from govflow.states.vocabulary import CutStatus, OrderStatus
 from govflow.web import views
 from govflow.web.page import (
     WebUser,
     _error,
     _gov,
+    _reasons,
     _role_page,
     _to_login,
     error_page,
     form_post,
+    list_bar,
+    list_query,
     render,
     signed_in,
 )
@@ -40,65 +45,114 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 # ---------------------------------------------------------------------------------------------- audit
 
 
-def audit_context(
-    app: App, user: WebUser, lang: str, filters: dict[str, str | None], page: int
-) -> dict[str, Any]:
+def audit_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    """The overdue rectification orders of today (searched, filtered, sorted, paged) and their trend."""
     today = app.today()
-    df = reports.overdue_report(app, today, user.name)
-    overdue = reports.records(df)
+    query = list_query(request)
+    found = lists.overdue(app, user.name, query, as_of=today)
+    names = dict(admin.departments(app))
+    overdue = [
+        {
+            "order": line.order.code,
+            "project": line.order.project,
+            "project_name": line.order.project_name,
+            "department_name": line.order.department_name,
+            "deadline": line.order.deadline,
+            "overdue_workdays": line.overdue_workdays,
+            "escalation_level": line.escalation[0],
+            "escalation": line.escalation[1],
+            "status": line.order.status.value,
+        }
+        for line in found.items
+    ]
     # The chain is verified in its own request (an <iframe> on the page): walking the whole trail takes time
     # in proportion to its length, and the overdue list must not wait for it.
     can_verify = allowed_scope(user.actor.role, "audit.verify") is not None
-    trail = queries.audit_trail(
-        app,
-        user.name,
-        project=filters["project"],
-        actor=filters["actor"],
-        action=filters["action"],
-        page=page,
-        size=50,
-    )
-    rows = timeline_rows(trail.items, lang)
-    for row, item in zip(rows, trail.items, strict=True):
-        row["project"] = item.get("project") or ""
-    spans = [(o.overdue_since, o.closed_on) for o in governed.list_orders(app, user.name)]
+    spans = lists.overdue_spans(app, user.name)
     series = views.overdue_over_time(spans, today)
     chart = views.bar_chart(
         [(formats.day_text(d, lang), float(n), str(n)) for d, n in series],
         title=tr("overdue_over_time", lang),
     )
+    bar = list_bar(
+        request,
+        query,
+        found.total,
+        lang,
+        sorts=lists.OVERDUE_SORTS,
+        departments=sorted(names.items()),
+        phases=True,
+        statuses=[(st.value, st.label(lang)) for st in OrderStatus if st is not OrderStatus.CLOSED],
+    )
     return {
         "as_of": formats.day_text(today, lang),
         "overdue_chart": chart,
         "overdue": overdue,
+        "overdue_total": found.total,
+        "bar": bar,
         "can_verify": can_verify,
-        "trail": rows,
-        "trail_total": trail.total,
-        "page": page,
-        "filters": filters,
-        "action_options": [(e.value, e.label(lang)) for e in Event]
-        + [(k, action_text(k, lang)) for k in ACTION_LABELS],
+        "page_path": "/web/audit",
     }
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request,
-    project: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    page: int = 1,
-) -> Response:
-    user = signed_in(request)
-    if user is None:
-        return _to_login(request)
-    lang = page_lang(request)
-    filters = {"project": project or None, "actor": actor or None, "action": action or None}
-    try:
-        ctx = audit_context(_gov(request), user, lang, filters, max(page, 1))
-    except GovflowError as exc:
-        return error_page(request, user, exc)
-    return render(request, "audit.html", user, ctx)
+def audit_page(request: Request) -> Response:
+    return _role_page(request, lambda app, user, lang: audit_context(app, user, lang, request), "audit.html")
+
+
+#: audit-trail rows on one page
+TRAIL_PAGE_SIZE = 50
+
+
+def trail_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    """审计日志 as people read it: searched, filtered and paged in SQL; sign-ins left out unless asked for."""
+    p = request.query_params
+    query = list_query(request, size=TRAIL_PAGE_SIZE)
+    action = p.get("action") or None
+    sign_ins = p.get("sign_ins") == "1"
+    oldest = p.get("sort") == "oldest"
+    trail = queries.audit_trail(
+        app,
+        user.name,
+        project=p.get("project") or None,
+        action=action,
+        search=query.q,
+        department=query.department,
+        leave_out=() if sign_ins or action in SIGN_IN_ACTIONS else SIGN_IN_ACTIONS,
+        newest_first=not oldest,
+        page=query.page,
+        size=TRAIL_PAGE_SIZE,
+    )
+    names = dict(admin.departments(app))
+    rows = timeline_rows(trail.items, lang, names)
+    for row, item in zip(rows, trail.items, strict=True):
+        row["project"] = item.get("project") or ""
+    bar = list_bar(
+        request,
+        query,
+        trail.total,
+        lang,
+        sorts=(),
+        departments=sorted(names.items()),
+        hint="trail_search_hint",
+    )
+    return {
+        "trail": rows,
+        "trail_total": trail.total,
+        "bar": bar,
+        "action": action or "",
+        "project": p.get("project") or "",
+        "sign_ins": sign_ins,
+        "oldest": oldest,
+        "action_options": [(e.value, e.label(lang)) for e in Event]
+        + [(k, action_text(k, lang)) for k in ACTION_LABELS],
+        "page_path": "/web/audit/trail",
+    }
+
+
+@router.get("/audit/trail", response_class=HTMLResponse)
+def trail_page(request: Request) -> Response:
+    return _role_page(request, lambda app, user, lang: trail_context(app, user, lang, request), "trail.html")
 
 
 @router.get("/audit/chain", response_class=HTMLResponse)
@@ -162,11 +216,39 @@ def export_cuts(request: Request, period: str, fmt: str) -> Response:
 # ---------------------------------------------------------------------------------------------- finance
 
 
-def finance_context(app: App, user: WebUser, lang: str, period: str) -> dict[str, Any]:
-    items = [c.to_dict(lang) for c in governed.list_cuts(app, period, user.name)]
+def finance_context(app: App, user: WebUser, lang: str, period: str, request: Request) -> dict[str, Any]:
+    """One budget year's cut recommendations (searched, filtered, sorted, paged) and the year's totals."""
+    query = list_query(request)
+    found = lists.cuts(app, user.name, period, query)
+    items = []
+    for view in found.items:
+        c = view.to_dict(lang)
+        c["reasons"] = _reasons(view.reasons, lang)
+        items.append(c)
+    this_year = str(app.today().year)
+    years = sorted({*found.periods, this_year, period}, reverse=True)
+    bar = list_bar(
+        request,
+        query,
+        found.total,
+        lang,
+        sorts=lists.CUT_SORTS,
+        departments=admin.departments(app),
+        statuses=[(st.value, st.label(lang)) for st in CutStatus],
+        keep={"period": period},
+    )
+    by_status = [
+        (st.value, st.label(lang), found.by_status[st.value])
+        for st in CutStatus
+        if st.value in found.by_status
+    ]
     return {
         "period": period,
+        "years": years,
         "cuts": items,
+        "totals": found.totals,
+        "by_status": by_status,
+        "bar": bar,
         "can_decide": user.actor.role is Role.FINANCE,
         "page_path": "/web/finance",
     }
@@ -181,7 +263,7 @@ def _period(request: Request, app: App) -> str:
 def finance(request: Request) -> Response:
     return _role_page(
         request,
-        lambda app, user, lang: finance_context(app, user, lang, _period(request, app)),
+        lambda app, user, lang: finance_context(app, user, lang, _period(request, app), request),
         "finance.html",
     )
 
@@ -207,5 +289,5 @@ def decide(
         message = f"{tr('decided', lang)}{tr('colon', lang)}{project}"
     except GovflowError as exc:
         error, status = _error(exc, lang), exc.http_status
-    ctx = finance_context(app, user, lang, period)
+    ctx = finance_context(app, user, lang, period, request)
     return render(request, "finance.html", user, {**ctx, "error": error, "message": message}, status=status)

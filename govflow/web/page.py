@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -21,10 +22,20 @@ from govflow.api.errors import CsrfFailed
 from govflow.governance.calendar_years import calendar_warning
 from govflow.lifecycle.services import Actor, App
 from govflow.reads import formats
+from govflow.reads.lists import PAGE_SIZE, ListQuery
 from govflow.states.errors import GovflowError, UsageError
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
-from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
+from govflow.states.sharing import (
+    AgreementForm,
+    Category,
+    FocusPoint,
+    Frequency,
+    Judgment,
+    Method,
+    Secrecy,
+    ShareType,
+)
 from govflow.states.verdict import Reason
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, word
 from govflow.web.text import LANG_COOKIE, TEXT, count_text, error_title, page_lang, tr
@@ -36,7 +47,19 @@ templates.env.globals["Phase"] = Phase
 templates.env.globals.update(
     {
         kind.__name__: kind
-        for kind in (Category, ShareType, Method, Frequency, Secrecy, AgreementForm, OrderStatus, OrderOrigin)
+        for kind in (
+            Category,
+            ShareType,
+            Method,
+            Frequency,
+            Secrecy,
+            AgreementForm,
+            OrderStatus,
+            OrderOrigin,
+            ReviewStage,
+            FocusPoint,
+            Judgment,
+        )
     }
 )
 
@@ -75,6 +98,7 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("board", "/web/board"),
         ("orders", "/web/orders"),
         ("audit", "/web/audit"),
+        ("trail", "/web/audit/trail"),
         ("finance", "/web/finance"),
         ("policy", "/web/admin/policy"),
         ("calendar", "/web/admin/calendar"),
@@ -89,12 +113,14 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("board", "/web/board"),
         ("orders", "/web/orders"),
         ("audit", "/web/audit"),
+        ("trail", "/web/audit/trail"),
     ),
     Role.DEPARTMENT: (("my_projects", "/web/department"), ("orders", "/web/orders")),
-    Role.REVIEW_AGENCY: (("review_queue", "/web/review"),),
+    Role.REVIEW_AGENCY: (("review_queue", "/web/review"), ("my_reviews", "/web/review/mine")),
     Role.FINANCE: (("finance", "/web/finance"), ("board", "/web/board"), ("policy", "/web/admin/policy")),
     Role.AUDIT: (
         ("audit", "/web/audit"),
+        ("trail", "/web/audit/trail"),
         ("orders", "/web/orders"),
         ("board", "/web/board"),
         ("finance", "/web/finance"),
@@ -145,19 +171,22 @@ def _csrf_ok(user: WebUser, sent: str) -> bool:
     return secrets.compare_digest(sent.encode(), user.csrf.encode())
 
 
-def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
-    """Reasons (objects or stored dicts) as ``{code, clause, message}`` in ``lang``."""
+def _reasons(items: Any, lang: str, names: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Reasons (objects or stored dicts) as ``{code, clause, message}`` in ``lang``, their days, amounts and
+    shares as people write them (:func:`formats.prose_text`; ``names``: department code → name)."""
     out: list[dict[str, str]] = []
     for r in items or ():
         if isinstance(r, Reason):
-            out.append({"code": r.code, "clause": r.clause, "message": r.text(lang)})
+            out.append(
+                {"code": r.code, "clause": r.clause, "message": formats.prose_text(r.text(lang), lang, names)}
+            )
         elif isinstance(r, Mapping):
             msg = r.get("message_en") if lang == "en" else None
             out.append(
                 {
                     "code": str(r.get("code") or ""),
                     "clause": str(r.get("clause") or ""),
-                    "message": str(msg or r.get("message") or ""),
+                    "message": formats.prose_text(str(msg or r.get("message") or ""), lang, names),
                 }
             )
     return out
@@ -295,3 +324,74 @@ def error_page(request: Request, user: WebUser | None, exc: GovflowError) -> HTM
 
 def today_of(app: App) -> date:
     return app.today()
+
+
+# ---------------------------------------------------------------------------------------------- lists
+
+
+def list_query(request: Request, *, size: int = PAGE_SIZE, **fixed: Any) -> ListQuery:
+    """The list's search, filters, sort and page from the address (``?q=&department=&phase=&status=&overdue=1
+    &sort=&desc=1&page=``); a value that is none of the choices is ignored, as a wrong page number is."""
+    p = request.query_params
+    phase = p.get("phase") or None
+    values: dict[str, Any] = {
+        "q": p.get("q") or None,
+        "department": p.get("department") or None,
+        "phase": phase if phase in {ph.value for ph in Phase} else None,
+        "status": p.get("status") or None,
+        "overdue": p.get("overdue") == "1",
+        "sort": p.get("sort") or None,
+        "desc": p.get("desc") == "1",
+        "page": page_number(request),
+        "size": size,
+    }
+    return ListQuery(**(values | fixed))
+
+
+def list_bar(
+    request: Request,
+    query: ListQuery,
+    total: int,
+    lang: str,
+    *,
+    sorts: tuple[str, ...],
+    departments: list[tuple[str, str]] | None = None,
+    phases: bool = False,
+    statuses: list[tuple[str, str]] | None = None,
+    overdue: str | None = None,
+    hint: str = "search_hint",
+    keep: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What the list's search form and pager show: the choices, what was chosen, the page links (each keeps the
+    other parameters of the address)."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("page", "lang") and v}
+    pages = max((total + query.size - 1) // query.size, 1)
+
+    def href(page: int) -> str:
+        return "?" + urlencode({**params, "page": str(page)})
+
+    return {
+        "action": request.url.path,
+        "q": query.q or "",
+        "hint": tr(hint, lang),
+        "department": query.department or "",
+        "departments": departments,
+        "phase": query.phase or "",
+        "phases": [(ph.value, ph.label(lang)) for ph in Phase] if phases else None,
+        "status": query.status or "",
+        "statuses": statuses,
+        "overdue_label": tr(overdue, lang) if overdue else None,
+        "overdue": query.overdue,
+        "sort": query.sort or "",
+        "sorts": [(k, tr(f"sort_{k}", lang)) for k in sorts],
+        "desc": query.desc,
+        "keep": dict(keep or {}),
+        "page": query.page,
+        "pages": pages,
+        "total": total,
+        "prev": href(query.page - 1) if query.page > 1 else None,
+        "next": href(query.page + 1) if query.page < pages else None,
+        "filtered": any(
+            k in params for k in ("q", "department", "phase", "status", "overdue", "sort", "desc")
+        ),
+    }

@@ -7,6 +7,7 @@ import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,9 +17,9 @@ from govflow.api.deps import SESSION_COOKIE, close_session, end_session, get_set
 from govflow.governance import rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard, formats, governed, queries
+from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
-from govflow.states.permissions import Role, allowed_scope
+from govflow.states.permissions import allowed_scope
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
@@ -29,7 +30,6 @@ from govflow.web.page import (
     HOME,
     LOGIN,
     REVIEW_PHASES,
-    ROLE_CODES,
     WebUser,
     _csrf_ok,
     _error,
@@ -40,6 +40,9 @@ from govflow.web.page import (
     _to_login,
     error_page,
     form_post,
+    list_bar,
+    list_query,
+    page_number,
     parse_day,
     render,
     signed_in,
@@ -123,16 +126,21 @@ def home(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------------- program office
 
 
-def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
-    rows = services.list_projects(app, user.name)
-    counts = views.phase_counts(rows)
-    shown = [p for p in views.BOARD_PHASES if counts.get(p.value, 0) or p not in views.SIDE_PHASES]
+def board_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    query = list_query(request)
+    found = lists.board(app, user.name, query, cards=CARDS_PER_COLUMN)
+    counts = found.counts
+    phases = [Phase(query.phase)] if query.phase else list(views.BOARD_PHASES)
+    shown = [p for p in phases if counts.get(p.value, 0) or p not in views.SIDE_PHASES]
+    filters = {k: v for k, v in request.query_params.items() if k in ("q", "department", "overdue") and v}
     columns = [
         {
             "phase": p,
             "label": p.label(lang),
             "count": counts.get(p.value, 0),
-            "projects": [r for r in rows if r["phase"] == p.value][:CARDS_PER_COLUMN],
+            "projects": found.cards.get(p.value, []),
+            # the rest of a column: the list below, narrowed to its phase
+            "more": "?" + urlencode({**filters, "phase": p.value}) + "#project-list",
         }
         for p in shown
     ]
@@ -140,8 +148,39 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         [(p.label(lang), float(counts.get(p.value, 0)), str(counts.get(p.value, 0))) for p in shown],
         title=tr("projects_per_phase", lang),
     )
+    rows = [{**r, "phase_label": Phase(r["phase"]).label(lang)} for r in found.items]
+    bar = list_bar(
+        request,
+        query,
+        found.total,
+        lang,
+        sorts=lists.PROJECT_SORTS,
+        departments=admin.departments(app),
+        phases=True,
+        overdue="only_overdue",
+    )
+    return {
+        "columns": columns,
+        "total": found.total,
+        "rows": rows,
+        "bar": bar,
+        "phase_chart": phase_chart,
+        # the coverage chart judges every agreement item of the portfolio: its own request, so that the board
+        # does not wait for it (as the audit page does not wait for the chain's verification)
+        "cover_bars": max(lists.providers_due(app, app.today()), 1),
+        "page_path": "/web/board",
+    }
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request) -> Response:
+    return _role_page(request, lambda app, user, lang: board_context(app, user, lang, request), "board.html")
+
+
+def coverage_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
+    queries.require(app, user.name, "project.list")
     cover = dashboard.coverage_by_department(app, app.today())
-    cover_chart = views.bar_chart(
+    chart = views.bar_chart(
         [
             (
                 c.department_name,
@@ -153,29 +192,35 @@ def board_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
         title=tr("coverage_per_dept", lang),
         max_value=100.0,
     )
-    return {"columns": columns, "total": len(rows), "phase_chart": phase_chart, "cover_chart": cover_chart}
+    return {"cover_chart": chart}
 
 
-@router.get("/board", response_class=HTMLResponse)
-def board(request: Request) -> Response:
-    return _role_page(request, board_context, "board.html")
+@router.get("/board/coverage", response_class=HTMLResponse)
+def board_coverage(request: Request) -> Response:
+    """The board's sharing-coverage chart (shown there in a frame)."""
+    return _role_page(request, coverage_context, "coverage.html")
 
 
-def timeline_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+def timeline_rows(
+    rows: list[dict[str, Any]], lang: str, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Trail rows as people read them: the actor by name (:func:`trail.actor_text`), the event's label, the
+    note in the page's language (:func:`trail.note_text`), reasons with days and numbers as people write them."""
     out = []
     for r in rows:
-        reasons = _reasons(r.get("reasons"), lang)
-        note = str(r.get("note") or "")
+        reasons = _reasons(r.get("reasons"), lang, names)
+        note = trail.note_text(r, lang, names)
         if note and any(note in x["message"] or x["message"] in note for x in reasons):
             note = ""  # the flows write the reason's message as the note too: show it once
+        if str(r.get("action")) in trail.NOTES:
+            reasons = [x for x in reasons if not x["code"].endswith("_RUN")]  # told by the note
         out.append(
             {
                 "seq": r["seq"],
+                "action": str(r["action"]),
                 "at": formats.moment_text(r["occurred_at"], lang),
                 "event": action_text(str(r["action"]), lang),
-                "actor": f"{r['actor']}（{Role(r['role']).label(lang)}）"
-                if str(r.get("role")) in ROLE_CODES
-                else r["actor"],
+                "actor": trail.actor_text(str(r["actor"]), r.get("role"), r.get("actor_name"), lang),
                 "outcome": str(r["outcome"]),
                 "outcome_label": outcome_text(str(r["outcome"]), lang),
                 "from": Phase(r["from_phase"]).label(lang) if r.get("from_phase") else "",
@@ -193,7 +238,9 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     history: list[dict[str, Any]] | None = None
     # asked first: a denied call would be audited as an attempt, and merely opening a page is none
     if allowed_scope(user.actor.role, "project.history") is not None:
-        history = timeline_rows(services.project_history(app, code, user.name), lang)
+        history = timeline_rows(
+            services.project_history(app, code, user.name), lang, dict(admin.departments(app))
+        )
     catalog = queries.list_catalog(app, code, user.name, size=500).items
     agreements = queries.list_agreements(app, code, user.name, size=500).items
     names = dict(admin.departments(app))
@@ -201,6 +248,10 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
     for o in opinions:
         o["verdict_label"] = word(OpinionVerdict, o["verdict"], lang)
     given = {str(o["department"]) for o in opinions}
+    concerned = sorted(dashboard.consulted(app, code), key=lambda d: (d not in view.departments, d))
+    reviews = queries.list_reviews(app, code, user.name, size=100).items
+    for r in reviews:
+        r["agency_label"] = r.get("agency_name") or r.get("agency")
     today = app.today()
     judged = dashboard.project_obligations(app, code, today, user.actor)
     for a in agreements:
@@ -228,8 +279,11 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "previews": dashboard.previews(app, code, user.name),
         "Event": Event,
         "opinions": opinions,
-        "awaiting": [(d, names.get(d, d)) for d in view.departments if d not in given],
-        "opinion_for": [(d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view)],
+        "awaiting": [(d, names.get(d, d)) for d in concerned if d not in given],
+        "opinion_for": [
+            (d, names.get(d, d)) for d in dashboard.opinion_departments(user.actor, view, concerned)
+        ],
+        "reviews": reviews,
         "verdicts": [(v.value, v.label(lang)) for v in OpinionVerdict],
         "today": app.today().isoformat(),  # the date input's value and bound (ISO by HTML)
         "page_path": f"/web/projects/{code}",
@@ -455,16 +509,21 @@ async def upload_evidence(
 
 
 def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
-    queue = [
-        {
-            **r,
-            "phase_label": Phase(r["phase"]).label(lang),
-            "stage": REVIEW_PHASES[Phase(r["phase"])].value,
-            "stage_label": REVIEW_PHASES[Phase(r["phase"])].label(lang),
-        }
-        for r in services.list_projects(app, user.name)
-        if Phase(r["phase"]) in REVIEW_PHASES
-    ]
+    rows = [r for r in services.list_projects(app, user.name) if Phase(r["phase"]) in REVIEW_PHASES]
+    done = queries.reviewed_stages(app, user.name, [str(r["code"]) for r in rows])
+    queue = []
+    for r in rows:
+        stage = REVIEW_PHASES[Phase(r["phase"])]
+        queue.append(
+            {
+                **r,
+                "phase_label": Phase(r["phase"]).label(lang),
+                "stage": stage.value,
+                "stage_label": stage.label(lang),
+                "reviewed": (str(r["code"]), stage.value) in done,
+            }
+        )
+    queue.sort(key=lambda p: (p["reviewed"], p["code"]))  # what awaits a review first
     return {
         "queue": queue,
         "points": [(fp.value, fp.label(lang)) for fp in FocusPoint],
@@ -476,6 +535,24 @@ def review_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 @router.get("/review", response_class=HTMLResponse)
 def review(request: Request) -> Response:
     return _role_page(request, review_context, "review.html")
+
+
+def my_reviews_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    found = queries.my_reviews(app, user.name, page=page_number(request), size=20)
+    query = lists.ListQuery(page=found.page, size=found.size)
+    return {
+        "reviews": found.items,
+        "total": found.total,
+        "bar": list_bar(request, query, found.total, lang, sorts=()),
+        "page_path": "/web/review/mine",
+    }
+
+
+@router.get("/review/mine", response_class=HTMLResponse)
+def my_reviews(request: Request) -> Response:
+    return _role_page(
+        request, lambda app, user, lang: my_reviews_context(app, user, lang, request), "my_reviews.html"
+    )
 
 
 @router.post("/review/{code}", response_class=HTMLResponse)
@@ -504,6 +581,7 @@ async def record_review(request: Request, code: str) -> Response:
             on=app.today(),
             judgments=judgments,
             conclusion=str(form.get("conclusion", "")).strip() or None,
+            against_approval=form.get("against_approval") == "1",
         )
         message = f"{code}{tr('colon', lang)}{tr('recorded_version', lang)}{version}"
     except GovflowError as exc:

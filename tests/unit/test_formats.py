@@ -86,3 +86,53 @@ def test_the_evidence_reads_as_sentences_not_json() -> None:
     assert "sharing coverage 50% (1 of 2 due items delivered), policy threshold 90%" in en
     assert "due 30 Jun 2026" in en and "deadline 30 Oct 2026, 12 working days overdue" in en
     assert "{" not in zh + en
+
+
+def test_governance_prose_reads_days_amounts_and_shares_as_people_write_them() -> None:
+    from govflow.reads.formats import prose_text
+
+    names = {"11330000GF00000014": "浙江省发展和改革委员会"}
+    assert (
+        prose_text("40000.00（年度运维经费（元） 800000.00）") == "40,000.00 元（年度运维经费 800,000.00 元）"
+    )
+    assert (
+        prose_text("削减 20.00%，160000.00 元（2026-12-30）") == "削减 20%，160,000.00 元（2026年12月30日）"
+    )
+    assert prose_text("信息共享覆盖率 0.0000 低于策略阈值 0.9") == "信息共享覆盖率 0% 低于策略阈值 90%"
+    assert (
+        prose_text("清单扫描 as_of 2026-11-26，项目 id 1–5：新发现 3 项")
+        == "清单扫描（2026年11月26日）：新发现 3 项"
+    )
+    assert (
+        prose_text("向 浙江省发展和改革委员会（11330000GF00000014）共享") == "向 浙江省发展和改革委员会共享"
+    )
+    assert (
+        prose_text("coverage 0.7500 to 11330000GF00000014", "en", names)
+        == "coverage 75% to 浙江省发展和改革委员会"
+    )
+    assert prose_text("策略 2026.1，整改通知 RO-ZJ-2026-004-01") == "策略 2026.1，整改通知 RO-ZJ-2026-004-01"
+
+
+def test_the_trail_names_actors_and_tells_machine_notes() -> None:
+    from govflow.reads.trail import actor_text, note_text
+
+    assert actor_text("govflow-sweep", "system", None, "zh") == "系统（夜间巡检）"
+    assert actor_text("wang", "program_office", "王建国", "zh") == "王建国（项目审批部门）"
+    assert actor_text("wang", "program_office", "王建国", "en") == "王建国 (program office)"
+    review = {"action": "review.record", "note": "proposal: agreement=met, catalog=partly; 未判断: technical"}
+    assert (
+        note_text(review, "zh")
+        == "项目建议书：信息共享协定：满足，共享信息目录：部分满足；未判断：信息共享技术条件"
+    )
+    onboard = {"action": "onboard", "note": "…（construction） / onboarded", "to_phase": "construction"}
+    assert note_text(onboard, "zh") == "从项目组合文档按现有阶段「建设实施」纳入管理"
+    run = {
+        "action": "flow.deadlines",
+        "note": "整改期限监测 as_of 2026-12-30：…",
+        "reasons": [
+            {"code": "DEADLINES_RUN", "detail": {"as_of": "2026-12-30", "overdue": 3, "escalations": 3}}
+        ],
+    }
+    assert note_text(run, "zh").startswith("2026年12月30日整改期限检查：") and "新逾期 3 份" in note_text(
+        run, "zh"
+    )
