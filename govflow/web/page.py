@@ -150,16 +150,21 @@ def _reasons(items: Any, lang: str) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for r in items or ():
         if isinstance(r, Reason):
-            out.append({"code": r.code, "clause": r.clause, "message": r.text(lang)})
+            item = {"code": r.code, "clause": r.clause, "message": r.text(lang), "path": r.path or ""}
         elif isinstance(r, Mapping):
             msg = r.get("message_en") if lang == "en" else None
-            out.append(
-                {
-                    "code": str(r.get("code") or ""),
-                    "clause": str(r.get("clause") or ""),
-                    "message": str(msg or r.get("message") or ""),
-                }
-            )
+            item = {
+                "code": str(r.get("code") or ""),
+                "clause": str(r.get("clause") or ""),
+                "message": str(msg or r.get("message") or ""),
+                "path": str(r.get("path") or ""),
+            }
+        else:
+            continue
+        # the field or row a refusal is about, unless its sentence already starts with it (file imports do)
+        if item["path"] and item["message"].startswith(item["path"]):
+            item["path"] = ""
+        out.append(item)
     return out
 
 

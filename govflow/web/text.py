@@ -47,6 +47,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "Row 1 of the first sheet holds the column names (as in the template), then one catalog item per row; "
         "a known code is refined in place. Dates are written 2026-07-01; empty cells count as not given.",
     ),
+    "evidence_format_help": (
+        "交换平台导出的交付记录：第一个工作表（或 UTF-8 编码的 CSV）第 1 行为列名，此后每行一个目录条目向一个使用部门"
+        "在一天内交付的记录数；同一条目、部门、日期已有记录的行将被拒绝。整份文件校验，任一行有误则不写入。",
+        "Delivery records exported from the exchange platform: row 1 of the first sheet (or of a UTF-8 CSV) holds "
+        "the column names, then one row per catalog item, consumer and day with the records delivered; a row "
+        "already on record is refused. The whole file is checked: any bad row and nothing is written.",
+    ),
     "column": ("列名", "Column"),
     "required": ("必填", "Required"),
     "description": ("说明", "Description"),
