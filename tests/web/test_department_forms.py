@@ -165,7 +165,7 @@ def test_an_agreement_form_is_checked_as_load_checks_it_and_then_intake_no_longe
 def test_needs_and_an_excel_catalog_from_the_template_go_through_the_use_cases(
     gov: App, web: dict[str, TestClient]
 ) -> None:
-    import openpyxl
+    import openpyxl  # type: ignore[import-untyped]
 
     c = web["zhao"]
     token = csrf(c.get(f"/web/projects/{CODE}/prepare").text)
