@@ -9,6 +9,7 @@ and clause, and nothing is written. Which buttons are live is the dry run's answ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -118,6 +119,7 @@ def prepare_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         },
         "catalog_columns": tabular.columns_of(tabular.TEMPLATES["catalog"], lang),
         "today": app.today().isoformat(),
+        "entered": {},
         "page_path": f"/web/projects/{code}/prepare",
     }
 
@@ -135,11 +137,62 @@ def prepare_page(request: Request, code: str) -> Response:
     return _role_page(request, lambda app, user, lang: prepare_context(app, code, user, lang), "prepare.html")
 
 
+#: a form field (the file's key, the last part of a refusal's path) → the words of its label on the page
+FIELD_LABELS = {
+    "code": "code",
+    "name": "name",
+    "provider": "provider",
+    "category": "category",
+    "share_type": "share_type",
+    "method": "method",
+    "update_frequency": "frequency",
+    "secrecy": "secrecy",
+    "legal_basis": "legal_basis",
+    "authorized": "authorized",
+    "form": "agreement_kind",
+    "parties": "parties",
+    "signed_on": "signed_on",
+    "term": "term",
+    "start": "term_start",
+    "end": "term_end",
+    "basis": "sharing_basis",
+    "catalog": "catalog",
+    "consumer": "consumer",
+    "quality": "quality",
+    "quantity": "quantity",
+    "scope": "scope",
+    "usage": "usage",
+    "due": "due",
+}
+#: how a one-row form's position is written into a refusal by the file reader (rows[1]…（第 1 条数据，网页表单）：)
+_FORM_PLACE = re.compile(r"^rows\[1\][.\w\[\]]*(?:（第 1 条数据，网页表单）：| \(data row 1, web form\): )")
+
+
+def form_refusal(exc: GovflowError, lang: str) -> dict[str, Any]:
+    """A refusal of a web form, each reason labelled with the field it is about as the form names it (not the
+    file's ``rows[1].share_type`` or ``agreements[0].items[0].due``); the sentence and clause are the rule's."""
+    err = _error(exc, lang)
+    for r in err["reasons"]:
+        m = _FORM_PLACE.match(r["message"])
+        path = m.group(0) if m else r["path"]
+        if m:
+            r["message"] = r["message"][m.end() :]
+        keys = re.findall(r"[a-z_]+", path or "")
+        key = keys[-1] if keys else ""
+        r["path"] = tr(FIELD_LABELS[key], lang) if key in FIELD_LABELS else (path or "")
+    return err
+
+
 def _after(
-    request: Request, code: str, csrf: str, act: Callable[[App, WebUser, str], str], section: str
+    request: Request,
+    code: str,
+    csrf: str,
+    act: Callable[[App, WebUser, str], str],
+    section: str,
+    entered: dict[str, Any] | None = None,
 ) -> Response:
     """Run one form's use case and show the page again: its message, or its refusal (each reason with its
-    field or row and clause) with the form's section marked; nothing is written on a refusal."""
+    field and clause) at the form, whose values are kept for correcting; nothing is written on a refusal."""
     post = form_post(request, csrf)
     if isinstance(post, Response):
         return post
@@ -148,12 +201,20 @@ def _after(
     try:
         message = act(app, user, lang)
     except GovflowError as exc:
-        error, status = _error(exc, lang), exc.http_status
+        error, status = form_refusal(exc, lang), exc.http_status
     try:
         ctx = prepare_context(app, code, user, lang)
     except GovflowError as exc:
         return error_page(request, user, exc)
-    ctx.update(error=error, message=message, failed=section if error else None)
+    # the message or refusal is shown at the form it answers (the form's address scrolls to it)
+    ctx.update(
+        error=error,
+        message=message,
+        failed=section if error else None,
+        done=section if message else None,
+        entered=(entered or {}) if error else {},
+        inline_flash=True,
+    )
     return render(request, "prepare.html", user, ctx, status=status)
 
 
@@ -203,7 +264,7 @@ async def add_catalog_item(request: Request, code: str) -> Response:
         res = services.add_catalog_item(app, code, cells, user.name)
         return _catalog_message(res, lang)
 
-    return _after(request, code, str(form.get("csrf", ""))[:100], act, "catalog")
+    return _after(request, code, str(form.get("csrf", ""))[:100], act, "catalog", cells)
 
 
 def _catalog_message(res: dict[str, int], lang: str) -> str:
@@ -233,6 +294,7 @@ async def add_agreement(request: Request, code: str) -> Response:
         return str(form.get(key, "")).strip()[:2000] or None
 
     start, end = text("term_start"), text("term_end")
+    parties = [str(v) for v in form.getlist("parties")][:50]
     item = {
         k: text(f"item_{k}")
         for k in ("catalog", "consumer", "quality", "quantity", "update_frequency", "scope", "usage", "due")
@@ -240,7 +302,7 @@ async def add_agreement(request: Request, code: str) -> Response:
     agreement: dict[str, Any] = {
         "code": text("code"),
         "form": text("form"),
-        "parties": [str(v) for v in form.getlist("parties")][:50],
+        "parties": parties,
         "signed_on": text("signed_on"),
         "term": {"start": start, "end": end} if start or end else None,
         "basis": text("basis"),
@@ -253,7 +315,10 @@ async def add_agreement(request: Request, code: str) -> Response:
         )
         return tr("agreement_saved", lang) % (agreement["code"], res["agreement_items"])
 
-    return _after(request, code, str(form.get("csrf", ""))[:100], act, "agreement")
+    entered = {k: str(v) for k, v in form.items() if k not in ("csrf", "parties")}
+    return _after(
+        request, code, str(form.get("csrf", ""))[:100], act, "agreement", {**entered, "parties": parties}
+    )
 
 
 @router.post("/projects/{code}/agreements/import", response_class=HTMLResponse)

@@ -63,6 +63,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "agreement_code": ("协定编号", "Agreement code"),
     "agreement_kind": ("形式", "Form"),
     "parties": ("各方（至少两方）", "Parties (at least two)"),
+    "term": ("共享期限", "Sharing term"),
     "term_start": ("共享期限起", "Term starts"),
     "term_end": ("共享期限止", "Term ends"),
     "sharing_basis": ("共享依据", "Basis for sharing"),

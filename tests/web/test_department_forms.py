@@ -132,7 +132,11 @@ def test_a_refused_catalog_form_shows_each_field_and_clause_and_changes_nothing(
     }
     r = c.post(f"/web/projects/{CODE}/catalog", data=bad)
     assert r.status_code == 422
-    assert "rows[1].share_type" in r.text and "733号文 第三条" in r.text and "网页表单" in r.text
+    error = r.text[r.text.index('id="error"') :].split("</div>")[0]
+    # each reason names the form's field, as the form labels it, and its clause
+    assert '<strong class="path">共享类型</strong>' in error and "733号文 第三条" in error
+    assert '<strong class="path">法律依据</strong>' in error and "rows[1]" not in error
+    assert 'value="C-009"' in r.text and 'value="conditional" selected' in r.text  # kept for correcting
     assert state(gov) == before
     good = {**bad, "share_type": "unconditional", "authorized": "all"}
     r = c.post(f"/web/projects/{CODE}/catalog", data=good)
@@ -152,7 +156,10 @@ def test_an_agreement_form_is_checked_as_load_checks_it_and_then_intake_no_longe
     r = c.post(
         f"/web/projects/{CODE}/agreements", data={**AGREEMENT, "csrf": token, "term_end": "2027-01-31"}
     )
-    assert r.status_code == 422 and "第八条" in r.text and "agreements[0]" in r.text
+    assert r.status_code == 422
+    error = r.text[r.text.index('id="error"') :].split("</div>")[0]
+    assert '<strong class="path">实现进度</strong>' in error and "733号文 第八条" in error
+    assert 'value="2027-01-31"' in r.text
     assert state(gov) == before
     r = c.post(f"/web/projects/{CODE}/agreements", data={**AGREEMENT, "csrf": token})
     assert r.status_code == 200, r.text
