@@ -58,7 +58,8 @@ def orders(site: Site) -> Site:
 def test_the_department_prepares_its_proposal_and_sees_what_intake_would_refuse(
     browser: Browser, orders: Site, axe_source: str, size: str, viewport: ViewportSize
 ) -> None:
-    site, problems = orders, {}
+    site = orders
+    problems: dict[str, Any] = {}
     page = signed_in(browser, site, "zhao", viewport)
     page.goto("/web/department")
     row = page.locator("#projects tr", has_text=CODE)
@@ -116,7 +117,8 @@ def test_a_disabled_button_says_why_and_the_order_page_counts_working_days(
     from govflow.governance.rectification import list_orders
     from govflow.lifecycle import services
 
-    site, problems = orders, {}
+    site = orders
+    problems: dict[str, Any] = {}
     # the proposal submitted, the program office's intake button is disabled and says what intake would refuse
     if services.show_project(site.gov, CODE, "wang").phase.value == "draft":
         services.fire_event(site.gov, CODE, "submit_proposal", "zhao")
