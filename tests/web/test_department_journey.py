@@ -106,6 +106,9 @@ def test_the_department_prepares_its_proposal_and_sees_what_intake_would_refuse(
 
     page.goto(f"/web/projects/{CODE}?lang=en")
     check_page(page, site, axe_source, f"zhao-{size}-project-en", problems, lang="en")
+    page.goto(f"/web/projects/{CODE}/prepare")
+    expect(page.locator("#precheck")).to_contain_text("intake refused")
+    check_page(page, site, axe_source, f"zhao-{size}-prepare-en", problems, lang="en")
     page.context.close()
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
 
@@ -139,6 +142,9 @@ def test_a_disabled_button_says_why_and_the_order_page_counts_working_days(
     expect(page.locator("#workdays-left")).to_contain_text("个工作日")
     expect(page.locator("#evidence-template")).to_have_attribute("href", "/web/templates/evidence.xlsx")
     check_page(page, site, axe_source, f"chen-{size}-order", problems)
+    page.goto(f"/web/orders/{order.code}?lang=en")
+    expect(page.locator("#workdays-left")).to_contain_text("working days")
+    check_page(page, site, axe_source, f"chen-{size}-order-en", problems, lang="en")
     page.context.close()
 
     page = signed_in(browser, site, "zhou", viewport)  # 省公安厅: reads the order, may not answer it
