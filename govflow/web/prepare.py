@@ -23,7 +23,7 @@ from govflow.lifecycle import services, tabular
 from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
 from govflow.states.errors import GovflowError, NotFound
-from govflow.states.permissions import Role, decide
+from govflow.states.permissions import Role
 from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
 from govflow.states.vocabulary import word
 from govflow.web.orders import _step_text
@@ -380,16 +380,6 @@ def order_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, An
     detail = admin.order_detail(app, user.name, code, as_of=app.today())
     o = detail.order
     d = o.to_dict(lang)
-    lead_may = (
-        decide(
-            user.actor.role,
-            "evidence.import",
-            user=user.name,
-            user_department=user.actor.department,
-            lead=o.department,
-        )
-        is None
-    )
     return {
         "o": d,
         "deadline": o.deadline,
@@ -398,7 +388,6 @@ def order_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, An
         "steps": [{**st.to_dict(lang), "text": _step_text(st, lang)} for st in o.steps],
         "refusals": {k: _reasons(v, lang) for k, v in detail.refusals.items()},
         "evidence_columns": tabular.columns_of(tabular.TEMPLATES["evidence"], lang),
-        "may_import": lead_may,
         "page_path": f"/web/orders/{code}",
         "closed": o.status is rectification.OrderStatus.CLOSED,
     }
