@@ -24,7 +24,9 @@ from govflow.states.errors import RuleRefused
 from govflow.states.phases import Event, Phase
 from govflow.states.vocabulary import deadline_label
 
-project_app = typer.Typer(help="项目：查看、列表、历程 / projects: show, list, history", no_args_is_help=True)
+project_app = typer.Typer(
+    help="项目：查看、列表、历程、预检 / projects: show, list, history, check", no_args_is_help=True
+)
 review_app = typer.Typer(help="评审意见（第十条第一款） / stage reviews", no_args_is_help=True)
 opinion_app = typer.Typer(
     help="相关部门意见（第九条） / opinions of related departments", no_args_is_help=True
@@ -99,6 +101,30 @@ def project_list(
                 for r in rows
             ],
         )
+
+
+@project_app.command("check")
+def project_check(ctx: typer.Context, code: str, as_json: bool = JsonOpt, actor: str | None = AsOpt) -> None:
+    """预检：下一步事件现在会被怎样判断（不触发、不记录）；报送建议书时附受理的判断 / dry run of the next events
+    (nothing fired or recorded); submit_proposal shows what intake would refuse too."""
+    with guarded(ctx, as_json) as st:
+        checks = services.dry_run(st.app, code, actor)
+        if as_json:
+            emit_json([c.to_dict(st.lang) for c in checks])
+            return
+        for c in checks:
+            who = "" if c.permitted else st.tr("（他人办理）", " (done by others)")
+            verdict = (
+                st.tr("可以办理", "would go through") if not c.reasons else st.tr("将被拒绝：", "refused:")
+            )
+            out.print(f"{c.event.value} {c.event.label(st.lang)}{who}: {verdict}", markup=False)
+            print_reasons(st, c.reasons, to_err=False)
+            if c.then is not None and c.then.reasons:
+                out.print(
+                    st.tr(f"  随后{c.then.event.label()}将被拒绝：", f"  then {c.then.event.value} refused:"),
+                    markup=False,
+                )
+                print_reasons(st, c.then.reasons, to_err=False)
 
 
 @project_app.command("history")

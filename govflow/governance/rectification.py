@@ -59,12 +59,13 @@ from govflow.models.facts import t
 from govflow.models.tables import ProjectDepartment
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
-from govflow.states.permissions import Role
+from govflow.states.permissions import Role, decide
 from govflow.states.verdict import Reason
 from govflow.states.vocabulary import pending_note
 
 #: the order use cases, and the names of orders and of the deadlines run the CLI, the API and the web import here
 __all__ = [
+    "CHANGES",
     "CLAUSE",
     "CLOSED_REASON_LABELS",
     "EVIDENCE",
@@ -83,6 +84,7 @@ __all__ = [
     "close_orders_of_findings",
     "extend_order",
     "list_orders",
+    "order_refusals",
     "reject_evidence",
     "reopen_order",
     "run_deadlines",
@@ -262,6 +264,38 @@ REOPEN = _Change(
     "order.reopen", "reopen", frozenset({OrderStatus.CLOSED}), ("重新打开", "reopen"), Role.DEPARTMENT
 )
 EXTEND = _Change("order.extend", "extend", _ALL_BUT_CLOSED, ("延长整改期限", "extend"), Role.DEPARTMENT)
+
+
+#: the changes an order page offers, by name (its buttons)
+CHANGES: dict[str, _Change] = {
+    "evidence": EVIDENCE,
+    "verify": VERIFY,
+    "reject": REJECT,
+    "extend": EXTEND,
+    "reopen": REOPEN,
+}
+
+
+def order_refusals(actor: Actor, order: OrderView) -> dict[str, list[Reason]]:
+    """The dry run of an order's changes: what :func:`_change` would refuse each of them for if ``actor`` made it
+    now — the permission table and department scope, then the order's status — with nothing written. Empty
+    lists are changes that would go through (a note or a date aside, which their forms ask for)."""
+    out: dict[str, list[Reason]] = {}
+    for name, change in CHANGES.items():
+        denied = decide(
+            actor.role,
+            change.action,
+            user=actor.name,
+            user_department=actor.department,
+            lead=order.department,
+        )
+        if denied is not None:
+            out[name] = [denied]
+        elif order.status not in change.allowed:
+            out[name] = [_status_refusal(order, order.status, change)]
+        else:
+            out[name] = []
+    return out
 
 
 @use_case

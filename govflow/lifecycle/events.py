@@ -40,10 +40,10 @@ from govflow.models.tables import (
 from govflow.reads import secrecy
 from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
 from govflow.states.guards import GuardContext, guard_for, review_objections
-from govflow.states.lifecycle import fire, invalid_event, transition_for
+from govflow.states.lifecycle import Outcome, fire, invalid_event, transition_for
 from govflow.states.permissions import Role, event_action
 from govflow.states.phases import Event, Phase
-from govflow.states.sharing import FocusPoint
+from govflow.states.sharing import FocusPoint, ProjectFacts
 from govflow.states.verdict import Reason
 from govflow.states.vocabulary import deadline_label, pending_note
 
@@ -155,19 +155,13 @@ def fire_event(
             )
         raise early
     judged_version = int(p["version"])
-    phase = [source.value]
     set_aside = review_objections(facts, source) if override is not None else []
     if override is not None and not set_aside:
         raise UsageError(
             "评审意见没有判为「不符合」的重点，无需也不能记录不采纳理由（--override）",
             "the review judged no focus point not met: there is nothing to set aside (--override)",
         )
-    outcome = fire(
-        lambda: phase[0],
-        lambda v: phase.__setitem__(0, v),
-        facts,
-        GuardContext(ev, source, on, reason, override),
-    )
+    outcome = judge(facts, GuardContext(ev, source, on, reason, override))
     recorded = list(outcome.reasons)
     if outcome.accepted and set_aside:
         recorded += [_overridden(r, override or "") for r in set_aside]
@@ -221,6 +215,14 @@ def fire_event(
     return EventResult(
         p["code"], ev, outcome.accepted, source, outcome.dest, version, when, reasons, order_code, deadline
     )
+
+
+def judge(facts: ProjectFacts, ctx: GuardContext) -> Outcome:
+    """Run ``ctx.event`` through the state machine on a phase held here, not on the row: the verdict the event
+    gets, and where it would take the project. ``fire_event`` writes what this answers; the dry run
+    (:mod:`govflow.lifecycle.precheck`) only shows it."""
+    phase = [ctx.source.value]
+    return fire(lambda: phase[0], lambda v: phase.__setitem__(0, v), facts, ctx)
 
 
 def _overridden(objection: Reason, why: str) -> Reason:

@@ -3,7 +3,7 @@ opinions (第九条), the catalog, agreements and needs analysis, and the bulk i
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -425,6 +425,19 @@ def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str
     All or nothing: shape, rule and reference problems of every row are reported together, once.
     """
     rows = tabular.read_catalog(path)  # an unreadable file or a wrong header is refused here; bad rows below
+    return _write_catalog(app, code, rows, path.name, actor_name)
+
+
+@use_case
+def add_catalog_item(app: App, code: str, cells: Mapping[str, str], actor_name: str) -> dict[str, int]:
+    """One catalog item from a web form (its fields named as the file's columns), checked and written exactly
+    as a one-row file would be: a known code is refined in place."""
+    return _write_catalog(app, code, tabular.read_catalog_cells(cells), "网页表单", actor_name)
+
+
+def _write_catalog(
+    app: App, code: str, rows: tabular.Rows[portfolio.CatalogItemIn], source: str, actor_name: str
+) -> dict[str, int]:
     with unit_of_work(app.engine) as s:
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
@@ -479,7 +492,7 @@ def import_catalog(app: App, code: str, path: Path, actor_name: str) -> dict[str
             actor,
             code,
             "catalog.import",
-            f"{path.name}: 新增 {added} 条，细化 {refined} 条",
+            f"{source}: 新增 {added} 条，细化 {refined} 条",
             "733号文 第九条",
         )
         return {"added": added, "refined": refined, "version": version}
@@ -518,10 +531,29 @@ def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str
 
     Agreements are added, never overwritten (a signed agreement is a record); any phase before the project's
     end, since 第八条 asks that authorizations be adjusted while the system runs too."""
+    return _add_agreements(app, code, lambda: portfolio.parse_agreements(path), path.name, actor_name)
+
+
+@use_case
+def add_agreement(app: App, code: str, agreement: Mapping[str, Any], actor_name: str) -> dict[str, int]:
+    """One agreement from a web form (the file's keys: code, form, parties, signed_on, term, basis, items),
+    validated by the same model and checked and written exactly as a file of one agreement would be."""
+    return _add_agreements(
+        app,
+        code,
+        lambda: portfolio.agreements_from({"agreements": [dict(agreement)]}),
+        "网页表单",
+        actor_name,
+    )
+
+
+def _add_agreements(
+    app: App, code: str, read: Callable[[], list[portfolio.AgreementIn]], source: str, actor_name: str
+) -> dict[str, int]:
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
         authorize(app, s, actor, "project.edit", _project_row(s, code))
-    agreements = portfolio.parse_agreements(path)
+    agreements = read()  # after the permission: a file is not read for who may not add agreements at all
     with unit_of_work(app.engine) as s:
         p = _project_row(s, code)
         authorize(app, s, actor, "project.edit", p)
@@ -547,7 +579,7 @@ def add_agreements(app: App, code: str, path: Path, actor_name: str) -> dict[str
         version = bump_version(s, int(p["id"]))
         _materials_audit(
             app, s, actor, code, "agreement.add",
-            f"{path.name}: 协定 {', '.join(a.code for a in agreements)}（{written['agreement_items']} 个条目）",
+            f"{source}: 协定 {', '.join(a.code for a in agreements)}（{written['agreement_items']} 个条目）",
             "733号文 第八条",
         )  # fmt: skip
         return {**written, "version": version}

@@ -28,7 +28,9 @@ from govflow.lifecycle.core import (
 )
 from govflow.lifecycle.events import EventResult, _notify_decision, fire_event
 from govflow.lifecycle.materials import (
+    add_agreement,
     add_agreements,
+    add_catalog_item,
     answer_condition,
     import_catalog,
     import_evidence,
@@ -37,6 +39,7 @@ from govflow.lifecycle.materials import (
     record_review,
     set_needs_analysis,
 )
+from govflow.lifecycle.precheck import Check, dry_run
 from govflow.reads.projects import (
     ProjectView,
     list_projects,
@@ -50,17 +53,21 @@ __all__ = [
     "OPERATOR",
     "Actor",
     "App",
+    "Check",
     "EventResult",
     "ProjectView",
     "_notify_decision",
     "_project_row",
+    "add_agreement",
     "add_agreements",
+    "add_catalog_item",
     "add_user",
     "answer_condition",
     "authorize",
     "bump_version",
     "business_date",
     "department_names",
+    "dry_run",
     "fire_event",
     "get_actor",
     "import_catalog",

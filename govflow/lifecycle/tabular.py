@@ -31,7 +31,7 @@ import json
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -390,6 +390,15 @@ def read_catalog(path: Path) -> Rows[CatalogItemIn]:
     return Rows(table, tuple(parsed), tuple(reasons))
 
 
+def read_catalog_cells(cells: Mapping[str, Any]) -> Rows[CatalogItemIn]:
+    """One catalog item typed into a web form, its fields named as a file's columns, read as a one-row table
+    (empty fields count as absent, as empty cells do); check it with :func:`catalog_problems`."""
+    kept = {k: cell(k, v) for k, v in cells.items() if not _blank(v)}
+    table = Table(Path("form"), tuple(cells), (Row(1, 1, kept),), "网页表单", "web form")
+    parsed, reasons = _validate_rows(table, CatalogItemIn, _decode_catalog)
+    return Rows(table, tuple(parsed), tuple(reasons))
+
+
 def catalog_problems(rows: Rows[CatalogItemIn], departments: Collection[str] | None) -> list[Reason]:
     """Every problem of a catalog file at once: shape, unique codes, 第三条 and 第二条第三款 on the rows that
     parsed, and (given ``departments``, the codes in the database) unknown provider or authorized departments."""
@@ -421,3 +430,56 @@ def parse_evidence_rows(path: Path, *, today: dt.date | None = None) -> list[Evi
     if problems:
         raise InvalidInput(problems)
     return rows.values
+
+
+#: the files a person can fill in from a template: catalog items and delivery evidence
+TEMPLATES: dict[str, type[BaseModel]] = {"catalog": CatalogItemIn, "evidence": EvidenceIn}
+
+
+def columns_of(model: type[BaseModel], lang: str = "zh") -> list[tuple[str, bool, str]]:
+    """The columns of a file of ``model`` rows: (name, required, description in ``lang``). The description is
+    the document model's own (``中文 / English``), so the template, the page and the JSON Schema say the same."""
+    import enum
+    import typing
+
+    out = []
+    for name, f in model.model_fields.items():
+        zh, _, en = (f.description or "").partition(" / ")
+        text = (en.split(":")[0] or zh) if lang == "en" else zh
+        kinds = [a for a in (f.annotation, *typing.get_args(f.annotation)) if isinstance(a, enum.EnumMeta)]
+        if kinds:
+            members: list[Any] = list(kinds[0])
+            words = [f"{v.value}（{v.label(lang)}）" if lang != "en" else str(v.value) for v in members]
+            text += ("; one of: " + ", ".join(words)) if lang == "en" else "；取值：" + "、".join(words)
+        elif f.annotation in (dt.date, dt.date | None):
+            text += " (YYYY-MM-DD)" if lang == "en" else "（YYYY-MM-DD）"
+        out.append((f.alias or name, f.is_required(), text))
+    return out
+
+
+def template_workbook(model: type[BaseModel], lang: str = "zh") -> bytes:
+    """An XLSX template: the header row on the first sheet (the one an import reads), and a second sheet that
+    describes each column: whether it is required and what it holds (list cells as the module docstring says)."""
+    import io
+
+    import openpyxl
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
+
+    wb = openpyxl.Workbook()
+    data = wb.active
+    data.title = "data"
+    cols = columns_of(model, lang)
+    data.append([name for name, _, _ in cols])
+    for c, (_, required, _) in zip(data[1], cols, strict=True):
+        c.font = Font(bold=required)
+        data.column_dimensions[c.column_letter].width = 18
+    notes = wb.create_sheet("columns" if lang == "en" else "填写说明")
+    yes, no = ("required", "optional") if lang == "en" else ("必填", "选填")
+    notes.append(["column", "", "description"] if lang == "en" else ["列名", "", "说明"])
+    for name, required, text in cols:
+        notes.append([name, yes if required else no, text])
+    notes.column_dimensions["A"].width = 20
+    notes.column_dimensions["C"].width = 100
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -7,17 +7,30 @@ build on (``order.read`` through :func:`govflow.governance.rectification.list_or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 
-from govflow.lifecycle.services import App
+from govflow.governance.rectification import OrderStatus, OrderView, order_refusals
+from govflow.lifecycle.services import App, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT
-from govflow.reads import lists
+from govflow.reads import governed, lists
 from govflow.reads.lists import ListQuery, OrderLine, OrderPage
+from govflow.states.calendar import WorkCalendar
+from govflow.states.errors import CalendarDataMissing
+from govflow.states.verdict import Reason
 
-__all__ = ["ORDER_PAGE_SIZE", "OrderLine", "OrderPage", "departments", "order_page"]
+__all__ = [
+    "ORDER_PAGE_SIZE",
+    "OrderDetail",
+    "OrderLine",
+    "OrderPage",
+    "departments",
+    "order_detail",
+    "order_page",
+]
 
 #: orders on one page of the orders list
 ORDER_PAGE_SIZE = 20
@@ -35,6 +48,49 @@ def order_page(
     """A page of the orders ``actor_name`` may read, optionally of one status, with their steps, the most urgent
     first (:func:`govflow.reads.lists.orders`, which also searches, filters and sorts)."""
     return lists.orders(app, actor_name, ListQuery(status=status, page=page, size=size), as_of=as_of)
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """One order for its page: the order (steps included, as the actor may see it), its working days overdue
+    and left on ``as_of``, and what each change would be refused for now (the order's dry run)."""
+
+    order: OrderView
+    overdue_workdays: int | None
+    #: working days after ``as_of`` up to and including the deadline (0 once it has passed); None: the deadline
+    #: is pending, or the count reaches into a year the working-day calendar has no data for yet
+    workdays_left: int | None
+    refusals: dict[str, list[Reason]]
+
+
+@use_case
+def order_detail(app: App, actor_name: str, code: str, *, as_of: date) -> OrderDetail:
+    """The order page's read: :func:`govflow.reads.governed.show_order` (permission and secrecy), the working
+    days counted by the product's calendar (:meth:`WorkCalendar.workdays_after`), and
+    :func:`govflow.governance.rectification.order_refusals` for its buttons."""
+    o = governed.show_order(app, code, actor_name)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+    cal = app.calendar
+    return OrderDetail(
+        o,
+        _workdays(cal, o, as_of, overdue=True),
+        _workdays(cal, o, as_of, overdue=False),
+        order_refusals(actor, o),
+    )
+
+
+def _workdays(cal: WorkCalendar, o: OrderView, as_of: date, *, overdue: bool) -> int | None:
+    if o.deadline is None:
+        return None if not overdue else 0
+    if o.status is OrderStatus.CLOSED:
+        return 0
+    try:
+        if overdue:
+            return cal.workdays_after(o.deadline, as_of) if o.deadline < as_of else 0
+        return cal.workdays_after(as_of, o.deadline)
+    except CalendarDataMissing:
+        return None
 
 
 def departments(app: App) -> list[tuple[str, str]]:

@@ -16,91 +16,21 @@ from sqlalchemy import func, select
 
 from govflow.governance import rectification
 from govflow.governance.obligations import PROJECT, obligation_query, read_obligations, rows_of
-from govflow.lifecycle.services import Actor, App, ProjectView, _project_row, business_date, get_actor
+from govflow.lifecycle.precheck import EXITS, Check, dry_run
+from govflow.lifecycle.services import Actor, App, ProjectView, _project_row, business_date
 from govflow.models.db import unit_of_work
-from govflow.models.facts import PARTS, load_facts, related_departments, t
+from govflow.models.facts import load_facts, t
 from govflow.models.tables import Project
 from govflow.reads import secrecy
-from govflow.states.guards import GuardContext, consulted_departments, guard_for
-from govflow.states.lifecycle import events_from, transition_for
+from govflow.states.guards import consulted_departments
 from govflow.states.obligations import Coverage, ObligationVerdict, coverage
-from govflow.states.permissions import TABLE, Role, decide, event_action
-from govflow.states.phases import Event, Phase
-from govflow.states.verdict import Reason
-
-#: events that only make sense with a reason a person types (the form asks for it)
-NEEDS_REASON = frozenset({Event.REFUSE, Event.WITHDRAW, Event.FAIL_ACCEPTANCE})
-#: events that are never "the next step" of a project (exits, not progress)
-EXITS = frozenset({Event.REFUSE, Event.WITHDRAW, Event.FAIL_ACCEPTANCE, Event.RETIRE})
+from govflow.states.permissions import Role, decide
 
 
-@dataclass(frozen=True)
-class Preview:
-    """What the guard of ``event`` would say now, without firing it."""
-
-    event: Event
-    target: Phase
-    allowed: bool  # the user may fire it (permission table and department scope)
-    reasons: tuple[Reason, ...]
-    roles: tuple[Role, ...] = ()  # who may fire it (the permission table)
-
-    @property
-    def ready(self) -> bool:
-        return not self.reasons
-
-
-def previews(app: App, code: str, actor_name: str, *, on: date | None = None) -> list[Preview]:
-    """For each event the lifecycle allows from the project's phase (exits left out): who may fire it and what
-    its guard would refuse today. Pure reading: nothing is fired, nothing is audited."""
-    with unit_of_work(app.engine, write=False) as s:
-        actor = get_actor(s, actor_name)
-        p = _project_row(s, code)
-        participants = frozenset(related_departments(s, int(p["id"])))
-        source = Phase(p["phase"])
-        day = on or business_date(app.clock())
-        seen = secrecy.visibility(s, actor, project_ids=[int(p["id"])])  # 第二条第三款: no secret item named
-        out: list[Preview] = []
-        for ev in events_from(source):
-            if ev in EXITS:
-                continue
-            tr = transition_for(ev, source)
-            if tr is None:  # pragma: no cover - events_from only lists events with a transition
-                continue
-            facts = load_facts(s, p, p["lead_code"], PARTS.get(ev, frozenset()), day)
-            verdict = guard_for(ev)(facts, GuardContext(ev, source, day))
-            denied = decide(
-                actor.role,
-                event_action(ev),
-                user=actor.name,
-                user_department=actor.department,
-                lead=p["lead_code"],
-                participants=participants,
-            )
-            roles = tuple(TABLE.get(event_action(ev), {}))
-            reasons = seen.reasons(verdict.reasons, code)
-            out.append(Preview(ev, Phase(tr.dest), denied is None, reasons, roles))
-        return out
-
-
-def allowed_events(app: App, code: str, actor_name: str) -> list[Event]:
-    """The events allowed from the project's phase AND permitted to this user: the buttons on its page."""
-    with unit_of_work(app.engine, write=False) as s:
-        actor = get_actor(s, actor_name)
-        p = _project_row(s, code)
-        participants = frozenset(related_departments(s, int(p["id"])))
-        return [
-            ev
-            for ev in events_from(Phase(p["phase"]))
-            if decide(
-                actor.role,
-                event_action(ev),
-                user=actor.name,
-                user_department=actor.department,
-                lead=p["lead_code"],
-                participants=participants,
-            )
-            is None
-        ]
+def previews(app: App, code: str, actor_name: str, *, on: date | None = None) -> list[Check]:
+    """The next steps of the project (exits left out), each as the dry run judges it now: who may fire it and
+    what would be refused (:func:`govflow.lifecycle.precheck.dry_run`, the one judgment every surface shows)."""
+    return [c for c in dry_run(app, code, actor_name, on=on) if c.event not in EXITS]
 
 
 def consulted(app: App, code: str) -> dict[str, str]:

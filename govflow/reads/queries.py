@@ -673,3 +673,21 @@ __all__ = [
     "show_order",
     "verify_audit_chain",
 ]
+
+
+@use_case
+def needs_analysis(app: App, code: str, actor_name: str) -> dict[str, str | None]:
+    """需求分析 (第九条) of a project: its three dimensions (None where none is recorded)."""
+    from govflow.models.tables import NeedsAnalysis
+
+    na = t(NeedsAnalysis)
+    with unit_of_work(app.engine, write=False) as s:
+        actor = get_actor(s, actor_name)
+        p = _project_row(s, code)
+        authorize(app, s, actor, "project.read", p)
+        row = s.execute(
+            select(na.c.internal, na.c.external, na.c.central_local).where(na.c.project_id == p["id"])
+        ).first()
+    if row is None:
+        return {"internal": None, "external": None, "central_local": None}
+    return {"internal": row.internal, "external": row.external, "central_local": row.central_local}

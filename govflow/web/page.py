@@ -177,18 +177,26 @@ def _reasons(items: Any, lang: str, names: Mapping[str, str] | None = None) -> l
     out: list[dict[str, str]] = []
     for r in items or ():
         if isinstance(r, Reason):
-            out.append(
-                {"code": r.code, "clause": r.clause, "message": formats.prose_text(r.text(lang), lang, names)}
-            )
+            item = {
+                "code": r.code,
+                "clause": r.clause,
+                "message": formats.prose_text(r.text(lang), lang, names),
+                "path": r.path or "",
+            }
         elif isinstance(r, Mapping):
             msg = r.get("message_en") if lang == "en" else None
-            out.append(
-                {
-                    "code": str(r.get("code") or ""),
-                    "clause": str(r.get("clause") or ""),
-                    "message": formats.prose_text(str(msg or r.get("message") or ""), lang, names),
-                }
-            )
+            item = {
+                "code": str(r.get("code") or ""),
+                "clause": str(r.get("clause") or ""),
+                "message": formats.prose_text(str(msg or r.get("message") or ""), lang, names),
+                "path": str(r.get("path") or ""),
+            }
+        else:
+            continue
+        # the field or row a refusal is about, unless its sentence already starts with it (file imports do)
+        if item["path"] and item["message"].startswith(item["path"]):
+            item["path"] = ""
+        out.append(item)
     return out
 
 

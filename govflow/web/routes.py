@@ -19,7 +19,7 @@ from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
-from govflow.states.permissions import allowed_scope
+from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event, Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
@@ -47,6 +47,7 @@ from govflow.web.page import (
     render,
     signed_in,
 )
+from govflow.web.prepare import checks_view, order_context
 from govflow.web.text import (
     TEXT,
     action_text,
@@ -272,12 +273,9 @@ def project_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, 
         "catalog": catalog,
         "agreements": agreements,
         "names": names,
-        "events": [
-            (e.value, e.label(lang), e in dashboard.NEEDS_REASON)
-            for e in dashboard.allowed_events(app, code, user.name)
-        ],
-        "previews": dashboard.previews(app, code, user.name),
-        "Event": Event,
+        # the dry run: every button with what pressing it would be refused for, the steps others take
+        "checks": checks_view(services.dry_run(app, code, user.name), lang),
+        "may_prepare": user.actor.role is Role.DEPARTMENT and user.actor.department == view.lead_department,
         "opinions": opinions,
         "awaiting": [(d, names.get(d, d)) for d in concerned if d not in given],
         "opinion_for": [
@@ -403,7 +401,7 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
             {
                 **r,
                 "phase_label": Phase(r["phase"]).label(lang),
-                "previews": dashboard.previews(app, r["code"], user.name),
+                "checks": checks_view(dashboard.previews(app, r["code"], user.name), lang),
             }
         )
     orders = [
@@ -450,6 +448,7 @@ async def order_evidence(
     csrf: Annotated[str, Form(max_length=100)],
     note: Annotated[str, Form(max_length=4000)] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    back: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """整改材料: the lead department's note, and optionally the exchange platform's delivery records that show
     the fix (imported first: when they do not load, no evidence is submitted)."""
@@ -468,6 +467,14 @@ async def order_evidence(
         message = f"{tr('submit_evidence', lang)}{tr('colon', lang)}{order}"
     except GovflowError as exc:
         error, status = _error(exc, lang), exc.http_status
+    if back == "order":  # sent from the order's own page: show it again
+        try:
+            octx = order_context(app, order, user, lang)
+        except GovflowError as exc:
+            return error_page(request, user, exc)
+        return render(
+            request, "order.html", user, {**octx, "error": error, "message": message}, status=status
+        )
     ctx = department_context(app, user, lang)
     return render(
         request,

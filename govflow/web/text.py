@@ -10,6 +10,110 @@ from govflow.governance.checks import count_label
 LANG_COOKIE = "govflow_lang"
 
 TEXT: dict[str, tuple[str, str]] = {
+    # the department's proposal materials and pre-check (prepare.html), and an order's page (order.html)
+    "prepare": ("准备项目建议书材料", "Prepare the proposal"),
+    "back_to_project": ("返回项目", "Back to the project"),
+    "precheck": ("预检：报送前查看受理会不会通过", "Pre-check: would intake accept it?"),
+    "precheck_help": (
+        "按受理和各环节实际执行的同一套规则试算，不提交、不记录；每条理由附条款。",
+        "Judged by the very rules the steps apply, without submitting or recording anything; each reason "
+        "cites its clause.",
+    ),
+    "needs_analysis": ("信息共享需求分析", "Sharing needs analysis"),
+    "needs_internal": ("部门内部的信息共享需求", "Sharing needs within the department"),
+    "needs_external": ("部门外部的信息共享需求", "Sharing needs with other departments"),
+    "needs_central_local": ("本部门中央和地方之间的信息共享需求", "Central–local sharing needs"),
+    "save": ("保存", "Save"),
+    "catalog_form": ("新增或细化一个目录条目", "Add or refine one catalog item"),
+    "legal_basis": ("法律依据", "Legal basis"),
+    "legal_basis_help": ("有条件共享和不予共享时必填", "required for conditional sharing and for none"),
+    "authorized": ("被授权部门", "Authorized departments"),
+    "authorized_help": (
+        "填 all（所有政务部门）或统一社会信用代码，以分号分隔；涉密条目须逐一列明部门",
+        "all (every department) or credit codes separated by semicolons; secret items must list departments",
+    ),
+    "add_or_refine": ("保存目录条目", "Save the catalog item"),
+    "catalog_import": (
+        "从 Excel 导入目录（整表校验，有误则不写入）",
+        "Import a catalog from Excel (all rows or none)",
+    ),
+    "file_csv_xlsx": ("文件（XLSX 或 CSV）", "File (XLSX or CSV)"),
+    "file_yaml_json": ("文件（YAML 或 JSON）", "File (YAML or JSON)"),
+    "download_template": ("下载 Excel 模板", "Download the Excel template"),
+    "file_format": ("文件格式说明", "File format"),
+    "catalog_format_help": (
+        "第一个工作表第 1 行为列名（与模板相同），此后每行一个目录条目；已有编码的条目就地细化。"
+        "日期写作 2026-07-01，空单元格视为未填。",
+        "Row 1 of the first sheet holds the column names (as in the template), then one catalog item per row; "
+        "a known code is refined in place. Dates are written 2026-07-01; empty cells count as not given.",
+    ),
+    "evidence_format_help": (
+        "交换平台导出的交付记录：第一个工作表（或 UTF-8 编码的 CSV）第 1 行为列名，此后每行一个目录条目向一个使用部门"
+        "在一天内交付的记录数；同一条目、部门、日期已有记录的行将被拒绝。整份文件校验，任一行有误则不写入。",
+        "Delivery records exported from the exchange platform: row 1 of the first sheet (or of a UTF-8 CSV) holds "
+        "the column names, then one row per catalog item, consumer and day with the records delivered; a row "
+        "already on record is refused. The whole file is checked: any bad row and nothing is written.",
+    ),
+    "column": ("列名", "Column"),
+    "required": ("必填", "Required"),
+    "description": ("说明", "Description"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "agreement_form": ("登记一份共享协定或联合发文", "Add a sharing agreement or joint document"),
+    "agreement_code": ("协定编号", "Agreement code"),
+    "agreement_kind": ("形式", "Form"),
+    "parties": ("各方（至少两方）", "Parties (at least two)"),
+    "term": ("共享期限", "Sharing term"),
+    "term_start": ("共享期限起", "Term starts"),
+    "term_end": ("共享期限止", "Term ends"),
+    "sharing_basis": ("共享依据", "Basis for sharing"),
+    "agreement_item": ("协定条目（第八条各项）", "Agreement item (every term the rules ask for)"),
+    "quality": ("质量要求", "Quality"),
+    "quantity": ("数量", "Quantity"),
+    "scope": ("授权使用范围", "Authorized scope"),
+    "usage": ("使用方式", "Manner of use"),
+    "add_agreement": ("登记协定", "Add the agreement"),
+    "agreement_import": (
+        "上传协定文件（整份校验，有误则不写入）",
+        "Upload an agreements file (all or nothing)",
+    ),
+    "agreement_format_help": (
+        "文件内容为 agreements: [...]，每份协定的写法与项目组合文档相同（code、form、parties、signed_on、term、"
+        "basis、items）；按 govflow load 同样的规则校验。",
+        "The file holds agreements: [...], each written as in the portfolio document (code, form, parties, "
+        "signed_on, term, basis, items), checked by the same rules as govflow load.",
+    ),
+    "condition_answers": ("答复相关部门的修改意见", "Answers to the departments' conditions"),
+    "condition_no": ("第 %s 项修改意见", "condition %s"),
+    "answer": ("答复", "Answer"),
+    "answered": ("已答复", "answered"),
+    "unanswered": ("未答复", "not answered"),
+    "save_answer": ("保存答复", "Save the answer"),
+    "no_conditions": ("没有需要答复的修改意见", "No conditions to answer"),
+    "then_refuses": ("%s时将不予通过：", "%s would refuse:"),
+    "then_ok": ("（%s的条件也已满足）", "(%s would accept it too)"),
+    "why_not": ("现在不能办理，因为：", "Not possible now, because:"),
+    "override_needed": (
+        "评审意见有不符合项：批复须填写不采纳理由",
+        "the review judged points not met: approving needs the reason for setting it aside",
+    ),
+    "needs_saved": ("需求分析已保存", "Needs analysis saved"),
+    "catalog_saved": ("目录已保存：新增 %s 条，细化 %s 条", "Catalog saved: %s added, %s refined"),
+    "agreement_saved": ("协定 %s 已登记（%s 个条目）", "Agreement %s added (%s items)"),
+    "agreements_imported": ("已登记协定 %s 份（%s 个条目）", "%s agreements added (%s items)"),
+    "answer_saved": ("答复已保存", "Answer saved"),
+    "workdays_after_notice": ("（通知日后 %s 个工作日）", "(%s working days after the notice)"),
+    "workdays_left": ("剩余工作日", "Working days left"),
+    "overdue_by": ("已逾期 %s 个工作日", "%s working days overdue"),
+    "workdays_unknown": (
+        "期限所在年度的工作日历尚未导入，暂不能计算",
+        "the deadline's year has no working-day calendar yet",
+    ),
+    "workdays_unit": ("个工作日（不含今天，含截止日）", "working days (after today, up to the deadline)"),
+    "owed": ("须整改的问题", "What must be put right"),
+    "step": ("环节", "Step"),
+    "note": ("说明", "Note"),
+    "all_orders": ("全部整改通知", "All orders"),
     "app": ("电子政务项目信息共享治理", "E-government sharing governance"),
     "basis": (
         "依据《关于进一步加强政务部门信息共享建设管理的指导意见》（发改高技〔2013〕733号）",

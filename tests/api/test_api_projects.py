@@ -162,8 +162,18 @@ def test_a_refused_intake_is_422_with_reasons_and_clauses_and_is_recorded(
     client: TestClient, gov: App, as_: As
 ) -> None:
     code = "ZJ-2026-002"  # no agreement and no opinion of 省公安厅
+    # the dry run (GET …/precheck) foresees intake's refusal before the department submits, writing nothing
+    dry = client.get(f"{V1}/projects/{code}/precheck", headers=as_("zhao"))
+    assert dry.status_code == 200
+    [submit] = [c for c in dry.json() if c["event"] == "submit_proposal"]
+    assert submit["permitted"] and not submit["refused"] and not submit["ready"]
+    foreseen = {(x["code"], x["clause"]) for x in submit["then"]["reasons"]}
+    assert submit["then"]["event"] == "intake" and not submit["then"]["permitted"]
+    assert services.show_project(gov, code).version == 1
+    assert client.get(f"{V1}/projects/{code}/precheck", headers=as_("lin")).status_code == 404  # not its own
     assert event(client, code, as_("zhao"), "submit_proposal").status_code == 200
     r = event(client, code, as_("wang"), "intake")
+    assert {(x["code"], x["clause"]) for x in r.json()["reasons"]} == foreseen
     assert r.status_code == 422
     body = r.json()
     assert body["error"] == "REFUSED" and body["refused"] is True

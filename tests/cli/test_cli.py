@@ -437,6 +437,11 @@ def test_project_list_and_its_filters(demo: Cli) -> None:
 
 
 def test_project_history_lists_accepted_and_refused_events_with_reasons(demo: Cli) -> None:
+    # the dry run foresees what intake will refuse, and records nothing
+    [submit, *_] = demo.json("project", "check", "ZJ-2026-002", "--as", "zhao")
+    assert submit["event"] == "submit_proposal" and not submit["reasons"] and not submit["ready"]
+    assert {r["code"] for r in submit["then"]["reasons"]} == {"NO_AGREEMENT", "OPINION_MISSING"}
+    assert "受理将被拒绝" in demo("project", "check", "ZJ-2026-002", "--as", "zhao").expect(0).stdout
     demo("event", "ZJ-2026-002", "submit_proposal", "--as", "zhao").expect(0)
     demo("event", "ZJ-2026-002", "intake", "--as", "wang").expect(3)
     rows = history(demo, "ZJ-2026-002")

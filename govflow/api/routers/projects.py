@@ -131,6 +131,19 @@ def project_history(
     return queries.paginate(rows, paging.page, paging.size).to_dict()
 
 
+@router.get(
+    "/{code}/precheck",
+    summary="预检：下一步事件现在会被怎样判断 / dry run of the next events",
+    description="对项目当前阶段可执行的每个事件，按触发时同样的生命周期和守卫判断（不触发、不写入、不记审计）：谁可以触发、"
+    "会因哪些理由被拒绝（带条款）；报送项目建议书还附有受理时的判断（then）。\n\nEach event possible from the "
+    "project's phase, judged as firing it would judge it (nothing fired, written or audited): who may fire it and "
+    "what would be refused, with clauses; submit_proposal carries intake's verdict too (then).",
+    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+def precheck(app: GovApp, actor: ActorName, lang: Lang, code: ProjectCode) -> list[dict[str, Any]]:
+    return [c.to_dict(lang) for c in services.dry_run(app, code, actor)]
+
+
 @router.post(
     "/{code}/events",
     response_model=EventResultOut,

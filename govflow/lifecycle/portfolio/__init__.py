@@ -25,6 +25,7 @@ The package: :mod:`.schema` (the input models and their JSON Schema), :mod:`.rea
 
 from govflow.lifecycle.portfolio.agreements import (
     AgreementsDocument,
+    agreements_from,
     check_new_agreements,
     parse_agreements,
     write_agreements,
@@ -105,6 +106,7 @@ __all__ = [
     "UnmetNeedIn",
     "UserIn",
     "agreement_fact",
+    "agreements_from",
     "catalog_fact",
     "catalog_values",
     "check",

@@ -28,7 +28,11 @@ class AgreementsDocument(InputModel):
 
 def parse_agreements(path: Path) -> list[AgreementIn]:
     """``agreements: [...]`` from YAML or JSON; shape errors are reported all at once with their paths."""
-    data = read_data(path)
+    return agreements_from(read_data(path))
+
+
+def agreements_from(data: object) -> list[AgreementIn]:
+    """``{"agreements": [...]}`` as read from a file or built from a web form, validated by the same model."""
     try:
         return AgreementsDocument.model_validate(data).agreements
     except ValidationError as exc:
