@@ -1,14 +1,16 @@
 """The append-only, hash-chained audit trail.
 
 Each event's hash covers its content and the previous event's hash, so an edited, deleted or reordered event
-breaks the chain at that point; the head row (newest seq and hash) catches events cut off the end.
+breaks the chain at that point; the head row (newest seq and hash) catches events cut off the end. Someone who
+can write to the database can still cut and reset the head, or re-hash after an edit: the anchors of
+:mod:`govflow.models.anchor`, kept outside the database, catch that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +124,27 @@ class ChainReport:
     first_bad_id: int | None = None
     problem: str | None = None
     problem_en: str | None = None
+    #: anchors the chain was held to (:mod:`govflow.models.anchor`), and the newest one's position and time
+    anchors: int = 0
+    anchor_seq: int | None = None
+    anchor_at: datetime | None = None
+
+
+def current_head(session: Session) -> tuple[int, str]:
+    """The chain's length and head hash as the head row records them (an empty chain: 0 and the genesis hash)."""
+    row = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def hashes_at(session: Session, seqs: Iterable[int], batch: int = 1000) -> dict[int, str]:
+    """The stored hash of the events at the given positions."""
+    wanted = sorted(set(seqs))
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), batch):
+        part = wanted[i : i + batch]
+        rows = session.execute(select(_COLS.seq, _COLS.hash).where(_COLS.seq.in_(part))).all()
+        found.update((int(r[0]), str(r[1])) for r in rows)
+    return found
 
 
 def verify(session: Session, batch: int = 5000) -> ChainReport:
@@ -157,8 +180,7 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
                 )
             prev, expected_seq, checked, last_id = str(m["hash"]), seq + 1, checked + 1, int(m["id"])
             after = seq
-    head = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)).first()
-    head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    head_seq, head_hash = current_head(session)
     if head_seq != checked or head_hash != prev:
         return ChainReport(
             False,
