@@ -177,18 +177,18 @@ def run_anchor_once(
     limit: int | None = None,
     prefect_flow_run_id: str | None = None,
 ) -> dict[str, Any]:
-    """The ``anchor`` check of the registry (last in the nightly ``all``): anchor the chain when an anchor is
-    configured, recorded as a flow run; without one (development) nothing is written and ``configured`` is
+    """The ``anchor`` check of the registry (last in the nightly ``all``), recorded as a flow run: anchor the
+    chain when an anchor is configured; without one (development) nothing is written and ``configured`` is
     false. ``limit`` is unused (the registry's signature for an unchunked check)."""
     from govflow.governance.flowruns import recorded_run
     from govflow.governance.scheduling import open_app
 
     conf = setup(settings)
-    if conf is None:
-        return {"flow": "anchor", "configured": False}
     with open_app(settings) as app, recorded_run(app, "anchor", None, prefect_flow_run_id) as stats:
-        made = write(app, conf, now)
-        stats.update(result := summary(made, conf.file))
+        result = {"flow": "anchor", "configured": False}
+        if conf is not None:
+            result = summary(write(app, conf, now), conf.file)
+        stats.update(result)
     return result
 
 

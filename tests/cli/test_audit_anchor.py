@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select, text
 
 from govflow.models import audit
 from govflow.models.db import make_engine, unit_of_work
+from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, OutboxMessage
 
 from .harness import Cli
@@ -83,9 +84,9 @@ def cut_the_end(db: Engine, keep: int) -> None:
 
 def rewrite_and_rehash(db: Engine, seq: int, note: str) -> None:
     """Change one event's note, then recompute its hash and every later one, and the head."""
-    cols = AuditEvent.__table__.c  # type: ignore[attr-defined]
+    events = t(AuditEvent)
     with db.begin() as c:
-        rows = [dict(r._mapping) for r in c.execute(select(AuditEvent.__table__).order_by(cols.seq))]  # type: ignore[call-overload]
+        rows = [dict(r._mapping) for r in c.execute(select(events).order_by(events.c.seq))]
         prev = audit.GENESIS
         for r in rows:
             if r["seq"] == seq:
@@ -153,7 +154,7 @@ def test_each_anchor_is_sent_to_audit_through_the_outbox(anchored: Cli, db: Engi
     cli = anchored
     made = cli.json("audit", "anchor")
     with unit_of_work(db, write=False) as s:
-        rows = s.execute(select(OutboxMessage.__table__)).all()  # type: ignore[call-overload]
+        rows = s.execute(select(t(OutboxMessage))).all()
     notices = [r._mapping for r in rows if r._mapping["topic"] == "audit.anchor"]
     assert len(notices) == 1 and notices[0]["recipients_role"] == "audit"
     payload = notices[0]["payload"]

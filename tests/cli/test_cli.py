@@ -1100,6 +1100,10 @@ def test_audit_verify_names_the_first_tampered_event(demo: Cli, db_url: str, cas
         "first_bad_seq": None,
         "first_bad_id": None,
         "problem": None,
+        "anchored": False,  # the chain alone: tests/cli/test_audit_anchor.py holds it to anchors
+        "anchors": 0,
+        "anchor_seq": None,
+        "anchor_at": None,
     }
     statements, bad = _tamper(case, 8)
     sql(db_url, *statements)
