@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from govflow.models.tables import AuditEvent, AuditHead
@@ -148,12 +148,18 @@ def hashes_at(session: Session, seqs: Iterable[int], batch: int = 1000) -> dict[
 
 
 def verify(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the chain in seq order and name the first event that does not fit it."""
+    """Walk the chain in seq order and name the first event that does not fit it.
+
+    The head is read first and the chain walked up to it: an append commits its events with the head's move, so
+    every event up to a committed head is there, and events a writer appends meanwhile (beyond that head) are
+    not mistaken for a head that was set back — a head that still reads the same after they were seen was."""
+    head_seq, head_hash = current_head(session)
     prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
     cols = [_COLS[n] for n in ("id", "seq", "prev_hash", "hash", "recorded_at", *_HASHED)]
     after = 0
     while True:
-        chunk = session.execute(select(*cols).where(_COLS.seq > after).order_by(_COLS.seq).limit(batch)).all()
+        upto = and_(_COLS.seq > after, _COLS.seq <= head_seq)
+        chunk = session.execute(select(*cols).where(upto).order_by(_COLS.seq).limit(batch)).all()
         if not chunk:
             break
         for r in chunk:
@@ -180,15 +186,18 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
                 )
             prev, expected_seq, checked, last_id = str(m["hash"]), seq + 1, checked + 1, int(m["id"])
             after = seq
-    head_seq, head_hash = current_head(session)
-    if head_seq != checked or head_hash != prev:
+    beyond = session.execute(select(func.max(_COLS.seq)).where(_COLS.seq > head_seq)).scalar()
+    if beyond is not None and current_head(session) != (head_seq, head_hash):
+        beyond = None  # a writer appended meanwhile: its events belong to a newer head
+    if head_seq != checked or head_hash != prev or beyond is not None:
+        ends = checked if beyond is None else int(beyond)
         return ChainReport(
             False,
             checked,
             checked + 1 if head_seq > checked else head_seq,
             last_id,
-            f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {checked} 条）：末尾事件被删除或链首被篡改",
-            f"the chain ends at #{checked} but its head says #{head_seq}: events were cut off or the head was edited",
+            f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {ends} 条）：末尾事件被删除或链首被篡改",
+            f"the chain ends at #{ends} but its head says #{head_seq}: events were cut off or the head was edited",
         )
     return ChainReport(True, checked)
 

@@ -173,6 +173,27 @@ def test_each_anchor_is_sent_to_audit_through_the_outbox(anchored: Cli, db: Engi
         )
 
 
+def test_events_appended_while_the_chain_is_walked_are_no_tampering(
+    anchored: Cli, db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The head is read first; a writer that appends (and moves the head) meanwhile is not a head set back."""
+    with unit_of_work(db, write=False) as s:
+        stale = (3, audit.hashes_at(s, [3])[3])
+    real = audit.current_head
+    reads = iter([stale])
+    monkeypatch.setattr(audit, "current_head", lambda s: next(reads, None) or real(s))
+    with unit_of_work(db, write=False) as s:
+        report = audit.verify(s)
+    assert (report.ok, report.checked) == (True, 3)
+    # a head that still reads the same after events beyond it were seen was set back
+    with db.begin() as c:
+        c.execute(
+            text("UPDATE audit_head SET seq = :s, hash = :h WHERE id = 1"), {"s": stale[0], "h": stale[1]}
+        )
+    report = chain_alone(db)
+    assert (report.ok, report.first_bad_seq) == (False, 3) and "实有 5 条" in str(report.problem)
+
+
 # ---------------------------------------------------------------------------------------------- attacks
 
 
