@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from govflow.governance import anchoring
 from govflow.settings import Settings, weak_secret
 from govflow.states.errors import UsageError
 
@@ -23,7 +24,8 @@ class ApiSettings(Settings):
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
 
     def check_production(self) -> None:
-        """Refuse to serve production with a secret anybody can read in the source or guess."""
+        """Refuse to serve production with a secret anybody can read in the source or guess, or without the
+        audit anchor the audit pages verify the chain against (a random key, never in the database)."""
         if not self.production:
             return
         secret = self.secret_key.get_secret_value()
@@ -34,3 +36,4 @@ class ApiSettings(Settings):
                 "production mode (GOVFLOW_PRODUCTION=1) needs a random GOVFLOW_SECRET_KEY of at least 32 "
                 "characters (e.g. the output of openssl rand -hex 32)",
             )
+        anchoring.setup(self)
