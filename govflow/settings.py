@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     #: notification channels per role (YAML, see govflow/data/notify.example.yaml); None: nothing is sent
     notify_file: Path | None = None
     lang: str = "zh"
+    #: production mode: refuse placeholder secrets (the session key of the web server, the audit anchor key) and
+    #: an audit trail without an anchor; send cookies only over HTTPS
+    production: bool = False
     #: from this day of each year (``MM-DD``, Beijing date) the administrator and the program office are warned,
     #: once a day and on their pages, until next year's working-day calendar is imported
     calendar_warn_from: str = "11-01"
@@ -40,6 +43,18 @@ class Settings(BaseSettings):
     flow_chunk_size: int = Field(default=2000, ge=1)
     #: chunks run at the same time (1: one after another; raise it only on PostgreSQL)
     flow_chunk_workers: int = Field(default=1, ge=1, le=64)
+
+    # -- the audit anchor (see govflow/governance/anchoring.py and `govflow audit anchor`) ----------------
+    #: the file of keyed checkpoints of the audit chain, one JSON line each, appended and never rewritten; keep
+    #: it outside the database's reach (another disk or host, an append-only mount). None: no anchor
+    anchor_file: Path | None = None
+    #: the anchor key (``openssl rand -hex 32``); never stored in the database. Prefer ``anchor_key_file``
+    anchor_key: SecretStr | None = None
+    #: a file holding the anchor key on its first line; further lines are retired keys that only verify older
+    #: anchors (key rotation). Give either this or ``anchor_key``
+    anchor_key_file: Path | None = None
+    #: also send each checkpoint to the audit role through the notification outbox (its configured channels)
+    anchor_notify: bool = True
 
     @field_validator("calendar_warn_from", mode="before")
     @classmethod
@@ -68,6 +83,21 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _Schedules(settings_cls), dotenv_settings, file_secret_settings)
+
+
+#: the shortest secret accepted in production mode
+MIN_SECRET_LENGTH = 32
+
+
+def weak_secret(secret: str, placeholders: tuple[str, ...] = ()) -> bool:
+    """A secret production must refuse: a shipped placeholder, one that says to change it, too short, or too
+    uniform to be random (``openssl rand -hex 32`` passes)."""
+    return (
+        secret in placeholders
+        or "change-me" in secret.lower()
+        or len(secret) < MIN_SECRET_LENGTH
+        or len(set(secret)) < 8
+    )
 
 
 class _Schedules(PydanticBaseSettingsSource):

@@ -1,19 +1,21 @@
 """The append-only, hash-chained audit trail.
 
 Each event's hash covers its content and the previous event's hash, so an edited, deleted or reordered event
-breaks the chain at that point; the head row (newest seq and hash) catches events cut off the end.
+breaks the chain at that point; the head row (newest seq and hash) catches events cut off the end. Someone who
+can write to the database can still cut and reset the head, or re-hash after an edit: the anchors of
+:mod:`govflow.models.anchor`, kept outside the database, catch that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from govflow.models.tables import AuditEvent, AuditHead
@@ -122,15 +124,42 @@ class ChainReport:
     first_bad_id: int | None = None
     problem: str | None = None
     problem_en: str | None = None
+    #: anchors the chain was held to (:mod:`govflow.models.anchor`), and the newest one's position and time
+    anchors: int = 0
+    anchor_seq: int | None = None
+    anchor_at: datetime | None = None
+
+
+def current_head(session: Session) -> tuple[int, str]:
+    """The chain's length and head hash as the head row records them (an empty chain: 0 and the genesis hash)."""
+    row = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+def hashes_at(session: Session, seqs: Iterable[int], batch: int = 1000) -> dict[int, str]:
+    """The stored hash of the events at the given positions."""
+    wanted = sorted(set(seqs))
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), batch):
+        part = wanted[i : i + batch]
+        rows = session.execute(select(_COLS.seq, _COLS.hash).where(_COLS.seq.in_(part))).all()
+        found.update((int(r[0]), str(r[1])) for r in rows)
+    return found
 
 
 def verify(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the chain in seq order and name the first event that does not fit it."""
+    """Walk the chain in seq order and name the first event that does not fit it.
+
+    The head is read first and the chain walked up to it: an append commits its events with the head's move, so
+    every event up to a committed head is there, and events a writer appends meanwhile (beyond that head) are
+    not mistaken for a head that was set back — a head that still reads the same after they were seen was."""
+    head_seq, head_hash = current_head(session)
     prev, expected_seq, checked, last_id = GENESIS, 1, 0, None
     cols = [_COLS[n] for n in ("id", "seq", "prev_hash", "hash", "recorded_at", *_HASHED)]
     after = 0
     while True:
-        chunk = session.execute(select(*cols).where(_COLS.seq > after).order_by(_COLS.seq).limit(batch)).all()
+        upto = and_(_COLS.seq > after, _COLS.seq <= head_seq)
+        chunk = session.execute(select(*cols).where(upto).order_by(_COLS.seq).limit(batch)).all()
         if not chunk:
             break
         for r in chunk:
@@ -157,16 +186,18 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
                 )
             prev, expected_seq, checked, last_id = str(m["hash"]), seq + 1, checked + 1, int(m["id"])
             after = seq
-    head = session.execute(select(_HEAD.seq, _HEAD.hash).where(_HEAD.id == 1)).first()
-    head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
-    if head_seq != checked or head_hash != prev:
+    beyond = session.execute(select(func.max(_COLS.seq)).where(_COLS.seq > head_seq)).scalar()
+    if beyond is not None and current_head(session) != (head_seq, head_hash):
+        beyond = None  # a writer appended meanwhile: its events belong to a newer head
+    if head_seq != checked or head_hash != prev or beyond is not None:
+        ends = checked if beyond is None else int(beyond)
         return ChainReport(
             False,
             checked,
             checked + 1 if head_seq > checked else head_seq,
             last_id,
-            f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {checked} 条）：末尾事件被删除或链首被篡改",
-            f"the chain ends at #{checked} but its head says #{head_seq}: events were cut off or the head was edited",
+            f"审计链末端与链首记录不符（记录到第 {head_seq} 号，实有 {ends} 条）：末尾事件被删除或链首被篡改",
+            f"the chain ends at #{ends} but its head says #{head_seq}: events were cut off or the head was edited",
         )
     return ChainReport(True, checked)
 

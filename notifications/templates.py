@@ -17,6 +17,8 @@ Topics are matched by their words (``.``, ``/`` and ``:`` separate them), so ``o
   amount, base_budget, coverage, reasons[], reason, decided_by — 第十一条
 * ``alarm.calendar`` (rectification, cuts): year, flow, as_of, error, message
 * ``alarm.calendar.upcoming`` (the calendar check): year, urgent, since, as_of, message
+* ``audit.anchor`` (govflow.governance.anchoring): seq, head, at, key_id, mac, file — a checkpoint of the audit
+  chain for audit to keep; ``alarm.audit_chain``: first_bad_seq, raised_at — the chain did not verify
 * ``test`` (``govflow notify test``)
 
 A producer's own sentence (``message``, with ``message_en`` for English readers) becomes the headline; the
@@ -245,6 +247,7 @@ def _template_for(words: list[str]) -> Template | None:
         (bool(w & {"cut", "cuts"}), _cut),
         ("calendar" in w, _calendar_alarm),
         ("test" in w, _test),
+        (bool(w & {"anchor", "audit_chain"}), _audit_anchor),
     ]
     return next((t for ok, t in checks if ok), None)
 
@@ -577,6 +580,34 @@ def _test(d: _Draft, words: list[str]) -> str:
     d.field("sent_by")
     d.field("at")
     return f"{_bracket(d, d.tr('测试', 'Test'))}{d.tr('govflow 通知渠道测试', 'govflow channel test')}"
+
+
+def _audit_anchor(d: _Draft, words: list[str]) -> str:
+    """``audit.anchor`` (a checkpoint of the audit chain) and ``alarm.audit_chain`` (none written: the chain does
+    not verify), both to audit (govflow.governance.anchoring)."""
+    own = d.text("message")
+    if own:
+        d.lines.append(own)
+    if "audit_chain" in words:
+        d.say(
+            "审计链校验未通过，本次未写入锚点。请运行 govflow audit verify 查看问题，并与此前收到的锚点通知核对。",
+            "The audit chain does not verify, so no anchor was written. Run govflow audit verify to see the "
+            "problem and compare with the anchor notices received before.",
+        )
+        for k in ("first_bad_seq", "raised_at"):
+            d.field(k)
+        return f"{_bracket(d, d.tr('告警', 'Alarm'))}{d.tr('审计链校验未通过', 'the audit chain does not verify')}"
+    d.say(
+        "请保存本通知：它记录了审计链此刻的事件数与链首哈希，签名（mac）由数据库之外的锚点密钥生成。日后审计日志中该号事件"
+        "的哈希若与此不符，或 govflow audit verify 报告锚点不符，说明审计记录被改写。",
+        "Keep this notice: it records the audit chain's length and head hash now, signed (mac) with the anchor key "
+        "kept outside the database. If the trail later shows another hash for that event, or govflow audit verify "
+        "reports an anchor mismatch, the audit record was rewritten.",
+    )
+    for k in ("seq", "head", "at", "key_id", "mac", "file"):
+        d.field(k)
+    count = d.text("seq", default="—")
+    return f"{_bracket(d, d.tr('审计链锚点', 'Audit anchor'))}{d.tr(f'共 {count} 条审计事件', f'{count} audit events')}"
 
 
 def _generic(d: _Draft, words: list[str]) -> str:

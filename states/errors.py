@@ -123,3 +123,12 @@ class CalendarDataMissing(GovflowError):
     def __init__(self, message: str, message_en: str | None = None, *, year: int) -> None:
         super().__init__(message, message_en)
         self.year = year
+
+
+class ChainBroken(GovflowError):
+    """The audit chain does not verify (on its own or against its anchors), so no new anchor may bless it: exit 1,
+    as ``govflow audit verify`` exits on a broken chain."""
+
+    exit_code = 1
+    http_status = 500
+    code = "AUDIT_CHAIN_BROKEN"

@@ -445,6 +445,10 @@ class ChainReportOut(BaseModel):
     first_bad_seq: int | None = None
     first_bad_id: int | None = None
     problem: str | None = None
+    #: anchors outside the database the chain was held to (GOVFLOW_ANCHOR_FILE), and the newest one
+    anchors: int = 0
+    anchor_seq: int | None = None
+    anchor_at: datetime | None = None
 
 
 class UserOut(BaseModel):

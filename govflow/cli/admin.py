@@ -17,6 +17,7 @@ from govflow.cli.common import (
     out,
     parse_date,
 )
+from govflow.governance import anchoring
 from govflow.lifecycle import services
 from govflow.states.lifecycle import mermaid
 
@@ -98,9 +99,11 @@ def demo(
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
-    """校验审计链：完整则退出码 0，否则 1 并指出第一条异常事件 / verify the hash chain."""
+    """校验审计链：逐条校验哈希链，并与数据库之外的每个锚点（GOVFLOW_ANCHOR_FILE）核对；完整则退出码 0，
+    否则 1 并指出问题 / verify the hash chain and hold it to every anchor outside the database."""
     with guarded(ctx, as_json) as st:
         rep = services.verify_audit(st.app)
+        anchored = st.settings.anchor_file is not None
         if as_json:
             emit_json(
                 {
@@ -109,12 +112,38 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
                     "first_bad_seq": rep.first_bad_seq,
                     "first_bad_id": rep.first_bad_id,
                     "problem": rep.problem_en if st.lang == "en" else rep.problem,
+                    "anchored": anchored,
+                    "anchors": rep.anchors,
+                    "anchor_seq": rep.anchor_seq,
+                    "anchor_at": rep.anchor_at,
                 }
             )
         elif rep.ok:
             out.print(
                 st.tr(f"审计链完整：共 {rep.checked} 条事件", f"audit chain intact: {rep.checked} events")
             )
+            if rep.anchor_at is not None:
+                when = rep.anchor_at.isoformat(timespec="seconds")
+                out.print(
+                    st.tr(
+                        f"与 {rep.anchors} 个锚点相符（最近：{when}，第 {rep.anchor_seq} 号）",
+                        f"matches {rep.anchors} anchors (latest: {when}, #{rep.anchor_seq})",
+                    )
+                )
+            else:
+                out.print(
+                    st.tr(
+                        "注意：尚无锚点，无法发现末尾删除或整体重算哈希；请设置 GOVFLOW_ANCHOR_FILE 并运行 "
+                        "govflow audit anchor"
+                        if not anchored
+                        else "注意：锚点文件中尚无锚点；请运行 govflow audit anchor",
+                        "note: no anchor yet, so a cut end or a re-hashed chain cannot be seen; set "
+                        "GOVFLOW_ANCHOR_FILE and run govflow audit anchor"
+                        if not anchored
+                        else "note: the anchor file holds no anchor yet; run govflow audit anchor",
+                    ),
+                    style="yellow",
+                )
         else:
             out.print(
                 st.tr("审计链被篡改：", "audit chain broken: ")
@@ -123,6 +152,32 @@ def audit_verify(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
             )
         if not rep.ok:
             raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(ctx: typer.Context, as_json: bool = JsonOpt) -> None:
+    """写入审计链锚点：先校验审计链，再把事件数、链首哈希与时间以锚点密钥（HMAC-SHA256）签名，追加到
+    GOVFLOW_ANCHOR_FILE；链不完整则不写，退出码 1 / verify the chain, then append a keyed checkpoint of it.
+
+    密钥来自 GOVFLOW_ANCHOR_KEY_FILE（或 GOVFLOW_ANCHOR_KEY），从不存入数据库；每晚的 govflow run all 也会写入。
+    The key comes from GOVFLOW_ANCHOR_KEY_FILE (or GOVFLOW_ANCHOR_KEY) and never enters the database; the
+    nightly `govflow run all` writes one too.
+    """
+    with guarded(ctx, as_json) as st:
+        made = anchoring.write(st.app)
+        file = st.settings.anchor_file
+        if as_json:
+            emit_json(anchoring.summary(made, file) if file else {})
+        else:
+            out.print(
+                st.tr(
+                    f"已写入锚点：第 {made.seq} 号事件，链首 {made.head[:16]}…，{made.at.isoformat(timespec='seconds')}"
+                    f"（密钥编号 {made.key_id}）→ {file}",
+                    f"anchor written: event #{made.seq}, head {made.head[:16]}…, "
+                    f"{made.at.isoformat(timespec='seconds')} (key id {made.key_id}) → {file}",
+                ),
+                markup=False,
+            )
 
 
 # ---------------------------------------------------------------------------------------------- calendar

@@ -177,8 +177,26 @@ _DISPATCH = Check(
     note="发送此刻到期的通知，--as-of 不影响发送 / sends what is due now; --as-of changes nothing.",
 )
 
-#: the checks in the order the nightly ``all`` runs them (a failure stops the rest)
-REGISTRY: tuple[Check, ...] = (_CALENDAR, _SWEEP, _DEADLINES, _CUTS, _DISPATCH)
+_ANCHOR = Check(
+    "anchor",
+    "审计链锚点",
+    "audit chain anchor",
+    "govflow.governance.anchoring:run_anchor_once",
+    counts={
+        "configured": ("已配置锚点", "anchor configured"),
+        "seq": ("锚定的审计事件数", "audit events anchored"),
+        "head": ("链首哈希", "head hash"),
+        "at": ("锚定时间", "anchored at"),
+        "key_id": ("密钥编号", "key id"),
+        "file": ("锚点文件", "anchor file"),
+    },
+    note="校验审计链后将其位置与链首哈希以密钥签名写入 GOVFLOW_ANCHOR_FILE（数据库之外） / verifies the audit "
+    "chain, then appends a keyed checkpoint of it to GOVFLOW_ANCHOR_FILE, outside the database.",
+)
+
+#: the checks in the order the nightly ``all`` runs them (a failure stops the rest); the anchor comes last, so
+#: that it covers every audit event the night wrote
+REGISTRY: tuple[Check, ...] = (_CALENDAR, _SWEEP, _DEADLINES, _CUTS, _DISPATCH, _ANCHOR)
 
 #: ``all``: every check in registry order, nightly by default
 ALL_LABEL = ("全部治理流程", "all governance flows")

@@ -171,6 +171,8 @@ def audit_chain(request: Request) -> Response:
         "checked": chain.checked,
         "first_bad_seq": chain.first_bad_seq,
         "problem": (chain.problem_en if lang == "en" else chain.problem) or "",
+        "anchors": chain.anchors,
+        "anchor_at": chain.anchor_at.isoformat(timespec="seconds") if chain.anchor_at else None,
     }
     return render(request, "chain.html", user, {"chain": view})
 

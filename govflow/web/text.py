@@ -206,6 +206,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "chain": ("审计链校验", "Audit chain verification"),
     "chain_ok": ("审计链完整，已校验事件数：", "The audit chain is intact; events checked: "),
     "chain_bad": ("审计链异常，首个异常事件序号：", "The audit chain is BROKEN at event "),
+    "chain_broken": ("审计链异常", "The audit chain is BROKEN"),
+    "chain_anchors": (
+        "与数据库之外的锚点相符，锚点数：",
+        "Matches the anchors outside the database; anchors: ",
+    ),
+    "chain_latest_anchor": ("最近锚点", "latest anchor"),
+    "chain_unanchored": (
+        "尚无锚点：无法发现末尾删除或整体重算哈希",
+        "No anchor yet: a cut end or a re-hashed chain cannot be seen",
+    ),
     "trail": ("审计日志", "Audit trail"),
     "search": ("查询", "Search"),
     "export": ("导出", "Export"),

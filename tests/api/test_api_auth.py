@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeTimedSerializer
+from pydantic import SecretStr
 
 from govflow.access import auth
 from govflow.api import ApiSettings, create_app
@@ -153,13 +155,26 @@ def test_password_rules_and_who_may_set_a_password(gov: App) -> None:
         auth.authenticate(gov, "li", LI_PASSWORD.lower())
 
 
+#: production needs the audit anchor too (tests/cli/test_audit_anchor.py)
+ANCHOR: dict[str, Any] = {
+    "anchor_file": Path("/nonexistent/anchors.jsonl"),
+    "anchor_key": SecretStr("9c4e1b7a3f5d2e8c0a6b4d1f7e3c9a5b"),
+}
+
+
 def test_production_refuses_a_placeholder_or_short_secret(db_url: str) -> None:
     for secret in (PLACEHOLDER_SECRET, "short", "a" * 64):
         with pytest.raises(UsageError) as exc:
-            create_app(ApiSettings(database_url=db_url, production=True, secret_key=secret))
+            create_app(ApiSettings(database_url=db_url, production=True, secret_key=secret, **ANCHOR))
         assert "GOVFLOW_SECRET_KEY" in exc.value.message
     good = ApiSettings(database_url=db_url, production=True, secret_key="3f9a1c7e5b2d8f40a6c1e9b7d3f5a2c8")
-    create_app(good)
+    with pytest.raises(UsageError) as exc:  # a good secret, but no audit anchor
+        create_app(good)
+    assert "GOVFLOW_ANCHOR_FILE" in exc.value.message
+    with pytest.raises(UsageError) as exc:
+        create_app(good.model_copy(update={"anchor_file": Path("/x"), "anchor_key": SecretStr("change-me")}))
+    assert "随机的锚点密钥" in exc.value.message
+    create_app(good.model_copy(update=ANCHOR))
     create_app(ApiSettings(database_url=db_url))  # development may keep the placeholder
 
 
@@ -168,6 +183,7 @@ def test_production_cookies_are_secure(gov: App, db_url: str) -> None:
         database_url=db_url,
         production=True,
         secret_key="3f9a1c7e5b2d8f40a6c1e9b7d3f5a2c8",
+        **ANCHOR,
     )
     auth.set_password(gov, None, "li", LI_PASSWORD)
     with TestClient(create_app(settings, app=gov), base_url="https://testserver") as c:

@@ -1089,10 +1089,15 @@ def _tamper(case: str, last: int) -> tuple[list[str], int]:
             3,
         ),
         "delete-last": ([f"DELETE FROM audit_event WHERE seq = {last}"], last),
+        # the head set back with the events left in place
+        "head-back": (
+            ["UPDATE audit_head SET seq = 6, hash = (SELECT hash FROM audit_event WHERE seq = 6)"],
+            6,
+        ),
     }[case]
 
 
-@pytest.mark.parametrize("case", ["edit", "delete-middle", "swap", "delete-last"])
+@pytest.mark.parametrize("case", ["edit", "delete-middle", "swap", "delete-last", "head-back"])
 def test_audit_verify_names_the_first_tampered_event(demo: Cli, db_url: str, case: str) -> None:
     demo("event", "ZJ-2026-001", "submit_proposal", "--as", "li").expect(0)
     demo("event", "ZJ-2026-001", "intake", "--as", "wang").expect(0)
@@ -1105,6 +1110,10 @@ def test_audit_verify_names_the_first_tampered_event(demo: Cli, db_url: str, cas
         "first_bad_seq": None,
         "first_bad_id": None,
         "problem": None,
+        "anchored": False,  # the chain alone: tests/cli/test_audit_anchor.py holds it to anchors
+        "anchors": 0,
+        "anchor_seq": None,
+        "anchor_at": None,
     }
     statements, bad = _tamper(case, 8)
     sql(db_url, *statements)

@@ -94,7 +94,7 @@ def test_without_it_there_is_no_such_command() -> None:
 
 def test_a_registered_check_is_deployed_on_its_schedule(tally: checks.Check) -> None:
     planned = {p.spec.flow: p for p in deployments.build(Settings())}
-    assert list(planned) == ["all", "calendar", "sweep", "deadlines", "cuts", "tally", "dispatch"]
+    assert list(planned) == ["all", "calendar", "sweep", "deadlines", "cuts", "tally", "dispatch", "anchor"]
     mine = planned["tally"]
     assert mine.name == "govflow-tally/govflow"
     assert mine.deployment.entrypoint == "govflow.flows.governance.tally"
@@ -117,7 +117,15 @@ def test_the_entrypoint_resolves_to_its_flow(tally: checks.Check) -> None:
 def test_run_all_runs_it_in_its_place(db_url: str, tally: checks.Check) -> None:
     settings = Settings(database_url=db_url)
     result = scheduling.run_direct(settings, checks.ALL, AS_OF)
-    assert list(result["results"]) == ["calendar", "sweep", "deadlines", "cuts", "tally", "dispatch"]
+    assert list(result["results"]) == [
+        "calendar",
+        "sweep",
+        "deadlines",
+        "cuts",
+        "tally",
+        "dispatch",
+        "anchor",
+    ]
     assert result["results"]["tally"] == {"flow": "tally", "as_of": "2026-11-26", "tallied": 1, "chunks": 1}
     assert SEEN == [(AS_OF, None)]  # an empty database: one chunk, every project
 
@@ -135,5 +143,13 @@ def test_the_prefect_run_all_runs_it_too(prefect_api: str, db_url: str, tally: c
     import govflow.flows.governance as flows
 
     result = flows.run_all(AS_OF, db_url)
-    assert list(result["results"]) == ["calendar", "sweep", "deadlines", "cuts", "tally", "dispatch"]
+    assert list(result["results"]) == [
+        "calendar",
+        "sweep",
+        "deadlines",
+        "cuts",
+        "tally",
+        "dispatch",
+        "anchor",
+    ]
     assert result["results"]["tally"]["tallied"] == 1 and SEEN == [(AS_OF, None)]

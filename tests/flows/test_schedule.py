@@ -47,7 +47,7 @@ def schedule_cli() -> typer.Typer:
     return root
 
 
-def test_schedule_lists_the_six_deployments_in_beijing_time() -> None:
+def test_schedule_lists_the_seven_deployments_in_beijing_time() -> None:
     res = CliRunner().invoke(schedule_cli(), ["schedule", "--json"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     rows = {r["flow"]: r for r in json.loads(res.stdout)["deployments"]}
@@ -58,6 +58,7 @@ def test_schedule_lists_the_six_deployments_in_beijing_time() -> None:
         "deadlines": None,
         "cuts": None,
         "dispatch": "*/5 * * * *",
+        "anchor": None,
     }
     assert {r["timezone"] for r in rows.values()} == {"Asia/Shanghai"}
     assert rows["all"]["deployment"] == "govflow-all/govflow"
@@ -106,10 +107,10 @@ def test_schedule_registers_the_deployments_on_a_work_pool(prefect_api: str) -> 
     res = CliRunner().invoke(schedule_cli(), ["schedule", "--work-pool", "govflow-test", "--json"])
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert body["work_pool"] == "govflow-test" and len(body["registered"]) == 6
+    assert body["work_pool"] == "govflow-test" and len(body["registered"]) == 7
     with get_client(sync_client=True) as client:
         found = [client.read_deployment(UUID(i)) for i in body["registered"]]
-    assert {d.entrypoint for d in found} == {f"govflow.flows.governance.{f}" for f in (*FLOWS[:5], "run_all")}
+    assert {d.entrypoint for d in found} == {f"govflow.flows.governance.{f}" for f in (*FLOWS, "run_all")}
     assert {d.work_pool_name for d in found} == {"govflow-test"}
     nightly = next(d for d in found if d.entrypoint == "govflow.flows.governance.run_all")
     assert [s.schedule.model_dump(include={"cron", "timezone"}) for s in nightly.schedules] == [
@@ -146,8 +147,8 @@ def test_govflow_run_all_as_an_operator_types_it(
     assert (tmp_path / ".prefect").is_dir()
     assert via_prefect == govflow(twin, "--no-prefect")
     assert via_prefect["results"]["sweep"]["findings_opened"] == 3
-    # every run, dispatch included, names the Prefect flow run it belongs to
-    assert [r["prefect_flow_run_id"] is not None for r in look.flow_runs(portfolio_url)] == [True] * 6
+    # every run, dispatch and anchor included, names the Prefect flow run it belongs to
+    assert [r["prefect_flow_run_id"] is not None for r in look.flow_runs(portfolio_url)] == [True] * 7
 
 
 # ---------------------------------------------------------------------------------------------- for real

@@ -6,6 +6,8 @@ nothing but ``govflow`` lands in site-packages."""
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import pytest
 from govflow.models.migrate import head as migrate_head
 
 pytestmark = pytest.mark.slow
+UNIT_COMMAND = re.compile(r"^Exec\w*=[-@:+!]*/opt/govflow/venv/bin/(\S+)", re.MULTILINE)
 ROOT = Path(__file__).resolve().parents[2]
 SKIP = shutil.ignore_patterns(
     ".venv", ".git", "build", "dist", "tests", "bench", "__pycache__", "*.db", "*.egg-info"
@@ -96,6 +99,10 @@ def test_installed_wheel_runs_init_demo_verify_schedule_and_serve(wheel: Path, t
     }
     govflow = venv / "bin" / "govflow"
     python = venv / "bin" / "python"
+    # the systemd units (deploy/systemd, checked by test_systemd.py) run these from /opt/govflow/venv/bin
+    units = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
+    named = {m.group(1) for u in units for m in UNIT_COMMAND.finditer(u.read_text(encoding="utf-8"))}
+    assert named == {"govflow", "prefect"} and all((venv / "bin" / n).is_file() for n in named), named
 
     site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work, env).strip()
     generic = {"states", "models", "flows", "notifications", "alembic_migrations"} & set(os.listdir(site))
@@ -107,6 +114,11 @@ def test_installed_wheel_runs_init_demo_verify_schedule_and_serve(wheel: Path, t
     demo = run([govflow, "demo"], work, env, timeout=900)
     assert "审计链完整" in demo
     assert "审计链完整" in run([govflow, "audit", "verify"], work, env)
+    key = work / "anchor.key"
+    key.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+    anchored = env | {"GOVFLOW_ANCHOR_FILE": str(work / "anchors.jsonl"), "GOVFLOW_ANCHOR_KEY_FILE": str(key)}
+    assert "已写入锚点" in run([govflow, "audit", "anchor"], work, anchored)
+    assert "与 1 个锚点相符" in run([govflow, "audit", "verify"], work, anchored)
     assert "govflow-all" in run([govflow, "--lang", "en", "schedule"], work, env)
 
     port = _free_port()

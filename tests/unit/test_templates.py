@@ -319,6 +319,32 @@ CASES: dict[str, tuple[str, str, dict[str, Any], str | None]] = {
         },
         "733号文 第十一条",
     ),
+    "audit-anchor": (
+        "audit.anchor",
+        "audit",
+        {
+            "message": "审计链锚点：截至 2026-11-26T17:00:00+00:00 共 24 条审计事件",
+            "message_en": "audit chain anchor: 24 audit events as of 2026-11-26T17:00:00+00:00",
+            "seq": 24,
+            "head": "22cbe1d605cf0e384ae89c91a057960aeb1ffb11b0f2b7255372988092bf6476",
+            "at": "2026-11-26T17:00:00.123456+00:00",
+            "key_id": "3f152966f1203f23",
+            "mac": "d9ade70970670ef0888a4722f5ee0098f52e705974025ee0e5b4c2d5b830df45",
+            "file": "/var/lib/govflow-anchors/anchors.jsonl",
+        },
+        None,
+    ),
+    "audit-chain-alarm": (
+        "alarm.audit_chain",
+        "audit",
+        {
+            "message": "审计链校验未通过，未写入锚点：第 4–5 号事件被删除，链首被重置",
+            "message_en": "the audit chain does not verify, no anchor written: events #4–#5 were deleted",
+            "first_bad_seq": 4,
+            "raised_at": "2026-11-26T17:00:00+00:00",
+        },
+        None,
+    ),
     "unknown-topic": (
         "something.new",
         "audit",

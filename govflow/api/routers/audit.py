@@ -61,8 +61,8 @@ def audit_events(
     "/verify",
     response_model=ChainReportOut,
     summary="校验审计链 / verify the chain",
-    description="逐条校验哈希链；ok=false 时指出第一条异常事件。\n\nWalks the hash chain; when ok is false it "
-    "names the first event that does not fit.",
+    description="逐条校验哈希链，并与数据库之外的每个锚点核对；ok=false 时指出问题。\n\nWalks the hash chain and "
+    "holds it to every anchor outside the database; when ok is false it says what does not fit.",
     responses=ERRORS,
 )
 def verify(app: GovApp, actor: ActorName, lang: Lang) -> dict[str, Any]:
@@ -73,4 +73,7 @@ def verify(app: GovApp, actor: ActorName, lang: Lang) -> dict[str, Any]:
         "first_bad_seq": rep.first_bad_seq,
         "first_bad_id": rep.first_bad_id,
         "problem": rep.problem_en if lang == "en" else rep.problem,
+        "anchors": rep.anchors,
+        "anchor_seq": rep.anchor_seq,
+        "anchor_at": rep.anchor_at,
     }
