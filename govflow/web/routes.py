@@ -20,7 +20,7 @@ from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope
-from govflow.states.phases import Event, Phase
+from govflow.states.phases import Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
 from govflow.web import views
