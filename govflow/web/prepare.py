@@ -23,7 +23,7 @@ from govflow.lifecycle import services, tabular
 from govflow.lifecycle.services import App
 from govflow.reads import admin, queries
 from govflow.states.errors import GovflowError, NotFound
-from govflow.states.permissions import Role
+from govflow.states.permissions import Role, allowed_scope
 from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
 from govflow.states.vocabulary import word
 from govflow.web.orders import _step_text
@@ -387,6 +387,14 @@ def order_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, An
         "overdue_workdays": detail.overdue_workdays,
         "steps": [{**st.to_dict(lang), "text": _step_text(st, lang)} for st in o.steps],
         "refusals": {k: _reasons(v, lang) for k, v in detail.refusals.items()},
+        # the changes this role makes at all (the permission table), each disabled with its reasons when the
+        # dry run says it would be refused now (another department's order, a status that does not allow it)
+        "may": {
+            name
+            for name, change in rectification.CHANGES.items()
+            if allowed_scope(user.actor.role, change.action) is not None
+        },
+        "version": o.version,
         "evidence_columns": tabular.columns_of(tabular.TEMPLATES["evidence"], lang),
         "page_path": f"/web/orders/{code}",
         "closed": o.status is rectification.OrderStatus.CLOSED,

@@ -102,6 +102,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "agreement_saved": ("协定 %s 已登记（%s 个条目）", "Agreement %s added (%s items)"),
     "agreements_imported": ("已登记协定 %s 份（%s 个条目）", "%s agreements added (%s items)"),
     "answer_saved": ("答复已保存", "Answer saved"),
+    "items_count": ("%s 个条目", "%s item(s)"),
     "workdays_after_notice": ("（通知日后 %s 个工作日）", "(%s working days after the notice)"),
     "workdays_left": ("剩余工作日", "Working days left"),
     "overdue_by": ("已逾期 %s 个工作日", "%s working days overdue"),

@@ -95,6 +95,7 @@ CALLS: list[Call] = [
     Call("GET", "/api/v1/projects", "project.list"),
     Call("GET", P, "project.read"),
     Call("GET", P + "/history", "project.history"),
+    Call("GET", P + "/precheck", "project.read"),
     Call("GET", P + "/catalog", "project.read"),
     Call("GET", P + "/agreements", "project.read"),
     Call("GET", P + "/opinions", "project.read"),

@@ -106,9 +106,16 @@ def test_refused_intake_returns_to_draft_with_reasons(browser: Browser, site: Si
     expect(row).to_contain_text("第十条第二款")
     assert buttons(zhao, "ZJ-2026-002") == {"withdraw"}  # intake is not the department's to fire
     assert "intake" in buttons(wang, "ZJ-2026-002")
-    assert fire(wang, "ZJ-2026-002", "intake") == "draft"
-    expect(wang.locator("#result")).to_contain_text("被拒绝")
-    expect(wang.locator("#result")).to_contain_text("733号文 第十条第二款")
+    # the program office's button says so too, before it is pressed: disabled, the reasons next to it
+    expect(wang.locator("#ev-intake")).to_be_disabled()
+    expect(wang.locator("#why-intake")).to_contain_text("733号文 第十条第二款")
+    shot(wang, site, "10-program-office-intake-disabled")
+    # an intake fired anyway (the CLI, the API) is refused and returns the proposal to draft, in the timeline
+    from govflow.lifecycle import services
+
+    assert not services.fire_event(site.gov, "ZJ-2026-002", "intake", "wang").accepted
+    wang.goto("/web/projects/ZJ-2026-002")
+    expect(wang.locator("#phase")).to_have_attribute("data-phase", "draft")
     refused = wang.locator("#timeline tr.refused")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("第八条")
@@ -194,8 +201,10 @@ def test_failed_acceptance_opens_an_order(browser: Browser, site: Site) -> None:
     chen, wang = as_(browser, site, "chen"), as_(browser, site, "wang")
     code = "ZJ-2026-004"
     assert fire(chen, code, "request_acceptance") == "acceptance_review"
-    assert fire(wang, code, "pass_acceptance") == "acceptance_review"
-    expect(wang.locator("#result")).to_contain_text("733号文 第十一条")
+    # passing acceptance would be refused (deliveries missing): the button is disabled and says why
+    wang.goto(f"/web/projects/{code}")
+    expect(wang.locator("#ev-pass_acceptance")).to_be_disabled()
+    expect(wang.locator("#why-pass_acceptance")).to_contain_text("733号文 第十一条")
     wang.locator("form:has(#ev-fail_acceptance) input[name=reason]").fill("C-001、C-002 到期未实现共享")
     wang.click("#ev-fail_acceptance")
     wang.wait_for_load_state()

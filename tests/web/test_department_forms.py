@@ -277,14 +277,57 @@ def test_the_order_page_tells_what_is_owed_the_deadline_and_working_days_left(
     assert 'href="/web/templates/evidence.xlsx"' in text and "records" in text
     submit = re.search(r'<button[^>]*id="evidence-submit"[^>]*>', text)
     assert submit and "disabled" not in submit.group(0)
+    assert 'id="order-decisions"' not in text  # the program office's decisions are not the department's
+    # the program office: verifying needs evidence first, said next to the disabled button; extending is open
+    office = web["wang"].get(f"/web/orders/{order.code}").text
+    verify = re.search(r'<button[^>]*id="order-verify"[^>]*>', office)
+    assert verify and "disabled" in verify.group(0) and 'aria-describedby="why-verify"' in verify.group(0)
+    assert "不能核验" in office[office.index('id="why-verify"') :].split("</div>")[0]
+    extend = re.search(r'<button[^>]*id="order-extend"[^>]*>', office)
+    assert extend and "disabled" not in extend.group(0)
+    assert 'id="evidence-submit"' not in office
     r = web["chen"].post(
         f"/web/orders/{order.code}/evidence",
         data={"csrf": csrf(text), "note": "已补交交付记录", "back": "order"},
     )
     assert r.status_code == 200 and 'id="order-status"' in r.text and "已提交整改材料" in r.text
+    office = web["wang"].get(f"/web/orders/{order.code}").text
+    verify = re.search(r'<button[^>]*id="order-verify"[^>]*>', office)
+    assert verify and "disabled" not in verify.group(0)
     # another department reads the order (a related one) but its button says why it may not act
     other = web["zhao"].get(f"/web/orders/{order.code}")
     if other.status_code == 200:
         button = re.search(r'<button[^>]*id="evidence-submit"[^>]*>', other.text)
         assert button and "disabled" in button.group(0)
     assert today == date(2026, 11, 26)
+
+
+def test_the_lead_department_answers_a_condition_and_an_empty_answer_changes_nothing(
+    gov: App, web: dict[str, TestClient]
+) -> None:
+    from govflow.lifecycle import services
+    from govflow.reads import queries
+
+    services.record_opinion(
+        gov,
+        CODE,
+        "wang",
+        department=POLICE,
+        on=date(2026, 11, 20),
+        verdict="agree_with_changes",
+        unmet_needs=[],
+        comment=None,
+        conditions=["印章刻制备案信息仅用于企业开办核验"],
+    )
+    c = web["zhao"]
+    page = c.get(f"/web/projects/{CODE}/prepare").text
+    assert f'id="answer-{POLICE}-1"' in page and "未答复" in page
+    before = state(gov)
+    url = f"/web/projects/{CODE}/opinions/{POLICE}/answers"
+    r = c.post(url, data={"csrf": csrf(page), "condition": "1", "answer": "  "})
+    assert r.status_code == 422 and "733号文 第九条" in r.text
+    assert state(gov) == before
+    r = c.post(url, data={"csrf": csrf(page), "condition": "1", "answer": "已在协定中限定使用范围"})
+    assert r.status_code == 200 and "答复已保存" in r.text and "已答复" in r.text
+    [opinion] = [o for o in queries.list_opinions(gov, CODE, "zhao").items if o["department"] == POLICE]
+    assert opinion["conditions"][0]["answer"] == "已在协定中限定使用范围"

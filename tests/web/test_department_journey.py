@@ -133,9 +133,13 @@ def test_a_disabled_button_says_why_and_the_order_page_counts_working_days(
     expect(page.locator("#why-intake")).to_contain_text("未征求相关部门浙江省公安厅")
     expect(page.locator("#ev-withdraw")).to_be_enabled()  # asks for its reason in the form
     check_page(page, site, axe_source, f"wang-{size}-project", problems)
+    order = next(o for o in list_orders(site.gov, "chen") if o.department == "11330000GF0000005G")
+    page.goto(f"/web/orders/{order.code}")  # the program office: verifying waits for the evidence
+    expect(page.locator("#order-verify")).to_be_disabled()
+    expect(page.locator("#why-verify")).to_contain_text("不能核验通过")
+    check_page(page, site, axe_source, f"wang-{size}-order", problems)
     page.context.close()
 
-    order = next(o for o in list_orders(site.gov, "chen") if o.department == "11330000GF0000005G")
     page = signed_in(browser, site, "chen", viewport)
     page.goto(f"/web/orders/{order.code}")
     expect(page.locator("#order-deadline")).to_contain_text(f"{order.deadline.year}年")  # type: ignore[union-attr]
