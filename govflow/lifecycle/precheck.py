@@ -54,6 +54,9 @@ class Check:
     overridable: bool = False
     #: the event that judges what this one sends, judged from ``target`` (intake after submit_proposal)
     then: Check | None = None
+    #: where a refusal takes the project (a refused intake returns the proposal to draft, 不予受理): such a
+    #: refusal is an outcome the office may choose, so its button stays live and says where the project goes
+    returns_to: Phase | None = None
 
     @property
     def permitted(self) -> bool:
@@ -61,8 +64,14 @@ class Check:
 
     @property
     def refused(self) -> bool:
-        """Pressing the button would be refused (permission or guard), an override aside."""
-        return not self.permitted or (bool(self.reasons) and not self.overridable)
+        """Pressing the button would be refused (permission or guard) to no effect, an override aside; a refusal
+        that moves the project (``returns_to``) is not: pressing it is how the office returns the proposal."""
+        return not self.permitted or (bool(self.reasons) and not self.overridable and self.returns_to is None)
+
+    @property
+    def returns(self) -> bool:
+        """Pressing the button now would be refused and move the project to ``returns_to``."""
+        return self.permitted and bool(self.reasons) and self.returns_to is not None
 
     @property
     def ready(self) -> bool:
@@ -81,6 +90,7 @@ class Check:
             "ready": self.ready,
             "refused": self.refused,
             "overridable": self.overridable,
+            "returns_to": self.returns_to.value if self.returns and self.returns_to else None,
             "reasons": [r.to_dict(lang) for r in self.reasons],
             "then": self.then.to_dict(lang) if self.then else None,
         }
@@ -123,6 +133,7 @@ def dry_run(app: App, code: str, actor_name: str | None, *, on: date | None = No
                 seen.reasons(reasons, code),
                 overridable,
                 check(after, Phase(t.dest), follow=False) if after is not None else None,
+                t.on_refusal,
             )
 
         source = Phase(p["phase"])

@@ -64,6 +64,7 @@ def checks_view(checks: list[services.Check], lang: str) -> list[dict[str, Any]]
                 "refused": c.refused,
                 "ready": c.ready,
                 "overridable": c.overridable,
+                "returns_to": c.returns_to.label(lang) if c.returns and c.returns_to else None,
                 "roles": [
                     tr("lead_department", lang) if r is Role.DEPARTMENT else r.label(lang) for r in c.roles
                 ],

@@ -91,6 +91,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "save_answer": ("保存答复", "Save the answer"),
     "no_conditions": ("没有需要答复的修改意见", "No conditions to answer"),
     "then_refuses": ("%s时将不予通过：", "%s would refuse:"),
+    "returns_to": (
+        "现在办理将被拒绝，项目退回「%s」，因为：",
+        "Pressing it now is refused and returns the project to '%s', because:",
+    ),
     "then_ok": ("（%s的条件也已满足）", "(%s would accept it too)"),
     "why_not": ("现在不能办理，因为：", "Not possible now, because:"),
     "override_needed": (

@@ -106,16 +106,15 @@ def test_refused_intake_returns_to_draft_with_reasons(browser: Browser, site: Si
     expect(row).to_contain_text("第十条第二款")
     assert buttons(zhao, "ZJ-2026-002") == {"withdraw"}  # intake is not the department's to fire
     assert "intake" in buttons(wang, "ZJ-2026-002")
-    # the program office's button says so too, before it is pressed: disabled, the reasons next to it
-    expect(wang.locator("#ev-intake")).to_be_disabled()
+    # the program office's button says so before it is pressed: pressing it refuses the proposal (不予受理) and
+    # returns it to draft — an outcome the office chooses, so the button stays live
+    expect(wang.locator("#ev-intake")).to_be_enabled()
+    expect(wang.locator("#why-intake")).to_contain_text("退回「编制中」")
     expect(wang.locator("#why-intake")).to_contain_text("733号文 第十条第二款")
-    shot(wang, site, "10-program-office-intake-disabled")
-    # an intake fired anyway (the CLI, the API) is refused and returns the proposal to draft, in the timeline
-    from govflow.lifecycle import services
-
-    assert not services.fire_event(site.gov, "ZJ-2026-002", "intake", "wang").accepted
-    wang.goto("/web/projects/ZJ-2026-002")
-    expect(wang.locator("#phase")).to_have_attribute("data-phase", "draft")
+    shot(wang, site, "10-program-office-intake-would-return")
+    assert fire(wang, "ZJ-2026-002", "intake") == "draft"
+    expect(wang.locator("#result")).to_contain_text("被拒绝")
+    expect(wang.locator("#result")).to_contain_text("733号文 第十条第二款")
     refused = wang.locator("#timeline tr.refused")
     expect(refused).to_have_count(1)
     expect(refused).to_contain_text("第八条")

@@ -249,9 +249,13 @@ def test_buttons_say_why_they_would_be_refused(gov: App, web: dict[str, TestClie
     services.fire_event(gov, CODE, "submit_proposal", "zhao")
     page = web["wang"].get(f"/web/projects/{CODE}").text
     button = re.search(r'<button[^>]*id="ev-intake"[^>]*>', page)
-    assert button and "disabled" in button.group(0) and 'aria-describedby="why-intake"' in button.group(0)
+    # a refused intake returns the proposal to draft (不予受理): the office may choose it, so the button is live
+    # and says, before it is pressed, that it would be refused, where the project goes and why
+    assert button and "disabled" not in button.group(0)
+    assert 'aria-describedby="why-intake"' in button.group(0)
     why = page[page.index('id="why-intake"') :].split("</div>")[0]
-    assert "现在不能办理" in why and "未提供信息共享协定或联合发文" in why and "第十条第二款" in why
+    assert "将被拒绝" in why and "退回「编制中」" in why
+    assert "未提供信息共享协定或联合发文" in why and "第十条第二款" in why
     # withdraw asks for a reason, which the form requires: not refused beforehand
     withdraw = re.search(r'<button[^>]*id="ev-withdraw"[^>]*>', page)
     assert withdraw and "disabled" not in withdraw.group(0)

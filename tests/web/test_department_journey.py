@@ -122,14 +122,15 @@ def test_a_disabled_button_says_why_and_the_order_page_counts_working_days(
 
     site = orders
     problems: dict[str, Any] = {}
-    # the proposal submitted, the program office's intake button is disabled and says what intake would refuse
+    # the proposal submitted, the program office's intake button says what intake would refuse and that the
+    # proposal would go back to draft (a refused intake is the office's way to return it)
     if services.show_project(site.gov, CODE, "wang").phase.value == "draft":
         services.fire_event(site.gov, CODE, "submit_proposal", "zhao")
     page = signed_in(browser, site, "wang", viewport)
     page.goto(f"/web/projects/{CODE}")
-    expect(page.locator("#ev-intake")).to_be_disabled()
+    expect(page.locator("#ev-intake")).to_be_enabled()
     expect(page.locator("#ev-intake")).to_have_attribute("aria-describedby", "why-intake")
-    expect(page.locator("#why-intake")).to_contain_text("现在不能办理")
+    expect(page.locator("#why-intake")).to_contain_text("退回「编制中」")
     expect(page.locator("#why-intake")).to_contain_text("未征求相关部门浙江省公安厅")
     expect(page.locator("#ev-withdraw")).to_be_enabled()  # asks for its reason in the form
     check_page(page, site, axe_source, f"wang-{size}-project", problems)
