@@ -28,7 +28,7 @@ from .test_cli import process_env, sql
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = "2026-11-26"
-FLOWS = ("all", "calendar", "sweep", "deadlines", "cuts", "dispatch")
+FLOWS = ("all", "calendar", "sweep", "deadlines", "cuts", "dispatch", "anchor")
 
 
 class HeldHook:
