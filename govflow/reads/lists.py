@@ -26,7 +26,7 @@ from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.core import Actor, App, authorize, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
-from govflow.models.tables import AgreementItem, CatalogItem, CutRecommendation, ProjectDepartment
+from govflow.models.tables import CatalogItem, CutRecommendation, ProjectDepartment
 from govflow.reads import governed
 from govflow.states.errors import CalendarDataMissing, UsageError
 from govflow.states.permissions import Role
@@ -163,16 +163,25 @@ def board(app: App, actor_name: str, query: ListQuery, *, cards: int = 12) -> Bo
             where.append(PROJECT.c.phase == query.phase)
         total = sum(counts.values()) if not query.phase else counts.get(query.phase, 0)
         by_phase: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        # the first cards of each column: one small query per phase shown (an index on phase serves each)
-        for ph in counts if not query.phase else [query.phase]:
-            rows = s.execute(
+        # the first cards of each column, in one pass over the projects alone: numbered within their phase,
+        # the first ``cards`` of each kept, then joined to their lead department
+        numbered = (
+            select(
+                PROJECT.c.id,
+                func.row_number().over(partition_by=PROJECT.c.phase, order_by=PROJECT.c.code).label("n"),
+            )
+            .where(*where)
+            .subquery()
+        )
+        if cards > 0:
+            first = (
                 select(*_PROJECT_COLUMNS)
                 .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
-                .where(*where, PROJECT.c.phase == ph)
-                .order_by(PROJECT.c.code)
-                .limit(cards)
+                .where(PROJECT.c.id.in_(select(numbered.c.id).where(numbered.c.n <= cards)))
+                .order_by(PROJECT.c.phase, PROJECT.c.code)
             )
-            by_phase[ph] = [dict(r._mapping) for r in rows]
+            for r in s.execute(first):
+                by_phase[str(r.phase)].append(dict(r._mapping))
         sorts = {
             "code": PROJECT.c.code,
             "name": PROJECT.c.name,
@@ -192,16 +201,12 @@ def board(app: App, actor_name: str, query: ListQuery, *, cards: int = 12) -> Bo
     return BoardPage(counts, dict(by_phase), items, total, query.page, query.size)
 
 
-def providers_due(app: App, on: date) -> int:
-    """How many departments provide an agreement item due by ``on``: the bars of the board's coverage chart at
-    most (a chart sized before it is drawn). One count."""
-    ai, ci = t(AgreementItem), t(CatalogItem)
-    due = func.coalesce(ai.c.due_effective, ai.c.due)
-    q = select(func.count(func.distinct(ci.c.provider_id))).select_from(
-        ai.join(ci, ci.c.id == ai.c.catalog_item_id)
-    )
+def providers(app: App) -> int:
+    """How many departments provide a catalog item: the bars of the board's coverage chart at most (a chart
+    sized before it is drawn). One count over the catalog."""
+    ci = t(CatalogItem)
     with unit_of_work(app.engine, write=False) as s:
-        return int(s.execute(q.where(due <= on)).scalar_one())
+        return int(s.execute(select(func.count(func.distinct(ci.c.provider_id)))).scalar_one())
 
 
 # ---------------------------------------------------------------------------------------------- orders

@@ -168,7 +168,7 @@ def board_context(app: App, user: WebUser, lang: str, request: Request) -> dict[
         "phase_chart": phase_chart,
         # the coverage chart judges every agreement item of the portfolio: its own request, so that the board
         # does not wait for it (as the audit page does not wait for the chain's verification)
-        "cover_bars": max(lists.providers_due(app, app.today()), 1),
+        "cover_bars": max(lists.providers(app), 1),
         "page_path": "/web/board",
     }
 
