@@ -8,6 +8,11 @@ requests and time. The baseline measured in the same run is ``GET /api/auth/me``
 says what reading a project costs on top of authentication.
 
     python -m bench.api [--scale 1.0] [--rate 200] [--seconds 15] [--workers 2] [--skip-pg] [--skip-sqlite]
+    python -m bench.api --knee [--rates 100,200,…] [--seconds 8]
+
+``--knee`` steps the offered rate up for each path (the baseline first) until p99 exceeds 50 ms, a request
+fails or the rate is not sustained, in each of ``--tries`` attempts: the last rate that held is the path's knee, and each project read's knee
+is reported as a share of the baseline's (issue 13: project show and the project list hold ≥ 60 %).
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ from govflow.settings import Settings
 
 TARGET_RATE = 200.0
 TARGET_P99_MS = 100.0
+#: the knee: the highest offered rate a path holds with p99 within this, no error, the rate sustained
+KNEE_P99_MS = 50.0
+KNEE_SHARE = 0.60
+KNEE_RATES = (100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1500)
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(db: Database, scale: float, tmp: Path) -> tuple[str, list[str]]:
-    """Generate the portfolio; return an API token of a program-office user and every project code."""
-    engine = make_engine(db.url)
-    upgrade(engine)
-    engine.dispose()
-    (tmp / "csv").mkdir(exist_ok=True)
-    generate(db, tmp / "csv", scale=scale)
+def prepare(db: Database, scale: float, tmp: Path, *, generated: bool = False) -> tuple[str, list[str]]:
+    """Generate the portfolio (unless ``generated``); return an API token of a program-office user and every
+    project code."""
+    if not generated:
+        engine = make_engine(db.url)
+        upgrade(engine)
+        engine.dispose()
+        (tmp / "csv").mkdir(exist_ok=True)
+        generate(db, tmp / "csv", scale=scale)
     settle(db)
     engine = make_engine(db.url)
     try:
@@ -206,6 +217,74 @@ def measure(
         server.wait(timeout=30)
 
 
+def holds(r: LoadResult, rate: float) -> bool:
+    return r.errors == 0 and r.p99_ms <= KNEE_P99_MS and r.rate >= rate * 0.98
+
+
+def knees(
+    db: Database,
+    scale: float,
+    rates: Sequence[float],
+    seconds: float,
+    workers: int,
+    tmp: Path,
+    *,
+    generated: bool = False,
+    tries: int = 1,
+) -> dict[str, object]:
+    """Each path's knee on one server: the offered rate stepped up until it no longer holds
+    (:func:`holds`) in any of ``tries`` attempts; the steps and the knees as shares of the baseline's."""
+    token, codes = prepare(db, scale, tmp, generated=generated)
+    rng = random.Random(733)
+    paths = {
+        "baseline GET /api/auth/me": ["/api/auth/me"],
+        "GET /api/v1/projects/{code}": [f"/api/v1/projects/{rng.choice(codes)}" for _ in range(2000)],
+        "GET /api/v1/projects?page&size=20": [
+            f"/api/v1/projects?page={rng.randint(1, 50)}&size=20" for _ in range(200)
+        ],
+    }
+    port = free_port()
+    server = start_server(db, port, workers)
+    steps: dict[str, list[dict[str, object]]] = {}
+    knee: dict[str, float] = {}
+    try:
+        run_load("warm-up", port, token, paths["GET /api/v1/projects/{code}"], 50, 3)
+        for name, urls in paths.items():
+            steps[name] = []
+            knee[name] = 0.0
+            for rate in rates:
+                for _ in range(tries):  # a stall of the shared machine is not the server's knee
+                    r = run_load(name, port, token, urls, rate, seconds)
+                    ok = holds(r, rate)
+                    steps[name].append({**r.__dict__, "offered": rate, "rate": r.rate, "holds": ok})
+                    print(
+                        f"  {name:<38} {rate:>6.0f}/s offered {r.rate:>7.1f}/s p50 {r.p50_ms:>7.1f} ms "
+                        f"p99 {r.p99_ms:>8.1f} ms errors {r.errors} {'holds' if ok else 'BREAKS'}",
+                        flush=True,
+                    )
+                    if ok:
+                        break
+                    time.sleep(1)
+                if not ok:
+                    break
+                knee[name] = rate
+                time.sleep(1)  # let the server drain between steps
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    base = knee["baseline GET /api/auth/me"]
+    shares = {name: (k / base if base else 0.0) for name, k in knee.items()}
+    for name, k in knee.items():
+        share = shares[name]
+        met = (
+            ""
+            if name.startswith("baseline")
+            else f"  target ≥ {KNEE_SHARE:.0%}: {'MET' if share >= KNEE_SHARE else 'NOT MET'}"
+        )
+        print(f"  knee {name:<38} {k:>6.0f} req/s ({share:.0%} of the baseline){met}")
+    return {"steps": steps, "knee": knee, "share_of_baseline": shares}
+
+
 def report(backend: str, results: list[LoadResult]) -> list[dict[str, object]]:
     base = results[0]
     print(
@@ -234,16 +313,59 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument("--knee", action="store_true", help="step the offered rate per path; report each knee")
+    ap.add_argument(
+        "--rates",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=list(KNEE_RATES),
+        help="the offered rates --knee steps through (comma-separated)",
+    )
+    ap.add_argument(
+        "--tries",
+        type=int,
+        default=2,
+        help="--knee: attempts per offered rate before a path counts as broken (a busy machine stalls)",
+    )
+    ap.add_argument(
+        "--db-url",
+        help="--knee on a portfolio bench.national already generated (SQLite file or PostgreSQL database), "
+        "instead of generating one per backend",
+    )
     args = ap.parse_args(argv)
-    out: dict[str, object] = {"scale": args.scale, "rate": args.rate, "workers": args.workers}
+    if args.knee and args.seconds == 15.0:
+        args.seconds = 8.0
+
+    def run(db: Database, tmp: Path) -> object:
+        if args.knee:
+            return knees(
+                db,
+                args.scale,
+                args.rates,
+                args.seconds,
+                args.workers,
+                tmp,
+                generated=bool(args.db_url),
+                tries=args.tries,
+            )
+        return report(db.backend, measure(db, args.scale, args.rate, args.seconds, args.workers, tmp))
+
+    out: dict[str, object] = {
+        "scale": args.scale,
+        "rate": args.rate,
+        "workers": args.workers,
+        "knee": args.knee,
+    }
     with tempfile.TemporaryDirectory(prefix="govflow-bench-api-") as d:
         tmp = Path(d)
-        if not args.skip_sqlite:
+        if args.db_url:
+            backend = "sqlite" if args.db_url.startswith("sqlite") else "postgresql"
+            name = args.db_url.split("///", 1)[1] if backend == "sqlite" else args.db_url.rsplit("/", 1)[1]
+            out[backend] = run(Database(backend, args.db_url, name), tmp)
+        if not args.skip_sqlite and not args.db_url:
             db = SqliteFiles(tmp).create("api")
-            out["sqlite"] = report(
-                "sqlite", measure(db, args.scale, args.rate, args.seconds, args.workers, tmp)
-            )
-        if not args.skip_pg:
+            print("sqlite:", flush=True)
+            out["sqlite"] = run(db, tmp)
+        if not args.skip_pg and not args.db_url:
             pg = PgServer()
             why = pg.unreachable()
             if why:
@@ -251,9 +373,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             else:
                 pdb = pg.create("api")
                 try:
-                    out["postgresql"] = report(
-                        "postgresql", measure(pdb, args.scale, args.rate, args.seconds, args.workers, tmp)
-                    )
+                    print("postgresql:", flush=True)
+                    out["postgresql"] = run(pdb, tmp)
                 finally:
                     pg.drop(pdb)
     results = Path(__file__).resolve().parent / "results"

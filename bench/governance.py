@@ -16,7 +16,9 @@ the server does not answer), each measured next to baselines run in the same pro
 3. **sweep**: ``govflow.governance.sweep.run_sweep(app, as_of)`` over the whole portfolio against (a) a naive baseline
    that checks one project at a time through the ORM (and writes its findings and outbox messages the same
    way), timed on a sample of projects and extrapolated linearly to every swept project, and (b) one
-   hand-written SQL query computing the same broken obligations. The three sets of finding keys must match.
+   hand-written SQL (one query for the delivery and expiry rules, one for agreement items outside their
+   item's authorized scope: every rule the sweep checks) computing the same broken obligations. The three sets
+   of finding keys must match.
    Targets: ≥ 40× the naive baseline, within 2× of the hand-written query;
 4. **run all**: ``govflow run all --as-of D`` (sweep → deadlines → cuts → dispatch through Prefect, with its
    temporary local server) in a child process on a fresh copy: wall time and peak RSS (``RUSAGE_CHILDREN`` of
@@ -61,6 +63,7 @@ from govflow.models.db import make_engine, unit_of_work
 from govflow.models.tables import (
     Agreement,
     AgreementItem,
+    CatalogAuthorization,
     CatalogItem,
     DeliveryEvidence,
     Department,
@@ -83,6 +86,7 @@ TARGET_ALL_RSS = 1.5 * 2**30
 
 SWEPT = sorted(p.value for p in SWEPT_PHASES)
 RULE_MISSED, RULE_STALE, RULE_EXPIRED = "MILESTONE_MISSED", "DELIVERY_STALE", "AGREEMENT_EXPIRED"
+RULE_SCOPE = "AGREEMENT_OUT_OF_SCOPE"
 
 
 def say(text_: str = "") -> None:
@@ -278,17 +282,41 @@ SELECT p.code, 'AGREEMENT_EXPIRED', a.code, '-', '-', a.term_end
 """
 
 
+#: agreement items in force that promise a conditional or secret (and shareable) catalog item to a department
+#: outside its authorized scope: not its provider, not authorized on it, and the item not open to every
+#: department (a secret one never is). A statement of its own: its period is a word, not a day.
+_HAND_SCOPE_SQL = """
+SELECT p.code, 'AGREEMENT_OUT_OF_SCOPE', a.code, c.code, d.code, 'scope'
+  FROM agreement_item ai
+  JOIN agreement a ON a.id = ai.agreement_id
+  JOIN project p ON p.id = a.project_id
+  JOIN catalog_item c ON c.id = ai.catalog_item_id
+  JOIN department d ON d.id = ai.consumer_id
+ WHERE p.phase IN ({swept})
+   AND (a.terminated_on IS NULL OR a.terminated_on >= :as_of)
+   AND (c.share_type = 'conditional' OR (c.secrecy = 'secret' AND c.share_type <> 'none'))
+   AND ai.consumer_id <> c.provider_id
+   AND NOT (c.all_departments AND c.secrecy <> 'secret')
+   AND NOT EXISTS (SELECT 1 FROM catalog_authorization x
+                    WHERE x.catalog_item_id = ai.catalog_item_id AND x.department_id = ai.consumer_id)
+"""
+
+
 def hand_sql(app: App, as_of: date) -> tuple[set[str], Timing]:
-    """Every broken obligation in one statement, written by hand (the last delivery found by walking the
-    unique index backwards from ``as_of``, as an experienced hand would write it)."""
+    """Every broken obligation, written by hand: one statement for the delivery and expiry rules (the last
+    delivery found by walking the unique index backwards from ``as_of``, as an experienced hand would write
+    it) and one for the agreement items outside their catalog item's authorized scope — every rule the sweep
+    checks, so that the two do the same work."""
     params: dict[str, Any] = {"as_of": as_of}
     cutoffs = []
     for n, (frequency, days) in enumerate(FREQUENCY_DAYS.items()):
         params[f"c{n}"] = as_of - timedelta(days=days)
         cutoffs.append(f"WHEN '{frequency.value}' THEN :c{n}")
-    sql = _HAND_SQL.format(swept=", ".join(f"'{p}'" for p in SWEPT), cutoffs=" ".join(cutoffs))
+    swept = ", ".join(f"'{p}'" for p in SWEPT)
+    sql = _HAND_SQL.format(swept=swept, cutoffs=" ".join(cutoffs))
     with unit_of_work(app.engine, write=False) as s, stopwatch() as t:
         keys = {finding_key(*row) for row in s.execute(text(sql), params)}
+        keys |= {finding_key(*row) for row in s.execute(text(_HAND_SCOPE_SQL.format(swept=swept)), params)}
     return keys, t
 
 
@@ -329,6 +357,12 @@ def _naive_project(s: Session, pid: int, as_of: date) -> set[str]:
             catalog = s.get(CatalogItem, item.catalog_item_id)
             consumer = s.get(Department, item.consumer_id)
             assert catalog is not None and consumer is not None
+            if _naive_out_of_scope(s, agreement, item, catalog, as_of):
+                key = finding_key(
+                    project.code, RULE_SCOPE, agreement.code, catalog.code, consumer.code, "scope"
+                )
+                subject = f"{agreement.code}/{catalog.code}/{consumer.code}"
+                broken.append((key, RULE_SCOPE, subject, "scope", {"secrecy": catalog.secrecy}))
             rows = s.exec(
                 select(DeliveryEvidence).where(
                     col(DeliveryEvidence.catalog_item_id) == item.catalog_item_id,
@@ -358,7 +392,7 @@ def _naive_project(s: Session, pid: int, as_of: date) -> set[str]:
                     rule=rule,
                     subject=subject,
                     period=str(period),
-                    clause="733号文 第八条" if rule == RULE_EXPIRED else "733号文 第十一条",
+                    clause=_NAIVE_CLAUSE.get(rule, "733号文 第十一条"),
                     evidence=ev,
                     opened_on=as_of,
                 )
@@ -373,6 +407,28 @@ def _naive_project(s: Session, pid: int, as_of: date) -> set[str]:
                 )
             )
     return {b[0] for b in broken}
+
+
+_NAIVE_CLAUSE = {RULE_EXPIRED: "733号文 第八条", RULE_SCOPE: "733号文 第二条第三款"}
+
+
+def _naive_out_of_scope(
+    s: Session, agreement: Agreement, item: AgreementItem, catalog: CatalogItem, as_of: date
+) -> bool:
+    """An agreement item in force promising a conditional or secret item outside its authorized scope."""
+    if agreement.terminated_on is not None and agreement.terminated_on < as_of:
+        return False
+    secret = catalog.secrecy == "secret"
+    restricted = catalog.share_type == "conditional" or (secret and catalog.share_type != "none")
+    if not restricted or item.consumer_id == catalog.provider_id or (catalog.all_departments and not secret):
+        return False
+    authorized = s.exec(
+        select(CatalogAuthorization).where(
+            col(CatalogAuthorization.catalog_item_id) == item.catalog_item_id,
+            col(CatalogAuthorization.department_id) == item.consumer_id,
+        )
+    ).first()
+    return authorized is None
 
 
 def swept_ids(app: App) -> list[int]:

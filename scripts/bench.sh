@@ -10,7 +10,11 @@
 #       --sample N, --no-prefect, --profile-sweep FILE. Results: bench/results/governance-<timestamp>.json.
 #
 #   ./scripts/bench.sh api [options]           the REST API under a 200 req/s open-loop load on project reads
-#       (20,000 projects; uvicorn in its own process, load from this one on loopback). Results: api-<timestamp>.json.
+#       (20,000 projects; uvicorn in its own process, load from this one on loopback); --knee steps the offered
+#       rate per path and reports each path's knee (p99 ≤ 50 ms) against the baseline's. Results: api-<timestamp>.json.
+#   ./scripts/bench.sh evidence [options]      where the evidence import's time goes (the whole import, reading the
+#       file, the write, and on PostgreSQL the write without its foreign-key checks), repeated on fresh copies.
+#       Results: evidence-<timestamp>.json.
 #   ./scripts/bench.sh web [options]           server time of the board, orders, overdue, cuts and audit-trail lists
 #       (first page, searched and filtered, deep pages)
 #       (20,000 projects). Results: web-<timestamp>.json.
@@ -22,7 +26,7 @@ VENV="${VENV:-.venv}"
 "$VENV/bin/python" -c 'import govflow' 2>/dev/null || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
 bench=lifecycle
 case "${1:-}" in
-    lifecycle | governance | api | web)
+    lifecycle | governance | api | web | evidence)
         bench="$1"
         shift
         ;;

@@ -355,8 +355,9 @@ def _scope_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> l
     catalog item to a department outside its authorized scope (第八条 授权使用范围; a provider narrowed it): the
     consumer is not the provider, not authorized on the item, and the item is not open to every department (a
     secret item never is) — the rule :func:`govflow.states.rules.check_agreement_consistency` applies to a new
-    agreement."""
-    consumer, provider = DEPT.alias("consumer"), DEPT.alias("provider")
+    agreement, which judges an item classed 不予共享 as not shareable at all, not by its scope (both are held to
+    the same answers in ``tests/integration/test_scope_rule.py``)."""
+    consumer = DEPT.alias("consumer")
     authorized = (
         select(AUTH.c.catalog_item_id)
         .where(AUTH.c.catalog_item_id == ITEM.c.catalog_item_id, AUTH.c.department_id == ITEM.c.consumer_id)
@@ -380,13 +381,13 @@ def _scope_findings(s: Session, as_of: date, chunk: tuple[int, int] | None) -> l
         .join(PROJECT, PROJECT.c.id == AGREEMENT.c.project_id)
         .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
         .join(consumer, consumer.c.id == ITEM.c.consumer_id)
-        .join(provider, provider.c.id == CATALOG.c.provider_id)
         .where(
             PROJECT.c.phase.in_(_SWEPT),
             _in_chunk(PROJECT.c.id, chunk),
             in_force(as_of),
             or_(
-                CATALOG.c.share_type == ShareType.CONDITIONAL.value, CATALOG.c.secrecy == Secrecy.SECRET.value
+                CATALOG.c.share_type == ShareType.CONDITIONAL.value,
+                and_(CATALOG.c.secrecy == Secrecy.SECRET.value, CATALOG.c.share_type != ShareType.NONE.value),
             ),
             ITEM.c.consumer_id != CATALOG.c.provider_id,
             ~authorized,

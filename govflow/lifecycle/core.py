@@ -117,16 +117,21 @@ _ACTOR_BY_NAME = (
 )
 
 
-def get_actor(session: Session, name: str | None) -> Actor:
+def get_actor(session: Session, name: str | Actor | None) -> Actor:
+    """The active user ``name`` (None: the local operator). An :class:`Actor` is taken as it is: an entry point
+    that has just resolved it (the API, from a token or a session in the same request) saves the read."""
     if name is None:
         return OPERATOR
+    if isinstance(name, Actor):
+        return name
     r = session.execute(_ACTOR_BY_NAME, {"name": name}).first()
     if r is None or not r.active:
         raise NotFound(f"用户 {name} 不存在或已停用", f"user {name} does not exist or is inactive")
     return Actor(str(r.name), Role(r.role), r.code, r.department_id)
 
 
-_PROJECT_BY_CODE = (
+#: a project and its lead department by code (``:code``)
+PROJECT_BY_CODE = (
     select(
         PROJECT.c.id,
         PROJECT.c.code,
@@ -151,7 +156,7 @@ def project_missing(code: str) -> NotFound:
 
 
 def _project_row(session: Session, code: str) -> Any:
-    r = session.execute(_PROJECT_BY_CODE, {"code": code}).first()
+    r = session.execute(PROJECT_BY_CODE, {"code": code}).first()
     if r is None:
         raise project_missing(code)
     return r._mapping

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from govflow.api.deps import ActorName, GovApp, Lang, PageParams, ProjectCode
+from govflow.api.deps import ActorName, CurrentPrincipal, GovApp, Lang, PageParams, ProjectCode
 from govflow.api.errors import error_body
 from govflow.api.schemas import (
     DEPARTMENT_CODE,
@@ -70,9 +71,9 @@ def localize_reasons(reasons: list[dict[str, Any]], lang: str) -> list[dict[str,
     "Filter by phase and lead department; overdue=true lists only projects with at least one overdue "
     "rectification order; a department user sees only projects its department leads or takes part in.",
 )
-def list_projects(
+async def list_projects(
     app: GovApp,
-    actor: ActorName,
+    principal: CurrentPrincipal,
     lang: Lang,
     paging: PageParams,
     phase: Annotated[Phase | None, Query(description="阶段 / phase")] = None,
@@ -84,9 +85,12 @@ def list_projects(
     ] = False,
 ) -> dict[str, Any]:
     page, size = max(paging.page, 1), min(max(paging.size, 1), queries.MAX_PAGE_SIZE)
-    rows, total = services.page_projects(
+    # the use case in the thread pool, the response model's check and serialization here (one hop, not two),
+    # for the actor the credentials were just resolved to (not read again)
+    rows, total = await run_in_threadpool(
+        services.page_projects,
         app,
-        actor,
+        principal.actor,
         page=page,
         size=size,
         phase=phase.value if phase else None,
@@ -106,10 +110,10 @@ def list_projects(
     "as If-Match when firing an event.",
     responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
-def show_project(
-    app: GovApp, actor: ActorName, lang: Lang, code: ProjectCode, response: Response
+async def show_project(
+    app: GovApp, principal: CurrentPrincipal, lang: Lang, code: ProjectCode, response: Response
 ) -> dict[str, Any]:
-    view = services.show_project(app, code, actor)
+    view = await run_in_threadpool(services.show_project, app, code, principal.actor)
     response.headers["ETag"] = etag(view.version)
     return view.to_dict(lang)
 

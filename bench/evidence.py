@@ -1,0 +1,207 @@
+"""Evidence import benchmark (issue 13): where the time of ``services.import_evidence`` goes, on SQLite and
+PostgreSQL, on the exchange platform's export of :mod:`bench.national` (1,069,332 rows at scale 1.0).
+
+    python -m bench.evidence [--scale 1.0] [--repeat 3] [--skip-pg] [--skip-sqlite]
+
+Each repeat works on fresh copies of one generated database and measures, side by side:
+
+1. **import**: the whole use case (permission, reading and checking the file, summing, the write, audit), in
+   rows of the file per second;
+2. **read**: :func:`govflow.lifecycle.evidence.read_evidence` alone (Python: the same on both databases);
+3. **write**: the file's sums (already read) put on record the way the import does it — ``executemany`` on
+   SQLite; on PostgreSQL ``COPY`` into a temporary table and one ``INSERT … SELECT`` — each row then checked by
+   the table's three foreign keys (``project``, ``catalog_item``, ``department``);
+4. PostgreSQL only, **write without the foreign-key checks**: the same statement with
+   ``session_replication_role = replica`` (a superuser's switch, for this measurement only: govflow never
+   turns its checks off). The difference is what the per-row foreign-key triggers cost: the part of the
+   import no client-side change (``COPY`` of the raw file, a set-based merge) can remove.
+
+Printed per backend: the median and range of each, and the ratios to the import in the same repeat.
+Results: ``bench/results/evidence-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench import national
+from bench.databases import Database, PgServer, SqliteFiles
+from bench.governance import Databases, evidence_totals, new_app
+from bench.timing import load_average, stopwatch
+from govflow.lifecycle import evidence, services
+from govflow.models.db import unit_of_work
+
+_COLUMNS = "project_id, catalog_item_id, consumer_id, day, records"
+_STAGE = "bench_evidence_stage"
+
+
+def _sums(db: Database, path: Path) -> tuple[list[tuple[Any, ...]], float]:
+    """The file's rows as the import writes them, and how long reading the file took."""
+    app = new_app(db)
+    try:
+        with unit_of_work(app.engine, write=False) as s:
+            refs = evidence.References.load(s)
+    finally:
+        app.engine.dispose()
+    with stopwatch() as t:
+        batch = evidence.read_evidence(path, refs, national.AS_OF)
+    batch.raise_for_errors()
+    rows = sorted((refs.item_project[i], i, c, d, n) for (i, c, d), n in batch.totals.items())
+    rows.sort(key=lambda r: (r[1], r[2], r[3]))  # the unique index's order, as the import writes them
+    return rows, t.wall
+
+
+def _write(db: Database, rows: list[tuple[Any, ...]], *, checks: bool = True) -> float:
+    """The sums written as the import writes them; seconds."""
+    if db.backend == "sqlite":
+        conn = sqlite3.connect(db.name, isolation_level=None, timeout=30)
+        try:
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            with stopwatch() as t:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(
+                    f"INSERT INTO delivery_evidence ({_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (catalog_item_id, consumer_id, day) DO NOTHING",
+                    rows,
+                )
+                conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return t.wall
+    with psycopg.connect(db.dbapi_target) as pg, stopwatch() as t:
+        with pg.cursor() as cur:
+            if not checks:
+                cur.execute("SET LOCAL session_replication_role = replica")
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {_STAGE} (project_id integer, catalog_item_id integer, "
+                "consumer_id integer, day date, records bigint) ON COMMIT DROP"
+            )
+            with cur.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(
+                f"INSERT INTO delivery_evidence ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "
+                "ON CONFLICT (catalog_item_id, consumer_id, day) DO NOTHING"
+            )
+        pg.commit()
+    return t.wall
+
+
+def _import(db: Database, path: Path, summary: national.NationalSummary) -> float:
+    app = new_app(db)
+    try:
+        with stopwatch() as t:
+            keys = services.import_evidence(app, path, None)
+        if keys != summary.import_keys or evidence_totals(app)[0] != summary.evidence_rows_total:
+            raise AssertionError(f"import wrote {keys} keys, expected {summary.import_keys}")
+    finally:
+        app.engine.dispose()
+    return t.wall
+
+
+def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dict[str, Any]:
+    base = dbs.create("evidence")
+    try:
+        app = new_app(base)
+        services.init_db(app)
+        app.engine.dispose()
+        summary = national.generate(base, workdir, scale=scale)
+        _settle(base)
+        path = Path(summary.import_file)
+        rows_n = summary.import_rows
+        measured: dict[str, list[float]] = {"import": [], "read": [], "write": []}
+        if dbs.backend == "postgresql":
+            measured["write without FK checks"] = []
+        for k in range(repeat):
+            copy = dbs.copy(base, f"e{k}")
+            try:
+                measured["import"].append(_import(copy, path, summary))
+            finally:
+                dbs.drop(copy)
+            rows, read_s = _sums(base, path)
+            measured["read"].append(read_s)
+            for name, checks in (("write", True), ("write without FK checks", False)):
+                if name not in measured:
+                    continue
+                copy = dbs.copy(base, f"w{k}")
+                try:
+                    measured[name].append(_write(copy, rows, checks=checks))
+                finally:
+                    dbs.drop(copy)
+            del rows
+            print(
+                f"{dbs.backend} repeat {k + 1}: "
+                + ", ".join(f"{name} {v[-1]:.2f} s" for name, v in measured.items()),
+                flush=True,
+            )
+    finally:
+        dbs.drop(base)
+    out: dict[str, Any] = {"summary": asdict(summary), "seconds": measured}
+    imp = measured["import"]
+    print(f"\n{dbs.backend}: {rows_n:,} rows → {summary.import_keys:,} keys, {repeat} repeats")
+    for name, values in measured.items():
+        share = [v / i for v, i in zip(values, imp, strict=True)]
+        print(
+            f"  {name:<26} {statistics.median(values):6.2f} s ({min(values):.2f}–{max(values):.2f}) "
+            f"{rows_n / statistics.median(values):>10,.0f} rows/s   × import time: "
+            f"{statistics.median(share):.2f} ({min(share):.2f}–{max(share):.2f})"
+        )
+    if "write without FK checks" in measured:
+        fk = [w - n for w, n in zip(measured["write"], measured["write without FK checks"], strict=True)]
+        out["fk_check_seconds"] = fk
+        print(
+            f"  the foreign-key checks: {statistics.median(fk):.2f} s ({min(fk):.2f}–{max(fk):.2f}) of "
+            f"the import's {statistics.median(imp):.2f} s"
+        )
+    return out
+
+
+def _settle(db: Database) -> None:
+    """A freshly loaded PostgreSQL database brought to a running system's state (statistics, visibility map)."""
+    if db.backend == "postgresql":
+        with psycopg.connect(db.dbapi_target, autocommit=True) as conn:
+            conn.execute(b"VACUUM (ANALYZE)")
+            conn.execute(b"CHECKPOINT")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.evidence", description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0: 20,000 projects, a 1.07M-row file")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true")
+    args = ap.parse_args(argv)
+    out: dict[str, Any] = {"scale": args.scale, "repeat": args.repeat, "load_before": load_average()}
+    with tempfile.TemporaryDirectory(prefix="govflow-bench-evidence-") as d:
+        workdir = Path(d)
+        if not args.skip_sqlite:
+            out["sqlite"] = run_backend(SqliteFiles(workdir), args.scale, args.repeat, workdir)
+        if not args.skip_pg:
+            pg = PgServer()
+            why = pg.unreachable()
+            if why:
+                print(f"\npostgresql: skipped ({why})")
+            else:
+                out["postgresql"] = run_backend(pg, args.scale, args.repeat, workdir)
+    out["load_after"] = load_average()
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    path = results / f"evidence-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(out, indent=2, default=str))
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
