@@ -189,13 +189,18 @@ def board(app: App, actor_name: str, query: ListQuery, *, cards: int = 12) -> Bo
             "lead": DEPT.c.name,
             "last_event": PROJECT.c.last_event_at,
         }
+        order = _ordered(sorts, query, "code", PROJECT.c.code)
+        # the page's ids first, from the project table alone (a deep page sorts narrow rows), then their rows;
+        # sorting by the lead department's name needs the join
+        ids = select(PROJECT.c.id).where(*where)
+        if query.sort == "lead":
+            ids = ids.join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
+        chosen = ids.order_by(*order).limit(query.size).offset(query.offset)
         q = (
             select(*_PROJECT_COLUMNS)
             .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
-            .where(*where)
-            .order_by(*_ordered(sorts, query, "code", PROJECT.c.code))
-            .limit(query.size)
-            .offset(query.offset)
+            .where(PROJECT.c.id.in_(chosen))
+            .order_by(*order)
         )
         items = [dict(r._mapping) for r in s.execute(q)]
     return BoardPage(counts, dict(by_phase), items, total, query.page, query.size)

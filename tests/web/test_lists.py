@@ -213,6 +213,8 @@ def test_the_zh_audit_trail_speaks_chinese_and_leaves_sign_ins_out(world: World)
     only = rows(zheng.get("/web/audit/trail?project=ZJ-2026-002&sign_ins=1").text, "data-action")
     assert only and all(a in {"create", "submit_proposal", "intake"} for a in only)
     assert set(rows(zheng.get("/web/audit/trail?action=order.issue").text, "data-action")) == {"order.issue"}
+    by_name = queries.audit_trail(world.gov, "zheng", search="王建国", leave_out=("auth.login",))
+    assert by_name.total >= 1 and {r["actor"] for r in by_name.items} == {"wang"}
     found = queries.audit_trail(world.gov, "zheng", search="一卡通")
     assert found.total >= 1 and all(r["project"] == "ZJ-2026-004" for r in found.items)
     english = main_text(zheng.get("/web/audit/trail?lang=en").text)
