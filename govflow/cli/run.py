@@ -175,7 +175,8 @@ def schedule(
         if serve or work_pool:
             deployments.require_server()
         planned = deployments.build(st.settings)
-        registered = deployments.register(planned, work_pool) if work_pool else []
+        chunk = deployments.chunk_deployment(st.settings)
+        registered = deployments.register(planned, work_pool, chunk) if work_pool else []
         api = deployments.api_url()
         if as_json:
             rows = [_deployment_row(p, deployments.next_run(p.spec)) for p in planned]
@@ -207,7 +208,7 @@ def schedule(
                     )
                 )
         if serve:
-            deployments.serve(planned)
+            deployments.serve(planned, chunk)
 
 
 def _deployment_row(p: Planned, next_run: datetime | None) -> dict[str, Any]:
