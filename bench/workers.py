@@ -1,6 +1,6 @@
 """Prefect's share of a nightly run, and what Prefect workers add (issue 13: distributed runs and speed).
 
-    ./scripts/bench.sh workers [--scale 0.25] [--repeats 3] [--workers 2] [--skip-sqlite] [--pg-url URL]
+    ./scripts/bench.sh workers [--scale 0.25] [--repeats 3] [--workers 2] [--skip-sqlite|--skip-pg] [--pg-url URL]
 
 A national-scale portfolio (:mod:`bench.national`, ``--scale`` of its 20,000 projects) is generated once per
 database; then, ``--repeats`` times and each time on a fresh copy, side by side in one run:
@@ -400,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--in-flight", type=int, default=0, help="chunk flow runs at once (default: --workers)")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument(
+        "--skip-pg", action="store_true", help="govflow on SQLite only (Prefect's server stays on PostgreSQL)"
+    )
     ap.add_argument("--pg-url", default=DEFAULT_PG_ADMIN_URL)
     ap.add_argument("--seed", type=int, default=733)
     args = ap.parse_args(argv)
@@ -418,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sqlite_dir = workdir / "sqlite"
                 sqlite_dir.mkdir()
                 results.append(run_backend(SqliteFiles(sqlite_dir), args, workdir, cluster))
-            results.append(run_backend(pg, args, workdir, cluster))
+            if not args.skip_pg:
+                results.append(run_backend(pg, args, workdir, cluster))
     report(results, args)
     say(f"results: {save(results, args, started)}")
     return 0
