@@ -72,6 +72,8 @@ class Cluster:
     deployment: str
     workers: dict[str, subprocess.Popen[bytes]]
     logs: Path
+    #: the Prefect server's own database
+    prefect_db: str
 
 
 @pytest.fixture
@@ -139,7 +141,7 @@ def cluster(_pg_server: PgServer, clean_env: CleanEnv, tmp_path: Path) -> Iterat
             )
             started.append(proc)
             workers[worker] = proc
-        yield Cluster(api, pool, name, workers, logs)
+        yield Cluster(api, pool, name, workers, logs, _pg_server.url(prefect_db))
     finally:
         for proc in reversed(started):
             kill_tree(proc.pid, signal.SIGTERM)
@@ -188,6 +190,7 @@ def test_two_workers_share_the_run_and_survive_losing_one(
     assert "CRASHED" in chunk_flow_runs(cluster)  # its first flow run is marked crashed on Prefect too
     assert end_state(look, second) == reference
     assert {r["flow"]: r["status"] for r in look.flow_runs(second)}[ALL] == "completed"
+    assert prefect_kept_on_postgresql(cluster) > len(chunks)  # Prefect's own records are in its PostgreSQL
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -196,6 +199,16 @@ def test_two_workers_share_the_run_and_survive_losing_one(
 def command(argv: list[str], env: dict[str, str]) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=PATIENCE)
     assert done.returncode == 0, f"{argv}: {done.stdout}\n{done.stderr}"
+
+
+def prefect_kept_on_postgresql(cluster: Cluster) -> int:
+    """How many flow runs the Prefect server keeps in its PostgreSQL database."""
+    engine = create_engine(cluster.prefect_db)
+    try:
+        with engine.connect() as c:
+            return int(c.exec_driver_sql("SELECT count(*) FROM flow_run").scalar_one())
+    finally:
+        engine.dispose()
 
 
 def trigger(cluster: Cluster, database_url: str) -> str:
