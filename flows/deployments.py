@@ -7,8 +7,10 @@ without ``PREFECT_API_URL``. Served runs execute in subprocesses of the serving 
 it starts on in ``GOVFLOW_SCHEDULE_TZ``.
 
 To scale out, :func:`register` puts the same deployments on a work pool instead (``govflow schedule
---work-pool NAME``); Prefect workers (``prefect worker start --pool NAME``) on hosts with govflow installed and
-``GOVFLOW_*`` set then run them, each flow run in its own process.
+--work-pool NAME``), with the chunk deployment ``govflow-chunk/<name>``; Prefect workers (``prefect worker
+start --pool NAME``) on hosts with govflow installed and ``GOVFLOW_*`` set then run them, each flow run in its
+own process. With ``GOVFLOW_FLOW_CHUNK_RUNS=deployment`` the chunks of a run are flow runs of that deployment,
+so every worker of the pool takes a share of one nightly run.
 
 ``python -m govflow.flows.deployments`` serves them too (for a service manager unit without the CLI around it).
 """
@@ -27,7 +29,7 @@ from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL
 from prefect.types.entrypoint import EntrypointType
 
-from govflow.flows.governance import flow_of
+from govflow.flows.governance import chunk, flow_of
 from govflow.governance import scheduling
 from govflow.governance.scheduling import ScheduleSpec
 from govflow.settings import Settings
@@ -71,6 +73,18 @@ def build(settings: Settings) -> list[Planned]:
     return planned
 
 
+def chunk_deployment(settings: Settings) -> RunnerDeployment:
+    """The deployment of one chunk of a distributed run (no schedule: runs start it, ``run_deployment``)."""
+    deployment = chunk.to_deployment(
+        name=settings.deployment_name,
+        tags=["govflow", "chunk"],
+        description="分块运行（由治理流程启动） / one chunk of a governance run (started by the run)",
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
+
+
 def next_run(spec: ScheduleSpec, after: datetime | None = None) -> datetime | None:
     """When the schedule fires next, in its own time zone (None: no schedule)."""
     if spec.cron is None:
@@ -101,14 +115,15 @@ def require_server() -> str:
     return url
 
 
-def serve(planned: list[Planned]) -> None:
+def serve(planned: list[Planned], *extra: RunnerDeployment) -> None:
     """Register the deployments with the Prefect server and run their scheduled runs until interrupted."""
     require_server()
-    prefect_serve(*(p.deployment for p in planned), print_starting_message=False)
+    prefect_serve(*(p.deployment for p in planned), *extra, print_starting_message=False)
 
 
-def register(planned: list[Planned], work_pool: str) -> list[str]:
-    """Create or update the deployments on ``work_pool`` (runs go to that pool's workers); their ids."""
+def register(planned: list[Planned], work_pool: str, *extra: RunnerDeployment) -> list[str]:
+    """Create or update the deployments (and ``extra``: the chunk deployment) on ``work_pool`` (runs go to that
+    pool's workers); their ids."""
     require_server()
     with get_client(sync_client=True) as client:
         try:
@@ -116,11 +131,11 @@ def register(planned: list[Planned], work_pool: str) -> list[str]:
         except ObjectNotFound as exc:
             raise _no_pool(work_pool, "") from exc
     ids = []
-    for p in planned:
+    for d in (*(p.deployment for p in planned), *extra):
         try:
-            ids.append(str(p.deployment.apply(work_pool_name=work_pool)))
+            ids.append(str(d.apply(work_pool_name=work_pool)))
         except DeploymentApplyError as exc:
-            raise _no_pool(work_pool, f"{p.name}: {exc}") from exc
+            raise _no_pool(work_pool, f"{d.flow_name}/{d.name}: {exc}") from exc
     return ids
 
 
@@ -134,7 +149,8 @@ def _no_pool(work_pool: str, detail: str) -> UsageError:
 
 
 def main() -> None:  # pragma: no cover - exercised by the scheduling test through a subprocess
-    serve(build(Settings()))
+    settings = Settings()
+    serve(build(settings), chunk_deployment(settings))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     flow_chunk_size: int = Field(default=2000, ge=1)
     #: chunks run at the same time (1: one after another; raise it only on PostgreSQL)
     flow_chunk_workers: int = Field(default=1, ge=1, le=64)
+    #: where the chunks of a run run: ``tasks`` — Prefect tasks inside the run's own process (one machine);
+    #: ``deployment`` — each chunk its own flow run of the chunk deployment (``govflow-chunk/<deployment_name>``)
+    #: on the work pool, so that every worker of the pool takes a share (``govflow schedule --work-pool``).
+    #: ``flow_chunk_workers`` chunks are in flight at once either way.
+    flow_chunk_runs: Literal["tasks", "deployment"] = "tasks"
+    #: a chunk's flow run that has started (pending or running) but not taken its chunk after this many
+    #: seconds is given up and the chunk submitted again (its worker died while starting it)
+    flow_chunk_claim_seconds: float = Field(default=300.0, gt=0)
 
     # -- the audit anchor (see govflow/governance/anchoring.py and `govflow audit anchor`) ----------------
     #: the file of keyed checkpoints of the audit chain, one JSON line each, appended and never rewritten; keep

@@ -377,6 +377,33 @@ class FlowRun(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
+class FlowChunk(SQLModel, table=True):
+    """One chunk of a distributed run (its own Prefect flow run on a worker): the lease of the process working
+    it, and its result for the run that planned it (:mod:`govflow.governance.chunkruns`)."""
+
+    __tablename__ = "flow_chunk"
+    __table_args__ = (UniqueConstraint("run_id", "first_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    #: the ``flow_run`` of the check that planned it (sweep, deadlines, cuts)
+    run_id: int = Field(foreign_key="flow_run.id", index=True)
+    flow: str = Field(max_length=32)
+    as_of: date
+    #: the inclusive range of project ids (0, 0 when the database holds no project)
+    first_id: int
+    last_id: int
+    status: str = Field(default="pending", max_length=16)  # pending|running|completed|failed|crashed
+    attempts: int = 0
+    #: the Prefect flow run of its latest submission, and the worker that ran it (``PREFECT__WORKER_NAME``)
+    prefect_flow_run_id: str | None = Field(default=None, max_length=64)
+    worker: str | None = Field(default=None, max_length=128)
+    holder: str | None = Field(default=None, max_length=128)
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = None
+
+
 class AuditEvent(SQLModel, table=True):
     """One link of the append-only, hash-chained audit trail."""
 

@@ -18,6 +18,9 @@
 #   ./scripts/bench.sh web [options]           server time of the board, orders, overdue, cuts and audit-trail lists
 #       (first page, searched and filtered, deep pages)
 #       (20,000 projects). Results: web-<timestamp>.json.
+#   ./scripts/bench.sh workers [options]       `govflow run all` without Prefect, on a running Prefect server, and
+#       shared by Prefect workers (GOVFLOW_FLOW_CHUNK_RUNS=deployment), side by side: ratios with their spread.
+#       Options: --scale 0.25, --repeats 3, --workers 2, --skip-sqlite. Results: workers-<timestamp>.json.
 # `./scripts/bench.sh governance --help` (or lifecycle --help) lists every option.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +29,7 @@ VENV="${VENV:-.venv}"
 "$VENV/bin/python" -c 'import govflow' 2>/dev/null || "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e .
 bench=lifecycle
 case "${1:-}" in
-    lifecycle | governance | api | web | evidence)
+    lifecycle | governance | api | web | evidence | workers)
         bench="$1"
         shift
         ;;

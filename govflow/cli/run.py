@@ -43,14 +43,14 @@ LangOpt = typer.Option("--lang", help="界面语言 zh|en / language")
 @contextmanager
 def prefect_session() -> Iterator[None]:
     """Prefect for a command run: its home in ``./.prefect`` and no telemetry (unless set otherwise). Without
-    ``PREFECT_API_URL`` Prefect runs a temporary local server for the command (6–14 s to start); nobody
-    watches the heartbeats of its flow runs, and each would add a second to every flow, so they are off."""
-    apply_prefect_env()
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    ``PREFECT_API_URL`` Prefect runs a temporary local server for the command (6–14 s to start).
 
-    if PREFECT_API_URL.value():
-        yield
-        return
+    Flow run heartbeats are off: they exist so that a server can mark a deployment's run whose process died
+    (Prefect's zombie automation); a command's run is watched by govflow's own lease instead (``flow_run``), and
+    each flow's heartbeat thread costs up to a second when the flow ends (it sleeps in one-second steps)."""
+    apply_prefect_env()
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
@@ -175,7 +175,8 @@ def schedule(
         if serve or work_pool:
             deployments.require_server()
         planned = deployments.build(st.settings)
-        registered = deployments.register(planned, work_pool) if work_pool else []
+        chunk = deployments.chunk_deployment(st.settings)
+        registered = deployments.register(planned, work_pool, chunk) if work_pool else []
         api = deployments.api_url()
         if as_json:
             rows = [_deployment_row(p, deployments.next_run(p.spec)) for p in planned]
@@ -207,7 +208,7 @@ def schedule(
                     )
                 )
         if serve:
-            deployments.serve(planned)
+            deployments.serve(planned, chunk)
 
 
 def _deployment_row(p: Planned, next_run: datetime | None) -> dict[str, Any]:

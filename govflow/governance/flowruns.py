@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from govflow.governance import checks
@@ -49,17 +49,26 @@ HEARTBEAT_SECONDS = 15.0
 LEASE_SECONDS = 120.0
 
 
+class RunStats(dict[str, Any]):
+    """The statistics a run's body fills in, and the id of its ``flow_run`` row (``run_id``: the run its
+    distributed chunks belong to, :mod:`govflow.governance.chunkruns`)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+
 @contextmanager
 def recorded_run(
     app: App, flow: str, as_of: date | None, prefect_flow_run_id: str | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[RunStats]:
     """Record a run; the body fills the yielded dict with its statistics. A failure is recorded and re-raised.
 
     Raises :class:`RunInProgress` before the body runs when a live run of ``flow`` for ``as_of`` holds the lease."""
     mark_crashed(app)
     run_id = _claim(app, flow, as_of, prefect_flow_run_id)
-    stats: dict[str, Any] = {}
-    beat = _Heartbeat(app.engine, run_id)
+    stats = RunStats(run_id)
+    beat = Heartbeat(app.engine, run_id)
     try:
         yield stats
     except BaseException as exc:
@@ -71,7 +80,7 @@ def recorded_run(
                 .values(
                     finished_at=app.clock(),
                     status="failed",
-                    stats=stats,
+                    stats=dict(stats),
                     error=f"{type(exc).__name__}: {exc}"[:2000],
                 )
             )
@@ -81,7 +90,7 @@ def recorded_run(
         s.execute(
             update(RUNS)
             .where(RUNS.c.id == run_id)
-            .values(finished_at=app.clock(), status="completed", stats=stats)
+            .values(finished_at=app.clock(), status="completed", stats=dict(stats))
         )
 
 
@@ -160,7 +169,7 @@ def _crash(app: App, rows: list[_Running]) -> int:
         cutoff = utcnow() - timedelta(seconds=LEASE_SECONDS)
         # fenced: still running, same holder, and (another host's run) its heartbeat not renewed meanwhile
         fence = [RUNS.c.id == r.id, RUNS.c.status == "running"]
-        if not _on_this_host(r.holder):
+        if not on_this_host(r.holder):
             fence.append(or_(RUNS.c.heartbeat_at.is_(None), RUNS.c.heartbeat_at < cutoff))
         with unit_of_work(app.engine) as s:
             hit = s.execute(
@@ -209,13 +218,13 @@ def holder_alive(holder: str | None, heartbeat_at: datetime | None, now: datetim
     """Whether the run of ``holder`` can still be working (see the module docstring)."""
     if holder is None:
         return False
-    if _on_this_host(holder):
+    if on_this_host(holder):
         _, pid, start = holder.rsplit(":", 2)
         return _process_alive(int(pid), start)
     return heartbeat_at is not None and now - heartbeat_at < timedelta(seconds=LEASE_SECONDS)
 
 
-def _on_this_host(holder: str | None) -> bool:
+def on_this_host(holder: str | None) -> bool:
     return holder is not None and holder.rsplit(":", 2)[0] == socket.gethostname()
 
 
@@ -242,12 +251,13 @@ def _process_alive(pid: int, start: str) -> bool:
     return True
 
 
-class _Heartbeat:
-    """Renews a run's ``heartbeat_at`` every :data:`HEARTBEAT_SECONDS` on a daemon thread until stopped. A
-    failed renewal is logged and tried again at the next beat (a busy SQLite file, a dropped connection)."""
+class Heartbeat:
+    """Renews the ``heartbeat_at`` of a ``running`` row (a run's, or a chunk's in ``table``) every
+    :data:`HEARTBEAT_SECONDS` on a daemon thread until stopped. A failed renewal is logged and tried again at
+    the next beat (a busy SQLite file, a dropped connection)."""
 
-    def __init__(self, engine: Engine, run_id: int) -> None:
-        self._engine, self._run_id = engine, run_id
+    def __init__(self, engine: Engine, run_id: int, table: Table = RUNS) -> None:
+        self._engine, self._run_id, self._table = engine, run_id, table
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"govflow-heartbeat-{run_id}", daemon=True)
         self._thread.start()
@@ -256,9 +266,10 @@ class _Heartbeat:
         while not self._stopped.wait(HEARTBEAT_SECONDS):
             try:
                 with unit_of_work(self._engine) as s:
+                    table = self._table
                     s.execute(
-                        update(RUNS)
-                        .where(RUNS.c.id == self._run_id, RUNS.c.status == "running")
+                        update(table)
+                        .where(table.c.id == self._run_id, table.c.status == "running")
                         .values(heartbeat_at=utcnow())
                     )
             except Exception:  # a missed beat must not end the run

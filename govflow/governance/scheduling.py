@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from govflow.governance import checks, flowruns
 from govflow.governance.checks import ALL as ALL
 from govflow.governance.checks import Chunk as Chunk
-from govflow.governance.flowruns import project_id_chunks, recorded_run
+from govflow.governance.flowruns import RunStats, project_id_chunks, recorded_run
 from govflow.governance.policy_service import active_policy
 from govflow.lifecycle.services import App
 from govflow.models.db import unit_of_work
@@ -185,7 +185,7 @@ def all_result(as_of: date, results: Mapping[str, Mapping[str, Any]]) -> dict[st
 @contextmanager
 def recording(
     settings: Settings, flow: str, as_of: date | None, prefect_flow_run_id: str | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[RunStats]:
     """A ``flow_run`` record around a run (:func:`govflow.governance.flowruns.recorded_run`); fill the yielded dict."""
     with open_app(settings) as app, recorded_run(app, flow, as_of, prefect_flow_run_id) as stats:
         yield stats

@@ -107,10 +107,12 @@ def test_schedule_registers_the_deployments_on_a_work_pool(prefect_api: str) -> 
     res = CliRunner().invoke(schedule_cli(), ["schedule", "--work-pool", "govflow-test", "--json"])
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert body["work_pool"] == "govflow-test" and len(body["registered"]) == 7
+    assert body["work_pool"] == "govflow-test" and len(body["registered"]) == 8
     with get_client(sync_client=True) as client:
         found = [client.read_deployment(UUID(i)) for i in body["registered"]]
-    assert {d.entrypoint for d in found} == {f"govflow.flows.governance.{f}" for f in (*FLOWS, "run_all")}
+    assert {d.entrypoint for d in found} == {
+        f"govflow.flows.governance.{f}" for f in (*FLOWS, "run_all", "chunk")
+    }
     assert {d.work_pool_name for d in found} == {"govflow-test"}
     nightly = next(d for d in found if d.entrypoint == "govflow.flows.governance.run_all")
     assert [s.schedule.model_dump(include={"cron", "timezone"}) for s in nightly.schedules] == [
