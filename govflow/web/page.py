@@ -369,17 +369,19 @@ def list_bar(
     overdue: str | None = None,
     hint: str = "search_hint",
     keep: Mapping[str, str] | None = None,
+    path: str | None = None,
 ) -> dict[str, Any]:
     """What the list's search form and pager show: the choices, what was chosen, the page links (each keeps the
-    other parameters of the address)."""
+    other parameters of the address). ``path``: the list's own address, when the page is the answer to a form
+    posted elsewhere (its filters and pages must not point at the form's address)."""
     params = {k: v for k, v in request.query_params.items() if k not in ("page", "lang") and v}
     pages = max((total + query.size - 1) // query.size, 1)
 
     def href(page: int) -> str:
-        return "?" + urlencode({**params, "page": str(page)})
+        return (path or "") + "?" + urlencode({**params, "page": str(page)})
 
     return {
-        "action": request.url.path,
+        "action": path or request.url.path,
         "q": query.q or "",
         "hint": tr(hint, lang),
         "department": query.department or "",

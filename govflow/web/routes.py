@@ -393,24 +393,36 @@ def record_opinion(
 # ---------------------------------------------------------------------------------------------- department
 
 
-def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
-    rows = services.list_projects(app, user.name)
-    projects = []
-    for r in rows:
-        projects.append(
-            {
-                **r,
-                "phase_label": Phase(r["phase"]).label(lang),
-                "checks": checks_view(dashboard.previews(app, r["code"], user.name), lang),
-            }
-        )
+#: projects on one page of the department's list (each judged by the dry run: the page's cost grows with it)
+DEPARTMENT_PAGE_SIZE = 20
+
+
+def department_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
+    """The department's projects — searched, filtered by phase, sorted and paged in SQL like the board — each
+    with what its next step would be refused for (the dry run, for the page's projects only), and its open
+    orders."""
+    query = list_query(request, size=DEPARTMENT_PAGE_SIZE)
+    found = lists.board(app, user.name, query, cards=0)
+    projects = [
+        {
+            **r,
+            "phase_label": Phase(r["phase"]).label(lang),
+            "checks": checks_view(dashboard.previews(app, r["code"], user.name), lang),
+        }
+        for r in found.items
+    ]
     orders = [
         o.to_dict(lang)
         for o in governed.list_orders(app, user.name)
         if o.status is not rectification.OrderStatus.CLOSED
     ]
+    bar = list_bar(
+        request, query, found.total, lang, sorts=lists.PROJECT_SORTS, phases=True, path="/web/department"
+    )
     return {
         "projects": projects,
+        "total": found.total,
+        "bar": bar,
         "orders": orders,
         "my_department": user.actor.department,
         "page_path": "/web/department",
@@ -419,7 +431,9 @@ def department_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
 
 @router.get("/department", response_class=HTMLResponse)
 def department(request: Request) -> Response:
-    return _role_page(request, department_context, "department.html")
+    return _role_page(
+        request, lambda app, user, lang: department_context(app, user, lang, request), "department.html"
+    )
 
 
 async def _import_upload(
@@ -475,7 +489,7 @@ async def order_evidence(
         return render(
             request, "order.html", user, {**octx, "error": error, "message": message}, status=status
         )
-    ctx = department_context(app, user, lang)
+    ctx = department_context(app, user, lang, request)
     return render(
         request,
         "department.html",
@@ -502,7 +516,7 @@ async def upload_evidence(
         message = f"{tr('imported', lang)}{tr('colon', lang)}{n}"
     except GovflowError as exc:
         error, status = _error(exc, lang), exc.http_status
-    ctx = department_context(app, user, lang)
+    ctx = department_context(app, user, lang, request)
     return render(
         request,
         "department.html",

@@ -335,3 +335,31 @@ def test_the_lead_department_answers_a_condition_and_an_empty_answer_changes_not
     assert r.status_code == 200 and "答复已保存" in r.text and "已答复" in r.text
     [opinion] = [o for o in queries.list_opinions(gov, CODE, "zhao").items if o["department"] == POLICE]
     assert opinion["conditions"][0]["answer"] == "已在协定中限定使用范围"
+
+
+def test_the_department_page_pages_and_filters_its_projects_like_the_board(
+    gov: App, web: dict[str, TestClient]
+) -> None:
+    """Each project on the page is judged by the dry run, so the page holds one page of them (searched, filtered
+    by phase, sorted, paged in SQL): a department with hundreds of projects stays within the page budget."""
+    from govflow.lifecycle import services
+    from govflow.web import routes
+
+    mine = {p["code"]: p["phase"] for p in services.list_projects(gov, "zhao")}
+    assert CODE in mine and len(set(mine.values())) > 1
+    page = web["zhao"].get("/web/department").text
+    listed = set(re.findall(r'<a href="/web/projects/([A-Z0-9-]+)">', page))
+    assert listed == set(mine) and len(mine) <= routes.DEPARTMENT_PAGE_SIZE
+
+    draft = web["zhao"].get("/web/department", params={"phase": mine[CODE]}).text
+    listed = set(re.findall(r'<a href="/web/projects/([A-Z0-9-]+)">', draft))
+    assert listed == {c for c, ph in mine.items() if ph == mine[CODE]}
+    assert 'id="list-filter"' in draft and 'action="/web/department"' in draft
+
+    found = web["zhao"].get("/web/department", params={"q": CODE}).text
+    assert set(re.findall(r'<a href="/web/projects/([A-Z0-9-]+)">', found)) == {CODE}
+
+    # a page past the last shows no project but still the pager back
+    beyond = web["zhao"].get("/web/department", params={"page": "9"}).text
+    assert not re.findall(r'<a href="/web/projects/([A-Z0-9-]+)">', beyond.split('id="orders"')[0])
+    assert 'rel="prev"' in beyond
