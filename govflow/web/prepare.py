@@ -21,7 +21,7 @@ from govflow.api.uploads import DOCUMENT, TABULAR, saved
 from govflow.governance import rectification
 from govflow.lifecycle import services, tabular
 from govflow.lifecycle.services import App
-from govflow.reads import admin, queries
+from govflow.reads import admin, formats, queries
 from govflow.states.errors import GovflowError, NotFound
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.sharing import AgreementForm, Category, Frequency, Method, Secrecy, ShareType
@@ -380,13 +380,18 @@ def template_file(request: Request, name: str) -> Response:
 def order_context(app: App, code: str, user: WebUser, lang: str) -> dict[str, Any]:
     detail = admin.order_detail(app, user.name, code, as_of=app.today())
     o = detail.order
-    d = o.to_dict(lang)
+    names = dict(admin.departments(app))
+    # what is owed and what was done, as people write days, amounts and departments (as on the orders list)
+    d = {**o.to_dict(lang), "reasons": _reasons(o.reasons, lang, names)}
     return {
         "o": d,
         "deadline": o.deadline,
         "workdays_left": detail.workdays_left,
         "overdue_workdays": detail.overdue_workdays,
-        "steps": [{**st.to_dict(lang), "text": _step_text(st, lang)} for st in o.steps],
+        "steps": [
+            {**st.to_dict(lang), "text": formats.prose_text(_step_text(st, lang), lang, names)}
+            for st in o.steps
+        ],
         "refusals": {k: _reasons(v, lang) for k, v in detail.refusals.items()},
         # the changes this role makes at all (the permission table), each disabled with its reasons when the
         # dry run says it would be refused now (another department's order, a status that does not allow it)

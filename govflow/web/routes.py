@@ -411,8 +411,9 @@ def department_context(app: App, user: WebUser, lang: str, request: Request) -> 
         }
         for r in found.items
     ]
+    names = dict(admin.departments(app))
     orders = [
-        o.to_dict(lang)
+        {**o.to_dict(lang), "reasons": _reasons(o.reasons, lang, names)}
         for o in governed.list_orders(app, user.name)
         if o.status is not rectification.OrderStatus.CLOSED
     ]

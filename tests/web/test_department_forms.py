@@ -363,3 +363,26 @@ def test_the_department_page_pages_and_filters_its_projects_like_the_board(
     beyond = web["zhao"].get("/web/department", params={"page": "9"}).text
     assert not re.findall(r'<a href="/web/projects/([A-Z0-9-]+)">', beyond.split('id="orders"')[0])
     assert 'rel="prev"' in beyond
+
+
+def test_what_an_order_owes_reads_as_people_write_it_on_the_order_and_department_pages(
+    gov: App, web: dict[str, TestClient]
+) -> None:
+    """The sentence of each finding an order is about (stored with ISO days and department codes, as the trail
+    keeps it) reads with 2026年10月30日 and the department's name on the pages the department works from."""
+    from govflow.governance.rectification import list_orders, run_deadlines
+    from govflow.governance.sweep import run_sweep
+
+    today = gov.today()
+    run_sweep(gov, today)
+    run_deadlines(gov, today)
+    order = next(o for o in list_orders(gov, "chen") if o.department == "11330000GF0000005G")
+    stored = " ".join(str(r.get("message", "")) for r in order.reasons)
+    assert re.search(r"\d{4}-\d{2}-\d{2}", stored), "the stored sentence keeps ISO days"
+    iso_or_code = re.compile(r"\d{4}-\d{2}-\d{2}|（11330000[0-9A-Z]{10}）")
+    for path in (f"/web/orders/{order.code}", "/web/department"):
+        page = web["chen"].get(path).text
+        owed = page[page.index(order.code) :]
+        owed = owed[: owed.index("</table>")] if "</table>" in owed else owed
+        assert not iso_or_code.search(owed.split('id="evidence')[0]), path
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", owed), path
