@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from govflow.cli.common import Command, JsonOpt, State, emit_json, guarded, out, parse_date, table
-from govflow.governance import checks, scheduling
+from govflow.governance import anchoring, checks, scheduling
 from govflow.governance.checks import ALL
 from govflow.states.errors import UsageError
 
@@ -56,6 +56,9 @@ def prefect_session() -> Iterator[None]:
 
 
 def run_flow(st: State, flow: str, as_of: date, no_prefect: bool) -> dict[str, Any]:
+    if flow in (ALL, "anchor"):
+        # production without its audit anchor is refused before the first step, not after a night's work
+        anchoring.setup(st.settings)
     if no_prefect:
         return scheduling.run_direct(st.settings, flow, as_of)
     # a run already holding the lease is reported now, not after a temporary Prefect server has started for a

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from govflow.models import audit
 from govflow.models.db import make_engine, unit_of_work
 from govflow.models.facts import t
-from govflow.models.tables import AuditEvent, OutboxMessage
+from govflow.models.tables import AuditEvent, FlowRun, OutboxMessage
 
 from .harness import Cli
 
@@ -312,12 +312,20 @@ def test_configuration_errors_name_the_setting(cli: Cli, tmp_path: Path, key_fil
 
 
 def test_production_refuses_a_missing_or_placeholder_anchor_key(
-    cli: Cli, tmp_path: Path, key_file: Path
+    cli: Cli, db: Engine, tmp_path: Path, key_file: Path
 ) -> None:
     cli("user", "add", "root", "--role", "admin").expect(0)
+    events = cli.json("audit", "verify")["checked"]
     cli.env["GOVFLOW_PRODUCTION"] = "1"
     assert "生产模式" in cli("audit", "anchor").expect(2).stderr
+    # the nightly run is refused before its first step: nothing swept, nothing recorded
     assert "production mode" in cli("run", "all", "--no-prefect", lang="en").expect(2).stderr
+    assert "production mode" in cli("run", "all", lang="en").expect(2).stderr  # before Prefect starts
+    cli.env["GOVFLOW_PRODUCTION"] = None
+    assert cli.json("audit", "verify")["checked"] == events
+    with unit_of_work(db, write=False) as s:
+        assert s.execute(select(t(FlowRun).c.id)).first() is None  # no run was even started
+    cli.env["GOVFLOW_PRODUCTION"] = "1"
     cli.env["GOVFLOW_ANCHOR_FILE"] = str(tmp_path / "anchors.jsonl")
     for weak in ("change-me-to-the-output-of-openssl-rand-hex-32", "short", "a" * 64):
         cli.env["GOVFLOW_ANCHOR_KEY"] = weak
