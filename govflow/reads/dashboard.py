@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -68,31 +67,16 @@ def opinion_departments(actor: Actor, view: ProjectView, consulted: list[str]) -
     return list(consulted)
 
 
-#: the order actions of the orders page, each with the use case's permission action and allowed statuses
-ORDER_ACTIONS: tuple[tuple[str, Any], ...] = (
-    ("verify", rectification.VERIFY),
-    ("reject", rectification.REJECT),
-    ("extend", rectification.EXTEND),
-    ("reopen", rectification.REOPEN),
-)
+#: the order actions of the orders list (the lead department's evidence has its own form)
+ORDER_ACTIONS: tuple[str, ...] = ("verify", "reject", "extend", "reopen")
 
 
 def order_actions(actor: Actor, order: rectification.OrderView) -> list[str]:
-    """The actions ``actor`` may take on ``order`` now: the permission table allows it and the order's status is
-    one the use case accepts. The use cases decide; this only decides which forms to show."""
-    return [
-        name
-        for name, change in ORDER_ACTIONS
-        if order.status in change.allowed
-        and decide(
-            actor.role,
-            change.action,
-            user=actor.name,
-            user_department=actor.department,
-            lead=order.department,
-        )
-        is None
-    ]
+    """The actions ``actor`` may take on ``order`` now, as the order's dry run
+    (:func:`govflow.governance.rectification.order_refusals`) judges them: the list shows those forms, the order's
+    own page every one with why it would be refused."""
+    refusals = rectification.order_refusals(actor, order)
+    return [name for name in ORDER_ACTIONS if not refusals[name]]
 
 
 @dataclass(frozen=True)
