@@ -181,7 +181,16 @@ def test_audit_trail_filters_pages_and_verifies(client: TestClient, gov: App, as
     assert none_yet["total"] == 0
 
     ok = client.get(f"{V1}/audit/verify", headers=as_("zheng"), params={}).json()
-    assert ok == {"ok": True, "checked": total, "first_bad_seq": None, "first_bad_id": None, "problem": None}
+    assert ok == {
+        "ok": True,
+        "checked": total,
+        "first_bad_seq": None,
+        "first_bad_id": None,
+        "problem": None,
+        "anchors": 0,  # no anchor file configured here (tests/api/test_api_audit_anchor.py has one)
+        "anchor_seq": None,
+        "anchor_at": None,
+    }
     ae = t(AuditEvent)
     with unit_of_work(gov.engine) as s:
         s.execute(update(ae).where(ae.c.seq == 2).values(note="篡改"))
