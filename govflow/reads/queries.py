@@ -9,7 +9,7 @@ in one transaction. Lists are paged in SQL and return a :class:`Page`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +42,7 @@ from govflow.models.tables import (
 )
 from govflow.reads import governed
 from govflow.reads.lists import like_pattern
-from govflow.reads.secrecy import secret_visible, visibility
+from govflow.reads.secrecy import Visibility, secret_visible, visibility
 from govflow.states import findings
 from govflow.states.errors import UsageError
 from govflow.states.permissions import Role
@@ -251,7 +251,7 @@ def list_opinions(app: App, code: str, actor_name: str, *, page: int = 1, size: 
 @use_case
 def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: int = 100) -> Page:
     """Stage reviews of a project with their judgment on each focus point (第十条第一款)."""
-    rv, rj = t(Review), t(ReviewJudgment)
+    rv = t(Review)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
         p = _project_row(s, code)
@@ -271,22 +271,9 @@ def list_reviews(app: App, code: str, actor_name: str, *, page: int = 1, size: i
             .order_by(rv.c.reviewed_on, rv.c.id)
         )
         out = _page(s, q, page, size)
-        ids = [int(r.pop("id")) for r in out.items]
-        judged: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-        if ids:
-            for rid, point, judgment, comment in s.execute(
-                select(rj.c.review_id, rj.c.focus_point, rj.c.judgment, rj.c.comment).where(
-                    rj.c.review_id.in_(ids)
-                )
-            ):
-                judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
+        judged = _judgments(s, out.items)
         seen = visibility(s, actor, project_ids=[int(p["id"])])
-    for rid, r in zip(ids, out.items, strict=True):
-        r["conclusion"] = seen.text(r["conclusion"], project=code)
-        r["judgments"] = {
-            point: j | {"comment": seen.text(j["comment"], project=code)}
-            for point, j in judged.get(rid, {}).items()
-        }
+    _seen_reviews(out.items, judged, seen, lambda _: code)
     return out
 
 
@@ -312,7 +299,7 @@ def reviewed_stages(app: App, actor_name: str, codes: Sequence[str]) -> set[tupl
 def my_reviews(app: App, actor_name: str, *, page: int = 1, size: int = 50) -> Page:
     """The reviews the signed-in review agency recorded (``agency`` is the user who recorded it unless another
     agency was named), newest first, with their judgments on the five focus points (第十条第一款)."""
-    rv, rj, pr = t(Review), t(ReviewJudgment), t(Project)
+    rv, pr = t(Review), t(Project)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
         authorize(app, s, actor, "review.record")
@@ -332,24 +319,40 @@ def my_reviews(app: App, actor_name: str, *, page: int = 1, size: int = 50) -> P
             .order_by(rv.c.reviewed_on.desc(), rv.c.id.desc())
         )
         out = _page(s, q, page, size)
-        ids = [int(r.pop("id")) for r in out.items]
-        judged: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-        if ids:
-            for rid, point, judgment, comment in s.execute(
-                select(rj.c.review_id, rj.c.focus_point, rj.c.judgment, rj.c.comment).where(
-                    rj.c.review_id.in_(ids)
-                )
-            ):
-                judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
+        judged = _judgments(s, out.items)
         seen = visibility(s, actor, project_codes={str(r["project"]) for r in out.items})
-    for rid, r in zip(ids, out.items, strict=True):
-        code = str(r["project"])
+    _seen_reviews(out.items, judged, seen, lambda r: str(r["project"]))
+    return out
+
+
+def _judgments(s: Session, items: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    """The focus-point judgments and comments of a page of reviews (their ``id`` taken off each row), in the
+    page's order, in one query."""
+    rj = t(ReviewJudgment)
+    ids = [int(r.pop("id")) for r in items]
+    judged: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    if ids:
+        q = select(rj.c.review_id, rj.c.focus_point, rj.c.judgment, rj.c.comment).where(
+            rj.c.review_id.in_(ids)
+        )
+        for rid, point, judgment, comment in s.execute(q):
+            judged[int(rid)][str(point)] = {"judgment": judgment, "comment": comment}
+    return [judged.get(rid, {}) for rid in ids]
+
+
+def _seen_reviews(
+    items: list[dict[str, Any]],
+    judged: list[dict[str, dict[str, Any]]],
+    seen: Visibility,
+    project_of: Callable[[dict[str, Any]], str],
+) -> None:
+    """Each review's conclusion and comments as the reader may read them (第二条第三款: no secret item named)."""
+    for r, points in zip(items, judged, strict=True):
+        code = project_of(r)
         r["conclusion"] = seen.text(r["conclusion"], project=code)
         r["judgments"] = {
-            point: j | {"comment": seen.text(j["comment"], project=code)}
-            for point, j in judged.get(rid, {}).items()
+            point: j | {"comment": seen.text(j["comment"], project=code)} for point, j in points.items()
         }
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- findings
