@@ -7,7 +7,10 @@ The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue
 ``--projects`` generated projects (:mod:`bench.generate`), on SQLite and on PostgreSQL. The baseline measured in
 the same run is the sign-in page (a template, no database): the ratio says what the page's data costs.
 
-    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg]
+    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg] [--pages coverage [--pages orders …]]
+
+``--pages TEXT`` measures only the pages whose name contains TEXT (and the baseline), e.g. ``--pages coverage``
+for the board's coverage chart alone.
 """
 
 from __future__ import annotations
@@ -82,10 +85,21 @@ def build(tmp: Path, projects: int, url: str) -> App:
     return app
 
 
-def measure(app: App, runs: int) -> dict[str, dict[str, float]]:
+def chosen(filters: list[str] | None) -> dict[str, tuple[str, str]]:
+    """The pages whose name contains one of ``filters`` (all without any), always with the baseline."""
+    return {
+        name: page
+        for name, page in PAGES.items()
+        if not filters or name.startswith("baseline") or any(f in name for f in filters)
+    }
+
+
+def measure(
+    app: App, runs: int, pages: dict[str, tuple[str, str]] | None = None
+) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     with TestClient(create_site(ApiSettings(database_url=str(app.engine.url)), app=app)) as client:
-        for name, (user, path) in PAGES.items():
+        for name, (user, path) in (PAGES if pages is None else pages).items():
             client.cookies.clear()
             client.post("/web/login", data={"name": user, "password": PASSWORD})
             for _ in range(3):  # warm up: templates compiled, caches filled
@@ -111,7 +125,16 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--pages",
+        action="append",
+        metavar="TEXT",
+        help="only the pages whose name contains TEXT (repeatable; the baseline is always measured)",
+    )
     args = parser.parse_args()
+    pages = chosen(args.pages)
+    if len(pages) == 1:
+        parser.error(f"--pages: no page name contains {args.pages}; the pages: {', '.join(PAGES)}")
     out: dict[str, object] = {"projects": args.projects + 5, "budget_ms": BUDGET_MS}
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,7 +151,7 @@ def main() -> None:
         for backend, db, server in targets:
             try:
                 app = build(Path(tmp), args.projects, db.url)
-                result = measure(app, args.runs)
+                result = measure(app, args.runs, pages)
                 app.engine.dispose()
             finally:
                 if server is not None:
