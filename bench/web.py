@@ -1,7 +1,8 @@
 """Server-side time of the dashboard's heaviest pages (a benchmark, not a test): the pipeline board, the orders
 list, the overdue list, the cut recommendations and the audit trail — each as first opened, searched and filtered,
 and deep in its pages — through the ASGI app in process (routing, use cases, SQL, templates; no
-network, no browser). The budget is 300 ms per page at the server (issue 5), with the 20,000-project portfolio.
+network, no browser). The budget is 300 ms per page at the server (issue 5), with the 20,000-project portfolio —
+the board's sharing-coverage chart, which the board loads in a frame of its own, included.
 
 The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue orders and a cut) plus
 ``--projects`` generated projects (:mod:`bench.generate`), on SQLite and on PostgreSQL. The baseline measured in
@@ -166,11 +167,9 @@ def main() -> None:
                     f"{'':<{len(backend) + 1}} {name:<26} {v['median_ms']:>10.1f} {v['p95_ms']:>8.1f} "
                     f"{v['max_ms']:>8.1f} {v['median_vs_baseline']:>12.1f}"
                 )
-            # the budget is the board's and the lists'; a frame the board loads after it is reported beside them
+            # every page's budget, the board's coverage frame's too (since it counts in SQL: issue 12)
             pages_ok = all(
-                v["p95_ms"] <= BUDGET_MS
-                for k, v in result.items()
-                if not k.startswith("baseline") and "(frame)" not in k
+                v["p95_ms"] <= BUDGET_MS for k, v in result.items() if not k.startswith("baseline")
             )
             print(f"  budget p95 ≤ {BUDGET_MS:.0f} ms at the server: {'MET' if pages_ok else 'NOT MET'}")
             ok = ok and pages_ok
