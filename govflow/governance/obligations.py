@@ -229,7 +229,7 @@ def delivery_status_sql(on: date, due: Any, frequency: Any, last_day: Any) -> Co
     )
 
 
-def coverage_query(on: date) -> Select[Any]:
+def coverage_query(on: date, *where: ColumnElement[bool]) -> Select[Any]:
     """Sharing coverage per providing department on ``on`` in one statement (the board's chart): the ``due``
     and ``delivered`` counts of :func:`~govflow.states.obligations.coverage` over every agreement item in force
     (as :func:`obligation_query` reads them, all projects, all phases), grouped by the catalog item's provider —
@@ -240,7 +240,8 @@ def coverage_query(on: date) -> Select[Any]:
     facts are read once per item first (a materialized CTE: SQLite would repeat the probe in every reference
     of the ``CASE``), and only the counts leave the database, not one row per item to judge in Python (at
     20,000 projects that was most of the chart's second). Proved equal to ``coverage`` of the evaluator's
-    verdicts per provider on SQLite and PostgreSQL in ``tests/integration/test_obligations.py``."""
+    verdicts per provider on SQLite and PostgreSQL in ``tests/integration/test_obligations.py``. ``where``
+    narrows the items counted (a reader's :func:`govflow.reads.secrecy.secret_visible` on ``catalog_item``)."""
     facts = (
         select(
             CATALOG.c.provider_id,
@@ -251,7 +252,7 @@ def coverage_query(on: date) -> Select[Any]:
         .select_from(ITEM)
         .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
         .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
-        .where(in_force(on))
+        .where(in_force(on), *where)
         .cte("coverage_facts")
         .prefix_with("MATERIALIZED")
     )

@@ -99,16 +99,21 @@ class DepartmentCoverage:
         return self.cover.percent
 
 
-def coverage_by_department(app: App, on: date) -> list[DepartmentCoverage]:
+def coverage_by_department(
+    app: App, on: date, reader: secrecy.Reader | None = None
+) -> list[DepartmentCoverage]:
     """Sharing coverage per providing department on ``on``, every project's agreement items judged by the one
     evaluator's rules (第八条 实现进度、更新频度, 第十一条) in one set-based statement
     (:func:`govflow.governance.obligations.coverage_query`, proved to count what
     :func:`govflow.states.obligations.coverage` counts): departments with something due, by code.
 
-    The system's figures, the same for every reader who may list projects: counts per provider over all
-    items, secret ones included, as the cut evidence counts them; no item's code, name or text is read."""
+    Counts per provider over the whole portfolio; no item's code, name or text is read. With a ``reader`` (a
+    page), an item that reader may not see (第二条第三款) is not counted, as the project page leaves it out of the
+    project's coverage: not even its count shows. Without one, the system's figures, every item counted, as the
+    cut evidence finance and audit see counts them."""
+    where = () if reader is None else (secrecy.secret_visible(reader),)
     with unit_of_work(app.engine, write=False) as s:
-        rows = s.execute(coverage_query(on)).all()
+        rows = s.execute(coverage_query(on, *where)).all()
     covers = [
         DepartmentCoverage(str(r.provider), str(r.provider_name), Coverage(int(r.due), int(r.delivered)))
         for r in rows

@@ -180,7 +180,7 @@ def board(request: Request) -> Response:
 
 def coverage_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
     queries.require(app, user.name, "project.list")
-    cover = dashboard.coverage_by_department(app, app.today())
+    cover = dashboard.coverage_by_department(app, app.today(), user.actor)
     chart = views.bar_chart(
         [
             (

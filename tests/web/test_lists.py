@@ -158,24 +158,44 @@ def test_a_department_sees_only_its_projects_rows_and_counts(world: World) -> No
 
 def test_the_boards_coverage_chart_shows_counts_per_provider_and_no_item(world: World) -> None:
     """The coverage frame: a bar per providing department with something due — its name and delivered/due as
-    the one evaluator counts them (:func:`dashboard.coverage_by_department`) — and nothing of any catalog item,
-    not the secret 出入境证件签发记录 (C-004, 第二条第三款) nor another. Every reader who may list projects gets
-    the same frame: the system's counts over the whole portfolio, not narrowed to the reader (as it was before
-    the chart counted in SQL; a department reader sees the counts of providers outside its projects too)."""
+    the one evaluator counts them (:func:`dashboard.coverage_by_department`) — and nothing of any catalog item.
+    Counted over the whole portfolio, but as the project page counts a project's coverage: the secret
+    出入境证件签发记录 (C-004, 第二条第三款) is counted only for those entitled to it — its provider 公安厅, the
+    authorized 大数据发展管理局 (li) and audit (zheng); for every other reader not even its count shows."""
+    from govflow.lifecycle.core import get_actor
     from govflow.reads import dashboard
 
+    day = date(2026, 12, 30)  # the site's today
     bodies = {u: world.clients[u].get("/web/board/coverage") for u in USERS}
     assert {r.status_code for r in bodies.values()} == {200}
-    assert len({r.text for r in bodies.values()}) == 1
-    text = main_text(bodies["chen"].text)
-    bars = dashboard.coverage_by_department(world.gov, date(2026, 12, 30))
-    assert len(bars) >= 4 and all(b.due for b in bars)
-    for b in bars:
-        assert f"{b.department_name} " in text and f"({b.delivered}/{b.due})" in text
     with unit_of_work(world.gov.engine, write=False) as s:
+        actors = {u: get_actor(s, u) for u in ("li", "zheng", "chen", "wang")}
         items = s.execute(select(t(CatalogItem).c.code, t(CatalogItem).c.name)).all()
     assert "出入境证件签发记录" in {name for _, name in items}
-    assert not [x for item in items for x in item if x in text]
+    for who in ("zheng", "chen"):
+        bars = dashboard.coverage_by_department(world.gov, day, actors[who])
+        assert len(bars) >= 4 and all(b.due for b in bars)
+        text = main_text(bodies[who].text)
+        for b in bars:
+            assert f"{b.department_name} " in text and f"({b.delivered}/{b.due})" in text, (who, b)
+        assert not [x for item in items for x in item if x in text]
+    # C-004 falls due on 2026-12-31: from then on it is counted, for those entitled to it only — one more due
+    # for its provider 公安厅, every other provider the same
+    after = date(2027, 1, 4)
+    system = dashboard.coverage_by_department(world.gov, after)
+
+    def counts(bars: list[dashboard.DepartmentCoverage]) -> dict[str, tuple[int, int]]:
+        return {b.department_name: (b.due, b.delivered) for b in bars}
+
+    for who in ("li", "zheng"):
+        assert counts(dashboard.coverage_by_department(world.gov, after, actors[who])) == counts(system)
+    police = "浙江省公安厅"
+    for who in ("chen", "wang"):
+        seen = counts(dashboard.coverage_by_department(world.gov, after, actors[who]))
+        assert seen.get(police, (0, 0))[0] == counts(system)[police][0] - 1, who
+        assert {k: v for k, v in seen.items() if k != police} == {
+            k: v for k, v in counts(system).items() if k != police
+        }
 
 
 def test_orders_filter_by_status_search_and_page(world: World) -> None:
