@@ -19,7 +19,7 @@ from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
-from govflow.states.permissions import Role, allowed_scope
+from govflow.states.permissions import Role, allowed_scope, clause_text
 from govflow.states.phases import Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
@@ -227,7 +227,7 @@ def timeline_rows(
                 "from": Phase(r["from_phase"]).label(lang) if r.get("from_phase") else "",
                 "to": Phase(r["to_phase"]).label(lang) if r.get("to_phase") else "",
                 "reasons": reasons,
-                "clauses": list(r.get("clauses") or []),
+                "clauses": [clause_text(str(c), lang) for c in r.get("clauses") or ()],
                 "note": note,
             }
         )
