@@ -382,15 +382,17 @@ def list_bar(
     hint: str = "search_hint",
     keep: Mapping[str, str] | None = None,
     path: str | None = None,
+    page_key: str = "page",
 ) -> dict[str, Any]:
     """What the list's search form and pager show: the choices, what was chosen, the page links (each keeps the
     other parameters of the address). ``path``: the list's own address, when the page is the answer to a form
-    posted elsewhere (its filters and pages must not point at the form's address)."""
-    params = {k: v for k, v in request.query_params.items() if k not in ("page", "lang") and v}
+    posted elsewhere (its filters and pages must not point at the form's address). ``page_key``: the address's
+    parameter of this list's page, when a page shows two paged lists."""
+    params = {k: v for k, v in request.query_params.items() if k not in (page_key, "lang") and v}
     pages = max((total + query.size - 1) // query.size, 1)
 
     def href(page: int) -> str:
-        return (path or "") + "?" + urlencode({**params, "page": str(page)})
+        return (path or "") + "?" + urlencode({**params, page_key: str(page)})
 
     return {
         "action": path or request.url.path,

@@ -217,3 +217,43 @@ def test_finance_reads_the_departments_of_a_cut_by_name(browser: Browser, worked
             path=str(worked.artifacts / "words" / f"qian-{lang}-finance-reasons.png"), full_page=True
         )
         page.context.close()
+
+
+def test_the_department_pages_its_open_orders(
+    browser: Browser, worked: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open orders of the department page come a page at a time, like its projects: every open order once
+    across the pages, the projects' page kept while the orders' page moves."""
+    from govflow.governance import rectification
+    from govflow.web import routes
+
+    monkeypatch.setattr(routes, "DEPARTMENT_PAGE_SIZE", 2)
+    expected = {
+        o.code
+        for o in rectification.list_orders(worked.gov, "chen")
+        if o.status is not rectification.OrderStatus.CLOSED
+    }
+    assert len(expected) > 4, expected  # three pages of two
+    page = signed_in(browser, worked, "chen", DESK, "zh-CN")
+    page.goto("/web/department")
+    projects = page.locator("#projects a[href^='/web/projects/ZJ']").all_inner_texts()
+    seen: list[str] = []
+    for n in range(1, 4):
+        codes = page.locator("#orders a[href^='/web/orders/']").all_inner_texts()
+        assert 1 <= len(codes) <= 2, codes
+        seen += codes
+        assert page.locator("#projects a[href^='/web/projects/ZJ']").all_inner_texts() == projects
+        page.screenshot(
+            path=str(worked.artifacts / "words" / f"chen-department-orders-{n}.png"), full_page=True
+        )
+        nav = page.locator(".table-wrap:has(#orders) + nav.pager")
+        assert f"第 {n} 页，共 3 页" in nav.inner_text()
+        following = nav.locator("a.next")
+        if n < 3:
+            assert "orders_page=" in str(following.get_attribute("href"))
+            following.click()
+            page.wait_for_load_state()
+        else:
+            assert following.count() == 0
+    assert sorted(seen) == sorted(expected)
+    page.context.close()
