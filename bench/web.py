@@ -7,7 +7,7 @@ The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue
 ``--projects`` generated projects (:mod:`bench.generate`), on SQLite and on PostgreSQL. The baseline measured in
 the same run is the sign-in page (a template, no database): the ratio says what the page's data costs.
 
-    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg]
+    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg] [--pages "department,department page 40"]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from bench.databases import Database, PgServer, SqliteFiles
 from bench.generate import generate, write_json
+from govflow.access import auth
 from govflow.api import ApiSettings
 from govflow.demo import DEMO_NOW
 from govflow.governance.cuts import run_cuts
@@ -32,7 +33,7 @@ from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.models.db import make_engine
-from govflow.web.site import create_site, seed_demo
+from govflow.web.site import DEMO_USERS, create_site, seed_demo
 
 BUDGET_MS = 300.0
 PASSWORD = "Bench-Passw0rd!2026"
@@ -52,6 +53,9 @@ PAGES = {
     "audit trail": ("zheng", "/web/audit/trail"),
     "audit trail search": ("zheng", "/web/audit/trail?q=ZJ-2026-00123&sort=oldest"),
     "audit trail page 100": ("zheng", "/web/audit/trail?page=100&action=order.issue"),
+    # a generated department: it leads 1 project in 50 and takes part in about three times as many
+    "department": ("dept01", "/web/department"),
+    "department page 40": ("dept01", "/web/department?page=40&sort=name"),
 }
 
 
@@ -63,16 +67,20 @@ class _Clock:
         return self.at
 
 
-def build(tmp: Path, projects: int, url: str) -> App:
+def build(tmp: Path, projects: int, url: str, pages: dict[str, tuple[str, str]]) -> App:
     clock = _Clock(DEMO_NOW)
     app = App(ApiSettings(database_url=url), make_engine(url), clock=clock)
     services.init_db(app)
-    seed_demo(app, PASSWORD, tuple(dict.fromkeys(u for u, _ in PAGES.values())))
+    users = tuple(dict.fromkeys(u for u, _ in pages.values()))
+    seed_demo(app, PASSWORD, tuple(u for u in users if u in DEMO_USERS))
     if projects:
         doc = generate(projects, today=DEMO_NOW.date()).document
         path = tmp / "generated.json"
         write_json(doc, path)
         services.load_portfolio(app, path, None)
+        for name in users:
+            if name not in DEMO_USERS:  # a generated user
+                auth.set_password(app, None, name, PASSWORD)
     first = DEMO_NOW.date()
     run_sweep(app, first)
     run_deadlines(app, first)
@@ -82,10 +90,10 @@ def build(tmp: Path, projects: int, url: str) -> App:
     return app
 
 
-def measure(app: App, runs: int) -> dict[str, dict[str, float]]:
+def measure(app: App, runs: int, pages: dict[str, tuple[str, str]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     with TestClient(create_site(ApiSettings(database_url=str(app.engine.url)), app=app)) as client:
-        for name, (user, path) in PAGES.items():
+        for name, (user, path) in pages.items():
             client.cookies.clear()
             client.post("/web/login", data={"name": user, "password": PASSWORD})
             for _ in range(3):  # warm up: templates compiled, caches filled
@@ -111,7 +119,17 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="comma-separated page names to measure (default: all); the baseline is always measured",
+    )
     args = parser.parse_args()
+    asked = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in asked if p not in PAGES]
+    if unknown:
+        parser.error(f"unknown page(s) {', '.join(unknown)}; one of: {', '.join(PAGES)}")
+    pages = {k: v for k, v in PAGES.items() if not asked or k in asked or k.startswith("baseline")}
     out: dict[str, object] = {"projects": args.projects + 5, "budget_ms": BUDGET_MS}
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,8 +145,8 @@ def main() -> None:
                 targets.append(("postgresql", pg.create("web"), pg))
         for backend, db, server in targets:
             try:
-                app = build(Path(tmp), args.projects, db.url)
-                result = measure(app, args.runs)
+                app = build(Path(tmp), args.projects, db.url, pages)
+                result = measure(app, args.runs, pages)
                 app.engine.dispose()
             finally:
                 if server is not None:
