@@ -270,10 +270,116 @@ def _issued_note(row: Mapping[str, Any], lang: str) -> str | None:
     return f"order {m.group('code')} issued: {reasons[0]['message_en']}; {term_en}"
 
 
+def _reason_part(why: str | None) -> str:
+    return f"; reason: {why}" if why else ""
+
+
+def _list_en(text: str) -> str:
+    return text.replace("、", ", ")
+
+
+def _evidence_en(m: re.Match[str]) -> str:
+    replaced = f", {m['replaced']} of them replacing earlier records (--replace)" if m["replaced"] else ""
+    more = f" ({m['n']} in all)" if m["n"] else ""
+    return (
+        f"{m['file']}: {m['rows']} rows, {m['keys']} (item, consumer, day) keys{replaced}, {m['records']} "
+        f"records, projects {m['codes']}{more}; SHA-256 {m['sha']}"
+    )
+
+
+def _scope_en(scope: str) -> str:
+    return {"所有政务部门": "every government department", "（无）": "(none)"}.get(scope, _list_en(scope))
+
+
+#: the notes people's actions write around what they typed (a reason stays as typed), by action: the shape and
+#: its English (the match's groups, as written)
+_SHAPES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
+    "evidence.import": (
+        re.compile(
+            r"(?P<file>.+?): (?P<rows>\d+) 行, (?P<keys>\d+) 个\(条目, 使用部门, 日期\)"
+            r"(?:, 其中 (?P<replaced>\d+) 个替换原有记录 \(--replace\))?, (?P<records>\d+) 条记录, "
+            r"项目 (?P<codes>.*?)(?: 等共 (?P<n>\d+) 个)?; SHA-256 (?P<sha>[0-9a-f]+)$",
+            re.S,
+        ),
+        _evidence_en,
+    ),
+    "calendar.import": (
+        re.compile(
+            r"(?P<name>.+?)：导入 (?P<year>\d{4}) 年工作日历（放假 (?P<h>\d+) 天，调休上班 (?P<w>\d+) 天；"
+            r"依据 (?P<src>.+)；(?P<digest>[0-9a-f]+)）$",
+            re.S,
+        ),
+        lambda m: (
+            f"{m['name']}: imported the {m['year']} working-day calendar ({m['h']} days off, {m['w']} make-up "
+            f"working days; source: {m['src']}; {m['digest']})"
+        ),
+    ),
+    "policy.load": (
+        re.compile(r"(?P<file>.+?): 版本 (?P<v>\S+)（(?P<d>[0-9a-f]+)）生效$"),
+        lambda m: f"{m['file']}: version {m['v']} ({m['d']}) in force",
+    ),
+    "notify.retry": (
+        re.compile(r"重新发送 (?P<n>\d+) 条：(?P<keys>.*?)(?: 等 \d+ 条)?$", re.S),
+        lambda m: f"{m['n']} messages sent again: {_list_en(m['keys'])}",
+    ),
+    "notify.test": (
+        re.compile(r"测试通知 → (?P<to>\S+?)：(?P<d>\d+)/(?P<c>\d+) 个渠道送达$"),
+        lambda m: f"test notice → {m['to']}: delivered on {m['d']} of {m['c']} channels",
+    ),
+    "agreement.renew": (
+        re.compile(
+            r"续签共享协定 (?P<a>\S+)：期限 (?P<old>\S+) → (?P<new>\S+)，签署于 (?P<signed>\S+)（第 (?P<v>\d+) 版）"
+            r"(?:；理由：(?P<why>.*?))?；关闭协定到期问题 (?P<f>\d+) 个、整改通知 (?P<o>\d+) 份$",
+            re.S,
+        ),
+        lambda m: (
+            f"agreement {m['a']} renewed: term {m['old']} → {m['new']}, signed on {m['signed']} (version "
+            f"{m['v']}){_reason_part(m['why'])}; {m['f']} expiry findings and {m['o']} orders closed"
+        ),
+    ),
+    "agreement.amend": (
+        re.compile(r"(?P<file>.+?)：修订共享协定 (?P<list>.*?)(?:；理由：(?P<why>.*))?$", re.S),
+        lambda m: (
+            f"{m['file']}: agreements amended: "
+            + re.sub(r"（第 (\d+) 版）", r" (version \1)", _list_en(m["list"]))
+            + _reason_part(m["why"])
+        ),
+    ),
+    "catalog.authorize": (
+        re.compile(
+            r"调整目录条目 (?P<c>\S+) 的授权使用范围：(?P<scope>.*?)(?:；理由：(?P<why>.*?))?"
+            r"；超出新范围的协定条目 (?P<n>\d+) 个$",
+            re.S,
+        ),
+        lambda m: (
+            f"authorized use of catalog item {m['c']} set to: {_scope_en(m['scope'])}{_reason_part(m['why'])}; "
+            f"{m['n']} agreement items outside the new scope"
+        ),
+    ),
+    "agreement.terminate": (
+        re.compile(
+            r"终止共享协定 (?P<a>\S+)：自 (?P<day>\S+) 起终止（第 (?P<v>\d+) 版）；理由：(?P<why>.*)$", re.S
+        ),
+        lambda m: f"agreement {m['a']} terminated from {m['day']} (version {m['v']}); reason: {m['why']}",
+    ),
+}
+
+
+def _shaped(row: Mapping[str, Any], lang: str) -> str | None:
+    """The note of a person's action (:data:`_SHAPES`) in English; None in Chinese or when it has another
+    shape (then it is shown as written)."""
+    shape = _SHAPES.get(str(row.get("action")))
+    if lang != "en" or shape is None:
+        return None
+    m = shape[0].match(str(row.get("note") or ""))
+    return shape[1](m) if m is not None else None
+
+
 #: how a page tells the note of an action that writes a machine's words (others: :func:`prose_text`)
 NOTES: dict[str, Callable[[Mapping[str, Any], str], str | None]] = {
     "create": _create,
     "order.issue": _issued_note,
+    **dict.fromkeys(_SHAPES, _shaped),
     **dict.fromkeys(
         ("cuts.propose", "cuts.revise", "cuts.repropose", "cuts.withdraw", "cuts.accept", "cuts.decline"),
         _cut_note,
