@@ -1,13 +1,17 @@
 """Server-side time of the dashboard's heaviest pages (a benchmark, not a test): the pipeline board, the orders
 list, the overdue list, the cut recommendations and the audit trail — each as first opened, searched and filtered,
 and deep in its pages — through the ASGI app in process (routing, use cases, SQL, templates; no
-network, no browser). The budget is 300 ms per page at the server (issue 5), with the 20,000-project portfolio.
+network, no browser). The budget is 300 ms per page at the server (issue 5), with the 20,000-project portfolio —
+the board's sharing-coverage chart, which the board loads in a frame of its own, included.
 
 The database is the demo portfolio worked to 2026-12-30 (the flows leave overdue orders and a cut) plus
 ``--projects`` generated projects (:mod:`bench.generate`), on SQLite and on PostgreSQL. The baseline measured in
 the same run is the sign-in page (a template, no database): the ratio says what the page's data costs.
 
-    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg] [--pages "department,department page 40"]
+    python -m bench.web [--projects 20000] [--runs 30] [--skip-pg] [--pages coverage [--pages orders …]]
+
+``--pages TEXT`` measures only the pages whose name contains TEXT (and the baseline), e.g. ``--pages coverage``
+for the board's coverage chart alone.
 """
 
 from __future__ import annotations
@@ -90,10 +94,21 @@ def build(tmp: Path, projects: int, url: str, pages: dict[str, tuple[str, str]])
     return app
 
 
-def measure(app: App, runs: int, pages: dict[str, tuple[str, str]]) -> dict[str, dict[str, float]]:
+def chosen(filters: list[str] | None) -> dict[str, tuple[str, str]]:
+    """The pages whose name contains one of ``filters`` (all without any), always with the baseline."""
+    return {
+        name: page
+        for name, page in PAGES.items()
+        if not filters or name.startswith("baseline") or any(f in name for f in filters)
+    }
+
+
+def measure(
+    app: App, runs: int, pages: dict[str, tuple[str, str]] | None = None
+) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     with TestClient(create_site(ApiSettings(database_url=str(app.engine.url)), app=app)) as client:
-        for name, (user, path) in pages.items():
+        for name, (user, path) in (PAGES if pages is None else pages).items():
             client.cookies.clear()
             client.post("/web/login", data={"name": user, "password": PASSWORD})
             for _ in range(3):  # warm up: templates compiled, caches filled
@@ -121,15 +136,14 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument(
         "--pages",
-        default="",
-        help="comma-separated page names to measure (default: all); the baseline is always measured",
+        action="append",
+        metavar="TEXT",
+        help="only the pages whose name contains TEXT (repeatable; the baseline is always measured)",
     )
     args = parser.parse_args()
-    asked = [p.strip() for p in args.pages.split(",") if p.strip()]
-    unknown = [p for p in asked if p not in PAGES]
-    if unknown:
-        parser.error(f"unknown page(s) {', '.join(unknown)}; one of: {', '.join(PAGES)}")
-    pages = {k: v for k, v in PAGES.items() if not asked or k in asked or k.startswith("baseline")}
+    pages = chosen(args.pages)
+    if len(pages) == 1:
+        parser.error(f"--pages: no page name contains {args.pages}; the pages: {', '.join(PAGES)}")
     out: dict[str, object] = {"projects": args.projects + 5, "budget_ms": BUDGET_MS}
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,11 +175,9 @@ def main() -> None:
                     f"{'':<{len(backend) + 1}} {name:<26} {v['median_ms']:>10.1f} {v['p95_ms']:>8.1f} "
                     f"{v['max_ms']:>8.1f} {v['median_vs_baseline']:>12.1f}"
                 )
-            # the budget is the board's and the lists'; a frame the board loads after it is reported beside them
+            # every page's budget, the board's coverage frame's too (since it counts in SQL: issue 12)
             pages_ok = all(
-                v["p95_ms"] <= BUDGET_MS
-                for k, v in result.items()
-                if not k.startswith("baseline") and "(frame)" not in k
+                v["p95_ms"] <= BUDGET_MS for k, v in result.items() if not k.startswith("baseline")
             )
             print(f"  budget p95 ≤ {BUDGET_MS:.0f} ms at the server: {'MET' if pages_ok else 'NOT MET'}")
             ok = ok and pages_ok

@@ -17,6 +17,7 @@ from govflow.models.tables import (
     Agreement,
     AgreementItem,
     AgreementParty,
+    AppUser,
     CatalogAuthorization,
     CatalogItem,
     DeliveryEvidence,
@@ -134,7 +135,15 @@ _OPINIONS = (
     .where(_OP.c.project_id == _PID)
     .order_by(_OP.c.given_on, _OP.c.id)
 )
-_REVIEWS = select(_RV).where(_RV.c.project_id == _PID).order_by(_RV.c.reviewed_on, _RV.c.id)
+_USER = t(AppUser)
+#: a review recorded by a reviewer without naming its agency is the reviewer's: named as people read it (the
+#: display name), not by the user name it was recorded under
+_REVIEWS = (
+    select(_RV, _USER.c.display_name.label("agency_name"))
+    .select_from(_RV.outerjoin(_USER, _USER.c.name == _RV.c.agency))
+    .where(_RV.c.project_id == _PID)
+    .order_by(_RV.c.reviewed_on, _RV.c.id)
+)
 _JUDGMENTS = (
     select(_RJ.c.review_id, _RJ.c.focus_point, _RJ.c.judgment, _RJ.c.comment)
     .join(_RV, _RV.c.id == _RJ.c.review_id)
@@ -298,7 +307,7 @@ def load_reviews(session: Session, project_id: int) -> list[ReviewFact]:
     return [
         ReviewFact(
             stage=r["stage"],
-            agency=r["agency"],
+            agency=r["agency_name"] or r["agency"],
             on=r["reviewed_on"],
             judgments=judgments.get(int(r["id"]), {}),
             conclusion=r["conclusion"],

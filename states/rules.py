@@ -107,9 +107,9 @@ def check_catalog_item(item: CatalogFact, path: str) -> list[Reason]:
                 "BASIC_NOT_UNCONDITIONAL",
                 clause("第三条"),
                 f"目录条目 {item.code}「{item.name}」属基础信息，应在所有政务部门间无条件共享，"
-                f"共享类型不能为 {item.share_type.value}",
+                f"共享类型不能为「{item.share_type.zh}」",
                 f"catalog item {item.code} is basic information and must be shared unconditionally with all "
-                f"departments, not '{item.share_type.value}'",
+                f"departments, not '{item.share_type.en}'",
                 f"{path}.share_type",
             )
         )

@@ -4,11 +4,12 @@ One query shape reads each agreement item with what :func:`govflow.states.obliga
 date, frequency (the item's own, else the catalog item's), the agreement's term end, and the last day on or
 before the judged day with records > 0 — plus the names people read. The sweep, the cut run, the acceptance
 guard's facts and the dashboard all read obligations here and judge them with the one evaluator, so they cannot
-disagree. SQL narrows the rows (``where``); the verdict is the evaluator's. One surface judges in SQL: the
+disagree. SQL narrows the rows (``where``); the verdict is the evaluator's. Two surfaces judge in SQL: the
 sweep, which judges every agreement item of a chunk in one statement with :func:`delivery_status_sql` and
-:func:`finding_rule_sql` — the evaluator's rules, built from its own table of frequencies and proved to give its
-verdicts over the table of cases of ``tests/integration/test_obligations.py`` on SQLite and PostgreSQL (a change
-of the rules fails there until these follow it).
+:func:`finding_rule_sql`, and the board's coverage chart, which counts per providing department with
+:func:`coverage_query` — the evaluator's rules, built from its own table of frequencies and proved to give its
+verdicts (and its coverage) over the table of cases of ``tests/integration/test_obligations.py`` on SQLite and
+PostgreSQL (a change of the rules fails there until these follow it).
 
 The last delivery day is a correlated ``ORDER BY day DESC LIMIT 1`` probe of the unique index
 ``delivery_evidence (catalog_item_id, consumer_id, day)``: the engine walks the index backwards from the day and
@@ -225,6 +226,57 @@ def delivery_status_sql(on: date, due: Any, frequency: Any, last_day: Any) -> Co
         (last_day.is_(None), _text(ObligationStatus.NOT_DUE)),
         (last_day < cutoff, _text(ObligationStatus.STALE)),
         else_=_text(ObligationStatus.DELIVERED),
+    )
+
+
+def coverage_query(on: date) -> Select[Any]:
+    """Sharing coverage per providing department on ``on`` in one statement (the board's chart): the ``due``
+    and ``delivered`` counts of :func:`~govflow.states.obligations.coverage` over every agreement item in force
+    (as :func:`obligation_query` reads them, all projects, all phases), grouped by the catalog item's provider —
+    columns ``provider``, ``provider_name``, ``due``, ``delivered``, only providers with something due.
+
+    Each item's status is :func:`delivery_status_sql` over the :func:`last_day_probe`: *due* is every status
+    but ``NOT_DUE`` and *delivered* is ``DELIVERED`` — :attr:`ObligationVerdict.in_force` and ``covered``. The
+    facts are read once per item first (a materialized CTE: SQLite would repeat the probe in every reference
+    of the ``CASE``), and only the counts leave the database, not one row per item to judge in Python (at
+    20,000 projects that was most of the chart's second). Proved equal to ``coverage`` of the evaluator's
+    verdicts per provider on SQLite and PostgreSQL in ``tests/integration/test_obligations.py``."""
+    facts = (
+        select(
+            CATALOG.c.provider_id,
+            DUE.label("due"),
+            _frequency().label("frequency"),
+            last_day_probe(on).label("last_day"),
+        )
+        .select_from(ITEM)
+        .join(AGREEMENT, AGREEMENT.c.id == ITEM.c.agreement_id)
+        .join(CATALOG, CATALOG.c.id == ITEM.c.catalog_item_id)
+        .where(in_force(on))
+        .cte("coverage_facts")
+        .prefix_with("MATERIALIZED")
+    )
+    f = facts.c
+    status = delivery_status_sql(on, f.due, f.frequency, f.last_day)
+    counts = (
+        select(
+            f.provider_id,
+            func.sum(case((status == _text(ObligationStatus.NOT_DUE), 0), else_=1)).label("due"),
+            func.sum(case((status == _text(ObligationStatus.DELIVERED), 1), else_=0)).label("delivered"),
+        )
+        .group_by(f.provider_id)
+        .subquery("coverage_counts")
+    )
+    c = counts.c
+    return (
+        select(
+            PROVIDER.c.code.label("provider"),
+            PROVIDER.c.name.label("provider_name"),
+            c.due,
+            c.delivered,
+        )
+        .select_from(counts)
+        .join(PROVIDER, PROVIDER.c.id == c.provider_id)
+        .where(c.due > 0)
     )
 
 

@@ -710,6 +710,8 @@ def test_a_point_judged_not_met_refuses_the_approval_unless_the_office_records_w
         "未利用省政务云" in refused["reasons"][0]["message"]
         and "--override" in refused["reasons"][0]["message"]
     )
+    # the review is the reviewer's, named as people read it — not by the user name it was recorded under
+    assert refused["reasons"][0]["message"].startswith("孙评审（浙江省电子政务项目评审中心）对项目建议书")
     after = show(cli, "ZJ-2026-101")
     assert (after["phase"], after["version"]) == (before["phase"], before["version"])
 

@@ -11,13 +11,17 @@ Data: the demo portfolio reduced to one agreement item — ZJ-2026-005's A-001 /
 overdue rectification order makes every cut run propose a recommendation, so its evidence is always stored.
 
 Then, for every project of the demo (after ``govflow demo``'s flows) and of a small benchmark portfolio
-(bench/national.py), the dashboard's coverage equals the cut evidence's.
+(bench/national.py), the dashboard's coverage equals the cut evidence's; and the board's coverage chart, which
+counts per providing department in one SQL statement (:func:`govflow.governance.obligations.coverage_query`),
+equals :func:`~govflow.states.obligations.coverage` of the evaluator's verdicts per provider — for every case
+on every day of :data:`JUDGED_ON`, and over both portfolios on days around their deliveries.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +33,12 @@ from govflow.api import ApiSettings, create_app
 from govflow.demo import run_demo
 from govflow.governance import cuts
 from govflow.governance.cuts import run_cuts
-from govflow.governance.obligations import delivery_status_sql, finding_rule_sql, obligation_query
+from govflow.governance.obligations import (
+    delivery_status_sql,
+    finding_rule_sql,
+    obligation_query,
+    read_obligations,
+)
 from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
@@ -224,6 +233,39 @@ def test_the_evaluators_rules_in_sql_give_its_verdicts(app: App, case: Case) -> 
         assert sql_rules == expected, (case.name, on)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_boards_coverage_chart_counts_what_the_evaluator_counts(app: App, case: Case) -> None:
+    """The chart's per-provider counts in SQL equal the evaluator's coverage of the case's verdict on each day
+    of :data:`JUDGED_ON`: a missed or stale item is due and not delivered, a not yet due one is not counted
+    (its provider then has no bar)."""
+    _set_up(app, case)
+    for on in JUDGED_ON:
+        last = last_delivery(case.deliveries, on)
+        v = evaluate(Obligation(case.due, case.frequency, last, case.term_end), on)
+        assert _chart(app, on) == ({HRSS: coverage([v])} if v.in_force else {}), (case.name, on)
+
+
+def _chart(app: App, on: date) -> dict[str, Coverage]:
+    """The chart's bars, which come in the order of their departments' codes."""
+    bars = dashboard.coverage_by_department(app, on)
+    assert [c.department for c in bars] == sorted(c.department for c in bars)
+    return {c.department: c.cover for c in bars}
+
+
+def _assert_chart_is_the_evaluators(app: App, on: date) -> set[ObligationStatus]:
+    """The board's chart on ``on`` equals, per providing department, :func:`coverage` of the evaluator's
+    verdicts on every agreement item read as an obligation (all projects, all phases); returns the statuses
+    judged, so that a caller can tell its portfolio has items of every kind."""
+    with unit_of_work(app.engine, write=False) as s:
+        rows = read_obligations(s, on)
+    judged: dict[str, list[ObligationVerdict]] = defaultdict(list)
+    for r in rows:
+        judged[r.provider].append(r.judge(on))
+    expected = {p: cover for p, v in judged.items() if (cover := coverage(v)).due}
+    assert _chart(app, on) == expected, on
+    return {v.delivery for verdicts in judged.values() for v in verdicts}
+
+
 def _assert_evidence(ev: dict[str, object], v: ObligationVerdict, cover: Coverage) -> None:
     assert ev["coverage"] == {
         "value": cover.text(),
@@ -261,6 +303,10 @@ def test_the_demo_dashboard_coverage_equals_the_cut_evidence(engine: Engine, db_
     run_cuts(app, AS_OF)
     covers = _assert_dashboard_equals_cut_evidence(app, AS_OF)
     assert len(covers) >= 5 and any(0 < c.delivered < c.due for c in covers)  # not only trivial coverages
+    judged = set()
+    for on in (date(2026, 6, 30), date(2026, 7, 1), AS_OF, date(2026, 12, 30)):
+        judged |= _assert_chart_is_the_evaluators(app, on)
+    assert judged == set(ObligationStatus) - {ObligationStatus.AGREEMENT_EXPIRED}
     # the recommendation the demo's cut run stored says the same
     ev = cuts.show_cut(app, P5, "2026", "zheng").evidence["coverage"]
     assert ev["value"] == dashboard.project_obligations(app, P5, AS_OF).cover.text()
@@ -281,3 +327,7 @@ def test_a_benchmark_portfolio_dashboard_coverage_equals_the_cut_evidence(
     covers = _assert_dashboard_equals_cut_evidence(app, national.AS_OF)
     assert len(covers) >= 50 and any(0 < c.delivered < c.due for c in covers)
     assert any(c.due and c.delivered == c.due for c in covers)
+    judged = set()
+    for days in (-30, -7, -1, 0, 1, 8, 40):
+        judged |= _assert_chart_is_the_evaluators(app, national.AS_OF + timedelta(days=days))
+    assert judged == set(ObligationStatus) - {ObligationStatus.AGREEMENT_EXPIRED}

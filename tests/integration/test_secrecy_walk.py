@@ -375,15 +375,24 @@ WEB_PAGES = (
     "/web/admin/policy",
     "/web/admin/runs",
     "/web/admin/outbox",
+    # the pages of the department, reviewer and audit journeys
+    f"/web/projects/{RUNNING}/prepare",
+    f"/web/projects/{ACCEPTING}/prepare",
+    "/web/review/mine",
+    "/web/board/coverage",
+    "/web/audit/trail",
+    "/web/audit/trail?sign_ins=1&sort=oldest",
+    "/web/calendar",
+    "/web/account",
 )
 
 
-def _web_outputs(site: Any, who: str) -> dict[str, str]:
+def _web_outputs(site: Any, who: str, orders: list[str]) -> dict[str, str]:
     outputs: dict[str, str] = {}
     with TestClient(site, headers={"Accept-Language": "zh-CN"}) as c:
         r = c.post("/web/login", data={"name": who, "password": PASSWORD}, follow_redirects=False)
         assert r.status_code == 303, r.text
-        for page in WEB_PAGES:
+        for page in (*WEB_PAGES, *(f"/web/orders/{code}" for code in orders)):
             for lang in ("zh-CN", "en"):
                 r = c.get(page, headers={"Accept-Language": lang})
                 outputs[f"{page} {lang} -> {r.status_code}"] = r.text
@@ -438,7 +447,7 @@ def test_nothing_about_a_secret_item_reaches_a_reader_outside_its_scope(
         for who in (*ENTITLED, *OUTSIDE):
             outputs = _cli_outputs(app, who, tmp_path, monkeypatch)
             outputs |= _api_outputs(client, tokens[who], orders)
-            outputs |= _web_outputs(site, who)
+            outputs |= _web_outputs(site, who, orders)
             seen[who] = outputs
     channels = _user_channels(app)
     for who in (*ENTITLED, *OUTSIDE):
@@ -453,6 +462,13 @@ def test_nothing_about_a_secret_item_reaches_a_reader_outside_its_scope(
     wang = "\n".join(seen["wang"].values())
     assert secrecy.TEXT_ZH in wang and "DELIVERY_MISSING" in wang and ACCEPTING in wang
     assert "P-001" in wang  # the public item is listed as usual
+    # the journeys' pages were read, not refused, by readers outside the scope
+    assert {f"/web/orders/{code} zh-CN -> 200" for code in orders} <= set(seen["wang"])
+    assert (
+        "/web/audit/trail zh-CN -> 200" in seen["wang"]
+        and "/web/review/mine zh-CN -> 200" in seen["pingshen"]
+    )
+    assert any(k.endswith("/prepare zh-CN -> 200") for k in seen["zhao"])
     assert any(secrecy.TEXT_ZH in v or secrecy.ITEM_ZH in v for k, v in seen["qian"].items() if "cuts" in k)
     assert notices.get("program_office") and notices.get("finance")
     # the lead department outside the scope is told of the refusal, masked; what is about the item is withheld

@@ -106,6 +106,10 @@ def test_messages_name_the_value_and_say_what_to_do() -> None:
     assert "91330000MA0000000X" in unknown.message_en
     assert "2026-12-01" in by_code["EVIDENCE_IN_FUTURE"].message
     assert by_code["AGREEMENT_ITEM_TERM_MISSING"].detail == {"missing": ["due"]}
+    # a share type in the words of the page's language, not the file's code (conditional)
+    basic = by_code["BASIC_NOT_UNCONDITIONAL"]
+    assert "「有条件共享」" in basic.message and "conditional" not in basic.message
+    assert "not 'conditional'" in basic.message_en
 
 
 @pytest.mark.parametrize(

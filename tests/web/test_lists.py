@@ -12,8 +12,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from govflow.lifecycle.services import App
+from govflow.models.db import unit_of_work
+from govflow.models.facts import t
+from govflow.models.tables import CatalogItem
 from govflow.reads import lists, queries
 
 from .conftest import PASSWORD, Clock
@@ -150,6 +154,28 @@ def test_a_department_sees_only_its_projects_rows_and_counts(world: World) -> No
     li = lists.orders(world.gov, "li", lists.ListQuery(q="005"), as_of=date(2026, 12, 30))
     assert "ZJ-2026-005" in mine or not [x for x in orders.items if x.order.project == "ZJ-2026-005"]
     assert li.total == 0  # 大数据发展管理局 takes no part in ZJ-2026-005: not even counted
+
+
+def test_the_boards_coverage_chart_shows_counts_per_provider_and_no_item(world: World) -> None:
+    """The coverage frame: a bar per providing department with something due — its name and delivered/due as
+    the one evaluator counts them (:func:`dashboard.coverage_by_department`) — and nothing of any catalog item,
+    not the secret 出入境证件签发记录 (C-004, 第二条第三款) nor another. Every reader who may list projects gets
+    the same frame: the system's counts over the whole portfolio, not narrowed to the reader (as it was before
+    the chart counted in SQL; a department reader sees the counts of providers outside its projects too)."""
+    from govflow.reads import dashboard
+
+    bodies = {u: world.clients[u].get("/web/board/coverage") for u in USERS}
+    assert {r.status_code for r in bodies.values()} == {200}
+    assert len({r.text for r in bodies.values()}) == 1
+    text = main_text(bodies["chen"].text)
+    bars = dashboard.coverage_by_department(world.gov, date(2026, 12, 30))
+    assert len(bars) >= 4 and all(b.due for b in bars)
+    for b in bars:
+        assert f"{b.department_name} " in text and f"({b.delivered}/{b.due})" in text
+    with unit_of_work(world.gov.engine, write=False) as s:
+        items = s.execute(select(t(CatalogItem).c.code, t(CatalogItem).c.name)).all()
+    assert "出入境证件签发记录" in {name for _, name in items}
+    assert not [x for item in items for x in item if x in text]
 
 
 def test_orders_filter_by_status_search_and_page(world: World) -> None:
