@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 from bench.databases import Database, PgServer, SqliteFiles
 from bench.generate import generate, write_json
+from govflow.access import auth
 from govflow.api import ApiSettings
 from govflow.demo import DEMO_NOW
 from govflow.governance.cuts import run_cuts
@@ -36,7 +37,7 @@ from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.models.db import make_engine
-from govflow.web.site import create_site, seed_demo
+from govflow.web.site import DEMO_USERS, create_site, seed_demo
 
 BUDGET_MS = 300.0
 PASSWORD = "Bench-Passw0rd!2026"
@@ -56,6 +57,9 @@ PAGES = {
     "audit trail": ("zheng", "/web/audit/trail"),
     "audit trail search": ("zheng", "/web/audit/trail?q=ZJ-2026-00123&sort=oldest"),
     "audit trail page 100": ("zheng", "/web/audit/trail?page=100&action=order.issue"),
+    # a generated department: it leads 1 project in 50 and takes part in about three times as many
+    "department": ("dept01", "/web/department"),
+    "department page 40": ("dept01", "/web/department?page=40&sort=name"),
 }
 
 
@@ -67,16 +71,20 @@ class _Clock:
         return self.at
 
 
-def build(tmp: Path, projects: int, url: str) -> App:
+def build(tmp: Path, projects: int, url: str, pages: dict[str, tuple[str, str]]) -> App:
     clock = _Clock(DEMO_NOW)
     app = App(ApiSettings(database_url=url), make_engine(url), clock=clock)
     services.init_db(app)
-    seed_demo(app, PASSWORD, tuple(dict.fromkeys(u for u, _ in PAGES.values())))
+    users = tuple(dict.fromkeys(u for u, _ in pages.values()))
+    seed_demo(app, PASSWORD, tuple(u for u in users if u in DEMO_USERS))
     if projects:
         doc = generate(projects, today=DEMO_NOW.date()).document
         path = tmp / "generated.json"
         write_json(doc, path)
         services.load_portfolio(app, path, None)
+        for name in users:
+            if name not in DEMO_USERS:  # a generated user
+                auth.set_password(app, None, name, PASSWORD)
     first = DEMO_NOW.date()
     run_sweep(app, first)
     run_deadlines(app, first)
@@ -151,7 +159,7 @@ def main() -> None:
                 targets.append(("postgresql", pg.create("web"), pg))
         for backend, db, server in targets:
             try:
-                app = build(Path(tmp), args.projects, db.url)
+                app = build(Path(tmp), args.projects, db.url, pages)
                 result = measure(app, args.runs, pages)
                 app.engine.dispose()
             finally:

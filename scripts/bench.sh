@@ -16,8 +16,9 @@
 #       file, the write, and on PostgreSQL the write without its foreign-key checks), repeated on fresh copies.
 #       Results: evidence-<timestamp>.json.
 #   ./scripts/bench.sh web [options]           server time of the board (and its coverage-chart frame), orders,
-#       overdue, cuts and audit-trail lists (first page, searched and filtered, deep pages) (20,000 projects).
-#       --pages TEXT: only the pages whose name contains TEXT (e.g. coverage). Results: web-<timestamp>.json.
+#       overdue, cuts, audit-trail and department lists (first page, searched and filtered, deep pages) (20,000
+#       projects). --pages TEXT: only the pages whose name contains TEXT (e.g. coverage, department).
+#       Results: web-<timestamp>.json.
 #   ./scripts/bench.sh workers [options]       `govflow run all` without Prefect, on a running Prefect server, and
 #       shared by Prefect workers (GOVFLOW_FLOW_CHUNK_RUNS=deployment), side by side: ratios with their spread.
 #       Options: --scale 0.25, --repeats 3, --workers 2, --skip-sqlite. Results: workers-<timestamp>.json.

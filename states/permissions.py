@@ -42,6 +42,17 @@ class Scope(StrEnum):
     RELATED = "related"  # projects where it is a related department (giving opinions)
 
 
+#: the clause a permission refusal cites: this table, not the guidance
+PERMISSION_TABLE = "govflow 权限表"
+#: the clauses that are not quoted from the guidance (those are cited as written in English too), in English
+CLAUSES_EN = {PERMISSION_TABLE: "govflow permission table"}
+
+
+def clause_text(clause: str, lang: str = "zh") -> str:
+    """A clause as the reader's page cites it: ``733号文 第十一条`` as written, this table by its name."""
+    return CLAUSES_EN.get(clause, clause) if lang == "en" else clause
+
+
 def event_action(event: Event) -> str:
     return f"event.{event.value}"
 
@@ -189,7 +200,7 @@ def decide(
     if scope is None:
         return Reason(
             "PERMISSION_DENIED",
-            "govflow 权限表",
+            PERMISSION_TABLE,
             f"用户 {user}（{role.label()}）无权{label_zh}",
             f"user {user} ({role.label('en')}) may not {label_en}",
             detail={"action": action, "role": role.value},
@@ -206,7 +217,7 @@ def decide(
         return None
     return Reason(
         "OUT_OF_DEPARTMENT",
-        "govflow 权限表",
+        PERMISSION_TABLE,
         f"用户 {user} 所属部门 {dept} 不是该项目的{'牵头部门' if scope is Scope.LEAD else '参与部门'}，无权{label_zh}",
         f"user {user}'s department {dept} is not the project's "
         f"{'lead department' if scope is Scope.LEAD else 'participant'}; may not {label_en}",

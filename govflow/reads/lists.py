@@ -299,14 +299,17 @@ def _status_ok(status: str | None) -> str | None:
 
 
 @use_case
-def orders(app: App, actor_name: str, query: ListQuery, *, as_of: date) -> OrderPage:
+def orders(app: App, actor_name: str, query: ListQuery, *, as_of: date, open_only: bool = False) -> OrderPage:
     """A page of the rectification orders the reader may read (search in the order's and project's code and the
     project's name; lead department, project phase, status, overdue), with their steps, as the reader may see
-    them. Default order: most urgent first (overdue, awaiting verification, open, closed), then by deadline."""
+    them. Default order: most urgent first (overdue, awaiting verification, open, closed), then by deadline.
+    ``open_only``: the orders not closed yet (the department page's)."""
     status = _status_ok(query.status)
     with unit_of_work(app.engine, write=False) as s:
         actor = get_actor(s, actor_name)
         where = _order_where(app, s, actor, query)
+        if open_only:
+            where.append(ORDER.c.status != OrderStatus.CLOSED.value)
         base = order_query().where(*where)
         counts = {st.value: 0 for st in OrderStatus}
         for st, n in s.execute(

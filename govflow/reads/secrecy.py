@@ -43,6 +43,9 @@ TEXT_ZH, TEXT_EN = (
     "（内容涉及涉密目录条目，不予显示）",
     "(content concerns a classified catalog item; not shown)",
 )
+#: the placeholders in English: a text read before the reader's language is known is masked in Chinese, and the
+#: page shows the placeholder in its own language
+PLACEHOLDERS_EN = {TEXT_ZH: TEXT_EN, ITEM_ZH: ITEM_EN}
 #: keys of a reason-like mapping whose sentence is replaced as a whole when anything in the mapping names a hidden item
 MESSAGE_KEYS = ("message", "message_en", "description")
 #: keys of a mapping about one catalog item (an obligation, a finding's evidence) kept when that item is hidden

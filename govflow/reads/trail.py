@@ -8,10 +8,12 @@ The trail itself keeps every word it recorded (it is hash-chained); this only de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from govflow.reads.formats import day_text, prose_text
+from govflow.reads.formats import day_text, money_text, percent_text, prose_text
+from govflow.reads.secrecy import PLACEHOLDERS_EN
 from govflow.states.permissions import Role
 from govflow.states.phases import Phase, ReviewStage
 from govflow.states.sharing import FocusPoint, Judgment
@@ -139,9 +141,249 @@ def _create(row: Mapping[str, Any], lang: str) -> str | None:
     return note if lang == "en" else note.split("（")[0].strip()  # the phase is the row's own column
 
 
+# ---------------------------------------------------------------------------------------------- system sentences
+# The cut run, finance's decision and the deadline run write their audit notes in Chinese; the trail keeps them
+# as written (hash-chained), so an English page reads them by their known shape. Where the row's reasons carry
+# the sentence in both languages (a reason's ``message`` is the note), the stored English is shown instead.
+
+_CUT_HEAD = r"(?P<period>\d{4}) 年度运维经费削减建议"
+_CUT_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            _CUT_HEAD + r"（(?P<day>[\d-]+)）：削减 (?P<p>[\d.]+)%，(?P<amount>[\d.]+) 元"
+            r"（年度运维经费 (?P<budget>[\d.]+) 元，策略 (?P<v>[^）]+)）$"
+        ),
+        "O&M cut recommendation for {period} ({day}): cut {p}, {amount} (annual O&M budget {budget}, policy {v})",
+    ),
+    (
+        re.compile(
+            _CUT_HEAD
+            + r"更新（(?P<day>[\d-]+)）：(?P<p0>[\d.]+)%、(?P<amount0>[\d.]+) 元（策略 (?P<v0>[^）]+)）"
+            r"→ (?P<p>[\d.]+)%、(?P<amount>[\d.]+) 元（策略 (?P<v>[^）]+)）$"
+        ),
+        "O&M cut recommendation for {period} revised ({day}): {p0}, {amount0} (policy {v0}) → {p}, {amount} "
+        "(policy {v})",
+    ),
+    (
+        re.compile(
+            _CUT_HEAD
+            + r"重新提出（(?P<day>[\d-]+)，撤回后理由再次出现）：削减 (?P<p>[\d.]+)%，(?P<amount>[\d.]+) 元"
+            r"（策略 (?P<v>[^）]+)）$"
+        ),
+        "O&M cut recommendation for {period} proposed again ({day}, its cause is back after the withdrawal): "
+        "cut {p}, {amount} (policy {v})",
+    ),
+    (
+        re.compile(_CUT_HEAD + r"撤回（(?P<day>[\d-]+)），财政部门尚未决定：(?P<why>.*)$", re.S),
+        "O&M cut recommendation for {period} withdrawn ({day}) before finance decided: {why}",
+    ),
+    (
+        re.compile(
+            _CUT_HEAD + r"(?P<verb>采纳|不采纳)：(?P<p>[\d.]+)%，(?P<amount>[\d.]+) 元（策略 (?P<v>[^）]+)）"
+            r"；理由：(?P<typed>.*)$",
+            re.S,
+        ),
+        "O&M cut recommendation for {period} {verb}: {p}, {amount} (policy {v}); reason: {typed}",
+    ),
+)
+_ISSUED = re.compile(r"下达整改通知 (?P<code>\S+)：.*；(?P<term>[^；]+)$", re.S)
+_RECTIFY_BY = re.compile(r"请于 (?P<day>[\d-]+) 前完成整改（通知日后 (?P<n>\d+) 个工作日，(?P<clause>.+)）$")
+_PENDING = re.compile(r"整改期限待定：(?P<year>\d{4}) 年.*?(?P<n>\d+) 个工作日确定期限（(?P<clause>.+)）$")
+#: notes written word for word by the code, with their English
+FIXED_NOTES = {
+    "通过验收，整改完成（733号文 第十一条）": "acceptance passed, rectification complete (733号文 第十一条)"
+}
+
+
+def _english_of(row: Mapping[str, Any], text: object) -> str | None:
+    """The English of ``text`` (the note, or a part of it) when one of the row's reasons stored it in both
+    languages."""
+    for r in row.get("reasons") or ():
+        if isinstance(r, Mapping) and r.get("message") == text and r.get("message_en"):
+            return str(r["message_en"])
+    return None
+
+
+_LEFT = re.compile(r"项目已不在运行维护阶段（现为「(?P<phase>[^」]+)」）$")
+_GONE = re.compile(r"削减理由已消除（共享覆盖率 (?P<cover>[^，]+)，无达到削减档位的逾期整改通知）$")
+_PHASE_EN = {p.zh: p.en for p in Phase}
+
+
+def _withdrawn_why(why: str) -> str:
+    """Why the cut run withdrew a recommendation (``cut_run._plan_withdraw``'s two sentences) in English."""
+    left, gone = _LEFT.match(why), _GONE.match(why)
+    if left is not None:
+        return f"the project left operation (now '{_PHASE_EN.get(left.group('phase'), left.group('phase'))}')"
+    if gone is not None:
+        return f"the cause is gone (coverage {gone.group('cover')}, no order overdue enough for a cut)"
+    return why
+
+
+def _cut_note(row: Mapping[str, Any], lang: str) -> str | None:
+    """A cut's audit note (proposed, revised, proposed again, withdrawn, decided) in English; None in Chinese."""
+    if lang != "en":
+        return None
+    note = str(row.get("note") or "")
+    for shape, english in _CUT_NOTES:
+        m = shape.match(note)
+        if m is None:
+            continue
+        g = m.groupdict()
+        for key in ("p", "p0"):
+            if g.get(key):
+                g[key] = percent_text(g[key])
+        for key in ("amount", "amount0", "budget"):
+            if g.get(key):
+                g[key] = money_text(g[key], "en")
+        if g.get("day"):
+            g["day"] = day_text(g["day"], "en")
+        if g.get("verb"):
+            g["verb"] = "accepted" if g["verb"] == "采纳" else "declined"
+        if "why" in g:
+            g["why"] = _withdrawn_why(g["why"])
+        return english.format(**g)
+    return None
+
+
+def _issued_note(row: Mapping[str, Any], lang: str) -> str | None:
+    """``下达整改通知 RO-…：{the finding's sentence}；{the term}`` in English: the finding's sentence as its reason
+    stored it in English, the term told from its numbers."""
+    m = _ISSUED.match(str(row.get("note") or ""))
+    reasons = [r for r in row.get("reasons") or () if isinstance(r, Mapping) and r.get("message_en")]
+    if lang != "en" or m is None or not reasons:
+        return None
+    term = m.group("term")
+    by, pending = _RECTIFY_BY.search(term), _PENDING.search(term)
+    if by is not None:
+        term_en = (
+            f"rectify by {day_text(by.group('day'), lang)} ({by.group('n')} working days after the notice, "
+            f"{by.group('clause')})"
+        )
+    elif pending is not None:
+        term_en = (
+            f"deadline pending: the working-day calendar of {pending.group('year')} has not been imported yet; "
+            f"once it is, the deadline is set to {pending.group('n')} working days after the notice date "
+            f"({pending.group('clause')})"
+        )
+    else:
+        return None
+    return f"order {m.group('code')} issued: {reasons[0]['message_en']}; {term_en}"
+
+
+def _reason_part(why: str | None) -> str:
+    return f"; reason: {why}" if why else ""
+
+
+def _list_en(text: str) -> str:
+    return text.replace("、", ", ")
+
+
+def _evidence_en(m: re.Match[str]) -> str:
+    replaced = f", {m['replaced']} of them replacing earlier records (--replace)" if m["replaced"] else ""
+    more = f" ({m['n']} in all)" if m["n"] else ""
+    return (
+        f"{m['file']}: {m['rows']} rows, {m['keys']} (item, consumer, day) keys{replaced}, {m['records']} "
+        f"records, projects {m['codes']}{more}; SHA-256 {m['sha']}"
+    )
+
+
+def _scope_en(scope: str) -> str:
+    return {"所有政务部门": "every government department", "（无）": "(none)"}.get(scope, _list_en(scope))
+
+
+#: the notes people's actions write around what they typed (a reason stays as typed), by action: the shape and
+#: its English (the match's groups, as written)
+_SHAPES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
+    "evidence.import": (
+        re.compile(
+            r"(?P<file>.+?): (?P<rows>\d+) 行, (?P<keys>\d+) 个\(条目, 使用部门, 日期\)"
+            r"(?:, 其中 (?P<replaced>\d+) 个替换原有记录 \(--replace\))?, (?P<records>\d+) 条记录, "
+            r"项目 (?P<codes>.*?)(?: 等共 (?P<n>\d+) 个)?; SHA-256 (?P<sha>[0-9a-f]+)$",
+            re.S,
+        ),
+        _evidence_en,
+    ),
+    "calendar.import": (
+        re.compile(
+            r"(?P<name>.+?)：导入 (?P<year>\d{4}) 年工作日历（放假 (?P<h>\d+) 天，调休上班 (?P<w>\d+) 天；"
+            r"依据 (?P<src>.+)；(?P<digest>[0-9a-f]+)）$",
+            re.S,
+        ),
+        lambda m: (
+            f"{m['name']}: imported the {m['year']} working-day calendar ({m['h']} days off, {m['w']} make-up "
+            f"working days; source: {m['src']}; {m['digest']})"
+        ),
+    ),
+    "policy.load": (
+        re.compile(r"(?P<file>.+?): 版本 (?P<v>\S+)（(?P<d>[0-9a-f]+)）生效$"),
+        lambda m: f"{m['file']}: version {m['v']} ({m['d']}) in force",
+    ),
+    "notify.retry": (
+        re.compile(r"重新发送 (?P<n>\d+) 条：(?P<keys>.*?)(?: 等 \d+ 条)?$", re.S),
+        lambda m: f"{m['n']} messages sent again: {_list_en(m['keys'])}",
+    ),
+    "notify.test": (
+        re.compile(r"测试通知 → (?P<to>\S+?)：(?P<d>\d+)/(?P<c>\d+) 个渠道送达$"),
+        lambda m: f"test notice → {m['to']}: delivered on {m['d']} of {m['c']} channels",
+    ),
+    "agreement.renew": (
+        re.compile(
+            r"续签共享协定 (?P<a>\S+)：期限 (?P<old>\S+) → (?P<new>\S+)，签署于 (?P<signed>\S+)（第 (?P<v>\d+) 版）"
+            r"(?:；理由：(?P<why>.*?))?；关闭协定到期问题 (?P<f>\d+) 个、整改通知 (?P<o>\d+) 份$",
+            re.S,
+        ),
+        lambda m: (
+            f"agreement {m['a']} renewed: term {m['old']} → {m['new']}, signed on {m['signed']} (version "
+            f"{m['v']}){_reason_part(m['why'])}; {m['f']} expiry findings and {m['o']} orders closed"
+        ),
+    ),
+    "agreement.amend": (
+        re.compile(r"(?P<file>.+?)：修订共享协定 (?P<list>.*?)(?:；理由：(?P<why>.*))?$", re.S),
+        lambda m: (
+            f"{m['file']}: agreements amended: "
+            + re.sub(r"（第 (\d+) 版）", r" (version \1)", _list_en(m["list"]))
+            + _reason_part(m["why"])
+        ),
+    ),
+    "catalog.authorize": (
+        re.compile(
+            r"调整目录条目 (?P<c>\S+) 的授权使用范围：(?P<scope>.*?)(?:；理由：(?P<why>.*?))?"
+            r"；超出新范围的协定条目 (?P<n>\d+) 个$",
+            re.S,
+        ),
+        lambda m: (
+            f"authorized use of catalog item {m['c']} set to: {_scope_en(m['scope'])}{_reason_part(m['why'])}; "
+            f"{m['n']} agreement items outside the new scope"
+        ),
+    ),
+    "agreement.terminate": (
+        re.compile(
+            r"终止共享协定 (?P<a>\S+)：自 (?P<day>\S+) 起终止（第 (?P<v>\d+) 版）；理由：(?P<why>.*)$", re.S
+        ),
+        lambda m: f"agreement {m['a']} terminated from {m['day']} (version {m['v']}); reason: {m['why']}",
+    ),
+}
+
+
+def _shaped(row: Mapping[str, Any], lang: str) -> str | None:
+    """The note of a person's action (:data:`_SHAPES`) in English; None in Chinese or when it has another
+    shape (then it is shown as written)."""
+    shape = _SHAPES.get(str(row.get("action")))
+    if lang != "en" or shape is None:
+        return None
+    m = shape[0].match(str(row.get("note") or ""))
+    return shape[1](m) if m is not None else None
+
+
 #: how a page tells the note of an action that writes a machine's words (others: :func:`prose_text`)
 NOTES: dict[str, Callable[[Mapping[str, Any], str], str | None]] = {
     "create": _create,
+    "order.issue": _issued_note,
+    **dict.fromkeys(_SHAPES, _shaped),
+    **dict.fromkeys(
+        ("cuts.propose", "cuts.revise", "cuts.repropose", "cuts.withdraw", "cuts.accept", "cuts.decline"),
+        _cut_note,
+    ),
     "onboard": _onboard,
     "review.record": lambda row, lang: _review(str(row.get("note") or ""), lang),
     "flow.sweep": _sweep,
@@ -166,10 +408,16 @@ def note_text(row: Mapping[str, Any], lang: str, names: Mapping[str, str] | None
     note = row.get("note")
     if not note:
         return ""
+    if note in PLACEHOLDERS_EN:  # the reader may not see what it says (:mod:`govflow.reads.secrecy`)
+        return PLACEHOLDERS_EN[note] if lang == "en" else str(note)
     tell = NOTES.get(str(row.get("action")))
     told = tell(row, lang) if tell is not None else None
     if told is not None:
-        return told
+        return prose_text(told, lang, names) if lang == "en" else told
+    if lang == "en":
+        stored = FIXED_NOTES.get(str(note)) or _english_of(row, note)
+        if stored is not None:
+            return prose_text(stored, lang, names)
     if " / " in str(note) and str(row.get("role")) == Role.ADMIN.value:
         note = _bilingual(str(note), lang)
     return prose_text(str(note), lang, names)

@@ -252,6 +252,10 @@ def policy_context(app: App, user: WebUser, lang: str) -> dict[str, Any]:
                     v["activated_at"] if isinstance(v["activated_at"], datetime) else None, lang
                 ),
                 "short": str(v.get("digest") or "")[:12],
+                # the default policy, written when the database was created, is no person's act
+                "activated_by": tr("system_actor", lang)
+                if v["activated_by"] == "system"
+                else v["activated_by"],
             }
             for v in versions
         ],

@@ -47,7 +47,7 @@ def _status(value: str | None) -> str | None:
 
 
 #: the steps the scheduled flows write: told from their payload, so that days read as on the rest of the page
-TOLD_STEPS = frozenset({"issued", "dated", "reminder", "overdue", "escalation"})
+TOLD_STEPS = frozenset({"issued", "dated", "reminder", "overdue", "escalation", "covers", "close"})
 
 
 def _step_text(step: rectification.StepView, lang: str) -> str:
@@ -55,13 +55,22 @@ def _step_text(step: rectification.StepView, lang: str) -> str:
     from their payload in the page's language, with days as people write them (a pending deadline keeps its
     note, which says what it waits for)."""
     p = step.payload
-    if step.kind not in TOLD_STEPS or (lang != "en" and step.kind == "issued" and not p.get("deadline")):
+    if step.kind not in TOLD_STEPS or (
+        lang != "en" and (step.kind == "close" or (step.kind == "issued" and not p.get("deadline")))
+    ):
         return step.note or ""
 
     def day(key: str) -> str:
         return formats.day_text(p.get(key), lang)
 
     n, clause = p.get("workdays"), rectification.CLAUSE
+    if step.kind == "covers" and lang != "en":
+        return f"巡查发现的问题 {p.get('finding')} 由本整改通知一并整改（一项共享义务只下达一份整改通知，{clause}）"
+    if step.kind == "covers":
+        return f"the sweep finding {p.get('finding')} is rectified under this order too (one order per obligation, {clause})"
+    if step.kind == "close":
+        late = " (late)" if p.get("closed_late") else ""
+        return f"finding {p.get('finding')} is closed, so the order closed on {formats.day_text(step.on, lang)}{late}"
     if lang != "en":
         if step.kind == "issued":
             return f"整改期限 {day('deadline')}（通知日后 {n} 个工作日，{clause}）"

@@ -222,10 +222,12 @@ def finance_context(app: App, user: WebUser, lang: str, period: str, request: Re
     """One budget year's cut recommendations (searched, filtered, sorted, paged) and the year's totals."""
     query = list_query(request)
     found = lists.cuts(app, user.name, period, query)
+    departments = admin.departments(app)
+    names = dict(departments)
     items = []
     for view in found.items:
         c = view.to_dict(lang)
-        c["reasons"] = _reasons(view.reasons, lang)
+        c["reasons"] = _reasons(view.reasons, lang, names)  # a department by its name, not its code
         items.append(c)
     this_year = str(app.today().year)
     years = sorted({*found.periods, this_year, period}, reverse=True)
@@ -235,7 +237,7 @@ def finance_context(app: App, user: WebUser, lang: str, period: str, request: Re
         found.total,
         lang,
         sorts=lists.CUT_SORTS,
-        departments=admin.departments(app),
+        departments=departments,
         statuses=[(st.value, st.label(lang)) for st in CutStatus],
         keep={"period": period},
     )

@@ -21,10 +21,10 @@ from govflow.api.deps import SESSION_COOKIE, get_app, get_settings, read_session
 from govflow.api.errors import CsrfFailed
 from govflow.governance.calendar_years import calendar_warning
 from govflow.lifecycle.services import Actor, App
-from govflow.reads import formats
+from govflow.reads import formats, secrecy
 from govflow.reads.lists import PAGE_SIZE, ListQuery
 from govflow.states.errors import GovflowError, UsageError
-from govflow.states.permissions import Role
+from govflow.states.permissions import Role, clause_text
 from govflow.states.phases import Phase, ReviewStage
 from govflow.states.sharing import (
     AgreementForm,
@@ -73,6 +73,18 @@ def _in_lang(show: Callable[..., str]) -> Callable[..., str]:
 
     return use
 
+
+@pass_context
+def _finalize(ctx: Context, value: Any) -> Any:
+    """Every value a template prints. A text the reader may not see is replaced where it is read, before the
+    page's language is known, by the Chinese placeholder (:mod:`govflow.reads.secrecy`): an English page shows
+    the English one."""
+    if isinstance(value, str) and ctx.get("lang") == "en":
+        return secrecy.PLACEHOLDERS_EN.get(value, value)
+    return value
+
+
+templates.env.finalize = _finalize
 
 #: every date, time, amount and percentage a page shows goes through these (:mod:`govflow.reads.formats`)
 templates.env.filters.update(
@@ -179,7 +191,7 @@ def _reasons(items: Any, lang: str, names: Mapping[str, str] | None = None) -> l
         if isinstance(r, Reason):
             item = {
                 "code": r.code,
-                "clause": r.clause,
+                "clause": clause_text(r.clause, lang),
                 "message": formats.prose_text(r.text(lang), lang, names),
                 "path": r.path or "",
             }
@@ -187,7 +199,7 @@ def _reasons(items: Any, lang: str, names: Mapping[str, str] | None = None) -> l
             msg = r.get("message_en") if lang == "en" else None
             item = {
                 "code": str(r.get("code") or ""),
-                "clause": str(r.get("clause") or ""),
+                "clause": clause_text(str(r.get("clause") or ""), lang),
                 "message": formats.prose_text(str(msg or r.get("message") or ""), lang, names),
                 "path": str(r.get("path") or ""),
             }
@@ -370,15 +382,17 @@ def list_bar(
     hint: str = "search_hint",
     keep: Mapping[str, str] | None = None,
     path: str | None = None,
+    page_key: str = "page",
 ) -> dict[str, Any]:
     """What the list's search form and pager show: the choices, what was chosen, the page links (each keeps the
     other parameters of the address). ``path``: the list's own address, when the page is the answer to a form
-    posted elsewhere (its filters and pages must not point at the form's address)."""
-    params = {k: v for k, v in request.query_params.items() if k not in ("page", "lang") and v}
+    posted elsewhere (its filters and pages must not point at the form's address). ``page_key``: the address's
+    parameter of this list's page, when a page shows two paged lists."""
+    params = {k: v for k, v in request.query_params.items() if k not in (page_key, "lang") and v}
     pages = max((total + query.size - 1) // query.size, 1)
 
     def href(page: int) -> str:
-        return (path or "") + "?" + urlencode({**params, "page": str(page)})
+        return (path or "") + "?" + urlencode({**params, page_key: str(page)})
 
     return {
         "action": path or request.url.path,

@@ -17,9 +17,9 @@ from govflow.api.deps import SESSION_COOKIE, close_session, end_session, get_set
 from govflow.governance import rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
-from govflow.reads import admin, dashboard, formats, governed, lists, queries, trail
+from govflow.reads import admin, dashboard, formats, lists, queries, trail
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
-from govflow.states.permissions import Role, allowed_scope
+from govflow.states.permissions import Role, allowed_scope, clause_text
 from govflow.states.phases import Phase
 from govflow.states.sharing import FocusPoint, Judgment, OpinionVerdict
 from govflow.states.vocabulary import deadline_label, word
@@ -46,6 +46,7 @@ from govflow.web.page import (
     parse_day,
     render,
     signed_in,
+    whole_number,
 )
 from govflow.web.prepare import checks_view, order_context
 from govflow.web.text import (
@@ -227,7 +228,7 @@ def timeline_rows(
                 "from": Phase(r["from_phase"]).label(lang) if r.get("from_phase") else "",
                 "to": Phase(r["to_phase"]).label(lang) if r.get("to_phase") else "",
                 "reasons": reasons,
-                "clauses": list(r.get("clauses") or []),
+                "clauses": [clause_text(str(c), lang) for c in r.get("clauses") or ()],
                 "note": note,
             }
         )
@@ -400,7 +401,7 @@ DEPARTMENT_PAGE_SIZE = 20
 def department_context(app: App, user: WebUser, lang: str, request: Request) -> dict[str, Any]:
     """The department's projects — searched, filtered by phase, sorted and paged in SQL like the board — each
     with what its next step would be refused for (the dry run, for the page's projects only), and its open
-    orders."""
+    orders, most urgent first, paged on their own (``?orders_page=``)."""
     query = list_query(request, size=DEPARTMENT_PAGE_SIZE)
     found = lists.board(app, user.name, query, cards=0)
     projects = [
@@ -412,19 +413,31 @@ def department_context(app: App, user: WebUser, lang: str, request: Request) -> 
         for r in found.items
     ]
     names = dict(admin.departments(app))
+    asked = whole_number(request.query_params.get("orders_page", "1")) or 1
+    order_query = lists.ListQuery(page=asked, size=DEPARTMENT_PAGE_SIZE)
+    open_orders = lists.orders(app, user.name, order_query, as_of=app.today(), open_only=True)
     orders = [
-        {**o.to_dict(lang), "reasons": _reasons(o.reasons, lang, names)}
-        for o in governed.list_orders(app, user.name)
-        if o.status is not rectification.OrderStatus.CLOSED
+        {**line.order.to_dict(lang), "reasons": _reasons(line.order.reasons, lang, names)}
+        for line in open_orders.items
     ]
     bar = list_bar(
         request, query, found.total, lang, sorts=lists.PROJECT_SORTS, phases=True, path="/web/department"
+    )
+    order_bar = list_bar(
+        request,
+        order_query,
+        open_orders.total,
+        lang,
+        sorts=(),
+        path="/web/department",
+        page_key="orders_page",
     )
     return {
         "projects": projects,
         "total": found.total,
         "bar": bar,
         "orders": orders,
+        "order_bar": order_bar,
         "my_department": user.actor.department,
         "page_path": "/web/department",
     }

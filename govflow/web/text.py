@@ -416,6 +416,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "max_coverage": ("且覆盖率 ≤（或）", "or coverage ≤"),
     "policy_versions": ("版本历史", "Versions"),
     "current": ("生效中", "active"),
+    "system_actor": ("系统（默认策略）", "System (default policy)"),
     "runs": ("流程运行记录", "Flow runs"),
     "calendar": ("工作日历", "Working-day calendar"),
     "override": ("不采纳评审意见的理由（如需）", "Reason to set the review aside (if needed)"),

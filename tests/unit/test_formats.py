@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from govflow.reads.formats import day_text, evidence_text, moment_text, money_text, percent_text
+from govflow.reads.formats import (
+    day_text,
+    evidence_text,
+    moment_text,
+    money_text,
+    percent_text,
+    prose_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -136,3 +144,86 @@ def test_the_trail_names_actors_and_tells_machine_notes() -> None:
     assert note_text(run, "zh").startswith("2026年12月30日整改期限检查：") and "新逾期 3 份" in note_text(
         run, "zh"
     )
+
+
+#: notes as the code writes them (cut run, finance, deadline run, people's actions around their typed words)
+SYSTEM_NOTES = [
+    (
+        "cuts.propose",
+        "2026 年度运维经费削减建议（2026-12-30）：削减 20.00%，160000.00 元（年度运维经费 800000.00 元，策略 2026.1）",
+        "O&M cut recommendation for 2026 (30 Dec 2026): cut 20%, CNY 160,000.00 (annual O&M budget CNY 800,000.00, "
+        "policy 2026.1)",
+    ),
+    (
+        "cuts.revise",
+        "2026 年度运维经费削减建议更新（2026-12-31）：20.00%、160000.00 元（策略 2026.1）→ 30.00%、240000.00 元"
+        "（策略 2026.2）",
+        "O&M cut recommendation for 2026 revised (31 Dec 2026): 20%, CNY 160,000.00 (policy 2026.1) → 30%, "
+        "CNY 240,000.00 (policy 2026.2)",
+    ),
+    (
+        "cuts.withdraw",
+        "2026 年度运维经费削减建议撤回（2026-12-31），财政部门尚未决定：项目已不在运行维护阶段（现为「限期整改」）",
+        "O&M cut recommendation for 2026 withdrawn (31 Dec 2026) before finance decided: the project left "
+        "operation (now 'Rectification')",
+    ),
+    (
+        "cuts.accept",
+        "2026 年度运维经费削减建议采纳：20.00%，160000.00 元（策略 2026.1）；理由：整改逾期",
+        "O&M cut recommendation for 2026 accepted: 20%, CNY 160,000.00 (policy 2026.1); reason: 整改逾期",
+    ),
+    (
+        "policy.load",
+        "policy-2027.yaml: 版本 2027.1（0123456789ab）生效",
+        "policy-2027.yaml: version 2027.1 (0123456789ab) in force",
+    ),
+    (
+        "agreement.terminate",
+        "终止共享协定 A-001：自 2026-12-01 起终止（第 3 版）；理由：系统下线",
+        "agreement A-001 terminated from 1 Dec 2026 (version 3); reason: 系统下线",
+    ),
+    (
+        "evidence.import",
+        "export.csv: 12 行, 10 个(条目, 使用部门, 日期), 12 条记录, 项目 ZJ-2026-005; SHA-256 0a1b",
+        "export.csv: 12 rows, 10 (item, consumer, day) keys, 12 records, projects ZJ-2026-005; SHA-256 0a1b",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "note", "english"), SYSTEM_NOTES)
+def test_the_system_s_notes_read_in_english_on_english_pages(action: str, note: str, english: str) -> None:
+    """A note the trail keeps in Chinese (hash-chained, never rewritten) reads in English by its shape; what a
+    person typed in it (a reason) stays as typed; a Chinese page reads it as written."""
+    from govflow.reads.trail import note_text
+
+    row = {"action": action, "note": note, "reasons": []}
+    assert note_text(row, "en") == english
+    assert not re.search(r"[\u4e00-\u9fff]", english.split("reason: ")[0])
+    assert note_text(row, "zh") == prose_text(note, "zh")
+
+
+def test_a_note_stored_with_its_english_reads_in_english() -> None:
+    """The deadline run writes an order's overdue and escalation as a reason in both languages and the Chinese
+    as the note; an issued order's note is its finding's reason and the term; the secrecy placeholder reads in
+    the page's language."""
+    from govflow.reads.trail import note_text
+
+    zh = "整改通知 RO-1（项目 ZJ-1 某系统）已逾期：截止日期 2026-12-24，至 2026-12-30 逾期 4 个工作日"
+    en = "order RO-1 (project ZJ-1) is overdue: due 2026-12-24, 4 working days overdue on 2026-12-30"
+    row = {"action": "order.overdue", "note": zh, "reasons": [{"message": zh, "message_en": en}]}
+    assert (
+        note_text(row, "en")
+        == "order RO-1 (project ZJ-1) is overdue: due 24 Dec 2026, 4 working days overdue on 30 Dec 2026"
+    )
+    issued = {
+        "action": "order.issue",
+        "note": "下达整改通知 RO-2：协定 A-001 未交付；请于 2026-12-24 前完成整改（通知日后 20 个工作日，733号文 第十一条）",
+        "reasons": [{"message": "协定 A-001 未交付", "message_en": "agreement A-001 not delivered"}],
+    }
+    assert note_text(issued, "en") == (
+        "order RO-2 issued: agreement A-001 not delivered; rectify by 24 Dec 2026 (20 working days after the "
+        "notice, 733号文 第十一条)"
+    )
+    hidden = {"action": "order.evidence", "note": "（内容涉及涉密目录条目，不予显示）"}
+    assert note_text(hidden, "en") == "(content concerns a classified catalog item; not shown)"
+    assert note_text(hidden, "zh") == "（内容涉及涉密目录条目，不予显示）"
