@@ -35,10 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import text
 
-from bench.databases import Database, PgServer, SqliteFiles
+from bench.databases import Database, PgServer, SqliteFiles, settle
 from bench.national import generate
 from govflow.access import auth
 from govflow.lifecycle.services import App
@@ -95,18 +94,6 @@ def prepare(db: Database, scale: float, tmp: Path, *, generated: bool = False) -
     finally:
         engine.dispose()
     return token, codes
-
-
-def settle(db: Database) -> None:
-    """Bring a freshly loaded PostgreSQL database to the steady state a running system is in: statistics gathered
-    and the visibility map set, as autovacuum would have done. Without it autovacuum works through the millions of
-    generated evidence rows while the load runs, and the planner guesses without statistics. (SQLite is measured
-    as loaded: it has no autovacuum, and govflow does not run ANALYZE on it.)"""
-    if db.backend == "postgresql":
-        with psycopg.connect(db.dbapi_target, autocommit=True) as conn:
-            conn.execute(b"VACUUM (ANALYZE)")
-            # and write out what that dirtied now, not in a checkpoint in the middle of the measured load
-            conn.execute(b"CHECKPOINT")
 
 
 def start_server(db: Database, port: int, workers: int) -> subprocess.Popen[bytes]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from bench.databases import Database, PgServer, SqliteFiles
+from bench.databases import Database, PgServer, SqliteFiles, settle
 from bench.generate import generate, write_json
 from govflow.access import auth
 from govflow.api import ApiSettings
@@ -160,6 +160,9 @@ def main() -> None:
         for backend, db, server in targets:
             try:
                 app = build(Path(tmp), args.projects, db.url, pages)
+                settle(
+                    db
+                )  # statistics as autovacuum gathers them after a load (without: plans for empty tables)
                 result = measure(app, args.runs, pages)
                 app.engine.dispose()
             finally:
