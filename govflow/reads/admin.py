@@ -15,7 +15,8 @@ from sqlalchemy import select
 from govflow.governance.rectification import OrderStatus, OrderView, order_refusals
 from govflow.lifecycle.services import App, get_actor, use_case
 from govflow.models.db import unit_of_work
-from govflow.models.facts import DEPT
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AppUser
 from govflow.reads import governed, lists
 from govflow.reads.lists import ListQuery, OrderLine, OrderPage
 from govflow.states.calendar import WorkCalendar
@@ -30,6 +31,7 @@ __all__ = [
     "departments",
     "order_detail",
     "order_page",
+    "people",
 ]
 
 #: orders on one page of the orders list
@@ -99,3 +101,16 @@ def departments(app: App) -> list[tuple[str, str]]:
         return [
             (str(c), str(n)) for c, n in s.execute(select(DEPT.c.code, DEPT.c.name).order_by(DEPT.c.code))
         ]
+
+
+def people(app: App, names: set[str]) -> dict[str, tuple[str | None, str]]:
+    """The display name and role of each user among ``names`` (a page names who decided by name, not by the user
+    name it signed in with; display names are not secret). One query."""
+    if not names:
+        return {}
+    user = t(AppUser)
+    with unit_of_work(app.engine, write=False) as s:
+        rows = s.execute(
+            select(user.c.name, user.c.display_name, user.c.role).where(user.c.name.in_(sorted(names)))
+        )
+        return {str(n): (d, str(r)) for n, d, r in rows}

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from govflow.governance import cuts
 from govflow.lifecycle.services import App
-from govflow.reads import admin, formats, lists, queries, reports
+from govflow.reads import admin, formats, lists, queries, reports, trail
 from govflow.reads.trail import SIGN_IN_ACTIONS
 from govflow.states.errors import GovflowError
 from govflow.states.permissions import Role, allowed_scope
@@ -224,10 +224,14 @@ def finance_context(app: App, user: WebUser, lang: str, period: str, request: Re
     found = lists.cuts(app, user.name, period, query)
     departments = admin.departments(app)
     names = dict(departments)
+    deciders = admin.people(app, {v.decided_by for v in found.items if v.decided_by})
     items = []
     for view in found.items:
         c = view.to_dict(lang)
         c["reasons"] = _reasons(view.reasons, lang, names)  # a department by its name, not its code
+        if view.decided_by:  # who decided by name (钱静（财政部门）), not by the user name qian
+            display, role = deciders.get(view.decided_by, (None, ""))
+            c["decided_by"] = trail.actor_text(view.decided_by, role, display, lang)
         items.append(c)
     this_year = str(app.today().year)
     years = sorted({*found.periods, this_year, period}, reverse=True)

@@ -236,7 +236,7 @@ def test_no_sentence_of_the_system_in_the_other_language(browser: Browser, worke
 
 def test_finance_reads_the_departments_of_a_cut_by_name(browser: Browser, worked: Site) -> None:
     """The cut's reasons name the consumers by code when stored (English); finance reads them by name, as every
-    other page does."""
+    other page does — and who decided the cut by name."""
     code = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{18}(?![0-9A-Z])")
     for lang, locale in (("en", "en"), ("zh", "zh-CN")):
         page = signed_in(browser, worked, "qian", DESK, locale)
@@ -244,6 +244,10 @@ def test_finance_reads_the_departments_of_a_cut_by_name(browser: Browser, worked
         reasons = " ".join(page.locator("ul.reasons li").all_inner_texts())
         assert "A-001/C-001→浙江省发展和改革委员会" in reasons, reasons
         assert not code.search(reasons), reasons
+        # who decided, by name and role, not by the user name qian signs in with
+        decided = page.locator("main").inner_text()
+        who = "钱静 (finance bureau)" if lang == "en" else "钱静（财政部门）"
+        assert who in decided and " qian " not in decided, decided
         page.screenshot(
             path=str(worked.artifacts / "words" / f"qian-{lang}-finance-reasons.png"), full_page=True
         )
