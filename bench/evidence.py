@@ -37,10 +37,9 @@ import psycopg
 
 from bench import national
 from bench.databases import Database, PgServer, SqliteFiles
-from bench.governance import Databases, evidence_totals, new_app
+from bench.governance import Databases, evidence_totals, new_app, references
 from bench.timing import load_average, stopwatch
 from govflow.lifecycle import evidence, services
-from govflow.models.db import unit_of_work
 
 _COLUMNS = "project_id, catalog_item_id, consumer_id, day, records"
 _STAGE = "bench_evidence_stage"
@@ -48,17 +47,12 @@ _STAGE = "bench_evidence_stage"
 
 def _sums(db: Database, path: Path) -> tuple[list[tuple[Any, ...]], float]:
     """The file's rows as the import writes them, and how long reading the file took."""
-    app = new_app(db)
-    try:
-        with unit_of_work(app.engine, write=False) as s:
-            refs = evidence.References.load(s)
-    finally:
-        app.engine.dispose()
+    refs = references(db)
     with stopwatch() as t:
         batch = evidence.read_evidence(path, refs, national.AS_OF)
     batch.raise_for_errors()
-    rows = sorted((refs.item_project[i], i, c, d, n) for (i, c, d), n in batch.totals.items())
-    rows.sort(key=lambda r: (r[1], r[2], r[3]))  # the unique index's order, as the import writes them
+    # the unique index's order (item, consumer, day), as the import writes them
+    rows = [(refs.item_project[i], i, c, d, n) for (i, c, d), n in sorted(batch.totals.items())]
     return rows, t.wall
 
 

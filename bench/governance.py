@@ -215,18 +215,23 @@ def evidence_totals(app: App) -> tuple[int, int]:
     return int(n), int(total)
 
 
+def references(db: Database) -> evidence.References:
+    """What an evidence file may name in ``db``, read as the import reads it (outside any clock)."""
+    app = new_app(db)
+    try:
+        with unit_of_work(app.engine, write=False) as s:
+            return evidence.References.load(s)
+    finally:
+        app.engine.dispose()
+
+
 _PLAIN = "INSERT INTO delivery_evidence (project_id, catalog_item_id, consumer_id, day, records) VALUES "
 
 
 def plain_inserts(db: Database, path: Path) -> Timing:
     """The floor: the file resolved and summed outside the clock, then plain batched inserts in one transaction
     through the DBAPI (rows in the order the file first names them)."""
-    app = new_app(db)
-    try:
-        with unit_of_work(app.engine, write=False) as s:
-            refs = evidence.References.load(s)
-    finally:
-        app.engine.dispose()
+    refs = references(db)
     batch = evidence.read_evidence(path, refs, national.AS_OF)
     batch.raise_for_errors()
     rows = [(refs.item_project[i], i, c, d, n) for (i, c, d), n in batch.totals.items()]
