@@ -212,7 +212,7 @@ def _agreements(
     term = {"start": start.isoformat(), "end": (start + timedelta(days=3 * 365)).isoformat()}
     signed = (start - timedelta(days=rng.randint(1, 20))).isoformat()
     c1, c2, c3, c4, _ = catalog
-    agreements = [
+    agreements: list[dict[str, Any]] = [
         {
             "code": "A-001",
             "form": "agreement",
