@@ -49,6 +49,7 @@ import psycopg
 from stdnum.cn import uscc
 
 from bench.databases import Database, libpq_uri
+from govflow.models import deliveries
 from govflow.states.phases import SWEPT_PHASES, Phase
 from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 
@@ -627,6 +628,8 @@ def _write_import_file(
 class _Writer(Protocol):
     def rows(self, table: str, columns: Sequence[str], values: Iterable[Sequence[Any]]) -> int: ...
 
+    def execute(self, sql: str) -> None: ...
+
     def finish(self) -> None: ...
 
 
@@ -641,6 +644,9 @@ class _SqliteWriter:
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         cur = self.conn.executemany(sql, (tuple(_sqlite_value(v) for v in row) for row in values))
         return cur.rowcount
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
 
     def finish(self) -> None:
         self.conn.execute("COMMIT")
@@ -673,6 +679,9 @@ class _PgWriter:
                 n += 1
         self.tables.append(table)
         return n
+
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
 
     def finish(self) -> None:
         with self.conn.cursor() as cur:
@@ -752,6 +761,7 @@ def generate(
         ("id", "project_id", "catalog_item_id", "consumer_id", "day", "records"),
         evidence.early(),
     )
+    w.execute(deliveries.DERIVE_SQL)  # what every evidence write keeps (govflow.models.deliveries)
     summary.evidence_rows = evidence.written
     summary.import_keys = len(evidence.late)
     summary.evidence_rows_total = evidence.written + len(evidence.late)

@@ -231,6 +231,18 @@ class DeliveryEvidence(SQLModel, table=True):
     records: int
 
 
+class LastDelivery(SQLModel, table=True):
+    """The last day with records > 0 of each (catalog item, consumer) in ``delivery_evidence``, kept by every write
+    of evidence in the same transaction (:mod:`govflow.models.deliveries`). The board's coverage chart reads it
+    instead of looking the day up per agreement item (the index probe that cost most of the chart); for a day
+    before the recorded last day it still looks up (:func:`govflow.governance.obligations.last_day_known`)."""
+
+    __tablename__ = "last_delivery"
+    catalog_item_id: int = Field(foreign_key="catalog_item.id", primary_key=True)
+    consumer_id: int = Field(foreign_key="department.id", primary_key=True)
+    day: date
+
+
 class Finding(SQLModel, table=True):
     """A broken sharing obligation found by the sweep; closed (never deleted) when its cause is gone."""
 

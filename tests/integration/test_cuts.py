@@ -21,6 +21,7 @@ from govflow.governance.calendar_years import import_calendar
 from govflow.governance.cuts import CutStatus, decide_cut, list_cuts, run_cuts, show_cut
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
+from govflow.models import deliveries
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import (
@@ -115,6 +116,7 @@ def deliver(
                 project_id=pid, catalog_item_id=item, consumer_id=dept, day=day, records=records
             )
         )
+        deliveries.recompute(s.connection(), [(item, dept)])  # as every write of evidence keeps it
 
 
 def set_budget(app: App, amount: str, code: str = P5) -> None:

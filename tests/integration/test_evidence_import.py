@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from govflow.demo import demo_portfolio
 from govflow.lifecycle import evidence, services
 from govflow.lifecycle.services import App
+from govflow.models import deliveries
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import AuditEvent, CatalogItem, DeliveryEvidence, Project
@@ -456,3 +457,72 @@ def test_a_department_imports_only_for_its_projects_and_learns_nothing_of_others
             .order_by(AUDIT.c.seq)
         ).all()
     assert [tuple(d) for d in denials] == [("lin", "ZJ-2026-005"), ("xu", "ZJ-2026-003"), ("qian", None)]
+
+
+# ---------------------------------------------------------------------------------------------- last delivery
+
+
+def last_days(app: App) -> tuple[dict[tuple[int, int], dt.date], dict[tuple[int, int], dt.date]]:
+    """(what ``last_delivery`` holds, what the evidence says it should)."""
+    with app.engine.connect() as conn:
+        return deliveries.held(conn), deliveries.derived(conn)
+
+
+def c001_last_day(app: App) -> dt.date | None:
+    ci, p = t(CatalogItem), t(Project)
+    last = t(deliveries.LastDelivery)
+    q = (
+        select(last.c.day)
+        .join(ci, ci.c.id == last.c.catalog_item_id)
+        .join(p, p.c.id == ci.c.project_id)
+        .join(DEPT, DEPT.c.id == last.c.consumer_id)
+        .where(p.c.code == "ZJ-2026-005", ci.c.code == "C-001", DEPT.c.code == NDRC)
+    )
+    with unit_of_work(app.engine, write=False) as s:
+        return s.execute(q).scalar_one_or_none()
+
+
+def test_every_write_of_evidence_keeps_the_last_delivery_of_each_item_and_consumer(
+    app: App, tmp_path: Path
+) -> None:
+    """The board's coverage chart reads each (item, consumer)'s last day with records from ``last_delivery``: it
+    must equal what the evidence says after the portfolio's load, an import, a refused import and a ``--replace``
+    that moves the last day earlier (a day set to 0 records) or removes it."""
+    held, derived = last_days(app)
+    assert held == derived and held  # the demo portfolio's own evidence
+    assert c001_last_day(app) == dt.date(2026, 11, 25)
+
+    later = write_csv(tmp_path / "later.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-26,9"])
+    services.import_evidence(app, later, "xu")
+    held, derived = last_days(app)
+    assert held == derived and c001_last_day(app) == dt.date(2026, 11, 26)
+
+    refused = write_csv(  # one row on record: nothing is written, the last day does not move
+        tmp_path / "refused.csv",
+        [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-27,5", f"ZJ-2026-005,C-001,{NDRC},2026-11-26,1"],
+    )
+    with pytest.raises(InvalidInput):
+        services.import_evidence(app, refused, "xu")
+    assert last_days(app)[0] == held and c001_last_day(app) == dt.date(2026, 11, 26)
+
+    zeroed = write_csv(  # the platform's correction: nothing was delivered on the 26th nor the 25th
+        tmp_path / "zeroed.csv",
+        [HEADER, f"ZJ-2026-005,C-001,{NDRC},2026-11-26,0", f"ZJ-2026-005,C-001,{NDRC},2026-11-25,0"],
+    )
+    services.import_evidence(app, zeroed, "xu", replace=True)
+    held, derived = last_days(app)
+    assert held == derived and c001_last_day(app) == dt.date(2026, 11, 24)
+
+    every_day = sorted({day for (_, _, day) in recorded(app)})
+    wiped = write_csv(  # every day of the pair set to 0: the pair has no last delivery at all
+        tmp_path / "wiped.csv",
+        [HEADER]
+        + [
+            f"ZJ-2026-005,C-001,{NDRC},{day},0"
+            for day in every_day
+            if (("C-001", NDRC, day) in recorded(app))
+        ],
+    )
+    services.import_evidence(app, wiped, "xu", replace=True)
+    held, derived = last_days(app)
+    assert held == derived and c001_last_day(app) is None

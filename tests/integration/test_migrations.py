@@ -273,3 +273,23 @@ def test_0008_keeps_pending_deadlines_and_will_not_drop_them(engine: Engine, db_
     upgrade(engine)
     assert current(engine) == head()
     assert all(o.deadline == date(2027, 1, 8) for o in list_orders(app, "wang"))
+
+
+def test_0014_derives_the_last_delivery_of_the_evidence_on_record(engine: Engine, db_url: str) -> None:
+    """A database with evidence, stepped down below 0014 and up again, holds each (item, consumer)'s last day with
+    records as the evidence says — the chart reads it from the first request after the upgrade."""
+    from govflow.demo import demo_portfolio
+    from govflow.lifecycle import services
+    from govflow.models import deliveries
+    from govflow.settings import Settings
+
+    app = services.App(Settings(database_url=db_url), engine)
+    services.load_portfolio(app, demo_portfolio(), None)
+    with engine.connect() as conn:
+        before = deliveries.held(conn)
+    assert before
+    downgrade(engine, "0013")
+    assert "last_delivery" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert deliveries.held(conn) == deliveries.derived(conn) == before

@@ -42,6 +42,7 @@ from govflow.governance.obligations import (
 from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
+from govflow.models import deliveries
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import (
@@ -127,6 +128,7 @@ def _set_up(app: App, case: Case) -> None:
                     project_id=pid, catalog_item_id=cid, consumer_id=consumer, day=day, records=records
                 )
             )
+        deliveries.recompute(s.connection())  # as every write of evidence keeps it
         s.execute(update(PR).where(PR.c.id == pid).values(phase=Phase.ACCEPTANCE_REVIEW.value))
 
 

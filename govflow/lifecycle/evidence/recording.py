@@ -4,6 +4,7 @@ record, and the set-based write (``executemany`` on SQLite, ``COPY`` on PostgreS
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from govflow.lifecycle.portfolio import (
 from govflow.lifecycle.portfolio import (
     MAX_REASONS as MAX_REASONS,  # re-exported: problems listed before the rest are only counted
 )
+from govflow.models import deliveries
 from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, Project, ProjectDepartment
 from govflow.states.errors import InvalidInput, RuleRefused, UsageError
@@ -208,7 +210,23 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
         raise UsageError(f"不支持的数据库 {dialect}", f"unsupported database {dialect}")
     if new < n and not replace:  # the caller's transaction rolls back what went in
         _raise(batch, recorded(session, batch.totals.keys(), up_to_id=last_id))
+    if (
+        new < n
+    ):  # a replaced number can move a pair's last delivery earlier: derived again for the file's pairs
+        deliveries.recompute(conn, {(item, consumer) for item, consumer, _ in batch.totals})
+    else:
+        deliveries.raise_days(conn, _last_days(batch.totals))
     return Written(n, n - new)
+
+
+def _last_days(totals: dict[Key, int]) -> dict[deliveries.Pair, date]:
+    """The last day with records of each (item, consumer) of the batch (days are ISO strings: compared as text,
+    then read once)."""
+    last: dict[deliveries.Pair, str] = {}
+    for (item, consumer, day), n in totals.items():
+        if n > 0 and day > last.get((item, consumer), ""):
+            last[(item, consumer)] = day
+    return {pair: date.fromisoformat(day) for pair, day in last.items()}
 
 
 def _raise(batch: EvidenceBatch, on_record: Mapping[Key, int]) -> NoReturn:

@@ -23,6 +23,7 @@ from govflow.lifecycle.portfolio.schema import (
     PortfolioDocument,
     ProjectIn,
 )
+from govflow.models import deliveries
 from govflow.models import tables as m
 from govflow.models.audit import AuditRecord, append
 from govflow.models.facts import t
@@ -471,6 +472,8 @@ def write_evidence(session: Session, rows: Sequence[EvidenceIn]) -> int:
         session.execute(stmt, values)
     else:  # pragma: no cover - other databases are not supported; kept correct anyway
         _add_evidence_portably(session, values)
+    # records are only added here, so a pair's last delivery can only move later
+    deliveries.raise_days(session.connection(), deliveries.last_days((*k, n) for k, n in totals.items()))
     return len(values)
 
 
