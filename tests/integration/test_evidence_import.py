@@ -470,7 +470,7 @@ def last_days(app: App) -> tuple[dict[tuple[int, int], dt.date], dict[tuple[int,
 
 def c001_last_day(app: App) -> dt.date | None:
     ci, p = t(CatalogItem), t(Project)
-    last = t(deliveries.LastDelivery)
+    last = deliveries.LAST
     q = (
         select(last.c.day)
         .join(ci, ci.c.id == last.c.catalog_item_id)
