@@ -238,6 +238,9 @@ class LastDelivery(SQLModel, table=True):
     before the recorded last day it still looks up (:func:`govflow.governance.obligations.last_day_known`)."""
 
     __tablename__ = "last_delivery"
+    #: SQLite: the rows live in the primary key's b-tree, so the chart's lookup per agreement item is one search
+    #: (a rowid table would search its key index, then the table)
+    __table_args__ = {"sqlite_with_rowid": False}
     catalog_item_id: int = Field(foreign_key="catalog_item.id", primary_key=True)
     consumer_id: int = Field(foreign_key="department.id", primary_key=True)
     day: date
