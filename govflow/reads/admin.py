@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlmodel import Session
 
 from govflow.governance.rectification import OrderStatus, OrderView, order_refusals
 from govflow.lifecycle.services import App, get_actor, use_case
@@ -108,9 +109,14 @@ def people(app: App, names: set[str]) -> dict[str, tuple[str | None, str]]:
     name it signed in with; display names are not secret). One query."""
     if not names:
         return {}
-    user = t(AppUser)
     with unit_of_work(app.engine, write=False) as s:
-        rows = s.execute(
-            select(user.c.name, user.c.display_name, user.c.role).where(user.c.name.in_(sorted(names)))
-        )
-        return {str(n): (d, str(r)) for n, d, r in rows}
+        return people_in(s, names)
+
+
+def people_in(s: Session, names: set[str]) -> dict[str, tuple[str | None, str]]:
+    """:func:`people` in a session already open."""
+    user = t(AppUser)
+    rows = s.execute(
+        select(user.c.name, user.c.display_name, user.c.role).where(user.c.name.in_(sorted(names)))
+    )
+    return {str(n): (d, str(r)) for n, d, r in rows}

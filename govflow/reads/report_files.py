@@ -36,6 +36,7 @@ from typing import Any, TypeAlias
 import pandas as pd  # type: ignore[import-untyped]
 
 from govflow.reads.formats import evidence_text
+from govflow.reads.trail import actor_text
 from govflow.states.errors import UsageError
 from govflow.states.phases import Phase
 from govflow.states.vocabulary import CutStatus, OrderOrigin, OrderStatus, Word
@@ -95,6 +96,12 @@ def _words(*kinds: type[Word]) -> dict[str, tuple[str, str]]:
 STATUS_LABELS = _words(OrderStatus, CutStatus)
 ORIGIN_LABELS = _words(OrderOrigin)
 
+
+def decider_text(v: Mapping[str, Any], lang: str) -> str:
+    """``钱静（财政部门）`` / ``钱静 (Finance)``: who decided a cut, as the finance page names them."""
+    return actor_text(str(v["user"]), v.get("role"), v.get("display_name"), lang)
+
+
 COLUMNS: dict[str, Column] = {
     "project": Column("项目编号", "Project"),
     "project_name": Column("项目名称", "Project name"),
@@ -116,7 +123,9 @@ COLUMNS: dict[str, Column] = {
     "policy_version": Column("策略版本", "Policy version"),
     "computed_on": Column("测算日期", "Computed on", Kind.DATE),
     "decided_on": Column("决定日期", "Decided on", Kind.DATE),
-    "decided_by": Column("决定人", "Decided by"),
+    "decided_by": Column("决定人账号", "Decided by (user name)", terminal=False),
+    # who decided as the finance page names them (钱静（财政部门）): {"user", "display_name", "role"}
+    "decider": Column("决定人", "Decided by", Kind.JSON, describe=decider_text),
     "decision_reason": Column("决定理由", "Decision reason"),
     "withdrawn_on": Column("撤回日期", "Withdrawn on", Kind.DATE),
     "evidence": Column("证据", "Evidence", Kind.JSON, terminal=False, describe=evidence_text),
@@ -152,6 +161,7 @@ CUTS_COLUMNS = [
     "computed_on",
     "status",
     "decided_on",
+    "decider",
     "decided_by",
     "decision_reason",
     "withdrawn_on",

@@ -39,6 +39,7 @@ from govflow.lifecycle.services import App, authorize, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
 from govflow.models.tables import AuditEvent, CutRecommendation, OrderStep, Project, RectificationOrder
+from govflow.reads.admin import people_in
 from govflow.reads.report_files import (
     COLUMNS,
     CUTS_COLUMNS,
@@ -270,13 +271,16 @@ def cuts_report(app: App, period: str, actor_name: str | None, as_of: date | Non
             q = q.where(func.coalesce(CUT.c.proposed_on, CUT.c.as_of) <= as_of)
         recs = [r._mapping for r in s.execute(q)]
         seen = visibility(s, actor, project_codes={str(r["project"]) for r in recs})
-    rows = [_cut_row(r, as_of, seen) for r in recs]
+        deciders = people_in(s, {str(r["decided_by"]) for r in recs if r["decided_by"]})
+    rows = [_cut_row(r, as_of, seen, deciders) for r in recs]
     attrs = {"report": "cuts", "period": period, "as_of": as_of.isoformat() if as_of else None}
     df = _frame(rows, CUTS_COLUMNS, **attrs)
     return df.sort_values(["amount", "project"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
-def _cut_row(r: Any, as_of: date | None, seen: Visibility) -> dict[str, Any]:
+def _cut_row(
+    r: Any, as_of: date | None, seen: Visibility, deciders: dict[str, tuple[str | None, str]]
+) -> dict[str, Any]:
     """One recommendation as it stood at the end of ``as_of``, its words as the reader may see them (第二条第三款)."""
     decided_at: datetime | None = r["decided_at"]
     decided = decided_at is not None and (as_of is None or decided_at < end_of_day(as_of))
@@ -301,12 +305,19 @@ def _cut_row(r: Any, as_of: date | None, seen: Visibility) -> dict[str, Any]:
         "computed_on": r["as_of"],
         "status": status,
         "decided_on": decided_at.astimezone(CST).date() if decided and decided_at else None,
+        "decider": _decider(str(r["decided_by"]), deciders) if decided else None,
         "decided_by": r["decided_by"] if decided else None,
         "decision_reason": seen.text(r["decision_reason"], project=r["project"]) if decided else None,
         "withdrawn_on": withdrawn_on if withdrawn else None,
         "clause": CLAUSE,
         "evidence": seen.value(r["evidence"] or {}, project=r["project"]),
     }
+
+
+def _decider(name: str, people: dict[str, tuple[str | None, str]]) -> dict[str, Any]:
+    """Who decided, as the finance page names them: the user name, display name and role."""
+    display, role = people.get(name, (None, ""))
+    return {"user": name, "display_name": display, "role": role or None}
 
 
 # ---------------------------------------------------------------------------------------------- portfolio

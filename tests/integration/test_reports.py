@@ -389,6 +389,7 @@ def test_cut_rows_carry_exact_money_the_clause_and_the_evidence(app: App) -> Non
         "computed_on": "2026-11-02",
         "status": "accepted",
         "decided_on": "2026-11-20",
+        "decider": {"user": "qian", "display_name": "钱静", "role": "finance"},
         "decided_by": "qian",
         "decision_reason": "逾期未整改，按策略削减",
         "withdrawn_on": None,
@@ -399,6 +400,27 @@ def test_cut_rows_carry_exact_money_the_clause_and_the_evidence(app: App) -> Non
     assert list(cuts(app, period="2025")) == [NDRC_PROJECT]
     with pytest.raises(UsageError):
         reports.cuts_report(app, "26", "qian")
+
+
+def test_the_cut_files_name_who_decided_as_the_finance_page_does(app: App, tmp_path: Path) -> None:
+    """决定人 in CSV and XLSX is 钱静（财政部门）— the page's words — not the user name qian, which stays in its own
+    column (决定人账号) and in the JSON as an identifier."""
+    seed_cuts(app)
+    df = reports.cuts_report(app, "2026", "zheng")
+    for lang, header, account, shown in (
+        ("zh", "决定人", "决定人账号", "钱静（财政部门）"),
+        ("en", "Decided by", "Decided by (user name)", "钱静 (finance bureau)"),
+    ):
+        for fmt in (Format.CSV, Format.XLSX):
+            path = tmp_path / f"cuts-{lang}.{fmt.value}"
+            reports.render(df, fmt, path, lang)
+            back = (
+                pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+                if fmt is Format.CSV
+                else pd.read_excel(path, engine="openpyxl")
+            )
+            decided = back[back[account] == "qian"]
+            assert len(decided) == 2 and set(decided[header]) == {shown}, (lang, fmt)
 
 
 # ---------------------------------------------------------------------------------------------- portfolio
