@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from govflow.governance import sweep
 from govflow.governance.deadlines import DeadlinesResult, run_deadlines
 from govflow.governance.orders import (
     CLAUSE,
     CLOSED_REASON_LABELS,
+    FINDING,
     ORDER,
     PROJECT,
     STATUS_LABELS,
@@ -59,6 +61,7 @@ from govflow.models.facts import t
 from govflow.models.tables import ProjectDepartment
 from govflow.states.calendar import WorkCalendar
 from govflow.states.errors import CalendarDataMissing, RuleRefused, UsageError
+from govflow.states.findings import RULE_LABELS
 from govflow.states.permissions import Role, decide
 from govflow.states.verdict import Reason
 from govflow.states.vocabulary import pending_note
@@ -90,6 +93,7 @@ __all__ = [
     "run_deadlines",
     "show_order",
     "submit_evidence",
+    "unverifiable",
     "verify_order",
 ]
 
@@ -127,13 +131,14 @@ def _change(
     *,
     expect_version: int | None = None,
     gaps: Sequence[CalendarDataMissing] = (),
+    guard: Callable[[Session, Any, date], Reason | None] | None = None,
 ) -> OrderView:
     """Run one order use case in one transaction. ``expect_version`` is the order version the caller saw (a page,
     ``--expect-version``, an API body): any change since is a :class:`Conflict`, told before the status check so
     that a stale page learns it is stale rather than that the new status forbids the action. Without it the
     write is still conditional on the version read here, so two concurrent changes never both apply. ``gaps``
     (filled by ``decide``) are the calendar years it left a deadline pending for: their admin alarm is written
-    in the same transaction."""
+    in the same transaction. ``guard`` may refuse the change on the order's facts (after its status)."""
     now = app.clock()
     today = business_date(now)  # deadlines are Beijing days
     with unit_of_work(app.engine) as s:
@@ -145,6 +150,9 @@ def _change(
         src = OrderStatus(o.status)
         if src not in change.allowed:
             raise RuleRefused([_status_refusal(o, src, change)])
+        refused = guard(s, o, today) if guard is not None else None
+        if refused is not None:
+            raise RuleRefused([refused])
         values, payload = decide(o, today)
         version = write_order(s, o, int(o.version), values)
         dst = OrderStatus(values.get("status", src.value))
@@ -276,10 +284,13 @@ CHANGES: dict[str, _Change] = {
 }
 
 
-def order_refusals(actor: Actor, order: OrderView) -> dict[str, list[Reason]]:
+def order_refusals(
+    actor: Actor, order: OrderView, unrectified: Reason | None = None
+) -> dict[str, list[Reason]]:
     """The dry run of an order's changes: what :func:`_change` would refuse each of them for if ``actor`` made it
-    now — the permission table and department scope, then the order's status — with nothing written. Empty
-    lists are changes that would go through (a note or a date aside, which their forms ask for)."""
+    now — the permission table and department scope, then the order's status, then for verification the
+    obligation still broken (``unrectified``, from :func:`unverifiable`) — with nothing written. Empty lists are
+    changes that would go through (a note or a date aside, which their forms ask for)."""
     out: dict[str, list[Reason]] = {}
     for name, change in CHANGES.items():
         denied = decide(
@@ -293,6 +304,8 @@ def order_refusals(actor: Actor, order: OrderView) -> dict[str, list[Reason]]:
             out[name] = [denied]
         elif order.status not in change.allowed:
             out[name] = [_status_refusal(order, order.status, change)]
+        elif change is VERIFY and unrectified is not None:
+            out[name] = [unrectified]
         else:
             out[name] = []
     return out
@@ -333,7 +346,56 @@ def verify_order(
         return values, {"closed_on": today, "closed_late": late}
 
     text = (note or "").strip() or None
-    return _change(app, order_code, actor, VERIFY, text, decide, expect_version=expect_version)
+    return _change(
+        app, order_code, actor, VERIFY, text, decide, expect_version=expect_version, guard=unrectified
+    )
+
+
+def unrectified(s: Session, o: Any, today: date) -> Reason | None:
+    """Why order ``o`` cannot be verified today: the obligation it was issued for is still broken, as the sweep
+    judges it today (:func:`govflow.governance.sweep.broken_on`) — materials submitted are not a rectification
+    while the exchange platform's records or the agreement still say otherwise (第十一条). None when the order
+    has no finding (an acceptance's order: its materials are judged again when acceptance is requested) or the
+    obligation is met. The reason names the rule only, not the catalog item (the program office may not read a
+    secret item's name, 第二条第三款)."""
+    if o.finding_id is None:
+        return None
+    subject = s.execute(select(FINDING.c.subject).where(FINDING.c.id == o.finding_id)).scalar_one()
+    rule = sweep.broken_on(s, int(o.project_id), today).get(str(subject))
+    if rule is None:
+        return None
+    zh, en = RULE_LABELS.get(rule, (rule, rule))
+    day = today.isoformat()
+    return Reason(
+        "ORDER_NOT_RECTIFIED",
+        CLAUSE,
+        f"整改通知 {o.code} 所针对的问题（{zh}）截至 {day} 仍然存在：核验以交换平台的交付记录和共享协定为准，"
+        "提交了整改材料不等于问题已消除；待问题消除后再核验，或退回材料",
+        f"the problem order {o.code} was issued for ({en}) still stands on {day}: verification rests on the "
+        "exchange platform's delivery records and the sharing agreements, and submitted materials do not remove "
+        "it; verify once it is gone, or reject the evidence",
+        detail={"order": o.code, "rule": rule, "as_of": day},
+    )
+
+
+@use_case
+def unverifiable(app: App, codes: Sequence[str], today: date) -> dict[str, Reason]:
+    """:func:`unrectified` for those of ``codes`` awaiting verification, for the dry run of their pages (one
+    sweep read per project)."""
+    q = (
+        select(ORDER.c.code, ORDER.c.project_id, ORDER.c.finding_id)
+        .where(ORDER.c.code.in_(sorted(set(codes))))
+        .where(ORDER.c.status == OrderStatus.EVIDENCE_SUBMITTED.value, ORDER.c.finding_id.is_not(None))
+    )
+    out: dict[str, Reason] = {}
+    if not codes:
+        return out
+    with unit_of_work(app.engine, write=False) as s:
+        for o in s.execute(q).all():
+            reason = unrectified(s, o, today)
+            if reason is not None:
+                out[str(o.code)] = reason
+    return out
 
 
 @use_case

@@ -196,6 +196,19 @@ def run_sweep(app: App, as_of: date, chunk: tuple[int, int] | None = None) -> Sw
         return result
 
 
+def broken_on(s: Session, project_id: int, as_of: date) -> dict[str, str]:
+    """What the sweep would find broken for one project on ``as_of`` — subject → rule — by the sweep's own
+    queries (the item findings, expired agreements, agreements out of scope), reading only: for a program office
+    about to verify an order (:func:`govflow.governance.rectification.verify_order`), so that an order is never
+    closed as rectified while the obligation it was issued for is still broken."""
+    sql = _Sql(s.get_bind().dialect.name == "postgresql", as_of)
+    chunk = (project_id, project_id)
+    out = {str(row[3]): str(row[2]) for row in s.execute(_item_findings(sql, chunk))}
+    for row in _expired_findings(s, as_of, chunk) + _scope_findings(s, as_of, chunk):
+        out.setdefault(str(row["subject"]), str(row["rule"]))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- SQL
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel import Session
 
-from govflow.governance.rectification import OrderStatus, OrderView, order_refusals
+from govflow.governance.rectification import OrderStatus, OrderView, order_refusals, unverifiable
 from govflow.lifecycle.services import App, get_actor, use_case
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, t
@@ -79,7 +79,7 @@ def order_detail(app: App, actor_name: str, code: str, *, as_of: date) -> OrderD
         o,
         _workdays(cal, o, as_of, overdue=True),
         _workdays(cal, o, as_of, overdue=False),
-        order_refusals(actor, o),
+        order_refusals(actor, o, unverifiable(app, [o.code], app.today()).get(o.code)),
     )
 
 

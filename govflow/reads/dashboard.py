@@ -23,6 +23,7 @@ from govflow.reads import secrecy
 from govflow.states.guards import consulted_departments
 from govflow.states.obligations import Coverage, ObligationVerdict, coverage
 from govflow.states.permissions import Role, decide
+from govflow.states.verdict import Reason
 
 
 def previews(app: App, code: str, actor_name: str, *, on: date | None = None) -> list[Check]:
@@ -70,11 +71,14 @@ def opinion_departments(actor: Actor, view: ProjectView, consulted: list[str]) -
 ORDER_ACTIONS: tuple[str, ...] = ("verify", "reject", "extend", "reopen")
 
 
-def order_actions(actor: Actor, order: rectification.OrderView) -> list[str]:
+def order_actions(
+    actor: Actor, order: rectification.OrderView, unrectified: Reason | None = None
+) -> list[str]:
     """The actions ``actor`` may take on ``order`` now, as the order's dry run
     (:func:`govflow.governance.rectification.order_refusals`) judges them: the list shows those forms, the order's
-    own page every one with why it would be refused."""
-    refusals = rectification.order_refusals(actor, order)
+    own page every one with why it would be refused. ``unrectified``: why it cannot be verified today
+    (:func:`govflow.governance.rectification.unverifiable`)."""
+    refusals = rectification.order_refusals(actor, order, unrectified)
     return [name for name in ORDER_ACTIONS if not refusals[name]]
 
 

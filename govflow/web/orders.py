@@ -22,6 +22,7 @@ from govflow.reads import admin, dashboard, formats, lists
 from govflow.reads.trail import actor_text
 from govflow.states.errors import Conflict, GovflowError, UsageError
 from govflow.states.permissions import Role
+from govflow.states.verdict import Reason
 from govflow.states.vocabulary import OrderOrigin, OrderStatus, deadline_label, word
 from govflow.web.page import (
     WebUser,
@@ -98,20 +99,34 @@ def _step_text(step: rectification.StepView, lang: str) -> str:
     return f"level {p.get('level')} ({p.get('overdue_workdays')} working days overdue)"
 
 
-def _line(line: lists.OrderLine, user: WebUser, lang: str, names: dict[str, str]) -> dict[str, Any]:
+def _who(actor: str, people: dict[str, tuple[str | None, str]], lang: str) -> str:
+    """A step's actor by name and role (陈明（建设部门）); the system's runs by what they are."""
+    display, role = people.get(actor, (None, ""))
+    return actor_text(actor, role, display, lang)
+
+
+def _line(
+    line: lists.OrderLine,
+    user: WebUser,
+    lang: str,
+    names: dict[str, str],
+    unrectified: Reason | None,
+    people: dict[str, tuple[str | None, str]],
+) -> dict[str, Any]:
     o = line.order
     d = o.to_dict(lang)
     d["reasons"] = _reasons(o.reasons, lang, names)
     d["overdue_workdays"] = line.overdue_workdays
     d["origin_label"] = word(OrderOrigin, o.origin, lang)
-    d["actions"] = dashboard.order_actions(user.actor, o)
+    d["actions"] = dashboard.order_actions(user.actor, o, unrectified)
+    d["unrectified"] = formats.prose_text(unrectified.text(lang), lang, names) if unrectified else None
     levels = [st.payload.get("name") for st in o.steps if st.kind == "escalation" and st.payload.get("name")]
     d["escalation_name"] = levels[-1] if levels else None  # the policy's name for the level reached
     d["step_rows"] = [
         {
             **st.to_dict(lang),
             "text": formats.prose_text(_step_text(st, lang), lang, names),
-            "actor": actor_text(st.actor, None, None, lang),
+            "actor": _who(st.actor, people, lang),
             "previous": st.payload.get("previous_deadline"),
             "to": (st.payload.get("deadline") or deadline_label(None, lang)) if st.kind == "extend" else None,
         }
@@ -146,9 +161,18 @@ def orders_context(
     def chip(code: str) -> str:
         return "/web/orders?" + urlencode({**others, **({"status": code} if code else {})})
 
+    # verification is offered only where the obligation is met today (the sweep's judgement, per project)
+    waiting = [
+        line.order.code for line in result.items if line.order.status is OrderStatus.EVIDENCE_SUBMITTED
+    ]
+    unrectified = rectification.unverifiable(app, waiting, today) if waiting else {}
+    # who took each step, by name and role (陈明（建设部门）), as the trail names them
+    people = admin.people(app, {st.actor for line in result.items for st in line.order.steps})
     return {
         "as_of": formats.day_text(today, lang),
-        "orders": [_line(line, user, lang, names) for line in result.items],
+        "orders": [
+            _line(line, user, lang, names, unrectified.get(line.order.code), people) for line in result.items
+        ],
         "status": status,
         "filters": [("", tr("all", lang), sum(result.counts.values()), chip(""))]
         + [(st.value, st.label(lang), result.counts[st.value], chip(st.value)) for st in OrderStatus],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.states.phases import Event
+from tests.rectified import deliver_for
 
 from .support import As
 
@@ -105,8 +106,14 @@ def test_evidence_then_verification_closes_the_order_and_a_stale_version_is_a_co
         f"{url}/evidence", json={"note": "再次提交", "expect_version": 1}, headers=as_("chen")
     )
     assert stale.status_code == 409 and stale.json()["error"] == "CONFLICT"
-    # the department cannot verify its own rectification; the program office can, with or without a note
+    # the department cannot verify its own rectification; the program office can, with or without a note —
+    # not while the platform has no delivery of the item (the obligation is still broken), then once it has
     assert client.post(f"{url}/verify", headers=as_("chen")).status_code == 403
+    unmet = client.post(f"{url}/verify", headers=as_("wang"))
+    assert unmet.status_code == 422 and unmet.json()["reasons"][0]["code"] == "ORDER_NOT_RECTIFIED", (
+        unmet.text
+    )
+    deliver_for(orders, ORDER_004, TODAY - timedelta(days=1))
     verified = client.post(f"{url}/verify", headers=as_("wang"))
     assert verified.status_code == 200, verified.text
     closed = verified.json()
@@ -200,6 +207,7 @@ def test_every_order_action_answers_409_to_a_stale_version(
 ) -> None:
     """verify, reject, reopen and extend take ``expect_version`` as evidence does: the version the client saw."""
     url = f"{V1}/orders/{ORDER_004}"
+    deliver_for(orders, ORDER_004, TODAY - timedelta(days=1))  # the obligation is met: it can be verified
     for step in prepare:
         who, payload = {
             "evidence": ("chen", {"note": "已整改"}),

@@ -20,6 +20,7 @@ from govflow.governance.sweep import run_sweep
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.settings import Settings
+from tests.rectified import deliver_for
 
 from .harness import Cli, make_cli
 
@@ -40,6 +41,7 @@ def orders(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iter
     services.load_portfolio(setup, demo_portfolio(), None)
     run_sweep(setup, date(2026, 9, 28))
     assert run_deadlines(setup, date(2026, 9, 28)).orders_issued == 5
+    deliver_for(setup, ORDER, date(2026, 10, 26))  # C-002 delivered at last: the order can be verified
     runner = make_cli(db_url, monkeypatch, start=TODAY, prefix=("order",))
     yield runner
     runner.close()

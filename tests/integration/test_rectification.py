@@ -38,7 +38,7 @@ from govflow.models.db import unit_of_work
 from govflow.models.facts import t
 from govflow.models.tables import AuditEvent, FlowRun, OrderStep, OutboxMessage, Project, RectificationOrder
 from govflow.notifications.templates import render
-from govflow.reads.admin import order_page
+from govflow.reads.admin import order_detail, order_page
 from govflow.settings import Settings
 from govflow.states.errors import (
     CalendarDataMissing,
@@ -49,6 +49,7 @@ from govflow.states.errors import (
     UsageError,
 )
 from govflow.states.phases import Event
+from tests.rectified import deliver_for
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, the demo's "today"
 NOTICE = date(2026, 9, 28)
@@ -468,6 +469,7 @@ def test_evidence_then_verification_closes_the_order_in_time(issued: App) -> Non
     assert order.steps[-1].note == "照片共享接口已上线，附联调记录"
     note = outbox(issued, f"order/{ORDER}/evidence/")[f"order/{ORDER}/evidence/v2"]
     assert note.recipients_role == "program_office" and note.payload["to"] == "evidence_submitted"
+    deliver_for(day, ORDER, date(2026, 10, 26))  # the platform delivers C-002 again: the obligation is met
     order = verify_order(day, ORDER, "wang", "核验通过")
     assert (order.status, order.closed_on, order.closed_late, order.closed_reason) == (
         OrderStatus.CLOSED,
@@ -483,10 +485,42 @@ def test_evidence_then_verification_closes_the_order_in_time(issued: App) -> Non
     assert services.verify_audit(issued).ok
 
 
+def test_an_order_is_not_verified_while_its_obligation_is_still_broken(issued: App) -> None:
+    """Materials submitted are not a rectification (第十一条): while the exchange platform still has no delivery
+    of ZJ-2026-004's C-002, verifying its order is refused — by the dry run the order page's button shows and by
+    the use case, nothing written — and the order stays on the overdue path; once the platform delivers, the
+    same verification goes through. Refused for the program office without naming the catalog item."""
+    day = at(issued, date(2026, 10, 27))
+    submit_evidence(day, ORDER, "chen", "接口已上线（但平台尚无交付记录）")
+    before = (count(issued, AuditEvent), count(issued, OrderStep), count(issued, OutboxMessage))
+    page = order_detail(day, "wang", ORDER, as_of=date(2026, 10, 27))
+    [why] = page.refusals["verify"]
+    assert why.code == "ORDER_NOT_RECTIFIED" and why.detail == {
+        "order": ORDER,
+        "rule": "MILESTONE_MISSED",
+        "as_of": "2026-10-27",
+    }
+    assert "仍然存在" in why.message and "C-002" not in why.message and "C-002" not in why.message_en
+    assert page.refusals["reject"] == []  # rejecting the materials is what is left to do
+    with pytest.raises(RuleRefused) as exc:
+        verify_order(day, ORDER, "wang", "核验通过")
+    assert [r.code for r in exc.value.reasons] == ["ORDER_NOT_RECTIFIED"]
+    assert (count(issued, AuditEvent), count(issued, OrderStep), count(issued, OutboxMessage)) == before
+    assert show_order(issued, ORDER, "wang").status is OrderStatus.EVIDENCE_SUBMITTED
+    # rejected, the order is back on its way to overdue (what verifying it would have taken it off)
+    assert reject_evidence(day, ORDER, "wang", "平台尚无交付记录").status is OrderStatus.OPEN
+    submit_evidence(day, ORDER, "chen", "平台已恢复交付")
+
+    deliver_for(day, ORDER, date(2026, 10, 27))
+    assert order_detail(day, "wang", ORDER, as_of=date(2026, 10, 27)).refusals["verify"] == []
+    assert verify_order(day, ORDER, "wang", "核验通过").status is OrderStatus.CLOSED
+
+
 def test_verification_after_the_deadline_is_recorded_as_late(issued: App) -> None:
     late = at(issued, date(2026, 11, 3))
     run_deadlines(issued, date(2026, 11, 2))
     assert submit_evidence(late, ORDER, "chen", "补交").status is OrderStatus.EVIDENCE_SUBMITTED
+    deliver_for(late, ORDER, date(2026, 11, 2))
     order = verify_order(late, ORDER, "wang", None)
     assert (order.status, order.closed_late) == (OrderStatus.CLOSED, True)
 
@@ -509,6 +543,7 @@ def test_rejected_evidence_returns_to_open_or_to_overdue_after_the_deadline(issu
 def test_reopen_a_closed_order_with_a_reason(issued: App) -> None:
     day = at(issued, date(2026, 10, 27))
     submit_evidence(day, ORDER, "chen", "已整改")
+    deliver_for(day, ORDER, date(2026, 10, 26))
     verify_order(day, ORDER, "wang", None)
     with pytest.raises(UsageError):
         reopen_order(day, ORDER, "wang", "  ")
@@ -619,11 +654,12 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(issued: App) -> None:
 
 
 def _to_evidence(app: App) -> int:
+    deliver_for(app, ORDER, app.today())  # so that verifying is not refused on the obligation
     return submit_evidence(app, ORDER, "chen", "已整改").version
 
 
 def _to_closed(app: App) -> int:
-    submit_evidence(app, ORDER, "chen", "已整改")
+    _to_evidence(app)
     return verify_order(app, ORDER, "wang", None).version
 
 
@@ -665,6 +701,7 @@ def test_a_stale_version_is_told_before_the_status_and_the_permission_comes_firs
     """An order verified since the page was loaded: the stale page learns it is stale (not that a closed order
     cannot be verified); someone without the permission learns only that (nothing about versions)."""
     day = at(issued, date(2026, 10, 27))
+    deliver_for(day, ORDER, date(2026, 10, 26))
     submit_evidence(day, ORDER, "chen", "已整改", expect_version=1)
     verify_order(day, ORDER, "wang", "先核验", expect_version=2)
     with pytest.raises(Conflict):
@@ -776,6 +813,7 @@ def test_two_decisions_on_one_order_at_once_exactly_one_wins(
     if issued.engine.dialect.name == "sqlite":
         pytest.skip("SQLite serializes writing transactions (BEGIN IMMEDIATE): no interleaving to test")
     day = at(issued, date(2026, 10, 27))
+    deliver_for(day, ORDER, date(2026, 10, 26))
     submit_evidence(day, ORDER, "chen", "已整改")
     real = services._project_row  # what rectification calls, by the name it imported
     fired: list[bool] = []

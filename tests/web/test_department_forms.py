@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from govflow.lifecycle.services import App
+from tests.rectified import deliver_for
 
 from .conftest import PASSWORD, Clock
 
@@ -295,9 +296,24 @@ def test_the_order_page_tells_what_is_owed_the_deadline_and_working_days_left(
         data={"csrf": csrf(text), "note": "已补交交付记录", "back": "order"},
     )
     assert r.status_code == 200 and 'id="order-status"' in r.text and "已提交整改材料" in r.text
+    # materials submitted, but the platform has no delivery yet: verifying is still refused, and says why
+    office = web["wang"].get(f"/web/orders/{order.code}").text
+    verify = re.search(r'<button[^>]*id="order-verify"[^>]*>', office)
+    assert verify and "disabled" in verify.group(0)
+    why = office[office.index('id="why-verify"') :].split("</div>")[0]
+    assert "仍然存在" in why and "交付记录" in why
+    listed = web["wang"].get("/web/orders", params={"q": order.code}).text  # the list offers no verify form
+    card = listed[listed.index(order.code) :]
+    assert f'action="/web/orders/{order.code}/verify"' not in listed and "仍然存在" in card
+    assert f'action="/web/orders/{order.code}/reject"' in listed
+    deliver_for(gov, order.code, today)  # then the exchange platform's export shows the delivery
     office = web["wang"].get(f"/web/orders/{order.code}").text
     verify = re.search(r'<button[^>]*id="order-verify"[^>]*>', office)
     assert verify and "disabled" not in verify.group(0)
+    assert (
+        f'action="/web/orders/{order.code}/verify"'
+        in web["wang"].get("/web/orders", params={"q": order.code}).text
+    )
     # another department reads the order (a related one) but its button says why it may not act
     other = web["zhao"].get(f"/web/orders/{order.code}")
     if other.status_code == 200:
