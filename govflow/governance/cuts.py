@@ -28,9 +28,18 @@ from govflow.governance.cut_assessment import (
 )
 from govflow.governance.cut_run import CutsResult, run_cuts
 from govflow.governance.outbox import enqueue_many
-from govflow.lifecycle.services import App, _project_row, authorize, get_actor, record_change, use_case
+from govflow.lifecycle.services import (
+    BEIJING,
+    App,
+    _project_row,
+    authorize,
+    get_actor,
+    record_change,
+    use_case,
+)
 from govflow.models.db import unit_of_work
-from govflow.models.facts import DEPT
+from govflow.models.facts import DEPT, t
+from govflow.models.tables import AppUser
 from govflow.states.errors import Conflict, NotFound, RuleRefused
 from govflow.states.permissions import Role
 from govflow.states.verdict import Reason
@@ -160,18 +169,22 @@ def _one(s: Session, p: Any, period: str, *, lock: bool = False) -> Any:
     return r
 
 
-def _decided_conflict(r: Any) -> Conflict:
+def _decided_conflict(s: Session, r: Any) -> Conflict:
     st = CutStatus(r.status)
     if st is CutStatus.WITHDRAWN:
         return Conflict(
             f"项目 {r.project} 的 {r.period} 年度削减建议已于 {r.withdrawn_on} 撤回（削减理由已消除），不能再作决定",
             f"the {r.period} recommendation for {r.project} was withdrawn on {r.withdrawn_on}; it cannot be decided",
         )
-    when = r.decided_at.isoformat() if r.decided_at else "?"
+    # who and when as people read them: the decider's name (钱静), Beijing time
+    user = t(AppUser)
+    who = s.execute(select(user.c.display_name).where(user.c.name == r.decided_by)).scalar_one_or_none()
+    who = who or r.decided_by
+    when = r.decided_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if r.decided_at else "?"
     return Conflict(
-        f"项目 {r.project} 的 {r.period} 年度削减建议已由 {r.decided_by} 于 {when} {st.label()}，"
-        "不能重复决定",
-        f"the {r.period} recommendation for {r.project} was already {st.value} by {r.decided_by} at {when}",
+        f"项目 {r.project} 的 {r.period} 年度削减建议已由 {who} 于 {when}（北京时间）{st.label()}，不能重复决定",
+        f"the {r.period} recommendation for {r.project} was already {st.label('en')} by {who} at {when} "
+        "(Beijing time)",
     )
 
 
@@ -210,7 +223,7 @@ def decide_cut(
             )
         r = _one(s, p, per, lock=True)
         if r.status != CutStatus.PROPOSED.value:
-            raise _decided_conflict(r)
+            raise _decided_conflict(s, r)
         status = CutStatus.ACCEPTED if accept else CutStatus.DECLINED
         at = app.clock()
         done = s.execute(
@@ -220,7 +233,7 @@ def decide_cut(
             .returning(CUT.c.id)
         ).first()
         if done is None:  # pragma: no cover - the row lock above makes this unreachable
-            raise _decided_conflict(_one(s, p, per))
+            raise _decided_conflict(s, _one(s, p, per))
         note = f"{per} 年度运维经费削减建议{verb}：{r.percent}%，{r.amount} 元（策略 {r.policy_version}）；理由：{text}"
         action = f"cuts.{'accept' if accept else 'decline'}"
         record_change(

@@ -481,8 +481,11 @@ def test_a_reason_is_required_to_accept_or_decline(app: App, reason: str | None,
 def test_deciding_twice_is_a_conflict(app: App) -> None:
     run_cuts(app, AS_OF)
     decide_cut(app, P5, 2026, "qian", accept=False, reason="预算已压减")
-    with pytest.raises(Conflict, match="qian"):
+    with pytest.raises(
+        Conflict, match=r"已由 钱静 于 .*（北京时间）未采纳"
+    ) as exc:  # by name, in Beijing time
         decide_cut(app, P5, 2026, "qian", accept=True, reason="改为采纳")
+    assert "was already declined by 钱静" in exc.value.message_en
     v = rec(app)
     assert (v.status, v.decision_reason) == (CutStatus.DECLINED, "预算已压减")
 
