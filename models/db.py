@@ -53,6 +53,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_ONE_STATEMENT):
+            return  # a lone SELECT is its own snapshot (:func:`unit_of_work` with ``one_statement``)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
@@ -91,25 +93,36 @@ def read_intent() -> Iterator[None]:
 
 
 _READ_BINDS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_ONE_STATEMENT_BINDS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: the execution option of a SQLite read that runs one statement and so needs no BEGIN
+_ONE_STATEMENT = "govflow_one_statement"
 
 
-def _read_bind(engine: Engine) -> Engine:
+def _read_bind(engine: Engine, *, one_statement: bool = False) -> Engine:
     """What a read-only unit of work runs on. PostgreSQL: autocommit. Under READ COMMITTED every statement takes
     its own snapshot inside a transaction too, so a read loses nothing by it, and saves the BEGIN and ROLLBACK
     round trips (two of the eight an API read made). SQLite: the engine itself — its BEGIN holds one WAL snapshot
-    for the whole read, and costs no round trip."""
-    if engine.dialect.name != "postgresql":
+    for the whole read, and costs no round trip — unless the read is ``one_statement``: a lone SELECT reads one
+    snapshot without BEGIN, so the BEGIN is left out."""
+    options: dict[str, Any]
+    if engine.dialect.name == "postgresql":
+        binds, options = _READ_BINDS, {"isolation_level": "AUTOCOMMIT"}
+    elif one_statement:
+        binds, options = _ONE_STATEMENT_BINDS, {_ONE_STATEMENT: True}
+    else:
         return engine
-    bind = _READ_BINDS.get(engine)
+    bind = binds.get(engine)
     if bind is None:
-        bind = _READ_BINDS[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        bind = binds[engine] = engine.execution_options(**options)
     return bind
 
 
 @contextmanager
-def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+def unit_of_work(engine: Engine, *, write: bool = True, one_statement: bool = False) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any error. A read-only one (``write=False``)
-    never commits; on PostgreSQL it reads in autocommit mode (:func:`_read_bind`).
+    never commits; on PostgreSQL it reads in autocommit mode (:func:`_read_bind`). A read that runs a single
+    statement says so (``one_statement``): on SQLite it then runs without BEGIN, as its own snapshot (a second
+    statement in it would read a snapshot of its own).
 
     The first unit of work on an engine checks that ``govflow init`` brought the database to the installed
     schema (``NotInitialised``, exit 2, otherwise): after a use case has validated its input, before any query
@@ -117,7 +130,8 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     require_schema(engine)
     token = _write_intent.set(write)
     try:
-        with Session(engine if write else _read_bind(engine), expire_on_commit=False) as session:
+        bind = engine if write else _read_bind(engine, one_statement=one_statement)
+        with Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
                 if write:

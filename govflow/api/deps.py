@@ -16,9 +16,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 
-from govflow.access import auth
-from govflow.api.errors import CsrfFailed
+from govflow.access import auth, tokens
+from govflow.api.errors import UNCHECKED_TOKEN, CsrfFailed
 from govflow.api.i18n import request_lang
 from govflow.api.schemas import CODE
 from govflow.api.settings import ApiSettings
@@ -174,6 +175,30 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_reader(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    session: Annotated[str | None, Depends(cookie_scheme)],
+) -> Actor | tokens.ApiToken:
+    """Who reads, for a read that checks an API token in its own statement (one database round trip, issue 13):
+    a bearer token of the right form, not yet checked — the read refuses it (401) when it does not hold — or
+    the actor of a session cookie, checked here as :func:`current_principal` checks it.
+
+    The token is kept on the request too: when the request's parameters are invalid the read never runs, and
+    the validation answer checks the token first (:mod:`govflow.api.errors`), so that a token that does not
+    hold is still a 401 before anything else, as with :func:`current_principal`."""
+    if bearer is not None:
+        token = tokens.ApiToken.of(bearer.credentials)
+        setattr(request.state, UNCHECKED_TOKEN, token)
+        return token
+    principal = await run_in_threadpool(current_principal, request, None, session)
+    return principal.actor
+
+
+#: the reader of a token-carrying read: an unchecked API token, or a session's actor
+CurrentReader = Annotated[Actor | tokens.ApiToken, Depends(current_reader)]
 
 
 async def current_actor_name(principal: CurrentPrincipal) -> str:

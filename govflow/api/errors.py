@@ -17,8 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govflow.access import auth, tokens
 from govflow.api.i18n import request_lang
 from govflow.states import inputs
 from govflow.states.errors import GovflowError, RuleRefused
@@ -26,6 +28,8 @@ from govflow.states.verdict import Reason
 
 log = logging.getLogger("govflow.api")
 API_CLAUSE = "govflow API"
+#: where a request's bearer token waits, unchecked, for the read that checks it (``deps.current_reader``)
+UNCHECKED_TOKEN = "govflow_unchecked_token"
 
 
 class CsrfFailed(GovflowError):
@@ -121,6 +125,12 @@ def install(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         lang = request_lang(request)
+        token = getattr(request.state, UNCHECKED_TOKEN, None)
+        if isinstance(token, tokens.ApiToken):  # credentials first: a token that does not hold is a 401
+            try:
+                await run_in_threadpool(auth.check_token, request.app.state.govflow, token)
+            except auth.Unauthenticated as refused:
+                return error_response(refused, lang)
         body = {
             "error": "VALIDATION",
             "message": "请求参数无效" if lang == "zh" else "invalid request parameters",

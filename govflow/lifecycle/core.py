@@ -4,7 +4,7 @@ permission check that records denials, optimistic locking, and setting up the da
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -238,17 +238,22 @@ def authorize(
     *,
     audit_denial: bool = True,
     missing: NotFound | None = None,
+    related: Collection[str] | None = None,
 ) -> None:
     """Deny by default; a denial is written to the audit trail and raised as :class:`PermissionDenied`, or, when
     the actor's department may not even read the project, as :class:`OutOfScope`: the same answer as for a
-    record that does not exist (``missing``, by default the project's), so a denial never tells what exists."""
+    record that does not exist (``missing``, by default the project's), so a denial never tells what exists.
+    A caller that has read the project's related departments with it passes them (``related``), else they are
+    read here when the scope needs them."""
     participants: frozenset[str] = frozenset()
     lead = None
     if project is not None:
         lead = project["lead_code"]
         # only the PARTICIPANT and RELATED scopes look at the related departments
         if allowed_scope(actor.role, action) in (Scope.PARTICIPANT, Scope.RELATED):
-            participants = frozenset(related_departments(session, int(project["id"])))
+            participants = frozenset(
+                related if related is not None else related_departments(session, int(project["id"]))
+            )
     reason = decide(
         actor.role,
         action,
@@ -260,7 +265,7 @@ def authorize(
     if reason is None:
         return
     exc: PermissionDenied | OutOfScope = PermissionDenied([reason])
-    if project is not None and not _may_read(session, actor, project):
+    if project is not None and not _may_read(session, actor, project, related):
         exc = OutOfScope(missing or project_missing(str(project["code"])))
     if audit_denial:
         exc.pending_audit = _PendingDenial(
@@ -269,7 +274,7 @@ def authorize(
     raise exc
 
 
-def _may_read(session: Session, actor: Actor, project: Any) -> bool:
+def _may_read(session: Session, actor: Actor, project: Any, related: Collection[str] | None = None) -> bool:
     """Whether the project is in the actor's reading scope (``project.read``), denials aside."""
     scope = allowed_scope(actor.role, "project.read")
     if scope is Scope.ALL:
@@ -277,7 +282,9 @@ def _may_read(session: Session, actor: Actor, project: Any) -> bool:
     if scope is None or actor.department is None:
         return False
     dept = actor.department
-    return dept == project["lead_code"] or dept in related_departments(session, int(project["id"]))
+    if dept == project["lead_code"]:
+        return True
+    return dept in (related if related is not None else related_departments(session, int(project["id"])))
 
 
 def _reason_dict(r: Reason) -> dict[str, Any]:

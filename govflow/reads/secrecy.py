@@ -98,11 +98,24 @@ def secret_visible(actor: Reader) -> ColumnElement[bool]:
 def secret_visible_bound() -> ColumnElement[bool]:
     """:func:`secret_visible` for a statement built once: the reader enters as the bound parameters
     :func:`reader_binds` gives (``reader_all``: audit; ``reader_department``: the reader's department id)."""
-    department = bindparam("reader_department", type_=Integer)
-    authorized = exists().where(and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == department))
+    return secret_visible_of(
+        bindparam("reader_all", type_=Boolean), bindparam("reader_department", type_=Integer)
+    )
+
+
+def secret_visible_of(sees_all: ColumnElement[bool], department: ColumnElement[Any]) -> ColumnElement[bool]:
+    """:func:`secret_visible` for a reader given as SQL expressions: whether it sees every item (audit) and its
+    department id; bound parameters (:func:`secret_visible_bound`) or the columns of the reader a statement reads
+    along (:func:`govflow.access.tokens.token_reader`)."""
+    # the reader's columns come from wherever the statement reads them, however deep this sits in it
+    authorized = (
+        exists()
+        .where(and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == department))
+        .correlate_except(AUTH)
+    )
     return or_(
         CI.c.secrecy != Secrecy.SECRET.value,
-        bindparam("reader_all", type_=Boolean),
+        sees_all,
         CI.c.provider_id == department,
         authorized,
     )
