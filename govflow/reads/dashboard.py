@@ -123,9 +123,10 @@ def coverage_by_department(
         else:
             # the plan's cost (every agreement item, a probe each) crosses PostgreSQL's JIT thresholds, and
             # compiling it with inlining and optimization took 200-300 ms of a statement that runs in 250:
-            # off for this statement, back to the server's setting for the pooled connection's next use
-            # and its joins hashed: over every agreement item, the nested loops the planner chose (an index probe
-            # into catalog_item per item) took 170 ms where hash joins take 106 (20,000 projects)
+            # off for this statement, back to the server's setting for the pooled connection's next use; and
+            # its joins hashed: over every agreement item, the nested loops the planner chose (an index probe
+            # into catalog_item per item) took 254 ms where hash joins take 169 (20,000 projects, a program
+            # office reader)
             conn.exec_driver_sql("SET jit = off")
             conn.exec_driver_sql("SET enable_nestloop = off")
             try:

@@ -89,11 +89,8 @@ def secret_visible(actor: Reader) -> ColumnElement[bool]:
     not_secret: ColumnElement[bool] = CI.c.secrecy != Secrecy.SECRET.value
     if actor.department_id is None:
         return not_secret
-    # an uncorrelated IN, not a correlated EXISTS: the department's authorizations are read once and hashed
-    # (PostgreSQL: a hashed SubPlan; SQLite: an ephemeral index) instead of probed once per item — over every
-    # agreement item (the board's coverage chart) that was a third of the statement
-    authorized = CI.c.id.in_(
-        select(AUTH.c.catalog_item_id).where(AUTH.c.department_id == actor.department_id)
+    authorized = exists().where(
+        and_(AUTH.c.catalog_item_id == CI.c.id, AUTH.c.department_id == actor.department_id)
     )
     return or_(not_secret, CI.c.provider_id == actor.department_id, authorized)
 
