@@ -49,7 +49,7 @@ import psycopg
 from stdnum.cn import uscc
 
 from bench.databases import Database, libpq_uri
-from govflow.models import deliveries
+from govflow.models import deliveries, tally
 from govflow.states.phases import SWEPT_PHASES, Phase
 from govflow.states.sharing import FREQUENCY_DAYS, Frequency
 
@@ -762,6 +762,8 @@ def generate(
         evidence.early(),
     )
     w.execute(deliveries.DERIVE_SQL)  # what every evidence write keeps (govflow.models.deliveries)
+    for statement in tally.DERIVE_SQL:  # what the triggers on project keep (govflow.models.tally)
+        w.execute(statement)
     summary.evidence_rows = evidence.written
     summary.import_keys = len(evidence.late)
     summary.evidence_rows_total = evidence.written + len(evidence.late)

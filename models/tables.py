@@ -75,6 +75,16 @@ class Project(SQLModel, table=True):
     last_event_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class ProjectTally(SQLModel, table=True):
+    """How many projects are in each phase, kept by triggers on ``project`` (migration 0016,
+    :mod:`govflow.models.tally`) in the writing transaction, so that a project list's total for every project
+    or one phase is a sum over a handful of rows instead of a count of the national portfolio's 20,000."""
+
+    __tablename__ = "project_tally"
+    phase: str = Field(max_length=32, primary_key=True)
+    n: int
+
+
 class ProjectDepartment(SQLModel, table=True):
     """A related department of a project (it must give an opinion, 第九条)."""
 

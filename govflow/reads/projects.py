@@ -23,6 +23,7 @@ from govflow.lifecycle.core import (
     project_missing,
     use_case,
 )
+from govflow.models import tally
 from govflow.models.db import unit_of_work
 from govflow.models.facts import DEPT, related_departments, t
 from govflow.models.tables import (
@@ -288,18 +289,29 @@ def _page_ids(*where: ColumnElement[bool]) -> Any:
     )
 
 
+def _total(department_reader: bool, phase: bool, department: bool, overdue: bool) -> Any:
+    """The number of projects a list's filters match, as a scalar subquery: for every project or one phase
+    (what a reader who sees every project lists most) a sum over the phase tally (:mod:`govflow.models.tally`:
+    a count of 20,000 projects cost PostgreSQL about 1 ms per request, which halved the API list's request
+    rate), else counted (a department's or a lead department's few projects, the overdue ones)."""
+    if not (department_reader or department or overdue):
+        return tally.projects_in(phase)
+    where = _project_filters(department_reader, phase, department, overdue)
+    return select(func.count()).select_from(PROJECT).where(*where).correlate(None).scalar_subquery()
+
+
 @lru_cache(maxsize=32)
 def _page_statements(shape: tuple[bool, bool, bool, bool]) -> tuple[Any, Any]:
     """One page of projects with their total, and the total alone, for one shape of filters, built once: building
     and keying the statements per request cost about as much as running them (the list is the API's
     second-hottest path)."""
     where = _project_filters(*shape)
-    count = select(func.count()).select_from(PROJECT).where(*where)
+    count = select(_total(*shape))
     # the page's ids first, from the code index alone; then their rows (a deep OFFSET over joined rows took
     # 12 ms at page 1,000 of 20,000 projects on SQLite, the ids alone 0.2 ms)
     ids = _page_ids(*where)
     page = (
-        select(*_PROJECT_COLUMNS, count.scalar_subquery().label("total"))
+        select(*_PROJECT_COLUMNS, _total(*shape).label("total"))
         .join(DEPT, DEPT.c.id == PROJECT.c.lead_department_id)
         .where(PROJECT.c.id.in_(ids))
         .order_by(PROJECT.c.code)
@@ -332,7 +344,8 @@ def _token_page_statement(shape: tuple[bool, bool, bool]) -> Any:
         return select(func.count()).select_from(PROJECT).where(*where).correlate(None).scalar_subquery()
 
     count = case(
-        (department_reader, counted(*filters, _readers_projects(department))), else_=counted(*filters)
+        (department_reader, counted(*filters, _readers_projects(department))),
+        else_=_total(False, *shape),
     )
 
     def page_ids(*where: ColumnElement[bool]) -> Any:
