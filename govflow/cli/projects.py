@@ -20,6 +20,7 @@ from govflow.cli.common import (
 )
 from govflow.cli.listing import listing
 from govflow.lifecycle import services
+from govflow.reads.trail import action_text, actor_text, note_text, outcome_text
 from govflow.states.errors import RuleRefused
 from govflow.states.phases import Event, Phase
 from govflow.states.vocabulary import deadline_label
@@ -143,17 +144,19 @@ def project_history(
                 x.get("message_en" if st.lang == "en" else "message", "") for x in r["reasons"]
             )
             moved = (
-                f"{r['from_phase'] or ''} → {r['to_phase'] or ''}" if r["from_phase"] or r["to_phase"] else ""
+                f"{_phase_text(r['from_phase'], st.lang)} → {_phase_text(r['to_phase'], st.lang)}"
+                if r["from_phase"] or r["to_phase"]
+                else ""
             )
             body.append(
                 [
                     r["seq"],
                     r["occurred_at"].strftime("%Y-%m-%d %H:%M"),
-                    r["action"],
-                    r["outcome"],
-                    f"{r['actor']} ({r['role']})",
+                    action_text(r["action"], st.lang),
+                    outcome_text(r["outcome"], st.lang),
+                    actor_text(r["actor"], r["role"], r["actor_name"], st.lang),
                     moved,
-                    reasons or (r["note"] or ""),
+                    reasons or note_text(r, st.lang),
                 ]
             )
         table(
@@ -169,6 +172,16 @@ def project_history(
             ],
             body,
         )
+
+
+def _phase_text(phase: str | None, lang: str) -> str:
+    """A phase's words (the trail's code for a phase govflow no longer knows)."""
+    if not phase:
+        return ""
+    try:
+        return Phase(phase).label(lang)
+    except ValueError:
+        return phase
 
 
 # ---------------------------------------------------------------------------------------------- events

@@ -14,8 +14,8 @@ from typing import Any
 
 from govflow.reads.formats import day_text, money_text, percent_text, prose_text
 from govflow.reads.secrecy import PLACEHOLDERS_EN
-from govflow.states.permissions import Role
-from govflow.states.phases import Phase, ReviewStage
+from govflow.states.permissions import Role, action_label
+from govflow.states.phases import Event, Phase, ReviewStage
 from govflow.states.sharing import FocusPoint, Judgment
 
 #: the actors that are no person: the scheduled runs and the command line (``Actor`` names in the trail)
@@ -28,6 +28,70 @@ SYSTEM_ACTORS: dict[str, tuple[str, str]] = {
 #: the action of a sign-in: left out of the dashboard's trail unless asked for
 SIGN_IN_ACTIONS = ("auth.login", "auth.logout")
 ROLES = {r.value: r for r in Role}
+
+
+#: audit-trail actions that are not lifecycle events (those are labelled by :class:`states.phases.Event`)
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "onboard": ("纳入管理", "onboarded"),
+    "create": ("创建项目", "project created"),
+    "order.issue": ("下达整改通知", "order issued"),
+    "order.remind": ("整改提醒", "reminder"),
+    "order.overdue": ("整改逾期", "order overdue"),
+    "order.escalate": ("逾期升级", "escalated"),
+    "order.evidence": ("提交整改材料", "evidence submitted"),
+    "order.verify": ("核验整改", "evidence verified"),
+    "order.reopen": ("重新打开整改通知", "order reopened"),
+    "order.extend": ("延长整改期限", "deadline extended"),
+    "order.date": ("确定待定的整改期限", "pending deadline set"),
+    "order.close": ("关闭整改通知", "order closed"),
+    "cuts.propose": ("提出削减建议", "cut proposed"),
+    "cuts.revise": ("调整削减建议", "cut revised"),
+    "cuts.withdraw": ("撤回削减建议", "cut withdrawn"),
+    "cuts.accept": ("采纳削减建议", "cut accepted"),
+    "cuts.decline": ("不采纳削减建议", "cut declined"),
+    "review.record": ("登记评审意见", "review recorded"),
+    "opinion.record": ("登记相关部门意见", "opinion recorded"),
+    "catalog.import": ("导入共享信息目录", "catalog imported"),
+    "evidence.import": ("导入交付记录", "evidence imported"),
+    "flow.sweep": ("共享义务检查", "obligation sweep"),
+    "flow.deadlines": ("整改期限检查", "deadline run"),
+    "flow.cuts": ("削减建议测算", "cuts run"),
+    "flow.dispatch": ("通知发送", "notification dispatch"),
+    "policy.load": ("载入治理策略", "policy loaded"),
+    "user.add": ("新增用户", "user added"),
+    "user.password": ("设置口令", "password set"),
+    "user.token": ("签发 API 令牌", "API token issued"),
+    "user.token.revoke": ("吊销 API 令牌", "API token revoked"),
+    "user.deactivate": ("停用用户", "user deactivated"),
+    "user.sessions.end": ("在所有设备上退出", "signed out everywhere"),
+    "auth.logout": ("退出登录", "sign-out"),
+    "user.activate": ("启用用户", "user activated"),
+    "auth.login": ("登录", "sign-in"),
+    "notify.retry": ("重发通知", "notification retried"),
+    "notify.test": ("测试通知渠道", "notification test"),
+}
+
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "accepted": ("通过", "accepted"),
+    "refused": ("拒绝", "refused"),
+    "recorded": ("已登记", "recorded"),
+    "denied": ("无权或失败", "denied"),
+    "failed": ("失败", "failed"),
+}
+
+
+def action_text(action: str, lang: str) -> str:
+    if action in {e.value for e in Event}:
+        return Event(action).label(lang)
+    pair = ACTION_LABELS.get(action)
+    if pair is not None:
+        return pair[1] if lang == "en" else pair[0]
+    return action_label(action, lang)  # the permission table's labels, or the code itself
+
+
+def outcome_text(outcome: str, lang: str) -> str:
+    pair = OUTCOME_LABELS.get(outcome)
+    return outcome if pair is None else pair[1 if lang == "en" else 0]
 
 
 def actor_text(actor: str, role: str | None, display_name: str | None, lang: str) -> str:

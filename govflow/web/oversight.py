@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from govflow.governance import cuts
 from govflow.lifecycle.services import App
 from govflow.reads import admin, formats, lists, queries, reports, trail
-from govflow.reads.trail import SIGN_IN_ACTIONS
+from govflow.reads.trail import ACTION_LABELS, SIGN_IN_ACTIONS, action_text
 from govflow.states.errors import GovflowError
 from govflow.states.permissions import Role, allowed_scope
 from govflow.states.phases import Event
@@ -32,12 +32,7 @@ from govflow.web.page import (
     signed_in,
 )
 from govflow.web.routes import timeline_rows
-from govflow.web.text import (
-    ACTION_LABELS,
-    action_text,
-    page_lang,
-    tr,
-)
+from govflow.web.text import page_lang, tr
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 

@@ -18,6 +18,7 @@ from govflow.governance import rectification
 from govflow.lifecycle import services
 from govflow.lifecycle.services import App
 from govflow.reads import admin, dashboard, formats, lists, queries, trail
+from govflow.reads.trail import action_text, outcome_text
 from govflow.states.errors import GovflowError, RuleRefused, UsageError
 from govflow.states.permissions import Role, allowed_scope, clause_text
 from govflow.states.phases import Phase
@@ -49,13 +50,7 @@ from govflow.web.page import (
     whole_number,
 )
 from govflow.web.prepare import checks_view, order_context
-from govflow.web.text import (
-    TEXT,
-    action_text,
-    outcome_text,
-    page_lang,
-    tr,
-)
+from govflow.web.text import TEXT, page_lang, tr
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 

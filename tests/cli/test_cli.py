@@ -455,8 +455,17 @@ def test_project_history_lists_accepted_and_refused_events_with_reasons(demo: Cl
     assert (refused["from_phase"], refused["to_phase"]) == ("proposal_submitted", "draft")
     assert {r["code"] for r in refused["reasons"]} == {"NO_AGREEMENT", "OPINION_MISSING"}
     assert all(r["clause"].startswith("733号文 第十条第二款") and r["message"] for r in refused["reasons"])
+    demo.env["COLUMNS"] = "250"  # rich tables: no folding of words in the captured output
     table = demo("project", "history", "ZJ-2026-002").expect(0).stdout
-    assert "项目 ZJ-2026-002 历程" in table  # (the cells fold at 80 columns: the JSON above has the words)
+    assert "项目 ZJ-2026-002 历程" in table
+    # the table speaks the reader's words, not the trail's codes
+    assert "受理" in table and "拒绝" in table and "王建国（项目审批部门）" in table
+    assert "建议书已报送 → 编制中" in table and "赵敏（建设部门）" in table
+    for code in ("intake", "refused", "program_office", "proposal_submitted", "(department)"):
+        assert code not in table, code
+    en = demo("project", "history", "ZJ-2026-002", lang="en").expect(0).stdout
+    assert "refused" in en and "(program office)" in en and "Proposal submitted → Draft" in en
+    assert "从项目组合文档" not in en  # the note in the reader's language
     assert demo("project", "history", "ZJ-2099-404").exit_code == 4
 
 
