@@ -20,11 +20,20 @@ from sqlmodel import SQLModel
 
 import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from govflow.models.db import SCHEMA_HEAD, make_engine, require_schema
-from govflow.models.migrate import NotInitialised, current, downgrade, head, make_config, pending, upgrade
+from govflow.models.migrate import (
+    NotInitialised,
+    current,
+    downgrade,
+    head,
+    include_object,
+    make_config,
+    pending,
+    upgrade,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_TABLES = set(SQLModel.metadata.tables)
-COMPARE_OPTS = {"compare_type": True, "render_as_batch": True}
+COMPARE_OPTS = {"compare_type": True, "render_as_batch": True}  # and include_object, per database (below)
 
 
 @pytest.fixture
@@ -45,7 +54,8 @@ def tables_seen_afresh(url: str) -> set[str]:
 
 def schema_diffs(engine: Engine, metadata: MetaData) -> list[Any]:
     with engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn, opts=COMPARE_OPTS), metadata))
+        opts = {**COMPARE_OPTS, "include_object": include_object(engine.dialect.name)}
+        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), metadata))
 
 
 def test_upgrade_downgrade_upgrade(empty_engine: Engine, empty_db_url: str) -> None:
