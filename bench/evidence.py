@@ -60,7 +60,9 @@ def _per_row_fks(db: Database) -> None:
     parents = ScriptDirectory.from_config(make_config()).get_revision("0015").module.PARENTS
     with psycopg.connect(db.dbapi_target) as conn:
         for _name, _column, parent in parents:
+            conn.execute(f"DROP TRIGGER govflow_evidence_parent_truncate ON {parent}".encode())
             conn.execute(f"DROP TRIGGER govflow_evidence_parent ON {parent}".encode())
+        conn.execute(b"DROP FUNCTION govflow_evidence_parent_truncated()")
         conn.execute(b"DROP FUNCTION govflow_evidence_parent_in_use()")
         for event in ("insert", "update"):
             conn.execute(f"DROP TRIGGER govflow_evidence_parents_{event} ON delivery_evidence".encode())

@@ -8,7 +8,8 @@ PostgreSQL they are replaced by checks with the same integrity:
   new row's parents in one anti-join over the statement's new rows (``REFERENCING NEW TABLE``) and raise
   ``foreign_key_violation`` (23503) naming the first row without one, in the words of PostgreSQL's own error;
 * row-level ``BEFORE DELETE OR UPDATE OF id`` triggers on the three parents that raise 23503 while evidence
-  references the row (the foreign keys' ``NO ACTION``).
+  references the row (the foreign keys' ``NO ACTION``), and ``AFTER TRUNCATE`` ones that raise it while any
+  evidence is left after the statement.
 
 What the foreign keys' row locks did against a concurrent delete of a parent, an advisory lock does: the evidence
 check holds it shared, a parent's delete exclusive, so the two wait for each other; the check then looks in a
@@ -123,6 +124,22 @@ END
 $$
 """
 
+#: a parent's TRUNCATE (foreign keys refuse it unless the referencing table goes in the same statement): after the
+#: statement, so that truncating delivery_evidence with it passes; TRUNCATE ... CASCADE does not reach
+#: delivery_evidence any more, so it fails while evidence is on record
+CHECK_TRUNCATE = """
+CREATE FUNCTION govflow_evidence_parent_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM delivery_evidence) THEN
+        RAISE EXCEPTION 'cannot truncate table "%": delivery_evidence references it', TG_TABLE_NAME
+            USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME, SCHEMA = TG_TABLE_SCHEMA,
+                  HINT = 'Truncate table "delivery_evidence" at the same time.';
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
@@ -142,13 +159,21 @@ def upgrade() -> None:
             f"CREATE TRIGGER govflow_evidence_parent BEFORE DELETE OR UPDATE OF id ON {parent} "
             f"FOR EACH ROW EXECUTE FUNCTION govflow_evidence_parent_in_use('{column}', '{name}')"
         )
+    op.execute(CHECK_TRUNCATE)
+    for _name, _column, parent in PARENTS:
+        op.execute(
+            f"CREATE TRIGGER govflow_evidence_parent_truncate AFTER TRUNCATE ON {parent} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION govflow_evidence_parent_truncated()"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for _name, _column, parent in PARENTS:
+        op.execute(f"DROP TRIGGER govflow_evidence_parent_truncate ON {parent}")
         op.execute(f"DROP TRIGGER govflow_evidence_parent ON {parent}")
+    op.execute("DROP FUNCTION govflow_evidence_parent_truncated()")
     op.execute("DROP FUNCTION govflow_evidence_parent_in_use()")
     for event in ("insert", "update"):
         op.execute(f"DROP TRIGGER govflow_evidence_parents_{event} ON delivery_evidence")

@@ -180,11 +180,12 @@ def test_a_parent_that_evidence_references_cannot_be_deleted_and_one_nothing_ref
 # ---------------------------------------------------------------------------------------------- concurrency
 
 
-def _require_pg(engine: Engine) -> None:
+CONCURRENT = "SQLite serializes writers (one write transaction at a time): no concurrent delete to test"
+
+
+def _require_pg(engine: Engine, why: str) -> None:
     if engine.dialect.name != "postgresql":
-        pytest.skip(
-            "SQLite serializes writers (one write transaction at a time): no concurrent delete to test"
-        )
+        pytest.skip(why)
 
 
 def _waits_for_the_lock(engine: Engine, pid: int) -> None:
@@ -241,7 +242,7 @@ def _run_against(
 
 
 def test_a_delete_waits_for_an_uncommitted_evidence_insert_and_then_fails(app: App, parents: Parents) -> None:
-    _require_pg(app.engine)
+    _require_pg(app.engine, CONCURRENT)
     item = parents.catalog_item
     failed = _run_against(
         app.engine,
@@ -265,7 +266,7 @@ def test_a_delete_waits_for_an_uncommitted_evidence_insert_and_then_fails(app: A
 def test_an_evidence_insert_waits_for_an_uncommitted_delete_and_then_fails(
     app: App, parents: Parents
 ) -> None:
-    _require_pg(app.engine)
+    _require_pg(app.engine, CONCURRENT)
     item = parents.catalog_item
     before = evidence_rows(app.engine)
     failed = _run_against(
@@ -301,8 +302,25 @@ def test_postgresql_checks_by_triggers_and_sqlite_by_foreign_keys(engine: Engine
         ).all()
     assert [tuple(t) for t in triggers] == [
         ("catalog_item", "govflow_evidence_parent"),
+        ("catalog_item", "govflow_evidence_parent_truncate"),
         ("delivery_evidence", "govflow_evidence_parents_insert"),
         ("delivery_evidence", "govflow_evidence_parents_update"),
         ("department", "govflow_evidence_parent"),
+        ("department", "govflow_evidence_parent_truncate"),
         ("project", "govflow_evidence_parent"),
+        ("project", "govflow_evidence_parent_truncate"),
     ]
+
+
+def test_postgresql_refuses_to_truncate_a_parent_while_evidence_is_on_record(app: App) -> None:
+    """TRUNCATE … CASCADE no longer reaches delivery_evidence (no foreign key leads there): it is refused while
+    evidence is left, and passes with delivery_evidence truncated in the same statement."""
+    _require_pg(app.engine, "SQLite has no TRUNCATE, and keeps its foreign keys")
+    assert evidence_rows(app.engine) > 0
+    with pytest.raises(IntegrityError) as exc, app.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE catalog_item CASCADE")
+    orig: Any = exc.value.orig
+    assert orig.sqlstate == "23503" and 'cannot truncate table "catalog_item"' in str(orig)
+    with app.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE catalog_item, delivery_evidence CASCADE")
+    assert evidence_rows(app.engine) == 0
