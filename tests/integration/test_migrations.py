@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect
+from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
@@ -303,3 +303,36 @@ def test_0014_derives_the_last_delivery_of_the_evidence_on_record(engine: Engine
     upgrade(engine)
     with engine.connect() as conn:
         assert deliveries.held(conn) == deliveries.derived(conn) == before
+
+
+def test_0015_trades_the_evidence_foreign_keys_for_triggers_on_postgresql_only(engine: Engine) -> None:
+    """Below 0015 ``delivery_evidence`` has its three foreign keys (the downgrade puts them back, under their
+    names); at 0015 PostgreSQL has the parent-check triggers instead, SQLite keeps the keys."""
+    names = {
+        "fk_delivery_evidence_project_id_project",
+        "fk_delivery_evidence_catalog_item_id_catalog_item",
+        "fk_delivery_evidence_consumer_id_department",
+    }
+
+    def foreign_keys() -> set[str | None]:
+        return {fk["name"] for fk in inspect(engine).get_foreign_keys("delivery_evidence")}
+
+    def triggers() -> int:
+        if engine.dialect.name != "postgresql":
+            return 0
+        with engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'govflow_evidence%'"
+                )
+            )
+            return int(found.scalar_one())
+
+    downgrade(engine, "0014")
+    assert foreign_keys() == names and triggers() == 0
+    upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        assert foreign_keys() == set() and triggers() == 8
+    else:
+        assert foreign_keys() == names
+    assert schema_diffs(engine, SQLModel.metadata) == []
