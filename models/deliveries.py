@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from govflow.models.tables import DeliveryEvidence, LastDelivery
 
@@ -67,12 +67,10 @@ def raise_days(conn: Connection, days: dict[Pair, date]) -> None:
         finally:
             cur.close()
         return
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(LAST)
+    insert = postgresql.insert(LAST)
     stmt = insert.on_conflict_do_update(
         index_elements=[LAST.c.catalog_item_id, LAST.c.consumer_id],
-        set_={"day": func.max(LAST.c.day, insert.excluded.day)}
-        if conn.dialect.name == "sqlite"
-        else {"day": func.greatest(LAST.c.day, insert.excluded.day)},
+        set_={"day": func.greatest(LAST.c.day, insert.excluded.day)},
     )
     rows = [{"catalog_item_id": i, "consumer_id": c, "day": d} for (i, c), d in sorted(days.items())]
     for start in range(0, len(rows), _CHUNK):
