@@ -19,13 +19,13 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from govflow.models.db import make_engine
-from govflow.models.migrate import migration_connection
+from govflow.models.migrate import include_object, migration_connection
 from govflow.models.types import Money, UTCDateTime
 
 config = context.config
@@ -68,9 +68,11 @@ def _skip_empty_revision(
             print("No changes in schema detected; no revision written.")
 
 
-def _configure_kwargs() -> dict[str, Any]:
+def _configure_kwargs(dialect: str) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
+        # PostgreSQL checks delivery_evidence's parents by triggers, not its foreign keys (migration 0015)
+        "include_object": include_object(dialect),
         "render_as_batch": True,  # SQLite can only ALTER by rebuilding the table
         "compare_type": True,
         "render_item": _render_item,
@@ -80,11 +82,12 @@ def _configure_kwargs() -> dict[str, Any]:
 
 def run_migrations_offline() -> None:
     """``alembic upgrade --sql``: emit the SQL instead of running it."""
+    url = _database_url()
     context.configure(
-        url=_database_url(),
+        url=url,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **_configure_kwargs(),
+        **_configure_kwargs(make_url(url).get_backend_name()),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -93,7 +96,9 @@ def run_migrations_offline() -> None:
 def _run(connection: Connection) -> None:
     # transactional_ddl: true on SQLite too, since models.db leaves BEGIN/COMMIT to SQLAlchemy (Alembic's
     # SQLite default assumes pysqlite's own handling, which commits before DDL).
-    context.configure(connection=connection, transactional_ddl=True, **_configure_kwargs())
+    context.configure(
+        connection=connection, transactional_ddl=True, **_configure_kwargs(connection.dialect.name)
+    )
     # The connection is already in a transaction, so this is a no-op and whoever opened it commits.
     with context.begin_transaction():
         context.run_migrations()

@@ -9,12 +9,17 @@ Each repeat works on fresh copies of one generated database and measures, side b
    rows of the file per second;
 2. **read**: :func:`govflow.lifecycle.evidence.read_evidence` alone (Python: the same on both databases);
 3. **write**: the file's sums (already read) put on record the way the import does it — ``executemany`` on
-   SQLite; on PostgreSQL ``COPY`` into a temporary table and one ``INSERT … SELECT`` — each row then checked by
-   the table's three foreign keys (``project``, ``catalog_item``, ``department``);
-4. PostgreSQL only, **write without the foreign-key checks**: the same statement with
-   ``session_replication_role = replica`` (a superuser's switch, for this measurement only: govflow never
-   turns its checks off). The difference is what the per-row foreign-key triggers cost: the part of the
-   import no client-side change (``COPY`` of the raw file, a set-based merge) can remove.
+   SQLite, each row checked by the table's three foreign keys (``project``, ``catalog_item``, ``department``);
+   on PostgreSQL ``COPY`` into a temporary table and one ``INSERT … SELECT``, whose new rows the triggers of
+   migration 0015 check against their parents set-based, once per statement (one anti-join over the
+   statement's new rows, instead of the foreign keys' probe per row);
+4. PostgreSQL only, **write without FK checks**: the same statement with ``session_replication_role = replica``
+   (a superuser's switch, for this measurement only: govflow never turns its checks off), which skips the
+   triggers. The difference is what the set-based parent checks cost;
+5. PostgreSQL only, **import, per-row FK checks (schema 0014)**: the same import on a copy where migration
+   0015's triggers are dropped and the three foreign keys put back, as before it — the design it replaced,
+   measured in the same run; printed with the ratio of the import's time to it. (What else changed since
+   0014, e.g. ``last_delivery`` raised by one statement, is in both and does not show in that ratio.)
 
 Printed per backend: the median and range of each, and the ratios to the import in the same repeat.
 Results: ``bench/results/evidence-<timestamp>.json``.
@@ -34,15 +39,39 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from alembic.script import ScriptDirectory
 
 from bench import national
 from bench.databases import Database, PgServer, SqliteFiles
 from bench.governance import Databases, evidence_totals, new_app, references
 from bench.timing import load_average, stopwatch
 from govflow.lifecycle import evidence, services
+from govflow.models.migrate import make_config
 
 _COLUMNS = "project_id, catalog_item_id, consumer_id, day, records"
 _STAGE = "bench_evidence_stage"
+PER_ROW = "import, per-row FK checks (schema 0014)"
+
+
+def _per_row_fks(db: Database) -> None:
+    """PostgreSQL: ``delivery_evidence``'s parents checked as before migration 0015 — its triggers and functions
+    dropped, the three foreign keys (names and columns from the migration) added again. ``alembic_version`` stays
+    at the head, so govflow works on the copy as on any other."""
+    parents = ScriptDirectory.from_config(make_config()).get_revision("0015").module.PARENTS
+    with psycopg.connect(db.dbapi_target) as conn:
+        for _name, _column, parent in parents:
+            conn.execute(f"DROP TRIGGER govflow_evidence_parent_truncate ON {parent}".encode())
+            conn.execute(f"DROP TRIGGER govflow_evidence_parent ON {parent}".encode())
+        conn.execute(b"DROP FUNCTION govflow_evidence_parent_truncated()")
+        conn.execute(b"DROP FUNCTION govflow_evidence_parent_in_use()")
+        for event in ("insert", "update"):
+            conn.execute(f"DROP TRIGGER govflow_evidence_parents_{event} ON delivery_evidence".encode())
+        conn.execute(b"DROP FUNCTION govflow_evidence_check_parents()")
+        for name, column, parent in parents:
+            conn.execute(
+                f"ALTER TABLE delivery_evidence ADD CONSTRAINT {name} FOREIGN KEY ({column}) "
+                f"REFERENCES {parent} (id)".encode()
+            )
 
 
 def _sums(db: Database, path: Path) -> tuple[list[tuple[Any, ...]], float]:
@@ -118,12 +147,20 @@ def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dic
         measured: dict[str, list[float]] = {"import": [], "read": [], "write": []}
         if dbs.backend == "postgresql":
             measured["write without FK checks"] = []
+            measured[PER_ROW] = []
         for k in range(repeat):
             copy = dbs.copy(base, f"e{k}")
             try:
                 measured["import"].append(_import(copy, path, summary))
             finally:
                 dbs.drop(copy)
+            if PER_ROW in measured:
+                copy = dbs.copy(base, f"f{k}")
+                try:
+                    _per_row_fks(copy)
+                    measured[PER_ROW].append(_import(copy, path, summary))
+                finally:
+                    dbs.drop(copy)
             rows, read_s = _sums(base, path)
             measured["read"].append(read_s)
             for name, checks in (("write", True), ("write without FK checks", False)):
@@ -148,7 +185,7 @@ def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dic
     for name, values in measured.items():
         share = [v / i for v, i in zip(values, imp, strict=True)]
         print(
-            f"  {name:<26} {statistics.median(values):6.2f} s ({min(values):.2f}–{max(values):.2f}) "
+            f"  {name:<40} {statistics.median(values):6.2f} s ({min(values):.2f}–{max(values):.2f}) "
             f"{rows_n / statistics.median(values):>10,.0f} rows/s   × import time: "
             f"{statistics.median(share):.2f} ({min(share):.2f}–{max(share):.2f})"
         )
@@ -156,8 +193,15 @@ def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dic
         fk = [w - n for w, n in zip(measured["write"], measured["write without FK checks"], strict=True)]
         out["fk_check_seconds"] = fk
         print(
-            f"  the foreign-key checks: {statistics.median(fk):.2f} s ({min(fk):.2f}–{max(fk):.2f}) of "
+            f"  the parent checks (set-based, migration 0015): {statistics.median(fk):.2f} s ({min(fk):.2f}–{max(fk):.2f}) of "
             f"the import's {statistics.median(imp):.2f} s"
+        )
+    if PER_ROW in measured:
+        ratio = [i / f for i, f in zip(imp, measured[PER_ROW], strict=True)]
+        out["import_over_per_row_fk_import"] = ratio
+        print(
+            f"  import / {PER_ROW}: {statistics.median(ratio):.2f} ({min(ratio):.2f}–{max(ratio):.2f}) "
+            f"of the time, {1 / statistics.median(ratio):.2f}× the rows/s"
         )
     return out
 

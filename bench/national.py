@@ -26,7 +26,8 @@ completes the portfolio: ``delivery_evidence`` then holds exactly the designed r
 
 Everything is drawn from a seeded RNG; the same arguments give the same data. Rows go in through the DBAPI:
 ``executemany`` on SQLite (foreign keys off while loading), ``COPY`` on PostgreSQL (as ``session_replication_role
-= replica``, so without per-row foreign-key triggers, then ``ANALYZE`` as autovacuum would).
+= replica``, so without per-row foreign-key triggers nor migration 0015's parent checks on ``delivery_evidence``,
+then ``ANALYZE`` as autovacuum would).
 
     python -m bench.national --db-url sqlite:////tmp/national.db --csv-dir /tmp [--scale 0.1]
 """

@@ -4,7 +4,8 @@ Every write of ``delivery_evidence`` calls one of these in its own transaction, 
 :func:`recompute` would derive from the evidence (tests check it after every kind of write):
 
 * :func:`raise_days` when evidence only grows (a first import, the portfolio's added records): a day with
-  records > 0 can only move a pair's last day later — one upsert per pair, computed from the batch, not the table;
+  records > 0 can only move a pair's last day later — one upsert per pair, computed from the batch, not the table
+  (on PostgreSQL the evidence import states it as one statement over its staged rows, :func:`raise_from_sql`);
 * :func:`recompute` for the pairs whose recorded numbers were replaced (``--replace`` can set a day to 0 and so
   move the last day earlier, or leave none), and for everything after a bulk load that bypassed both.
 """
@@ -16,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from govflow.models.tables import DeliveryEvidence, LastDelivery
 
@@ -45,21 +46,47 @@ def last_days(rows: Iterable[tuple[int, int, date, int]]) -> dict[Pair, date]:
     return out
 
 
+_SQLITE_RAISE = (
+    "INSERT INTO last_delivery (catalog_item_id, consumer_id, day) VALUES (?, ?, ?) "
+    "ON CONFLICT (catalog_item_id, consumer_id) DO UPDATE SET day = max(last_delivery.day, excluded.day)"
+)
+
+
 def raise_days(conn: Connection, days: dict[Pair, date]) -> None:
     """Move each pair's last day to ``days[pair]`` where that is later (or the pair had none): for writes that
-    only add records."""
+    only add records.
+
+    On SQLite through the DBAPI cursor: SQLAlchemy's per-row parameter processing took twice the time of the
+    upserts themselves (112,700 pairs: 0.44–0.53 s against 0.20–0.24 s); dates are stored as ISO text there."""
     if not days:
         return
-    insert = (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(LAST)
+    if conn.dialect.name == "sqlite":
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.executemany(_SQLITE_RAISE, [(i, c, d.isoformat()) for (i, c), d in sorted(days.items())])
+        finally:
+            cur.close()
+        return
+    insert = postgresql.insert(LAST)
     stmt = insert.on_conflict_do_update(
         index_elements=[LAST.c.catalog_item_id, LAST.c.consumer_id],
-        set_={"day": func.max(LAST.c.day, insert.excluded.day)}
-        if conn.dialect.name == "sqlite"
-        else {"day": func.greatest(LAST.c.day, insert.excluded.day)},
+        set_={"day": func.greatest(LAST.c.day, insert.excluded.day)},
     )
     rows = [{"catalog_item_id": i, "consumer_id": c, "day": d} for (i, c), d in sorted(days.items())]
     for start in range(0, len(rows), _CHUNK):
         conn.execute(stmt, rows[start : start + _CHUNK])
+
+
+def raise_from_sql(table: str) -> str:
+    """PostgreSQL: :func:`raise_days` as one statement, for the pairs of ``table``, whose rows are
+    ``(catalog_item_id, consumer_id, day, records)`` (the evidence import's staged rows)."""
+    return (
+        "INSERT INTO last_delivery (catalog_item_id, consumer_id, day) "
+        f"SELECT catalog_item_id, consumer_id, max(day) FROM {table} WHERE records > 0 "
+        # in the key's order: the upserts then walk the primary key's pages in order (-10 % at 112,700 pairs)
+        "GROUP BY catalog_item_id, consumer_id ORDER BY catalog_item_id, consumer_id "
+        "ON CONFLICT (catalog_item_id, consumer_id) DO UPDATE SET day = greatest(last_delivery.day, excluded.day)"
+    )
 
 
 def recompute(conn: Connection, pairs: Iterable[Pair] | None = None) -> None:

@@ -526,3 +526,11 @@ def test_every_write_of_evidence_keeps_the_last_delivery_of_each_item_and_consum
     services.import_evidence(app, wiped, "xu", replace=True)
     held, derived = last_days(app)
     assert held == derived and c001_last_day(app) is None
+
+    # --replace naming only keys not on record: nothing replaced, the last day raised as by a first import
+    day = dt.date.fromisoformat(min(every_day)) - dt.timedelta(days=1)
+    assert ("C-001", NDRC, day.isoformat()) not in recorded(app)
+    fresh = write_csv(tmp_path / "fresh.csv", [HEADER, f"ZJ-2026-005,C-001,{NDRC},{day.isoformat()},4"])
+    assert services.import_evidence(app, fresh, "xu", replace=True) == 1
+    held, derived = last_days(app)
+    assert held == derived and c001_last_day(app) == day

@@ -14,17 +14,26 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect
+from sqlalchemy import Date, Engine, Integer, MetaData, event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import govflow.models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from govflow.models.db import SCHEMA_HEAD, make_engine, require_schema
-from govflow.models.migrate import NotInitialised, current, downgrade, head, make_config, pending, upgrade
+from govflow.models.migrate import (
+    NotInitialised,
+    current,
+    downgrade,
+    head,
+    include_object,
+    make_config,
+    pending,
+    upgrade,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_TABLES = set(SQLModel.metadata.tables)
-COMPARE_OPTS = {"compare_type": True, "render_as_batch": True}
+COMPARE_OPTS = {"compare_type": True, "render_as_batch": True}  # and include_object, per database (below)
 
 
 @pytest.fixture
@@ -45,7 +54,8 @@ def tables_seen_afresh(url: str) -> set[str]:
 
 def schema_diffs(engine: Engine, metadata: MetaData) -> list[Any]:
     with engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn, opts=COMPARE_OPTS), metadata))
+        opts = {**COMPARE_OPTS, "include_object": include_object(engine.dialect.name)}
+        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), metadata))
 
 
 def test_upgrade_downgrade_upgrade(empty_engine: Engine, empty_db_url: str) -> None:
@@ -293,3 +303,36 @@ def test_0014_derives_the_last_delivery_of_the_evidence_on_record(engine: Engine
     upgrade(engine)
     with engine.connect() as conn:
         assert deliveries.held(conn) == deliveries.derived(conn) == before
+
+
+def test_0015_trades_the_evidence_foreign_keys_for_triggers_on_postgresql_only(engine: Engine) -> None:
+    """Below 0015 ``delivery_evidence`` has its three foreign keys (the downgrade puts them back, under their
+    names); at 0015 PostgreSQL has the parent-check triggers instead, SQLite keeps the keys."""
+    names = {
+        "fk_delivery_evidence_project_id_project",
+        "fk_delivery_evidence_catalog_item_id_catalog_item",
+        "fk_delivery_evidence_consumer_id_department",
+    }
+
+    def foreign_keys() -> set[str | None]:
+        return {fk["name"] for fk in inspect(engine).get_foreign_keys("delivery_evidence")}
+
+    def triggers() -> int:
+        if engine.dialect.name != "postgresql":
+            return 0
+        with engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'govflow_evidence%'"
+                )
+            )
+            return int(found.scalar_one())
+
+    downgrade(engine, "0014")
+    assert foreign_keys() == names and triggers() == 0
+    upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        assert foreign_keys() == set() and triggers() == 8
+    else:
+        assert foreign_keys() == names
+    assert schema_diffs(engine, SQLModel.metadata) == []

@@ -101,7 +101,7 @@ def test_the_list_total_read_from_the_tally_is_the_number_listed(app: App, actor
 def test_0016_derives_the_tally_of_the_projects_on_record(engine: Engine, app: App) -> None:
     """A database with projects, stepped down below 0016 and up again, holds each phase's number."""
     before = assert_kept(engine)
-    downgrade(engine, "0014")
+    downgrade(engine, "0015")
     with engine.begin() as conn:  # a project written while there were no triggers
         conn.execute(text("UPDATE project SET phase = 'withdrawn' WHERE code = 'ZJ-2026-001'"))
     upgrade(engine)

@@ -165,8 +165,12 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
 
     The common case costs nothing extra: the rows go in with ``ON CONFLICT DO NOTHING``, and only when fewer
     rows went in than were sent are the file's rows on record looked up (:func:`recorded`) to be reported —
-    on PostgreSQL after rolling back to a savepoint, on SQLite as the rows with an id below the insert's. The DBAPI connection is used directly: SQLAlchemy's per-row
-    parameter processing would cost more than the database's own work here.
+    on PostgreSQL after rolling back to a savepoint, on SQLite as the rows with an id below the insert's. The DBAPI
+    connection is used directly: SQLAlchemy's per-row parameter processing would cost more than the database's own
+    work here. ``last_delivery`` follows in the same transaction: on PostgreSQL one statement over the staged rows
+    (:func:`~govflow.models.deliveries.raise_from_sql`), on SQLite one upsert per pair
+    (:func:`~govflow.models.deliveries.raise_days`); after a ``--replace`` that replaced rows, derived again for
+    the file's pairs.
     """
     if not batch.ok:
         on_record = {} if replace else recorded(session, batch.totals.keys())
@@ -205,6 +209,8 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
             elif new < n:
                 cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+            if new == n:  # every row new: the pairs' last days from the stage, in one statement
+                cur.execute(deliveries.raise_from_sql(_PG_STAGE))
             cur.execute(f"DROP TABLE {_PG_STAGE}")
     else:  # pragma: no cover - govflow supports SQLite and PostgreSQL only
         raise UsageError(f"不支持的数据库 {dialect}", f"unsupported database {dialect}")
@@ -214,7 +220,7 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
         new < n
     ):  # a replaced number can move a pair's last delivery earlier: derived again for the file's pairs
         deliveries.recompute(conn, {(item, consumer) for item, consumer, _ in batch.totals})
-    else:
+    elif dialect == "sqlite":  # (PostgreSQL raised them from the stage above)
         deliveries.raise_days(conn, _last_days(batch.totals))
     return Written(n, n - new)
 
