@@ -1,7 +1,7 @@
 """Evidence import benchmark (issue 13): where the time of ``services.import_evidence`` goes, on SQLite and
 PostgreSQL, on the exchange platform's export of :mod:`bench.national` (1,069,332 rows at scale 1.0).
 
-    python -m bench.evidence [--scale 1.0] [--repeat 3] [--skip-pg] [--skip-sqlite]
+    python -m bench.evidence [--scale 1.0] [--repeat 3] [--skip-pg] [--skip-sqlite] [--against REV]
 
 Each repeat works on fresh copies of one generated database and measures, side by side:
 
@@ -10,9 +10,9 @@ Each repeat works on fresh copies of one generated database and measures, side b
 2. **read**: :func:`govflow.lifecycle.evidence.read_evidence` alone (Python: the same on both databases);
 3. **write**: the file's sums (already read) put on record the way the import does it — ``executemany`` on
    SQLite, each row checked by the table's three foreign keys (``project``, ``catalog_item``, ``department``);
-   on PostgreSQL ``COPY`` into a temporary table and one ``INSERT … SELECT``, whose new rows the triggers of
-   migration 0015 check against their parents set-based, once per statement (one anti-join over the
-   statement's new rows, instead of the foreign keys' probe per row);
+   on PostgreSQL ``COPY`` straight into ``delivery_evidence`` (the import's path when its keys are new), whose
+   new rows the triggers of migration 0015 check against their parents set-based, once per statement (one
+   anti-join over the statement's new rows, instead of the foreign keys' probe per row);
 4. PostgreSQL only, **write without FK checks**: the same statement with ``session_replication_role = replica``
    (a superuser's switch, for this measurement only: govflow never turns its checks off), which skips the
    triggers. The difference is what the set-based parent checks cost;
@@ -20,6 +20,11 @@ Each repeat works on fresh copies of one generated database and measures, side b
    0015's triggers are dropped and the three foreign keys put back, as before it — the design it replaced,
    measured in the same run; printed with the ratio of the import's time to it. (What else changed since
    0014, e.g. ``last_delivery`` raised by one statement, is in both and does not show in that ratio.)
+
+6. with ``--against REV``, **import at REV**: the import of an earlier revision of govflow (a git commit, e.g.
+   ``d69a633``, main on the morning of 2026-12-05), checked out into a temporary worktree and run in a process
+   of its own, on a copy migrated down to that revision's schema — the import as it was, against the import as
+   it is, on the same data in the same run (the two alternate in order from one repeat to the next).
 
 Printed per backend: the median and range of each, and the ratios to the import in the same repeat.
 Results: ``bench/results/evidence-<timestamp>.json``.
@@ -29,12 +34,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +54,10 @@ from bench.databases import Database, PgServer, SqliteFiles
 from bench.governance import Databases, evidence_totals, new_app, references
 from bench.timing import load_average, stopwatch
 from govflow.lifecycle import evidence, services
-from govflow.models.migrate import make_config
+from govflow.models.db import make_engine
+from govflow.models.migrate import downgrade, make_config
 
 _COLUMNS = "project_id, catalog_item_id, consumer_id, day, records"
-_STAGE = "bench_evidence_stage"
 PER_ROW = "import, per-row FK checks (schema 0014)"
 
 
@@ -107,17 +115,9 @@ def _write(db: Database, rows: list[tuple[Any, ...]], *, checks: bool = True) ->
         with pg.cursor() as cur:
             if not checks:
                 cur.execute("SET LOCAL session_replication_role = replica")
-            cur.execute(
-                f"CREATE TEMPORARY TABLE {_STAGE} (project_id integer, catalog_item_id integer, "
-                "consumer_id integer, day date, records bigint) ON COMMIT DROP"
-            )
-            with cur.copy(f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN") as copy:
+            with cur.copy(f"COPY delivery_evidence ({_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(
-                f"INSERT INTO delivery_evidence ({_COLUMNS}) SELECT {_COLUMNS} FROM {_STAGE} "
-                "ON CONFLICT (catalog_item_id, consumer_id, day) DO NOTHING"
-            )
         pg.commit()
     return t.wall
 
@@ -134,7 +134,71 @@ def _import(db: Database, path: Path, summary: national.NationalSummary) -> floa
     return t.wall
 
 
-def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dict[str, Any]:
+#: the import in a process of the earlier revision's code (its tree first on ``sys.path``)
+_EARLIER_IMPORT = """
+import json, sys, time
+from pathlib import Path
+from bench.databases import Database
+from bench.governance import new_app
+from govflow.lifecycle import services
+backend, url, name, path = sys.argv[1:5]
+app = new_app(Database(backend, url, name))
+t = time.perf_counter()
+keys = services.import_evidence(app, Path(path), None)
+print(json.dumps({"keys": keys, "seconds": time.perf_counter() - t}))
+"""
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier revision of govflow checked out for ``--against``: its tree and its schema's head."""
+
+    rev: str
+    tree: Path
+    head: str
+
+    @classmethod
+    def checkout(cls, rev: str, workdir: Path) -> Earlier:
+        repo = Path(__file__).resolve().parents[1]
+        tree = workdir / f"govflow-{rev}"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(tree), rev], check=True)
+        head = cls._run(tree, "from govflow.models.db import SCHEMA_HEAD; print(SCHEMA_HEAD)").strip()
+        return cls(rev, tree, head)
+
+    def remove(self) -> None:
+        repo = Path(__file__).resolve().parents[1]
+        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(self.tree)], check=True)
+
+    @staticmethod
+    def _run(tree: Path, code: str, *args: str) -> str:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], cwd=tree, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the code of {tree.name} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def import_seconds(self, db: Database, path: Path, summary: national.NationalSummary) -> float:
+        """Migrate ``db`` down to this revision's schema (with today's migrations), then import with its code."""
+        engine = make_engine(db.url)
+        try:
+            downgrade(engine, self.head)
+        finally:
+            engine.dispose()
+        out = json.loads(
+            self._run(self.tree, _EARLIER_IMPORT, db.backend, db.url, db.name, str(path)).splitlines()[-1]
+        )
+        if out["keys"] != summary.import_keys:
+            raise AssertionError(
+                f"{self.rev}: import wrote {out['keys']} keys, expected {summary.import_keys}"
+            )
+        return float(out["seconds"])
+
+
+def run_backend(
+    dbs: Databases, scale: float, repeat: int, workdir: Path, earlier: Earlier | None = None
+) -> dict[str, Any]:
     base = dbs.create("evidence")
     try:
         app = new_app(base)
@@ -148,12 +212,22 @@ def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dic
         if dbs.backend == "postgresql":
             measured["write without FK checks"] = []
             measured[PER_ROW] = []
+        then = f"import at {earlier.rev}" if earlier is not None else ""
+        if earlier is not None:
+            measured[then] = []
         for k in range(repeat):
-            copy = dbs.copy(base, f"e{k}")
-            try:
-                measured["import"].append(_import(copy, path, summary))
-            finally:
-                dbs.drop(copy)
+            # the import as it is, and (--against) as it was, in turns first
+            for which in ("import", then) if k % 2 == 0 else (then, "import"):
+                if not which:
+                    continue
+                copy = dbs.copy(base, f"e{k}")
+                try:
+                    if which == "import":
+                        measured["import"].append(_import(copy, path, summary))
+                    elif earlier is not None:
+                        measured[then].append(earlier.import_seconds(copy, path, summary))
+                finally:
+                    dbs.drop(copy)
             if PER_ROW in measured:
                 copy = dbs.copy(base, f"f{k}")
                 try:
@@ -196,6 +270,13 @@ def run_backend(dbs: Databases, scale: float, repeat: int, workdir: Path) -> dic
             f"  the parent checks (set-based, migration 0015): {statistics.median(fk):.2f} s ({min(fk):.2f}–{max(fk):.2f}) of "
             f"the import's {statistics.median(imp):.2f} s"
         )
+    if then:
+        gain = [e / i for e, i in zip(measured[then], imp, strict=True)]
+        out["speed_up_against"] = {"rev": then.removeprefix("import at "), "ratios": gain}
+        print(
+            f"  the import against the {then}: {statistics.median(gain):.2f}× the rows/s "
+            f"({min(gain):.2f}–{max(gain):.2f}, one ratio per repeat)"
+        )
     if PER_ROW in measured:
         ratio = [i / f for i, f in zip(imp, measured[PER_ROW], strict=True)]
         out["import_over_per_row_fk_import"] = ratio
@@ -220,19 +301,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--skip-sqlite", action="store_true")
+    ap.add_argument(
+        "--against",
+        metavar="REV",
+        help="also import with govflow at git revision REV (e.g. d69a633), side by side on the same copies",
+    )
     args = ap.parse_args(argv)
     out: dict[str, Any] = {"scale": args.scale, "repeat": args.repeat, "load_before": load_average()}
     with tempfile.TemporaryDirectory(prefix="govflow-bench-evidence-") as d:
         workdir = Path(d)
-        if not args.skip_sqlite:
-            out["sqlite"] = run_backend(SqliteFiles(workdir), args.scale, args.repeat, workdir)
-        if not args.skip_pg:
-            pg = PgServer()
-            why = pg.unreachable()
-            if why:
-                print(f"\npostgresql: skipped ({why})")
-            else:
-                out["postgresql"] = run_backend(pg, args.scale, args.repeat, workdir)
+        earlier = Earlier.checkout(args.against, workdir) if args.against else None
+        try:
+            if not args.skip_sqlite:
+                out["sqlite"] = run_backend(SqliteFiles(workdir), args.scale, args.repeat, workdir, earlier)
+            if not args.skip_pg:
+                pg = PgServer()
+                why = pg.unreachable()
+                if why:
+                    print(f"\npostgresql: skipped ({why})")
+                else:
+                    out["postgresql"] = run_backend(pg, args.scale, args.repeat, workdir, earlier)
+        finally:
+            if earlier is not None:
+                earlier.remove()
     out["load_after"] = load_average()
     results = Path(__file__).resolve().parent / "results"
     results.mkdir(exist_ok=True)
