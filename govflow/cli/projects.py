@@ -20,7 +20,7 @@ from govflow.cli.common import (
 )
 from govflow.cli.listing import listing
 from govflow.lifecycle import services
-from govflow.reads.trail import action_text, actor_text, note_text, outcome_text
+from govflow.reads.trail import action_text, actor_text, note_text, outcome_text, phase_text
 from govflow.states.errors import RuleRefused
 from govflow.states.phases import Event, Phase
 from govflow.states.vocabulary import deadline_label
@@ -144,7 +144,7 @@ def project_history(
                 x.get("message_en" if st.lang == "en" else "message", "") for x in r["reasons"]
             )
             moved = (
-                f"{_phase_text(r['from_phase'], st.lang)} → {_phase_text(r['to_phase'], st.lang)}"
+                f"{phase_text(r['from_phase'], st.lang)} → {phase_text(r['to_phase'], st.lang)}"
                 if r["from_phase"] or r["to_phase"]
                 else ""
             )
@@ -172,16 +172,6 @@ def project_history(
             ],
             body,
         )
-
-
-def _phase_text(phase: str | None, lang: str) -> str:
-    """A phase's words (the trail's code for a phase govflow no longer knows)."""
-    if not phase:
-        return ""
-    try:
-        return Phase(phase).label(lang)
-    except ValueError:
-        return phase
 
 
 # ---------------------------------------------------------------------------------------------- events

@@ -296,7 +296,11 @@ def _total(department_reader: bool, phase: bool, department: bool, overdue: bool
     rate), else counted (a department's or a lead department's few projects, the overdue ones)."""
     if not (department_reader or department or overdue):
         return tally.projects_in(phase)
-    where = _project_filters(department_reader, phase, department, overdue)
+    return _counted(*_project_filters(department_reader, phase, department, overdue))
+
+
+def _counted(*where: ColumnElement[bool]) -> Any:
+    """The number of projects matching ``where``, counted, as an uncorrelated scalar subquery."""
     return select(func.count()).select_from(PROJECT).where(*where).correlate(None).scalar_subquery()
 
 
@@ -340,11 +344,8 @@ def _token_page_statement(shape: tuple[bool, bool, bool]) -> Any:
     )
     filters = _project_filters(False, *shape)
 
-    def counted(*where: ColumnElement[bool]) -> Any:
-        return select(func.count()).select_from(PROJECT).where(*where).correlate(None).scalar_subquery()
-
     count = case(
-        (department_reader, counted(*filters, _readers_projects(department))),
+        (department_reader, _counted(*filters, _readers_projects(department))),
         else_=_total(False, *shape),
     )
 

@@ -89,6 +89,11 @@ def action_text(action: str, lang: str) -> str:
     return action_label(action, lang)  # the permission table's labels, or the code itself
 
 
+def phase_text(phase: str | None, lang: str) -> str:
+    """A trail row's phase (``from_phase``/``to_phase``) in words; empty when the row has none."""
+    return Phase(phase).label(lang) if phase else ""
+
+
 def outcome_text(outcome: str, lang: str) -> str:
     pair = OUTCOME_LABELS.get(outcome)
     return outcome if pair is None else pair[1 if lang == "en" else 0]

@@ -169,8 +169,8 @@ def write_evidence(session: Session, batch: EvidenceBatch, *, replace: bool = Fa
     rows went in than were sent are the file's rows on record looked up (:func:`recorded`) to be reported —
     on PostgreSQL after rolling back to a savepoint, on SQLite as the rows with an id below the insert's. The DBAPI
     connection is used directly: SQLAlchemy's per-row parameter processing would cost more than the database's own
-    work here. ``last_delivery`` follows in the same transaction: on PostgreSQL one statement over the staged rows
-    (:func:`~govflow.models.deliveries.raise_from_sql`), on SQLite one upsert per pair
+    work here. ``last_delivery`` follows in the same transaction: on PostgreSQL one statement over the rows just
+    copied or staged (:func:`~govflow.models.deliveries.raise_from_sql`), on SQLite one upsert per pair
     (:func:`~govflow.models.deliveries.raise_days`); after a ``--replace`` that replaced rows, derived again for
     the file's pairs.
     """
