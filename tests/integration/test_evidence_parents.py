@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,8 @@ FK_NAMES = {
     "department": "fk_delivery_evidence_consumer_id_department",
 }
 COLUMNS = {"project": "project_id", "catalog_item": "catalog_item_id", "department": "consumer_id"}
+#: the parent's bound parameter in :data:`INSERT` (and :meth:`Parents.evidence`)
+BIND = {"project": "p", "catalog_item": "i", "department": "c"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def test_evidence_naming_a_missing_parent_is_refused_and_nothing_is_written(
 ) -> None:
     engine, dialect = app.engine, app.engine.dialect.name
     before = evidence_rows(engine)
-    key = {"project": "p", "catalog_item": "i", "department": "c"}[parent]
+    key = BIND[parent]
     with pytest.raises(IntegrityError) as exc, engine.begin() as conn:
         # a good row first and the bad one in the same statement: the whole statement goes
         conn.execute(INSERT, [parents.evidence(), parents.evidence("2026-11-21", **{key: MISSING})])
@@ -310,6 +313,32 @@ def test_postgresql_checks_by_triggers_and_sqlite_by_foreign_keys(engine: Engine
         ("project", "govflow_evidence_parent"),
         ("project", "govflow_evidence_parent_truncate"),
     ]
+
+
+@pytest.mark.parametrize("parent", ["project", "catalog_item", "department"])
+def test_a_copy_naming_a_missing_parent_is_refused_and_nothing_is_written(
+    app: App, parents: Parents, parent: str
+) -> None:
+    """``COPY`` straight into ``delivery_evidence`` is how the evidence import writes new keys on PostgreSQL: the
+    statement-level parent checks run for it as for an ``INSERT``."""
+    _require_pg(app.engine, "COPY is PostgreSQL's; SQLite's import inserts, checked by its foreign keys")
+    before = evidence_rows(app.engine)
+    good = parents.evidence()
+    bad = parents.evidence("2026-11-21", **{BIND[parent]: MISSING})
+    raw: Any = app.engine.raw_connection()
+    try:
+        copying = "COPY delivery_evidence (project_id, catalog_item_id, consumer_id, day, records) FROM STDIN"
+        cur = raw.driver_connection.cursor()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as exc, cur.copy(copying) as copy:
+            for row in (good, bad):
+                copy.write_row((row["p"], row["i"], row["c"], row["day"], 3))
+        cur.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    orig: Any = exc.value
+    assert orig.sqlstate == "23503" and orig.diag.constraint_name == FK_NAMES[parent]
+    assert evidence_rows(app.engine) == before
 
 
 def test_postgresql_refuses_to_truncate_a_parent_while_evidence_is_on_record(app: App) -> None:
